@@ -1,0 +1,32 @@
+// swift-tools-version:6.1
+// SeqRec: session-based next-item recommendation inference. No package dependencies:
+// only the toolchain and the system libraries libopenblas-dev and liblapacke-dev.
+import PackageDescription
+
+let package = Package(
+    name: "SeqRec",
+    products: [
+        .library(name: "SeqRecCore", targets: ["SeqRecCore"]),
+        .library(name: "SeqRecProtocol", targets: ["SeqRecProtocol"]),
+        .library(name: "SeqRecClient", targets: ["SeqRecClient"]),
+        .executable(name: "seqrec", targets: ["seqrec"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .target(name: "SeqRecCore", dependencies: ["CBLAS"]),
+        .target(name: "SeqRecProtocol"),
+        .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol"]),
+        .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol"]),
+        .executableTarget(
+            name: "seqrec",
+            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient"]
+        ),
+        .testTarget(name: "SeqRecCoreTests", dependencies: ["SeqRecCore"]),
+        .testTarget(name: "SeqRecProtocolTests", dependencies: ["SeqRecProtocol"]),
+        .testTarget(name: "SeqRecServerTests", dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore"]),
+    ]
+)
