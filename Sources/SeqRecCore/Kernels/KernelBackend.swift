@@ -85,7 +85,7 @@ enum DispatchRule {
 
 extension KernelSelection {
     /// Backend for `gemm` of the given sizes.
-    func gemmBackend(m: Int, n: Int, k: Int) -> KernelBackend {
+    package func gemmBackend(m: Int, n: Int, k: Int) -> KernelBackend {
         switch self {
         case .forced(let backend): return backend
         case .automatic:
@@ -97,7 +97,7 @@ extension KernelSelection {
     }
 
     /// Backend for `gemv` with an m×n matrix.
-    func gemvBackend(m: Int, n: Int) -> KernelBackend {
+    package func gemvBackend(m: Int, n: Int) -> KernelBackend {
         switch self {
         case .forced(let backend): return backend
         case .automatic:
@@ -107,7 +107,7 @@ extension KernelSelection {
     }
 
     /// Backend for kernels that have a BLAS level-1 primitive (dot, axpy, scale, add).
-    var vectorBackend: KernelBackend {
+    package var vectorBackend: KernelBackend {
         switch self {
         case .forced(let backend): return backend
         case .automatic: return .simd
@@ -115,7 +115,7 @@ extension KernelSelection {
     }
 
     /// Backend for kernels with no BLAS primitive: `.blas` runs the SIMD code.
-    var elementwiseBackend: KernelBackend {
+    package var elementwiseBackend: KernelBackend {
         switch self {
         case .forced(.naive): return .naive
         case .forced(.blas), .forced(.simd), .automatic: return .simd

@@ -1,42 +1,109 @@
-// SIMD kernels: first version forwards to the reference loops so the API compiles for everyone;
-// the vectorised bodies replace these forwards next.
+// SIMD twins of the vector (level-1) and element-wise kernels. Vocabulary from SIMDWidth.swift.
+//
+// Shape legend: `count` floats; `rows × cols` matrices with row stride `ldx`.
+// Every loop is a vector body over whole `FloatLanes` plus a scalar leftovers loop. Transcendental
+// activations (GELU's erf, sigmoid, tanh, swish) call Glibc per element through `ScalarMath`, so every
+// backend computes identical values; only the arithmetic around them is vectorised.
+import Foundation
+
 enum SIMDKernels {
-    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-                     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        ReferenceKernels.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                              b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-    }
-    static func gemv(trans: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-                     x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>) {
-        ReferenceKernels.gemv(trans: trans, m: m, n: n, alpha: alpha, a: a, lda: lda, x: x, beta: beta, y: y)
-    }
     static func dot(count: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>) -> Float {
-        ReferenceKernels.dot(count: count, a, b)
+        let w = SIMDWidth.lanes
+        var acc0 = FloatLanes(), acc1 = FloatLanes(), acc2 = FloatLanes(), acc3 = FloatLanes()
+        var i = 0
+        while i + SIMDWidth.step <= count {  // safe: the whole step lies inside [0, count)
+            acc0 = multiplyAdd(acc0, a.lanes(at: i), b.lanes(at: i))
+            acc1 = multiplyAdd(acc1, a.lanes(at: i + w), b.lanes(at: i + w))
+            acc2 = multiplyAdd(acc2, a.lanes(at: i + 2 * w), b.lanes(at: i + 2 * w))
+            acc3 = multiplyAdd(acc3, a.lanes(at: i + 3 * w), b.lanes(at: i + 3 * w))
+            i += SIMDWidth.step
+        }
+        while i + w <= count {
+            acc0 = multiplyAdd(acc0, a.lanes(at: i), b.lanes(at: i))
+            i += w
+        }
+        var sum = ((acc0 + acc1) + (acc2 + acc3)).sum()
+        while i < count {  // leftovers
+            sum += a[i] * b[i]
+            i += 1
+        }
+        return sum
     }
+
     static func axpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        ReferenceKernels.axpy(count: count, alpha: alpha, x: x, y: y)
+        let w = SIMDWidth.lanes
+        let scale = FloatLanes(repeating: alpha)
+        var i = 0
+        while i + w <= count {  // safe: the vector lies inside [0, count)
+            y.storeLanes(multiplyAdd(y.lanes(at: i), scale, x.lanes(at: i)), at: i)
+            i += w
+        }
+        while i < count {  // leftovers
+            y[i] += alpha * x[i]
+            i += 1
+        }
     }
-    static func addBias(rows: Int, cols: Int, bias: UnsafePointer<Float>, x: UnsafeMutablePointer<Float>, ldx: Int) {
-        ReferenceKernels.addBias(rows: rows, cols: cols, bias: bias, x: x, ldx: ldx)
-    }
-    static func layerNorm(rows: Int, cols: Int, x: UnsafePointer<Float>, ldx: Int, gamma: UnsafePointer<Float>,
-                          beta: UnsafePointer<Float>, eps: Float, out: UnsafeMutablePointer<Float>, ldo: Int) {
-        ReferenceKernels.layerNorm(rows: rows, cols: cols, x: x, ldx: ldx, gamma: gamma, beta: beta, eps: eps,
-                                   out: out, ldo: ldo)
-    }
-    static func softmaxRows(rows: Int, cols: Int, x: UnsafeMutablePointer<Float>, ldx: Int) {
-        ReferenceKernels.softmaxRows(rows: rows, cols: cols, x: x, ldx: ldx)
-    }
-    static func gelu(count: Int, _ x: UnsafeMutablePointer<Float>) { ReferenceKernels.gelu(count: count, x) }
-    static func relu(count: Int, _ x: UnsafeMutablePointer<Float>) { ReferenceKernels.relu(count: count, x) }
-    static func sigmoid(count: Int, _ x: UnsafeMutablePointer<Float>) { ReferenceKernels.sigmoid(count: count, x) }
-    static func tanh(count: Int, _ x: UnsafeMutablePointer<Float>) { ReferenceKernels.tanh(count: count, x) }
-    static func swish(count: Int, _ x: UnsafeMutablePointer<Float>) { ReferenceKernels.swish(count: count, x) }
-    static func scale(count: Int, alpha: Float, _ x: UnsafeMutablePointer<Float>) {
-        ReferenceKernels.scale(count: count, alpha: alpha, x)
-    }
+
     static func add(count: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        ReferenceKernels.add(count: count, x, into: y)
+        let w = SIMDWidth.lanes
+        var i = 0
+        while i + w <= count {  // safe: the vector lies inside [0, count)
+            y.storeLanes(y.lanes(at: i) + x.lanes(at: i), at: i)
+            i += w
+        }
+        while i < count {  // leftovers
+            y[i] += x[i]
+            i += 1
+        }
+    }
+
+    static func scale(count: Int, alpha: Float, _ x: UnsafeMutablePointer<Float>) {
+        let w = SIMDWidth.lanes
+        let factor = FloatLanes(repeating: alpha)
+        var i = 0
+        while i + w <= count {  // safe: the vector lies inside [0, count)
+            x.storeLanes(x.lanes(at: i) * factor, at: i)
+            i += w
+        }
+        while i < count {  // leftovers
+            x[i] *= alpha
+            i += 1
+        }
+    }
+
+    static func addBias(rows: Int, cols: Int, bias: UnsafePointer<Float>, x: UnsafeMutablePointer<Float>, ldx: Int) {
+        for r in 0..<rows {
+            add(count: cols, bias, into: x + r * ldx)  // safe: row r spans [r·ldx, r·ldx + cols), ldx ≥ cols
+        }
+    }
+
+    static func relu(count: Int, _ x: UnsafeMutablePointer<Float>) {
+        let w = SIMDWidth.lanes
+        let zero = FloatLanes()
+        var i = 0
+        while i + w <= count {  // safe: the vector lies inside [0, count)
+            x.storeLanes(x.lanes(at: i).replacing(with: zero, where: .!(x.lanes(at: i) .> zero)), at: i)
+            i += w
+        }
+        while i < count {  // leftovers
+            x[i] = x[i] > 0 ? x[i] : 0
+            i += 1
+        }
+    }
+
+    static func gelu(count: Int, _ x: UnsafeMutablePointer<Float>) {
+        for i in 0..<count { x[i] = ScalarMath.gelu(x[i]) }
+    }
+
+    static func sigmoid(count: Int, _ x: UnsafeMutablePointer<Float>) {
+        for i in 0..<count { x[i] = ScalarMath.sigmoid(x[i]) }
+    }
+
+    static func tanh(count: Int, _ x: UnsafeMutablePointer<Float>) {
+        for i in 0..<count { x[i] = tanhf(x[i]) }
+    }
+
+    static func swish(count: Int, _ x: UnsafeMutablePointer<Float>) {
+        for i in 0..<count { x[i] *= ScalarMath.sigmoid(x[i]) }
     }
 }
