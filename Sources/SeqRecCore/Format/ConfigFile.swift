@@ -10,6 +10,10 @@ struct ConfigFile {
 
     init(path: String) throws {
         self.path = path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw FormatError(file: path, field: "file", problem: "not found",
+                              hint: "a model folder holds config.json and weights.safetensors")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
