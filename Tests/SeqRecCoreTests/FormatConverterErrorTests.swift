@@ -40,10 +40,11 @@ struct SafetensorsBuilder {
     func build(header overrideHeader: String? = nil) -> [UInt8] {
         var json = Array((overrideHeader ?? header()).utf8)
         while json.count % 8 != 0 { json.append(UInt8(ascii: " ")) }
-        var bytes: [UInt8] = []
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { bytes.append(contentsOf: $0) }
+        var bytes = (0 ..< 8).map { UInt8(truncatingIfNeeded: UInt64(json.count) >> (8 * UInt64($0))) }
         bytes += json
-        for item in items { item.values.withUnsafeBytes { bytes.append(contentsOf: $0) } }
+        for value in items.flatMap(\.values) {
+            bytes += (0 ..< 4).map { UInt8(truncatingIfNeeded: value.bitPattern >> (8 * UInt32($0))) }
+        }
         return bytes
     }
 }
@@ -188,7 +189,7 @@ struct FormatConverterErrorTests {
     @Test("absurd header length", arguments: [UInt64(1) << 60, UInt64.max, 0, 1])
     func absurdHeaderLength(_ length: UInt64) throws {
         var bytes = builder().build()
-        withUnsafeBytes(of: length.littleEndian) { bytes.replaceSubrange(0 ..< 8, with: $0) }
+        FormatTestSupport.writeU64(length, into: &bytes, at: 0)
         expectFailure(try folder(weights: bytes), file: "weights.safetensors", "header length", "outside 2")
     }
 

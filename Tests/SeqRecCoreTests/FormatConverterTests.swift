@@ -101,7 +101,7 @@ struct FormatConverterTests {
         }
 
         // The mapped views hold exactly the safetensors bytes.
-        let weights = try SafetensorsFile(path: URL(fileURLWithPath: folder).appendingPathComponent("weights.safetensors").path)
+        let weights = try SafetensorsReader(path: URL(fileURLWithPath: folder).appendingPathComponent("weights.safetensors").path)
         #expect(weights.entries.count == expected.tensorCount)
         for entry in weights.entries {
             let view = try #require(file.tensor(entry.name))

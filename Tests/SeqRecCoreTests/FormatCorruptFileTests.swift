@@ -88,6 +88,13 @@ struct FormatCorruptFileTests {
                            version > 1 ? "upgrade seqrec" : "corrupt")
     }
 
+    @Test("byte-swapped version hints at a big-endian writer")
+    func byteSwappedVersion() throws {
+        var bytes = try Support.smallFile()
+        Support.writeU32(UInt32(1).byteSwapped, into: &bytes, at: 8)
+        try expectRejected(bytes, "format_version", "big-endian")
+    }
+
     @Test("bad preamble checksum")
     func badPreambleChecksum() throws {
         var bytes = try Support.smallFile()
@@ -349,7 +356,7 @@ struct FormatCorruptFileTests {
                 var bytes = base
                 bytes[position] ^= flip
                 ModelFileWriter.resealChecksums(&bytes)
-                let outcome = bytes.withUnsafeBytes { raw in Result { try ModelFileReader.parse(raw, file: "fuzz") } }
+                let outcome = Result { try ModelFileReader.parse(bytes, file: "fuzz") }
                 if case .failure = outcome { rejected += 1 }
             }
         }

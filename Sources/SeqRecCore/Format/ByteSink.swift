@@ -5,11 +5,17 @@ struct ByteSink {
     mutating func u8(_ value: UInt8) { bytes.append(value) }
 
     mutating func u32(_ value: UInt32) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
     }
 
     mutating func u64(_ value: UInt64) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
+    }
+
+    /// f32 values as little-endian IEEE-754 bytes (tensor data, FORMAT.md §1).
+    mutating func floats(_ values: [Float]) {
+        bytes.reserveCapacity(bytes.count + 4 * values.count)
+        for value in values { u32(value.bitPattern) }
     }
 
     mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }

@@ -17,7 +17,7 @@ public enum FixtureImporter {
         let vocabularyPath = join(folder, "vocab.tsv")
 
         let config = try ConfigFile(path: configPath)
-        let weights = try SafetensorsFile(path: weightsPath)
+        let weights = try SafetensorsReader(path: weightsPath)
         let tensorNames = weights.entries.map(\.name)
         let hyperparameters = try config.hyperparameters(tensorNames: tensorNames,
                                                          tensorShape: { name in weights.entries.first { $0.name == name }?.shape })

@@ -127,10 +127,10 @@ public struct ModelFileWriter {
         let dataLength = layout.entries.map { Int($0.offset + $0.byteLength) }.max() ?? 0
         var data = [UInt8](repeating: 0, count: dataLength)
         for entry in layout.entries {
-            entry.values.withUnsafeBytes { source in
-                let count = min(source.count, Int(entry.byteLength))
-                data.replaceSubrange(Int(entry.offset) ..< Int(entry.offset) + count, with: source.prefix(count))
-            }
+            var encoded = ByteSink()
+            encoded.floats(entry.values)
+            let count = min(encoded.bytes.count, Int(entry.byteLength))
+            data.replaceSubrange(Int(entry.offset) ..< Int(entry.offset) + count, with: encoded.bytes.prefix(count))
         }
 
         let metadataOffset = FileLayout.preambleSize

@@ -3,7 +3,7 @@ import Foundation
 /// A strict reader for safetensors files (8-byte LE header length, JSON header, raw LE tensor bytes).
 /// Accepts F32 tensors only, and checks the header length, JSON shape, dtypes, shapes, byte lengths and
 /// that `data_offsets` cover the data buffer exactly, without overlap or holes.
-struct SafetensorsFile {
+struct SafetensorsReader {
     struct Entry {
         let name: String
         let shape: [Int]
