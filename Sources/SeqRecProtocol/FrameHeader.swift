@@ -69,6 +69,10 @@ extension FrameBody {
         try self.init(decoding: body[...], limits: limits)
     }
 
+    public init(decoding body: ArraySlice<UInt8>) throws(ProtocolError) {
+        try self.init(decoding: body, limits: .default)
+    }
+
     /// Appends a complete frame (header + body) carrying this message.
     public func encodeFrame(
         requestID: UInt32, aux: UInt32 = 0, flags: FrameFlags = [], into bytes: inout [UInt8]
