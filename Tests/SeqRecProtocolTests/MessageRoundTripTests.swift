@@ -59,10 +59,18 @@ func roundTrip<Body: FrameBody & Equatable>(
         RecommendResponse(modelName: "sasrec", modelVersion: 4, items: .internal([9, 8, 7]),
                           scores: [3.25, -.infinity, .greatestFiniteMagnitude], embedding: [1, 2, 3, 4]),
         RecommendResponse(modelName: "x", modelVersion: 1, items: .external(["tt1", "é"]), scores: [0.1, 0.2],
-                          embedding: Array(repeating: 0.5, count: 16_384)),
+                          embedding: (0..<300).map { Float($0) / 7 }),
     ])
     func recommendResponse(_ response: RecommendResponse) throws {
         #expect(try roundTrip(response, requestID: 42, role: .client) == response)
+    }
+
+    @Test func widestEmbeddingRoundTrips() throws {
+        let embedding = (0..<16_384).map { Float($0) * 0.25 }
+        let response = RecommendResponse(modelName: "m", modelVersion: 1, items: .internal([1]), scores: [0], embedding: embedding)
+        let decoded = try roundTrip(response, requestID: 1, role: .client)
+        #expect(decoded.embedding.count == 16_384)
+        #expect(decoded.embedding.elementsEqual(embedding), "embedding differs after the round trip")
     }
 
     @Test func nanScoreKeepsItsBits() throws {
