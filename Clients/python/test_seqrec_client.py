@@ -9,6 +9,8 @@ The end-to-end test against the real `seqrec serve` lives with the server.
 
 import contextlib
 import io
+import os
+import re
 import socket
 import struct
 import threading
@@ -73,6 +75,18 @@ class EncodingTests(unittest.TestCase):
                 with self.assertRaises(ValueError) as caught:
                     sc.encode_recommend(1, **kwargs)
                 self.assertIn(fragment, str(caught.exception))
+
+
+class SpecTests(unittest.TestCase):
+    def test_appendix_a_lists_the_golden_frames(self):
+        spec = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "PROTOCOL.md")
+        with open(spec, encoding="utf-8") as handle:
+            text = handle.read()
+        appendix = text[text.index("## Appendix A."):]
+        listed = set(re.findall(r"`([0-9a-f]{24,})`", appendix))
+        self.assertEqual(listed, set(GOLDEN.values()))
+        self.assertIn(f"tcp-check send-binary {GOLDEN['health_probe']}", text)
+        self.assertIn(f"tcp-check expect binary {GOLDEN['health_serving']}", text)
 
 
 class DecodingTests(unittest.TestCase):
