@@ -89,6 +89,7 @@ class ModelInfo:
     version: int
     family: str
     n_items: int
+    first_item: int
     max_session_length: int
     embedding_width: int
     has_vocabulary: bool
@@ -276,9 +277,11 @@ def decode_model_list(body: bytes, limits: dict = DEFAULT_LIMITS) -> List[ModelI
         name = reader.str16(f"models[{i}].name", limits["max_string_bytes"])
         version = reader.u32("version")
         family = reader.str16(f"models[{i}].family", limits["max_string_bytes"])
-        n_items, max_len, width = reader.u32("n_items"), reader.u32("max_session_length"), reader.u32("width")
+        n_items, first_item = reader.u32("n_items"), reader.u32("first_item")
+        max_len, width = reader.u32("max_session_length"), reader.u32("embedding_width")
         flags = reader.u8("flags")
-        models.append(ModelInfo(name, version, family, n_items, max_len, width, bool(flags & 1), bool(flags & 2)))
+        models.append(ModelInfo(name, version, family, n_items, first_item, max_len, width,
+                                bool(flags & 1), bool(flags & 2)))
     reader.finish("MODEL_LIST")
     return models
 

@@ -29,7 +29,7 @@ GOLDEN = {
     "goaway": "0000001808000000000000000000002a000e0008647261696e696e67",
     "ping": "000000140600000000000000000000000102030405060708",
     "model_info": "0000000e0c00000000000003000000000000",
-    "model_list": "000000370d00000000000003000000000001000673617372656300000002000e726563626f6c652d73617372656300000693000000320000004003",
+    "model_list": "0000003b0d00000000000003000000000001000673617372656300000002000e726563626f6c652d7361737265630000069300000001000000320000004003",
     "cancel": "0000000c0b0000000000000700000000",
     "health_probe": "5352454376310d0a0000000e0900000000000001000000000000",
     "health_serving": "0000000d0a000000000000010000000001",
@@ -113,7 +113,7 @@ class DecodingTests(unittest.TestCase):
         self.assertEqual(sc.decode_status_body(body), (14, "draining"))
         _, body = self.split("model_list")
         self.assertEqual(sc.decode_model_list(body),
-                         [sc.ModelInfo("sasrec", 2, "recbole-sasrec", 1683, 50, 64, True, True)])
+                         [sc.ModelInfo("sasrec", 2, "recbole-sasrec", 1683, 1, 50, 64, True, True)])
 
     def test_bad_headers(self):
         for header, fragment in [

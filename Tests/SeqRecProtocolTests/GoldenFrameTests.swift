@@ -15,7 +15,7 @@ enum Golden {
     static let ping = "000000140600000000000000000000000102030405060708"
     static let pong = "000000140700000000000000000000000102030405060708"
     static let modelInfo = "0000000e0c00000000000003000000000000"
-    static let modelList = "000000370d00000000000003000000000001000673617372656300000002000e726563626f6c652d73617372656300000693000000320000004003"
+    static let modelList = "0000003b0d00000000000003000000000001000673617372656300000002000e726563626f6c652d7361737265630000069300000001000000320000004003"
     static let cancel = "0000000c0b0000000000000700000000"
     static let healthProbe = "5352454376310d0a0000000e0900000000000001000000000000"
     static let healthServing = "0000000d0a000000000000010000000001"
@@ -24,7 +24,7 @@ enum Golden {
 
 let sasrecModel = ModelDescription(
     name: "sasrec", version: 2, family: "recbole-sasrec", itemCount: 1683, maxSessionLength: 50,
-    embeddingWidth: 64, hasVocabulary: true, isDefault: true)
+    embeddingWidth: 64, hasVocabulary: true, isDefault: true, firstItemID: 1)
 
 @Suite struct GoldenFrameTests {
     @Test func healthProbeIsTheSpecConstant() throws {

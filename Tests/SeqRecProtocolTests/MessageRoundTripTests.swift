@@ -102,7 +102,8 @@ func roundTrip<Body: FrameBody & Equatable>(
         }
         #expect(try roundTrip(ModelInfoRequest(modelName: "bert4rec"), requestID: 3, role: .server).modelName == "bert4rec")
         let other = ModelDescription(name: "gru", version: 1, family: "gru4rec-official", itemCount: 23_496,
-                                     maxSessionLength: 0, embeddingWidth: 100, hasVocabulary: false, isDefault: false)
+                                     maxSessionLength: .max, embeddingWidth: 100, hasVocabulary: false, isDefault: false,
+                                     firstItemID: 0)
         for models in [[], [sasrecModel], [sasrecModel, other]] {
             let list = ModelListResponse(models: models)
             #expect(try roundTrip(list, requestID: 3, role: .client) == list)
