@@ -34,11 +34,11 @@ package final class InferenceThreads: @unchecked Sendable {
 
     /// Starts `count` threads; each makes its own worker for every backend before serving.
     package init(count: Int, backends: [any InferenceBackend], batcher: Batcher, pool: RequestPool,
-                 completions: CompletionQueue, maxBatch: Int) {
+                 completions: CompletionQueue, counters: ServerCounters, maxBatch: Int) {
         self.count = count
         for index in 0..<count {
             let thread = Thread { [done] in
-                let loop = WorkerLoop(backends: backends, pool: pool, maxBatch: maxBatch)
+                let loop = WorkerLoop(backends: backends, pool: pool, counters: counters, maxBatch: maxBatch)
                 loop.run(batcher: batcher, completions: completions)
                 done.signal()
             }
@@ -57,14 +57,16 @@ package final class InferenceThreads: @unchecked Sendable {
 private final class WorkerLoop {
     private let workers: [any InferenceWorker]
     private let pool: RequestPool
+    private let counters: ServerCounters
     private var batch: [Int] = []
     private var runnable: [Int] = []
     private var queries: [SessionQuery] = []
     private var results: [ScoredItems]
 
-    init(backends: [any InferenceBackend], pool: RequestPool, maxBatch: Int) {
+    init(backends: [any InferenceBackend], pool: RequestPool, counters: ServerCounters, maxBatch: Int) {
         workers = backends.map { $0.makeWorker() }
         self.pool = pool
+        self.counters = counters
         batch.reserveCapacity(maxBatch)
         runnable.reserveCapacity(maxBatch)
         queries.reserveCapacity(maxBatch)
@@ -84,6 +86,8 @@ private final class WorkerLoop {
             }
             if !queries.isEmpty {
                 workers[model].recommend(queries[...], into: &results)
+                counters.add(\.batches)
+                counters.add(\.batchedRequests, queries.count)
                 for (position, slot) in runnable.enumerated() {
                     // The slot takes the fresh answer; the worker keeps the old buffers for the next batch.
                     swap(&pool[slot].result, &results[position])

@@ -8,8 +8,6 @@ package enum RequestOutcome: Sendable {
     case answered
     /// The deadline passed while queued; the model did not run.
     case expired
-    /// Removed from the queue by CANCEL; the model did not run.
-    case cancelled
 }
 
 /// One accepted RECOMMEND and, once a worker ran it, its answer.

@@ -156,6 +156,12 @@ package enum System {
         }
     }
 
+    /// Ends our sending direction so the peer reads everything written so far and then EOF,
+    /// instead of a reset that could discard a final GOAWAY.
+    package static func shutdownWrite(_ fd: Int32) {
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
     /// Closes `fd`; errors are ignored because the descriptor is released either way on Linux.
     package static func close(_ fd: Int32) {
         _ = Glibc.close(fd)
