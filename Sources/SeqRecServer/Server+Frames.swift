@@ -216,16 +216,20 @@ extension Server {
 
     private func encodeResponse(_ slot: Int, on connection: Connection) {
         let backend = backends[pool[slot].model]
-        let result = pool[slot].result
-        let items: ItemIDs
-        if pool[slot].externalIDs {
-            items = .external(result.items.map { backend.token(of: $0) ?? "" })
-        } else {
-            items = .internal(result.items.map { UInt32(bitPattern: $0) })
+        let embedding = pool[slot].query.includeEmbedding ? pool[slot].result.embedding : []
+        guard pool[slot].externalIDs else {
+            connection.write {
+                ResponseEncoder.appendRecommendResponse(
+                    requestID: pool[slot].requestID, modelName: backend.info.name, modelVersion: backend.info.version,
+                    items: pool[slot].result.items, scores: pool[slot].result.scores, embedding: embedding, into: &$0)
+            }
+            return
         }
-        let response = RecommendResponse(
-            modelName: backend.info.name, modelVersion: backend.info.version, items: items, scores: result.scores,
-            embedding: pool[slot].query.includeEmbedding ? result.embedding : [])
-        connection.write { response.encodeFrame(requestID: pool[slot].requestID, into: &$0) }
+        let tokens = pool[slot].result.items.map { backend.token(of: $0) ?? "" }
+        let response = RecommendResponse(modelName: backend.info.name, modelVersion: backend.info.version,
+                                         items: .external(tokens), scores: pool[slot].result.scores, embedding: embedding)
+        // Encoded apart and then appended, so the output buffer keeps growing geometrically.
+        let bytes = response.frameBytes(requestID: pool[slot].requestID)
+        connection.write { $0.append(contentsOf: bytes) }
     }
 }

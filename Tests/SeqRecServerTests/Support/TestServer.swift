@@ -44,7 +44,7 @@ final class TestServer: @unchecked Sendable {
 }
 
 /// A blocking frame-level client: sends raw bytes, reads whole frames.
-final class RawClient {
+final class RawClient: @unchecked Sendable {
     let socket: ClientSocket
     private var decoder: FrameDecoder
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1_024, alignment: 1)
