@@ -79,9 +79,16 @@ package final class Batcher: @unchecked Sendable {
 
     package var queuedCount: Int { monitor.withLock { queued } }
 
-    /// Lets workers finish what is queued without waiting for batches to fill, then return nil.
+    /// Makes the workers return once their current batch is done. Queued requests are dropped:
+    /// the server stops only when no connection is left to answer them.
     package func stop() {
-        monitor.withLock { stopping = true }
+        monitor.withLock {
+            stopping = true
+            for model in queues.indices {
+                while queues[model].count > 0 { _ = queues[model].removeFirst() }
+            }
+            queued = 0
+        }
         monitor.broadcast()
     }
 
@@ -97,7 +104,7 @@ package final class Batcher: @unchecked Sendable {
                     continue
                 }
                 let due = oldest &+ maxDelayNanoseconds
-                if stopping || queues[model].count >= maxBatch || System.monotonicNanoseconds() >= due {
+                if queues[model].count >= maxBatch || System.monotonicNanoseconds() >= due {
                     while slots.count < maxBatch, queues[model].count > 0 {
                         slots.append(queues[model].removeFirst())
                     }

@@ -302,6 +302,7 @@ public final class Server: @unchecked Sendable {
             }
             let pending = connection.pendingOutputCount
             if pending > configuration.maxOutputBytes, connection.phase != .closing {
+                counters.add(\.slowReadersDisconnected)
                 close(connection)  // a reader this slow would make the server buffer without bound
                 continue
             }

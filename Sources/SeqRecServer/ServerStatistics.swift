@@ -28,6 +28,8 @@ public struct ServerStatistics: Sendable, Equatable {
     /// Model calls made by the workers, and the requests they carried.
     public var batches = 0
     public var batchedRequests = 0
+    /// Connections closed because their unsent output passed the cap.
+    public var slowReadersDisconnected = 0
 
     public init() {}
 }

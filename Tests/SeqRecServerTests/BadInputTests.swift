@@ -150,22 +150,29 @@ struct BadInputTests {
     }
 
     @Test func slowReaderIsDisconnectedAtTheOutputCap() throws {
-        let server = try TestServer(backends: [FakeBackend(itemCount: 1_000)]) {
-            $0.maxFrameLength = 1_024
-            $0.maxOutputBytes = 64 * 1_024
-            $0.maxInflightPerConnection = 65_536
-            $0.maxQueue = 100_000
+        let server = try TestServer(backends: [FakeBackend(embeddingWidth: 16_384)]) {
+            $0.maxFrameLength = 64 * 1_024
+            $0.maxOutputBytes = 256 * 1_024
         }
         defer { server.stop() }
         let client = try RawClient(port: server.port)
+        var small: Int32 = 4_096
+        // A small fixed receive window (no autotuning), so the kernel cannot absorb the answers for us.
+        setsockopt(client.socket.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
         try client.handshake()
-        // ~8 KiB answers that are not read for a while: socket buffers fill, then the output cap is hit.
+        // 64 KiB answers that are not read: socket buffers fill, then the server's cap is passed.
         var frames: [UInt8] = []
-        for id in UInt32(1)...2_000 { frames += recommendFrame([1], k: 1_000, id: id) }
+        for id in UInt32(1)...90 { frames += recommendFrame([1], k: 1, id: id, includeEmbedding: true) }
         try client.send(frames)
-        Thread.sleep(forTimeInterval: 1)
-        // Without the cap every answer would arrive and the connection stay open (this would throw).
-        let received = try client.readAllBytes(timeoutMilliseconds: 5_000)
-        #expect(received.count < 2_000 * 8_000)
+        let deadline = Date().addingTimeInterval(20)
+        while server.server.statistics.slowReadersDisconnected == 0, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(server.server.statistics.slowReadersDisconnected == 1)
+        // Other clients are unaffected.
+        let other = try RawClient(port: server.port)
+        try other.handshake()
+        try other.send(recommendFrame([1], k: 1, id: 1))
+        #expect(try other.nextFrame()?.header.type == .recommendResponse)
     }
 }

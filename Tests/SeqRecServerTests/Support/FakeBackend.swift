@@ -12,9 +12,10 @@ final class FakeBackend: InferenceBackend, @unchecked Sendable {
     let executedBatches = Atomic<Int>(0)
     let largestBatch = Atomic<Int>(0)
 
-    init(name: String = "fake", itemCount: Int = 100, batchDelayMicroseconds: UInt32 = 0, hasVocabulary: Bool = true) {
+    init(name: String = "fake", itemCount: Int = 100, batchDelayMicroseconds: UInt32 = 0, hasVocabulary: Bool = true,
+         embeddingWidth: Int = 4) {
         info = ServedModelInfo(name: name, family: "test-fake", itemCount: itemCount, maxSessionLength: 50,
-                               embeddingWidth: 4, hasVocabulary: hasVocabulary)
+                               embeddingWidth: embeddingWidth, hasVocabulary: hasVocabulary)
         self.batchDelayMicroseconds = batchDelayMicroseconds
     }
 
@@ -70,7 +71,7 @@ final class FakeWorker: InferenceWorker {
             results[position].scores.append(contentsOf: FakeBackend.expectedScores(k: query.k))
             results[position].embedding.removeAll(keepingCapacity: true)
             if query.includeEmbedding {
-                results[position].embedding.append(contentsOf: repeatElement(Float(query.items.last ?? 0), count: 4))
+                results[position].embedding.append(contentsOf: repeatElement(Float(query.items.last ?? 0), count: backend.info.embeddingWidth))
             }
         }
     }
