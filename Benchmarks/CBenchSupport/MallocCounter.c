@@ -3,7 +3,7 @@
 // Why `__libc_*` and not dlsym(RTLD_NEXT, "malloc"): dlsym may itself call calloc, which would
 // recurse into the wrapper before it is resolved. glibc exports its implementation under these
 // names (checked on glibc 2.36), so the wrappers forward without any bootstrap state.
-#include "CMallocCounter.h"
+#include "MallocCounter.h"
 
 #include <errno.h>
 #include <stdatomic.h>

@@ -4,8 +4,8 @@
 // calloc, realloc, free and the aligned variants) for the whole process, including the Swift
 // runtime and Foundation. Each call bumps a process-wide relaxed atomic counter and forwards to
 // glibc's own implementation (`__libc_*`), so counts are exact and nothing is guessed.
-#ifndef SEQREC_CMALLOCCOUNTER_H
-#define SEQREC_CMALLOCCOUNTER_H
+#ifndef SEQREC_MALLOC_COUNTER_H
+#define SEQREC_MALLOC_COUNTER_H
 
 #include <stdint.h>
 
