@@ -20,44 +20,58 @@ static _Atomic uint64_t allocation_count;
 static _Atomic uint64_t reallocation_count;
 static _Atomic uint64_t free_count;
 
-static inline void bump(_Atomic uint64_t *counter) {
-    atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
-}
+// Per-thread twins: a timed loop reads its own thread's counts, so allocations made meanwhile by
+// other threads (test runners, Dispatch) are not charged to it. This object is linked into the
+// executable, so these use the static TLS block that exists before any code runs on a thread:
+// touching them from malloc never allocates.
+static _Thread_local uint64_t thread_allocation_count;
+static _Thread_local uint64_t thread_reallocation_count;
+static _Thread_local uint64_t thread_free_count;
+
+#define BUMP(name) \
+    do { \
+        atomic_fetch_add_explicit(&name, 1, memory_order_relaxed); \
+        thread_##name += 1; \
+    } while (0)
 
 void *malloc(size_t size) {
-    bump(&allocation_count);
+    BUMP(allocation_count);
     return __libc_malloc(size);
 }
 
 void *calloc(size_t count, size_t size) {
-    bump(&allocation_count);
+    BUMP(allocation_count);
     return __libc_calloc(count, size);
 }
 
 void *realloc(void *pointer, size_t size) {
-    bump(pointer == NULL ? &allocation_count : &reallocation_count);
+    if (pointer == NULL) {
+        BUMP(allocation_count);
+    } else {
+        BUMP(reallocation_count);
+    }
     return __libc_realloc(pointer, size);
 }
 
 void free(void *pointer) {
     if (pointer != NULL) {
-        bump(&free_count);
+        BUMP(free_count);
     }
     __libc_free(pointer);
 }
 
 void *memalign(size_t alignment, size_t size) {
-    bump(&allocation_count);
+    BUMP(allocation_count);
     return __libc_memalign(alignment, size);
 }
 
 void *aligned_alloc(size_t alignment, size_t size) {
-    bump(&allocation_count);
+    BUMP(allocation_count);
     return __libc_memalign(alignment, size);
 }
 
 void *valloc(size_t size) {
-    bump(&allocation_count);
+    BUMP(allocation_count);
     return __libc_memalign((size_t)sysconf(_SC_PAGESIZE), size);
 }
 
@@ -66,7 +80,7 @@ int posix_memalign(void **result, size_t alignment, size_t size) {
     if (alignment % sizeof(void *) != 0 || (alignment & (alignment - 1)) != 0 || alignment == 0) {
         return EINVAL;
     }
-    bump(&allocation_count);
+    BUMP(allocation_count);
     void *memory = __libc_memalign(alignment, size);
     if (memory == NULL) {
         return ENOMEM;
@@ -80,5 +94,13 @@ seqrec_malloc_counts seqrec_malloc_counts_now(void) {
     counts.allocations = atomic_load_explicit(&allocation_count, memory_order_relaxed);
     counts.reallocations = atomic_load_explicit(&reallocation_count, memory_order_relaxed);
     counts.frees = atomic_load_explicit(&free_count, memory_order_relaxed);
+    return counts;
+}
+
+seqrec_malloc_counts seqrec_malloc_counts_this_thread(void) {
+    seqrec_malloc_counts counts;
+    counts.allocations = thread_allocation_count;
+    counts.reallocations = thread_reallocation_count;
+    counts.frees = thread_free_count;
     return counts;
 }

@@ -6,12 +6,27 @@ public struct AllocationCounts: Sendable, Equatable {
     public var reallocations: UInt64
     public var frees: UInt64
 
-    /// Reads the counters; never allocates.
+    /// Reads the process-wide counters; never allocates.
     @inline(__always)
     public static func now() -> AllocationCounts {
-        let counts = seqrec_malloc_counts_now()
-        return AllocationCounts(allocations: counts.allocations, reallocations: counts.reallocations,
-                                frees: counts.frees)
+        AllocationCounts(seqrec_malloc_counts_now())
+    }
+
+    /// Reads the calling thread's counters; never allocates.
+    @inline(__always)
+    public static func thisThread() -> AllocationCounts {
+        AllocationCounts(seqrec_malloc_counts_this_thread())
+    }
+
+    @inline(__always)
+    private init(_ counts: seqrec_malloc_counts) {
+        self.init(allocations: counts.allocations, reallocations: counts.reallocations, frees: counts.frees)
+    }
+
+    public init(allocations: UInt64, reallocations: UInt64, frees: UInt64) {
+        self.allocations = allocations
+        self.reallocations = reallocations
+        self.frees = frees
     }
 
     /// Calls that obtained or resized heap memory since `earlier`.
@@ -23,9 +38,9 @@ public struct AllocationCounts: Sendable, Equatable {
     /// the executable exports its `malloc` to the shared libraries (the Swift runtime allocates
     /// through libswiftCore), so this probes with an allocation made by the Swift runtime.
     public static let isActive: Bool = {
-        let before = now()
+        let before = thisThread()
         let probe = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 16)
         probe.deallocate()
-        return now().allocationsSince(before) > 0
+        return thisThread().allocationsSince(before) > 0
     }()
 }

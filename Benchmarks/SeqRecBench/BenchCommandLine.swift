@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Foundation
 
 /// The `seqrec-bench` command line: `seqrec-bench <command> [--option value …]`.
 public enum BenchCommandLine {
@@ -37,7 +35,6 @@ public enum BenchCommandLine {
             case "inprocess": print(try InProcessCommand.run(options))
             case "suite": print(try SuiteCommand.run(options))
             case "bandwidth": print(try BandwidthCommand.run(options))
-            case "load": print(try LoadCommand.run(options))
             case "help", "--help", "-h": print(usage)
             default:
                 printError("unknown command '\(command)'\n\n" + usage)
@@ -54,13 +51,6 @@ public enum BenchCommandLine {
     }
 
     static func printError(_ text: String) {
-        var standardError = StandardError()
-        print(text, to: &standardError)
-    }
-}
-
-private struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) {
-        fputs(string, stderr)
+        FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 }

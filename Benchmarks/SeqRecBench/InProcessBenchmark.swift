@@ -86,18 +86,13 @@ public enum InProcessBenchmark {
                 BenchSessions.item(session: session, position: position, itemCount: info.itemCount, firstItem: firstItem)
             }, k: configuration.k)
         }
+        for query in queries { try recommender.validate(query) }
         let context = recommender.makeContext()
         var results = [Recommendation](repeating: Recommendation(), count: configuration.batch)
-        var failure: (any Error)?
         let slice = queries[...]
         let runs = TimingLoop.measure(configuration.plan) {
-            do {
-                try context.recommend(slice, into: &results)
-            } catch {
-                failure = error
-            }
+            context.recommend(slice, into: &results)
         }
-        if let failure { throw failure }
         let latencies = runs.map(\.latency)
         let requests = runs.map { Double($0.calls * configuration.batch) }
         let allocations = AllocationCounts.isActive

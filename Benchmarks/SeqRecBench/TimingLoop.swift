@@ -35,7 +35,7 @@ public struct TimedRun: Sendable, Codable {
 public enum TimingLoop {
     /// Runs `body` per the plan and returns one `TimedRun` per repeat. Between two clock reads
     /// there is only `body`; the sample array is reserved up front, so the loop itself allocates
-    /// nothing and the allocation count is the body's own.
+    /// nothing and the allocation count (this thread's: the body runs here) is the body's own.
     public static func measure(_ plan: TimingPlan, _ body: () -> Void) -> [TimedRun] {
         var runs: [TimedRun] = []
         var samples: [UInt64] = []
@@ -44,7 +44,7 @@ public enum TimingLoop {
             for _ in 0..<plan.warmup { body() }
             samples.removeAll(keepingCapacity: true)
             let budget = UInt64(plan.maxSeconds * 1e9)
-            let before = AllocationCounts.now()
+            let before = AllocationCounts.thisThread()
             let start = monotonicNanoseconds()
             while samples.count < plan.iterations {
                 let callStart = monotonicNanoseconds()
@@ -53,7 +53,7 @@ public enum TimingLoop {
                 samples.append(callEnd &- callStart)
                 if samples.count >= plan.minimumIterations && callEnd &- start > budget { break }
             }
-            let allocations = AllocationCounts.now().allocationsSince(before)
+            let allocations = AllocationCounts.thisThread().allocationsSince(before)
             let calls = samples.count
             runs.append(TimedRun(latency: LatencySummary(sortingNanoseconds: &samples),
                                  allocations: allocations, calls: calls))

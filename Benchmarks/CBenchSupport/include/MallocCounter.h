@@ -22,4 +22,7 @@ typedef struct {
 /// The counters since process start. Safe to call from any thread; never allocates.
 seqrec_malloc_counts seqrec_malloc_counts_now(void);
 
+/// The counters of the calling thread only. Never allocates.
+seqrec_malloc_counts seqrec_malloc_counts_this_thread(void);
+
 #endif

@@ -5,10 +5,13 @@ import Testing
     @Test func interposerSeesSwiftRuntimeAllocations() {
         #expect(AllocationCounts.isActive, "malloc interposer must be linked and exported")
         let before = AllocationCounts.now()
+        let threadBefore = AllocationCounts.thisThread()
         var arrays: [[Int]] = []
         for index in 0..<10 { arrays.append([Int](repeating: index, count: 100 + index)) }
         let counted = AllocationCounts.now().allocationsSince(before)
+        let countedHere = AllocationCounts.thisThread().allocationsSince(threadBefore)
         #expect(counted >= 10, "ten array buffers were allocated, counted \(counted)")
+        #expect(countedHere >= 10 && countedHere <= counted)
         #expect(arrays.count == 10)
     }
 
