@@ -18,9 +18,12 @@ public struct FormatError: Error, CustomStringConvertible, Sendable {
         self.hint = hint
     }
 
+    /// One line, always: control characters that came from the input (names, tokens) are escaped.
     public var description: String {
-        let base = "\(file): \(field): \(problem)"
-        guard let hint else { return base }
-        return base + " (\(hint))"
+        var text = "\(file): \(field): \(problem)"
+        if let hint { text += " (\(hint))" }
+        return String(text.unicodeScalars.flatMap { scalar -> [Character] in
+            scalar.properties.generalCategory == .control ? Array(scalar.escaped(asASCII: true)) : [Character(scalar)]
+        })
     }
 }

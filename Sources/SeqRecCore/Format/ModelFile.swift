@@ -64,11 +64,8 @@ public final class ModelFile: @unchecked Sendable {
     package func tensor(_ name: String) -> Tensor? {
         guard let position = tensorIndex[name] else { return nil }
         let info = tensors[position]
-        guard info.dtype == .f32, let base = mapping.bytes.baseAddress else { return nil }
-        // safe: the reader checked offset + byteLength <= file size, and offset is a multiple of the
-        // alignment (≥ 64) from a page-aligned mapping, so the floats are in bounds and aligned.
-        let start = (base + Int(info.offset)).assumingMemoryBound(to: Float.self)
-        return Tensor(name: info.name, shape: info.shape,
-                      data: UnsafeBufferPointer(start: start, count: Int(info.byteLength / 4)))
+        guard info.dtype == .f32,
+              let data = mapping.floats(atByteOffset: Int(info.offset), count: Int(info.byteLength / 4)) else { return nil }
+        return Tensor(name: info.name, shape: info.shape, data: data)
     }
 }

@@ -27,6 +27,12 @@ enum ModelFileReader {
                                tensors: tensors, vocabulary: vocabulary)
     }
 
+    /// Parses file bytes held in an array (tests and tools that have no mapping).
+    static func parse(_ bytes: [UInt8], file: String) throws(FormatError) -> ParsedModelFile {
+        let result = bytes.withUnsafeBytes { raw in Result { () throws(FormatError) in try parse(raw, file: file) } }
+        return try result.get()
+    }
+
     // MARK: Preamble (FORMAT.md §3)
 
     private static func readPreamble(_ bytes: UnsafeRawBufferPointer, file: String) throws(FormatError)
@@ -36,28 +42,31 @@ enum ModelFileReader {
                               problem: "file is \(bytes.count) bytes, shorter than the \(FileLayout.preambleSize)-byte preamble",
                               hint: "not a SeqRec model file, or truncated")
         }
-        var cursor = ByteCursor(bytes: bytes, start: 0, length: FileLayout.preambleSize, file: file, section: "preamble")
+        var reader = SectionReader(bytes: bytes, start: 0, length: FileLayout.preambleSize, file: file, section: "preamble")
         let magic = (0 ..< 8).map { bytes[$0] }
         guard magic == FileLayout.magic else {
             throw FormatError(file: file, field: "preamble: magic", problem: "bytes \(hex(magic)) are not 'SEQRECMF'",
                               hint: "not a SeqRec model file; convert checkpoints with `seqrec convert`")
         }
-        _ = try cursor.u64("magic")
-        let version = try cursor.u32("format_version")
+        _ = try reader.u64("magic")
+        let version = try reader.u32("format_version")
         guard FileLayout.supportedVersions.contains(version) else {
-            let newer = version > FileLayout.supportedVersions.upperBound
+            let hint = FileLayout.supportedVersions.contains(version.byteSwapped)
+                ? "the version is byte-swapped: the file was written big-endian"
+                : version > FileLayout.supportedVersions.upperBound ? "written by a newer seqrec; upgrade seqrec"
+                : "the file is corrupt"
             throw FormatError(file: file, field: "preamble: format_version",
                               problem: "version \(version) is not supported (this reader supports \(FileLayout.formatVersion))",
-                              hint: newer ? "written by a newer seqrec; upgrade seqrec" : "the file is corrupt")
+                              hint: hint)
         }
-        let alignment = UInt64(try cursor.u32("alignment"))
-        let fileLength = try cursor.u64("file_length")
+        let alignment = UInt64(try reader.u32("alignment"))
+        let fileLength = try reader.u64("file_length")
         var entries: [(offset: UInt64, length: UInt64, checksum: UInt64)] = []
         for name in FileLayout.sectionNames {
-            entries.append((try cursor.u64("\(name).offset"), try cursor.u64("\(name).length"),
-                            try cursor.u64("\(name).checksum")))
+            entries.append((try reader.u64("\(name).offset"), try reader.u64("\(name).length"),
+                            try reader.u64("\(name).checksum")))
         }
-        let storedChecksum = try cursor.u64("preamble_checksum")
+        let storedChecksum = try reader.u64("preamble_checksum")
         let computed = Checksum.xxh64(UnsafeRawBufferPointer(rebasing: bytes[0 ..< FileLayout.preambleChecksummed]))
         guard storedChecksum == computed else {
             throw FormatError(file: file, field: "preamble: preamble_checksum",
@@ -116,47 +125,47 @@ enum ModelFileReader {
 
     private static func readMetadata(_ bytes: UnsafeRawBufferPointer, _ section: SectionInfo, file: String)
         throws(FormatError) -> (family: ModelFamily, hyperparameters: Hyperparameters) {
-        var cursor = ByteCursor(bytes: bytes, start: Int(section.offset), length: Int(section.length),
+        var reader = SectionReader(bytes: bytes, start: Int(section.offset), length: Int(section.length),
                                 file: file, section: "metadata")
-        let familyName = try cursor.string("family", maxLength: FileLayout.maxKeyLength)
+        let familyName = try reader.string("family", maxLength: FileLayout.maxKeyLength)
         guard let family = ModelFamily(rawValue: familyName) else {
-            throw cursor.error("family", "unknown family '\(familyName)'",
+            throw reader.error("family", "unknown family '\(familyName)'",
                                hint: "known: " + ModelFamily.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        let count = try cursor.count("hyperparameter_count", limit: FileLayout.maxHyperparameters, minimumItemSize: 18)
+        let count = try reader.count("hyperparameter_count", limit: FileLayout.maxHyperparameters, minimumItemSize: 18)
         var entries: [(key: String, value: HyperparameterValue)] = []
         for index in 0 ..< count {
-            let key = try cursor.string("hyperparameter \(index).key", maxLength: FileLayout.maxKeyLength)
-            entries.append((key, try readValue(&cursor, field: "hyperparameter '\(key)'")))
+            let key = try reader.string("hyperparameter \(index).key", maxLength: FileLayout.maxKeyLength)
+            entries.append((key, try readValue(&reader, field: "hyperparameter '\(key)'")))
         }
-        try cursor.expectFullyConsumed()
+        try reader.expectFullyConsumed()
         let hyperparameters = Hyperparameters(entries)
         try FamilySchema.validate(hyperparameters, family: family, file: file)
         return (family, hyperparameters)
     }
 
-    private static func readValue(_ cursor: inout ByteCursor, field: String) throws(FormatError) -> HyperparameterValue {
-        let type = try cursor.u8("\(field).type")
+    private static func readValue(_ reader: inout SectionReader, field: String) throws(FormatError) -> HyperparameterValue {
+        let type = try reader.u8("\(field).type")
         switch type {
         case 0:
-            return .int(try cursor.i64(field))
+            return .int(try reader.i64(field))
         case 1:
-            let value = try cursor.f64(field)
-            guard value.isFinite else { throw cursor.error(field, "float \(value) is not finite") }
+            let value = try reader.f64(field)
+            guard value.isFinite else { throw reader.error(field, "float \(value) is not finite") }
             return .float(value)
         case 2:
-            let raw = try cursor.u8(field)
-            guard raw <= 1 else { throw cursor.error(field, "bool byte is \(raw), expected 0 or 1") }
+            let raw = try reader.u8(field)
+            guard raw <= 1 else { throw reader.error(field, "bool byte is \(raw), expected 0 or 1") }
             return .bool(raw == 1)
         case 3:
-            return .string(try cursor.string(field, maxLength: FileLayout.maxStringValueLength, allowEmpty: true))
+            return .string(try reader.string(field, maxLength: FileLayout.maxStringValueLength, allowEmpty: true))
         case 4:
-            let count = try cursor.count("\(field).count", limit: FileLayout.maxIntsCount, minimumItemSize: 8)
+            let count = try reader.count("\(field).count", limit: FileLayout.maxIntsCount, minimumItemSize: 8)
             var values: [Int64] = []
-            for index in 0 ..< count { values.append(try cursor.i64("\(field)[\(index)]")) }
+            for index in 0 ..< count { values.append(try reader.i64("\(field)[\(index)]")) }
             return .ints(values)
         default:
-            throw cursor.error("\(field).type", "unknown type code \(type)", hint: "expected 0 … 4")
+            throw reader.error("\(field).type", "unknown type code \(type)", hint: "expected 0 … 4")
         }
     }
 
@@ -164,57 +173,57 @@ enum ModelFileReader {
 
     private static func readTensorTable(_ bytes: UnsafeRawBufferPointer, table: SectionInfo, data: SectionInfo,
                                         alignment: UInt64, file: String) throws(FormatError) -> [TensorInfo] {
-        var cursor = ByteCursor(bytes: bytes, start: Int(table.offset), length: Int(table.length),
+        var reader = SectionReader(bytes: bytes, start: Int(table.offset), length: Int(table.length),
                                 file: file, section: "tensor table")
-        let count = try cursor.count("tensor_count", limit: FileLayout.maxTensors, minimumItemSize: 41)
-        guard count > 0 else { throw cursor.error("tensor_count", "is 0; a model has tensors") }
+        let count = try reader.count("tensor_count", limit: FileLayout.maxTensors, minimumItemSize: 41)
+        guard count > 0 else { throw reader.error("tensor_count", "is 0; a model has tensors") }
         var tensors: [TensorInfo] = []
         var names = Set<String>()
         for index in 0 ..< count {
-            let name = try cursor.string("tensor \(index).name", maxLength: FileLayout.maxTensorNameLength)
+            let name = try reader.string("tensor \(index).name", maxLength: FileLayout.maxTensorNameLength)
             let field = "tensor \(index) '\(name)'"
-            guard names.insert(name).inserted else { throw cursor.error(field, "name appears twice") }
-            let code = try cursor.u32("\(field).dtype")
+            guard names.insert(name).inserted else { throw reader.error(field, "name appears twice") }
+            let code = try reader.u32("\(field).dtype")
             guard let dtype = DType(rawValue: code) else {
-                throw cursor.error("\(field).dtype", "unknown dtype code \(code)", hint: "expected 0 … 3")
+                throw reader.error("\(field).dtype", "unknown dtype code \(code)", hint: "expected 0 … 3")
             }
-            let rank = try cursor.u32("\(field).rank")
+            let rank = try reader.u32("\(field).rank")
             guard (1 ... FileLayout.maxRank).contains(rank) else {
-                throw cursor.error("\(field).rank", "is \(rank), expected 1 … \(FileLayout.maxRank)")
+                throw reader.error("\(field).rank", "is \(rank), expected 1 … \(FileLayout.maxRank)")
             }
             var shape: [Int] = []
             var elements: UInt64 = 1
             for axis in 0 ..< Int(rank) {
-                let dimension = try cursor.u64("\(field).shape[\(axis)]")
+                let dimension = try reader.u64("\(field).shape[\(axis)]")
                 let (product, overflow) = elements.multipliedReportingOverflow(by: dimension)
                 guard dimension >= 1, !overflow, let size = Int(exactly: dimension) else {
-                    throw cursor.error("\(field).shape[\(axis)]", "dimension \(dimension) is zero or too large")
+                    throw reader.error("\(field).shape[\(axis)]", "dimension \(dimension) is zero or too large")
                 }
                 elements = product
                 shape.append(size)
             }
-            let offset = try cursor.u64("\(field).offset")
-            let byteLength = try cursor.u64("\(field).byte_length")
+            let offset = try reader.u64("\(field).offset")
+            let byteLength = try reader.u64("\(field).byte_length")
             let (expectedLength, overflow) = elements.multipliedReportingOverflow(by: dtype.byteSize)
             guard !overflow, expectedLength == byteLength else {
-                throw cursor.error("\(field).byte_length",
+                throw reader.error("\(field).byte_length",
                                    "is \(byteLength) but \(dtype.name) × \(shape) needs \(overflow ? "more than 2^64" : String(expectedLength))")
             }
             guard offset % alignment == 0 else {
-                throw cursor.error("\(field).offset", "\(offset) is not a multiple of the alignment \(alignment)")
+                throw reader.error("\(field).offset", "\(offset) is not a multiple of the alignment \(alignment)")
             }
             let (end, endOverflow) = offset.addingReportingOverflow(byteLength)
             guard !endOverflow, end <= data.length else {
-                throw cursor.error("\(field).offset", "offset \(offset) + byte_length \(byteLength) exceeds the "
+                throw reader.error("\(field).offset", "offset \(offset) + byte_length \(byteLength) exceeds the "
                                    + "tensor data section length \(data.length)")
             }
             tensors.append(TensorInfo(name: name, dtype: dtype, shape: shape,
                                       offset: data.offset + offset, byteLength: byteLength))
         }
-        try cursor.expectFullyConsumed()
+        try reader.expectFullyConsumed()
         let byOffset = tensors.sorted { $0.offset < $1.offset }
         for (previous, next) in zip(byOffset, byOffset.dropFirst()) where next.offset < previous.offset + previous.byteLength {
-            throw cursor.error("tensor '\(next.name)'.offset",
+            throw reader.error("tensor '\(next.name)'.offset",
                                "overlaps tensor '\(previous.name)' (\(previous.offset) + \(previous.byteLength) > \(next.offset))")
         }
         return tensors
@@ -225,11 +234,11 @@ enum ModelFileReader {
     private static func readVocabulary(_ bytes: UnsafeRawBufferPointer, _ section: SectionInfo, itemCount: Int?,
                                        file: String) throws(FormatError) -> Vocabulary? {
         guard section.length > 0 else { return nil }
-        var cursor = ByteCursor(bytes: bytes, start: Int(section.offset), length: Int(section.length),
+        var reader = SectionReader(bytes: bytes, start: Int(section.offset), length: Int(section.length),
                                 file: file, section: "vocabulary")
-        let count = try cursor.count("count", limit: FileLayout.maxVocabularyCount, minimumItemSize: 16)
+        let count = try reader.count("count", limit: FileLayout.maxVocabularyCount, minimumItemSize: 16)
         guard count == itemCount else {
-            throw cursor.error("count", "is \(count) but n_items is \(itemCount.map(String.init) ?? "missing")",
+            throw reader.error("count", "is \(count) but n_items is \(itemCount.map(String.init) ?? "missing")",
                                hint: "one vocabulary entry per item row")
         }
         var tokens: [String] = []
@@ -237,10 +246,10 @@ enum ModelFileReader {
         tokens.reserveCapacity(count)
         titles.reserveCapacity(count)
         for index in 0 ..< count {
-            tokens.append(try cursor.string("entry \(index).token", maxLength: FileLayout.maxTokenLength))
-            titles.append(try cursor.string("entry \(index).title", maxLength: FileLayout.maxTitleLength, allowEmpty: true))
+            tokens.append(try reader.string("entry \(index).token", maxLength: FileLayout.maxTokenLength))
+            titles.append(try reader.string("entry \(index).title", maxLength: FileLayout.maxTitleLength, allowEmpty: true))
         }
-        try cursor.expectFullyConsumed()
+        try reader.expectFullyConsumed()
         return try Vocabulary(tokens: tokens, titles: titles, source: file)
     }
 

@@ -53,6 +53,19 @@ package final class MappedFile: @unchecked Sendable {
 
     package var count: Int { length }
 
+    /// The `count` floats starting at `offset`, bound once as `Float`; valid while `self` lives.
+    /// Returns nil when the range is outside the file or not 4-byte aligned in memory.
+    package func floats(atByteOffset offset: Int, count: Int) -> UnsafeBufferPointer<Float>? {
+        guard let base, offset >= 0, count >= 0 else { return nil }
+        let (byteCount, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        guard !overflow, offset <= length, byteCount <= length - offset else { return nil }
+        let start = base + offset
+        guard Int(bitPattern: start) % MemoryLayout<Float>.alignment == 0 else { return nil }
+        // safe: the range lies inside the read-only mapping and is aligned for Float; the mapping
+        // holds only plain bytes, so viewing them as Float is valid.
+        return UnsafeBufferPointer(start: start.assumingMemoryBound(to: Float.self), count: count)
+    }
+
     private static func systemError(_ path: String, _ call: String) -> FormatError {
         let code = errno
         let text = String(cString: strerror(code))

@@ -2,7 +2,7 @@
 ///
 /// Every read checks the remaining length first and throws a `FormatError` naming the field, so a corrupt
 /// count or length can never read outside the section.
-struct ByteCursor {
+struct SectionReader {
     private let bytes: UnsafeRawBufferPointer
     private(set) var position: Int
     private let end: Int
