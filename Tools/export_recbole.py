@@ -161,6 +161,13 @@ def export(checkpoint, dataset_dir, outdir, result=None):
     return cfg
 
 
+def _negatives(config):
+    neg = config["train_neg_sample_args"]
+    if not neg or neg.get("distribution") in (None, "none"):
+        return "none (train_neg_sample_args None: softmax over all items)"
+    return json.dumps(_plain(neg))
+
+
 def trained_text(config, ckpt, result):
     parts = [f"RecBole Trainer.fit, best-valid checkpoint = epoch {ckpt['epoch']} (0-based, "
              f"selected by valid {config['valid_metric']})"]
@@ -174,7 +181,7 @@ def trained_text(config, ckpt, result):
     parts.append(f"seed {config['seed']}, reproducibility {config['reproducibility']}, CPU float32, "
                  f"1 torch thread, Adam lr {config['learning_rate']}, train_batch_size "
                  f"{config['train_batch_size']}, loss {config['loss_type']}, "
-                 f"train_neg_sample_args {config['train_neg_sample_args']}")
+                 "negatives " + _negatives(config))
     return ". ".join(parts) + "."
 
 
