@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Reproducible training of SeqRec's default model: RecBole 1.2.1 SASRec on MovieLens-100k.
 
-Run from Tools/ with the venv made by setup_venv.sh:
+From the repository root, with the venv made by Tools/setup_venv.sh:
 
-    OMP_NUM_THREADS=1 .venv/bin/python train_recbole_sasrec.py \
-        --data-path ../../shared/datasets --work-dir work/sasrec \
-        --export ../Models/recbole-sasrec-ml100k
+    OMP_NUM_THREADS=1 Tools/.venv/bin/python Tools/train_recbole_sasrec.py \
+        --data-path ../shared/datasets --work-dir Tools/work/sasrec --max-minutes 60 \
+        --export Models/recbole-sasrec-ml100k
+
+--max-minutes stops after the first epoch that ends past the budget, so how many epochs run
+depends on machine speed; result.json records epochs_run, and re-running with
+--epochs <epochs_run> --max-minutes 0 retraces the same run (seed 2020, reproducibility True).
 
 Architecture and evaluation follow RecBole's standard sequential setup exactly as the fixture
 shared/fixtures/recbole-sasrec-ml100k/config.json describes; only training knobs (epochs,
@@ -93,10 +97,13 @@ def build_config(args):
 
 
 def main():
+    here = os.path.dirname(os.path.abspath(__file__))
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data-path", default="../shared/datasets",
+    # Defaults are relative to this file: <repo>/../shared/datasets and Tools/work (gitignored).
+    p.add_argument("--data-path", default=os.path.join(here, "..", "..", "shared", "datasets"),
                    help="folder that contains ml-100k/ml-100k.inter")
-    p.add_argument("--work-dir", default="work/sasrec", help="logs, checkpoints, result.json")
+    p.add_argument("--work-dir", default=os.path.join(here, "work", "sasrec"),
+                   help="RecBole logs, checkpoints and result.json go here")
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--stopping-step", type=int, default=8)
     p.add_argument("--train-batch-size", type=int, default=256)
@@ -108,7 +115,13 @@ def main():
     p.add_argument("--export", default="", help="export the best model to this folder")
     args = p.parse_args()
 
+    # Absolute paths, then work inside work-dir: RecBole writes log/ and log_tensorboard/ into
+    # the current directory, which must not be the repository.
+    args.data_path, args.work_dir = os.path.abspath(args.data_path), os.path.abspath(args.work_dir)
+    if args.export:
+        args.export = os.path.abspath(args.export)
     os.makedirs(args.work_dir, exist_ok=True)
+    os.chdir(args.work_dir)
     if not os.path.exists(os.path.join(args.data_path, "ml-100k", "ml-100k.inter")):
         sys.exit(f"no ml-100k/ml-100k.inter under {args.data_path}")
 
