@@ -112,6 +112,10 @@ def main():
     p.add_argument("--attn-dropout", type=float, default=0.2, help="attn_dropout_prob")
     p.add_argument("--max-minutes", type=float, default=0,
                    help="stop after the first epoch that ends past this budget (0 = none)")
+    p.add_argument("--resume", default="",
+                   help="continue from a checkpoint this script saved (its best-valid epoch); "
+                        "--epochs stays the total. Not bit-identical to one uninterrupted run "
+                        "(RNG state is not saved), so the result records it")
     p.add_argument("--export", default="", help="export the best model to this folder")
     args = p.parse_args()
 
@@ -134,6 +138,14 @@ def main():
     model = SASRec(config, train_data._dataset).to(config["device"])
     trainer = Trainer(config, model)
 
+    if args.resume:
+        # RecBole overwrites the file it resumes from; keep the original, resume from a copy.
+        import shutil
+        copy = os.path.join(config["checkpoint_dir"], "resumed-" + os.path.basename(args.resume))
+        os.makedirs(config["checkpoint_dir"], exist_ok=True)
+        shutil.copyfile(args.resume, copy)
+        trainer.resume_checkpoint(copy)
+
     t0 = time.time()
     epoch_times = []
 
@@ -151,7 +163,9 @@ def main():
     except _TimeUp:
         stopped_by_budget = True  # the best-valid checkpoint is already on disk
     train_seconds = time.time() - t0
-    best_valid = trainer.best_valid_result
+    # Re-evaluated rather than taken from fit(): a resumed run may not improve, and then
+    # fit() has no best_valid_result. For a normal run the numbers are the same.
+    best_valid = trainer.evaluate(valid_data, load_best_model=True, show_progress=False)
     test = trainer.evaluate(test_data, load_best_model=True, show_progress=False)
     best = torch.load(trainer.saved_model_file, map_location="cpu")
 
@@ -159,8 +173,10 @@ def main():
         "command": " ".join(["python"] + sys.argv),
         "recbole_checkpoint": os.path.abspath(trainer.saved_model_file),
         "epochs_run": len(epoch_times),
+        "first_epoch": int(trainer.start_epoch),
         "best_epoch": int(best["epoch"]),
         "stopped_by_time_budget": stopped_by_budget,
+        "resumed_from": os.path.abspath(args.resume) if args.resume else None,
         "seconds_per_epoch_mean": round(float(np.mean(epoch_times)), 1) if epoch_times else None,
         "train_wall_seconds": round(train_seconds, 1),
         "torch": torch.__version__, "numpy": np.__version__,
