@@ -103,9 +103,11 @@ public final class Server: @unchecked Sendable {
         let threads = InferenceThreads(
             count: configuration.workers, backends: backends, batcher: batcher, pool: pool,
             completions: completions, counters: counters, maxBatch: configuration.maxBatch)
+        var graceful = true
         defer {
             batcher.stop()
-            threads.join()
+            // After the grace period nobody waits for a batch still running: the exit stays bounded.
+            if graceful { threads.join() }
             stopped.withLock { hasStopped = true }
             stopped.broadcast()
         }
@@ -120,6 +122,7 @@ public final class Server: @unchecked Sendable {
                 if connectionCount == 0 { break }
                 if now >= hardStop {
                     abandonAll()
+                    graceful = false
                     break
                 }
             }
