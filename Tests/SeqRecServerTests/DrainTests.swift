@@ -89,6 +89,7 @@ struct DrainTests {
         let server = try TestServer(backends: [FakeBackend()])
         let signals = SignalDrain(server: server.server)
         defer { withExtendedLifetime(signals) {} }
+        Thread.sleep(forTimeInterval: 0.2)
         kill(getpid(), SIGTERM)
         #expect(server.waitForExit(within: 5))
     }
