@@ -68,15 +68,17 @@ struct BodyReader {
         }
     }
 
-    mutating func readU32Array(_ count: Int, field: @autoclosure () -> String) throws(ProtocolError) -> [UInt32] {
+    /// Replaces the contents of `values` with `count` u32s, reusing its capacity.
+    mutating func readU32Array(
+        _ count: Int, field: @autoclosure () -> String, into values: inout [UInt32]
+    ) throws(ProtocolError) {
         try requireElements(count, of: 4, field: field())
-        var values = [UInt32]()
+        values.removeAll(keepingCapacity: true)
         values.reserveCapacity(count)  // safe: count × 4 bytes are present in the body
         for _ in 0..<count {
             values.append(Self.u32(bytes, at: position))
             position += 4  // safe: requireElements checked count × 4 ≤ remaining
         }
-        return values
     }
 
     mutating func readFloatsLE(_ count: Int, field: @autoclosure () -> String) throws(ProtocolError) -> [Float] {
@@ -108,16 +110,16 @@ struct BodyReader {
         return string
     }
 
+    /// Replaces the contents of `values` with `count` non-empty str16s, reusing its capacity.
     mutating func readStrings16(
-        _ count: Int, field: String, maxBytes: Int
-    ) throws(ProtocolError) -> [String] {
+        _ count: Int, field: String, maxBytes: Int, into values: inout [String]
+    ) throws(ProtocolError) {
         try requireElements(count, of: 3, field: field)  // a non-empty str16 is at least 3 bytes
-        var values = [String]()
+        values.removeAll(keepingCapacity: true)
         values.reserveCapacity(count)  // safe: at least count × 3 bytes are present
         for index in 0..<count {
             values.append(try readString16("\(field)[\(index)]", maxBytes: maxBytes, allowEmpty: false))
         }
-        return values
     }
 
     /// Reads a `u16` length and that many opaque bytes.

@@ -25,8 +25,7 @@ extension Array where Element == UInt8 {
         appendU32(UInt32(count))
     }
 
-    mutating func appendFloatsLE(_ values: [Float]) {
-        reserveCapacity(self.count + 4 * values.count)
+    mutating func appendFloatsLE(_ values: some Collection<Float>) {
         for value in values {
             let bits = value.bitPattern
             append(UInt8(truncatingIfNeeded: bits))
@@ -49,5 +48,16 @@ extension Array where Element == UInt8 {
         precondition(bytes.count <= Int(UInt16.max), "\(bytes.count) bytes do not fit a u16 length")
         appendU16(UInt16(bytes.count))
         append(contentsOf: bytes)
+    }
+
+    /// Writes the length field of the frame that starts at `frameStart` and ends at the array's end.
+    mutating func patchFrameLength(frameStart start: Int) {
+        let length = count - start - 4
+        precondition(length >= FrameHeader.minimumLength && length <= Int(UInt32.max), "frame of \(length) bytes")
+        let length32 = UInt32(length)
+        self[start] = UInt8(truncatingIfNeeded: length32 >> 24)
+        self[start + 1] = UInt8(truncatingIfNeeded: length32 >> 16)
+        self[start + 2] = UInt8(truncatingIfNeeded: length32 >> 8)
+        self[start + 3] = UInt8(truncatingIfNeeded: length32)
     }
 }

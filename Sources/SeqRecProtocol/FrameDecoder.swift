@@ -43,6 +43,9 @@ public struct FrameDecoder: Sendable {
     /// Bytes received and not yet returned as frames.
     public var bufferedByteCount: Int { buffer.count - readIndex }
 
+    /// Capacity of the internal buffer, for tests and memory accounting.
+    package var bufferCapacity: Int { buffer.capacity }
+
     /// True while part of a frame (or of the preface) has arrived: the server's frame-read timer runs.
     public var isInsideFrame: Bool {
         if case .preface(let matched) = phase, matched > 0 { return true }

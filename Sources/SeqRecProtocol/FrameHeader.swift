@@ -69,6 +69,10 @@ extension FrameBody {
         try self.init(decoding: body[...], limits: limits)
     }
 
+    public init(decoding body: ArraySlice<UInt8>) throws(ProtocolError) {
+        try self.init(decoding: body, limits: .default)
+    }
+
     /// Appends a complete frame (header + body) carrying this message.
     public func encodeFrame(
         requestID: UInt32, aux: UInt32 = 0, flags: FrameFlags = [], into bytes: inout [UInt8]
@@ -77,13 +81,7 @@ extension FrameBody {
         FrameHeader(type: Self.frameType, flags: flags, requestID: requestID, aux: aux)
             .encode(bodyLength: 0, into: &bytes)
         encode(into: &bytes)
-        let length = bytes.count - start - 4
-        precondition(length <= Int(UInt32.max), "frame of \(length) bytes does not fit u32")
-        let length32 = UInt32(length)
-        bytes[start] = UInt8(truncatingIfNeeded: length32 >> 24)
-        bytes[start + 1] = UInt8(truncatingIfNeeded: length32 >> 16)
-        bytes[start + 2] = UInt8(truncatingIfNeeded: length32 >> 8)
-        bytes[start + 3] = UInt8(truncatingIfNeeded: length32)
+        bytes.patchFrameLength(frameStart: start)
     }
 
     /// A complete frame carrying this message, as a new array.

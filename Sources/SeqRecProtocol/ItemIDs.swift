@@ -35,29 +35,39 @@ public enum ItemIDs: Sendable, Equatable {
     func encodeElements(into bytes: inout [UInt8]) {
         switch self {
         case .internal(let ids):
-            bytes.reserveCapacity(bytes.count + 4 * ids.count)
             for id in ids { bytes.appendU32(id) }
         case .external(let ids):
             for id in ids { bytes.appendString16(id) }
         }
     }
 
-    /// Reads `count` ids of the given space (the count was read and bounded by the caller).
-    static func decodeElements(
+    /// Replaces the ids with `count` ids of the given space read from `reader` (the count was read
+    /// and bounded by the caller). Reuses the current array's capacity when the space matches, so
+    /// a request value decoded again and again allocates nothing for internal ids.
+    mutating func decodeElements(
         _ count: Int, external: Bool, field: String, limits: ProtocolLimits, from reader: inout BodyReader
-    ) throws(ProtocolError) -> ItemIDs {
+    ) throws(ProtocolError) {
         if external {
-            return .external(try reader.readStrings16(count, field: field, maxBytes: limits.maxStringBytes))
+            var ids: [String] = []
+            if case .external(let existing) = self { ids = existing }
+            self = .internal([])  // drop the enum's reference so `ids` is uniquely owned
+            try reader.readStrings16(count, field: field, maxBytes: limits.maxStringBytes, into: &ids)
+            self = .external(ids)
+        } else {
+            var ids: [UInt32] = []
+            if case .internal(let existing) = self { ids = existing }
+            self = .external([])  // drop the enum's reference so `ids` is uniquely owned
+            try reader.readU32Array(count, field: field, into: &ids)
+            self = .internal(ids)
         }
-        return .internal(try reader.readU32Array(count, field: field))
     }
 
-    /// Reads `u32 count` bounded by `limit`, then the ids.
-    static func decodeCounted(
+    /// Reads `u32 count` bounded by `limit`, then the ids, into `self`.
+    mutating func decodeCounted(
         external: Bool, field: String, limit: Int, limits: ProtocolLimits, from reader: inout BodyReader
-    ) throws(ProtocolError) -> ItemIDs {
+    ) throws(ProtocolError) {
         let count = try reader.readCount(field, limit: limit, minimumElementSize: external ? 3 : 4)
-        return try decodeElements(count, external: external, field: field, limits: limits, from: &reader)
+        try decodeElements(count, external: external, field: field, limits: limits, from: &reader)
     }
 
     /// Checks the count and, for external ids, each id's length against the limits.

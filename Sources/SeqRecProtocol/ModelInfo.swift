@@ -27,8 +27,12 @@ public struct ModelDescription: Sendable, Equatable {
     public var version: UInt32
     /// Family id, e.g. `recbole-sasrec`.
     public var family: String
-    /// Scorable items: internal ids are `0..<itemCount`.
+    /// Number of scorable items.
     public var itemCount: UInt32
+    /// Smallest scorable internal id: scorable ids are `firstItemID ..< firstItemID + itemCount`
+    /// (1 for models that keep row 0 for padding).
+    public var firstItemID: UInt32
+    /// Items beyond this many (the oldest) do not influence the answer; `UInt32.max` = unlimited.
     public var maxSessionLength: UInt32
     public var embeddingWidth: UInt32
     public var hasVocabulary: Bool
@@ -36,12 +40,13 @@ public struct ModelDescription: Sendable, Equatable {
 
     public init(
         name: String, version: UInt32, family: String, itemCount: UInt32, maxSessionLength: UInt32,
-        embeddingWidth: UInt32, hasVocabulary: Bool, isDefault: Bool
+        embeddingWidth: UInt32, hasVocabulary: Bool, isDefault: Bool, firstItemID: UInt32 = 0
     ) {
         self.name = name
         self.version = version
         self.family = family
         self.itemCount = itemCount
+        self.firstItemID = firstItemID
         self.maxSessionLength = maxSessionLength
         self.embeddingWidth = embeddingWidth
         self.hasVocabulary = hasVocabulary
@@ -67,14 +72,15 @@ public struct ModelListResponse: FrameBody, Equatable {
             bytes.appendU32(model.version)
             bytes.appendString16(model.family)
             bytes.appendU32(model.itemCount)
+            bytes.appendU32(model.firstItemID)
             bytes.appendU32(model.maxSessionLength)
             bytes.appendU32(model.embeddingWidth)
             bytes.appendU8((model.hasVocabulary ? 1 : 0) | (model.isDefault ? 2 : 0))
         }
     }
 
-    /// Smallest encoded model: two empty strings (4) + four u32 (16) + flags (1).
-    private static let minimumModelSize = 21
+    /// Smallest encoded model: two empty strings (4) + five u32 (20) + flags (1).
+    private static let minimumModelSize = 25
 
     public init(decoding body: ArraySlice<UInt8>, limits: ProtocolLimits) throws(ProtocolError) {
         var reader = BodyReader(body)
@@ -86,6 +92,7 @@ public struct ModelListResponse: FrameBody, Equatable {
             let version = try reader.readU32("models[\(index)].version")
             let family = try reader.readString16("models[\(index)].family", maxBytes: limits.maxStringBytes)
             let itemCount = try reader.readU32("models[\(index)].n_items")
+            let firstItemID = try reader.readU32("models[\(index)].first_item")
             let maxSessionLength = try reader.readU32("models[\(index)].max_session_length")
             let embeddingWidth = try reader.readU32("models[\(index)].embedding_width")
             let flags = try reader.readU8("models[\(index)].flags")
@@ -93,7 +100,7 @@ public struct ModelListResponse: FrameBody, Equatable {
             models.append(ModelDescription(
                 name: name, version: version, family: family, itemCount: itemCount,
                 maxSessionLength: maxSessionLength, embeddingWidth: embeddingWidth,
-                hasVocabulary: flags & 1 != 0, isDefault: flags & 2 != 0))
+                hasVocabulary: flags & 1 != 0, isDefault: flags & 2 != 0, firstItemID: firstItemID))
         }
         self.models = models
         try reader.finish(Self.frameType)

@@ -104,6 +104,14 @@ public struct RecommendRequest: FrameBody, Equatable {
     }
 
     public init(decoding body: ArraySlice<UInt8>, limits: ProtocolLimits) throws(ProtocolError) {
+        self.init(session: .internal([]))
+        try decode(body, limits: limits)
+    }
+
+    /// Decodes `body` into this value, reusing the capacity of its id arrays: the server's hot path
+    /// keeps one request value per worker and allocates nothing for internal-id requests. After a
+    /// thrown error the value's contents are unspecified (but valid).
+    public mutating func decode(_ body: ArraySlice<UInt8>, limits: ProtocolLimits = .default) throws(ProtocolError) {
         var reader = BodyReader(body)
         let options = RecommendOptions(rawValue: try reader.readU8("options"))
         guard RecommendOptions.defined.isSuperset(of: options) else {
@@ -113,14 +121,14 @@ public struct RecommendRequest: FrameBody, Equatable {
         let k = Int(try reader.readU16("k"))
         modelName = try reader.readString16("model_name", maxBytes: limits.maxStringBytes)
         modelVersion = try reader.readU32("model_version")
-        session = try ItemIDs.decodeCounted(
+        try session.decodeCounted(
             external: external, field: "session", limit: limits.maxSessionItems, limits: limits, from: &reader)
         guard !session.isEmpty else { throw .invalidValue(field: "n_session", value: 0) }
-        allow = try ItemIDs.decodeCounted(
+        try allow.decodeCounted(
             external: external, field: "allow", limit: limits.maxListItems, limits: limits, from: &reader)
-        deny = try ItemIDs.decodeCounted(
+        try deny.decodeCounted(
             external: external, field: "deny", limit: limits.maxListItems, limits: limits, from: &reader)
-        candidates = try ItemIDs.decodeCounted(
+        try candidates.decodeCounted(
             external: external, field: "candidates", limit: limits.maxListItems, limits: limits, from: &reader)
         try reader.finish(Self.frameType)
         try Self.checkK(k, candidateCount: candidates.count, limits: limits)

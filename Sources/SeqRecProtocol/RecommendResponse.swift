@@ -28,11 +28,60 @@ public struct RecommendResponse: FrameBody, Equatable {
 
     /// Writes the body; items and scores must have the same count (a server bug otherwise).
     public func encode(into bytes: inout [UInt8]) {
+        switch items {
+        case .internal(let ids):
+            Self.encodeBody(modelName: modelName, modelVersion: modelVersion, items: ids, scores: scores,
+                            embedding: embedding, into: &bytes)
+        case .external(let ids):
+            precondition(ids.count == scores.count, "\(ids.count) items but \(scores.count) scores")
+            Self.writePrefix(modelName: modelName, modelVersion: modelVersion, external: true, count: ids.count, into: &bytes)
+            for id in ids { bytes.appendString16(id) }
+            Self.writeSuffix(scores: scores, embedding: embedding, into: &bytes)
+        }
+    }
+
+    /// Writes a whole RECOMMEND_RESPONSE frame straight from the engine's buffers, without building a
+    /// `RecommendResponse`: with a reused output array this allocates nothing. `externalID`, when
+    /// given, maps each internal id to its vocabulary token (external-id requests).
+    public static func encodeFrame(
+        requestID: UInt32, modelName: String, modelVersion: UInt32,
+        items: some Collection<UInt32>, scores: some Collection<Float>, embedding: some Collection<Float>,
+        externalID: ((UInt32) -> String)? = nil, into bytes: inout [UInt8]
+    ) {
+        let start = bytes.count
+        FrameHeader(type: frameType, requestID: requestID).encode(bodyLength: 0, into: &bytes)
+        if let externalID {
+            precondition(items.count == scores.count, "\(items.count) items but \(scores.count) scores")
+            writePrefix(modelName: modelName, modelVersion: modelVersion, external: true, count: items.count, into: &bytes)
+            for id in items { bytes.appendString16(externalID(id)) }
+            writeSuffix(scores: scores, embedding: embedding, into: &bytes)
+        } else {
+            encodeBody(modelName: modelName, modelVersion: modelVersion, items: items, scores: scores,
+                       embedding: embedding, into: &bytes)
+        }
+        bytes.patchFrameLength(frameStart: start)
+    }
+
+    private static func encodeBody(
+        modelName: String, modelVersion: UInt32, items: some Collection<UInt32>, scores: some Collection<Float>,
+        embedding: some Collection<Float>, into bytes: inout [UInt8]
+    ) {
         precondition(items.count == scores.count, "\(items.count) items but \(scores.count) scores")
+        writePrefix(modelName: modelName, modelVersion: modelVersion, external: false, count: items.count, into: &bytes)
+        for id in items { bytes.appendU32(id) }
+        writeSuffix(scores: scores, embedding: embedding, into: &bytes)
+    }
+
+    private static func writePrefix(
+        modelName: String, modelVersion: UInt32, external: Bool, count: Int, into bytes: inout [UInt8]
+    ) {
         bytes.appendString16(modelName)
         bytes.appendU32(modelVersion)
-        bytes.appendU8(items.isExternal ? 1 : 0)
-        items.encodeCounted(into: &bytes)
+        bytes.appendU8(external ? 1 : 0)
+        bytes.appendCount32(count)
+    }
+
+    private static func writeSuffix(scores: some Collection<Float>, embedding: some Collection<Float>, into bytes: inout [UInt8]) {
         bytes.appendFloatsLE(scores)
         bytes.appendCount32(embedding.count)
         bytes.appendFloatsLE(embedding)
@@ -47,7 +96,9 @@ public struct RecommendResponse: FrameBody, Equatable {
         let external = flags == 1
         // Each item is followed later by its 4-byte score, so every item needs ≥ 7 or 8 bytes.
         let count = try reader.readCount("items", limit: limits.maxK, minimumElementSize: external ? 7 : 8)
-        items = try ItemIDs.decodeElements(count, external: external, field: "items", limits: limits, from: &reader)
+        var items = ItemIDs.internal([])
+        try items.decodeElements(count, external: external, field: "items", limits: limits, from: &reader)
+        self.items = items
         scores = try reader.readFloatsLE(count, field: "scores")
         let width = try reader.readCount("embedding", limit: limits.maxEmbeddingWidth, minimumElementSize: 4)
         embedding = try reader.readFloatsLE(width, field: "embedding")

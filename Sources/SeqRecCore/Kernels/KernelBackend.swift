@@ -1,0 +1,141 @@
+// KernelBackend: the ONE place that decides which implementation runs each kernel.
+//
+// Shape legend: m, n, k are GEMM sizes (C[m×n] = op(A)[m×k] · op(B)[k×n]); for GEMV, A is m×n.
+//
+// The rule (also in docs/KERNELS.md; thresholds measured in release mode on this machine, where OpenBLAS
+// runs AVX-512 code and the SIMD kernels baseline x86-64 SSE):
+// - `.automatic`:
+//   - gemm: SIMD when m·n·k < 1024 (call overhead dominates) or for a few-row product against a large
+//     transposed B (¬transA ∧ transB ∧ 2 ≤ m ≤ 4 ∧ n ≥ 1024: catalog scoring of 2–4 sessions, where
+//     OpenBLAS's sgemm first packs all of B and runs 1.0–3× slower than the streaming SIMD kernel);
+//     BLAS otherwise (2.5–3× faster than SIMD once operands sit in cache);
+//   - gemv: BLAS when m·n ≥ 1024, SIMD below;
+//   - dot, axpy, scale, add: BLAS when count ≥ 1024, SIMD below;
+//   - bias, layer norm, softmax and the activations: SIMD (no BLAS primitive exists).
+// - `.forced(.blas)`: BLAS wherever a BLAS primitive exists (sgemm — or sgemv for a single-row product
+//   against a large transposed B —, sgemv, sdot, saxpy for axpy and add, sscal); kernels with no BLAS
+//   primitive (bias, layer norm, softmax, activations) run the SIMD code.
+// - `.forced(.simd)`: never calls BLAS.
+// - `.forced(.naive)`: the scalar reference loops in `Reference/`.
+import CBLAS
+import Foundation
+
+/// An implementation family for the kernels.
+public enum KernelBackend: String, Sendable, CaseIterable {
+    case blas, simd, naive
+}
+
+/// Which backend runs each kernel: the documented automatic rule, or one backend forced everywhere.
+public enum KernelSelection: Sendable, Equatable {
+    /// BLAS for large GEMM/GEMV (see `DispatchRule`), SIMD for everything else.
+    case automatic
+    /// One backend for every kernel (BLAS falls back to SIMD where BLAS has no primitive).
+    case forced(KernelBackend)
+
+    /// The environment variable read by `fromEnvironment()`.
+    public static let environmentVariable = "SEQREC_KERNELS"
+
+    /// Parses "auto" | "blas" | "simd" | "naive"; nil for anything else.
+    public init?(name: String) {
+        if name == "auto" {
+            self = .automatic
+        } else if let backend = KernelBackend(rawValue: name) {
+            self = .forced(backend)
+        } else {
+            return nil
+        }
+    }
+
+    /// From the environment variable SEQREC_KERNELS (unset → .automatic; invalid → throws).
+    public static func fromEnvironment() throws -> KernelSelection {
+        let value = ProcessInfo.processInfo.environment[environmentVariable]
+        return try fromEnvironmentValue(value)
+    }
+
+    /// The parsing behind `fromEnvironment()`, separate so it can be tested without touching the process
+    /// environment: nil (unset) → `.automatic`; a valid name → its selection; anything else throws.
+    public static func fromEnvironmentValue(_ value: String?) throws -> KernelSelection {
+        guard let value else { return .automatic }
+        guard let selection = KernelSelection(name: value) else {
+            throw KernelSelectionError(variable: environmentVariable, value: value)
+        }
+        return selection
+    }
+}
+
+/// A kernel selection string that is not one of the accepted names.
+public struct KernelSelectionError: Error, CustomStringConvertible, Equatable {
+    public let variable: String
+    public let value: String
+
+    public var description: String {
+        "\(variable)=\"\(value)\" is not a kernel selection; use one of: auto, blas, simd, naive (or leave it unset for auto)"
+    }
+}
+
+/// Sets OpenBLAS's own thread count explicitly (call once at startup; SeqRec default 1, so BLAS threads
+/// never compete with the server's worker threads).
+public func configureBLASThreads(_ count: Int) {
+    precondition(count >= 1 && count <= Int(Int32.max), "BLAS thread count must be at least 1, got \(count)")
+    openblas_set_num_threads(Int32(count))
+}
+
+/// The measured thresholds of the automatic rule (see the file comment and docs/KERNELS.md).
+enum DispatchRule {
+    /// Smallest m·n·k for which `.automatic` calls sgemm.
+    static let gemmBLASMinimumWork = 1024
+    /// Few-row transB products (rows within this range) against at least `largeOperandRows` rows of B
+    /// run SIMD under `.automatic`.
+    static let fewRowProductRows = 2...4
+    /// Rows of a transposed B from which it counts as large: OpenBLAS's packing of B no longer pays off
+    /// for a few-row product, and the BLAS path computes a single-row product with sgemv.
+    static let largeOperandRows = 1024
+    /// Smallest m·n for which `.automatic` calls sgemv.
+    static let gemvBLASMinimumWork = 1024
+    /// Smallest count for which `.automatic` calls BLAS level-1 routines.
+    static let vectorBLASMinimumCount = 1024
+}
+
+extension KernelSelection {
+    /// Backend for `gemm` of the given shape.
+    package func gemmBackend(transA: Bool, transB: Bool, m: Int, n: Int, k: Int) -> KernelBackend {
+        guard case .forced(let backend) = self else {
+            if !transA && transB && DispatchRule.fewRowProductRows.contains(m) && n >= DispatchRule.largeOperandRows {
+                return .simd
+            }
+            return atLeast(DispatchRule.gemmBLASMinimumWork, m, n, k) ? .blas : .simd
+        }
+        return backend
+    }
+
+    /// Backend for `gemv` with an m×n matrix.
+    package func gemvBackend(m: Int, n: Int) -> KernelBackend {
+        guard case .forced(let backend) = self else {
+            return atLeast(DispatchRule.gemvBLASMinimumWork, m, n, 1) ? .blas : .simd
+        }
+        return backend
+    }
+
+    /// Backend for kernels that have a BLAS level-1 primitive (dot, axpy, scale, add).
+    package func vectorBackend(count: Int) -> KernelBackend {
+        guard case .forced(let backend) = self else {
+            return count >= DispatchRule.vectorBLASMinimumCount ? .blas : .simd
+        }
+        return backend
+    }
+
+    /// Backend for kernels with no BLAS primitive: `.blas` runs the SIMD code.
+    package var elementwiseBackend: KernelBackend {
+        switch self {
+        case .forced(.naive): return .naive
+        case .forced(.blas), .forced(.simd), .automatic: return .simd
+        }
+    }
+
+    /// x·y·z ≥ threshold, saturating: a product too large for Int is certainly above it.
+    private func atLeast(_ threshold: Int, _ x: Int, _ y: Int, _ z: Int) -> Bool {
+        let (xy, overflow1) = x.multipliedReportingOverflow(by: y)
+        let (xyz, overflow2) = xy.multipliedReportingOverflow(by: z)
+        return overflow1 || overflow2 || xyz >= threshold
+    }
+}

@@ -1,0 +1,72 @@
+// The SIMD vocabulary of every SIMD kernel, kept in one place: the lane type, the unroll (number of
+// independent accumulators), unaligned loads/stores and the multiply-add.
+//
+// Why SIMD8<Float>: SwiftPM builds for baseline x86-64 (SSE2, 16 xmm registers), where SIMD8 is two
+// xmm registers; 4 accumulators of SIMD8 (8 registers) leave room for operands without spills.
+// Why `acc + a * b` and never `addingProduct`: baseline x86-64 has no FMA instruction, so
+// `addingProduct` compiles to one `fmaf` library call per lane (measured: far slower than mul + add).
+
+/// The SIMD vector every SIMD kernel uses.
+typealias FloatLanes = SIMD8<Float>
+
+/// Half-width vectors, for microkernels that need more than 8 live accumulators.
+typealias HalfLanes = SIMD4<Float>
+
+enum SIMDWidth {
+    /// Floats per vector.
+    static let lanes = FloatLanes.scalarCount
+    /// Independent accumulators in reductions (hides the add latency).
+    static let accumulators = 4
+    /// Floats consumed per unrolled iteration of a reduction.
+    static let step = lanes * accumulators
+}
+
+extension UnsafePointer where Pointee == Float {
+    /// The `FloatLanes.scalarCount` floats starting at `offset`; no alignment required.
+    @inline(__always)
+    func lanes(at offset: Int) -> FloatLanes {
+        UnsafeRawPointer(self + offset).loadUnaligned(as: FloatLanes.self)
+    }
+}
+
+extension UnsafeMutablePointer where Pointee == Float {
+    /// The `FloatLanes.scalarCount` floats starting at `offset`; no alignment required.
+    @inline(__always)
+    func lanes(at offset: Int) -> FloatLanes {
+        UnsafeRawPointer(self + offset).loadUnaligned(as: FloatLanes.self)
+    }
+
+    /// Stores `value` at `offset`; no alignment required.
+    @inline(__always)
+    func storeLanes(_ value: FloatLanes, at offset: Int) {
+        UnsafeMutableRawPointer(self + offset).storeBytes(of: value, as: FloatLanes.self)
+    }
+}
+
+extension UnsafePointer where Pointee == Float {
+    /// The `HalfLanes.scalarCount` floats starting at `offset`; no alignment required.
+    @inline(__always)
+    func halfLanes(at offset: Int) -> HalfLanes {
+        UnsafeRawPointer(self + offset).loadUnaligned(as: HalfLanes.self)
+    }
+}
+
+/// [Σ a, Σ b, Σ c, Σ d] by pairwise shuffles (a 4×4 transpose-and-add), cheaper than four `.sum()`s.
+@inline(__always)
+func horizontalSums(_ a: HalfLanes, _ b: HalfLanes, _ c: HalfLanes, _ d: HalfLanes) -> SIMD4<Float> {
+    let ab = SIMD8(lowHalf: a, highHalf: b), cd = SIMD8(lowHalf: c, highHalf: d)
+    let pairs = SIMD8(lowHalf: ab.evenHalf + ab.oddHalf, highHalf: cd.evenHalf + cd.oddHalf)
+    return pairs.evenHalf + pairs.oddHalf
+}
+
+/// The same for full-width accumulators: fold each to half width first.
+@inline(__always)
+func horizontalSums(_ a: FloatLanes, _ b: FloatLanes, _ c: FloatLanes, _ d: FloatLanes) -> SIMD4<Float> {
+    horizontalSums(a.lowHalf + a.highHalf, b.lowHalf + b.highHalf, c.lowHalf + c.highHalf, d.lowHalf + d.highHalf)
+}
+
+/// acc + a·b as a separate multiply and add (see the file comment for why not `addingProduct`).
+@inline(__always)
+func multiplyAdd(_ acc: FloatLanes, _ a: FloatLanes, _ b: FloatLanes) -> FloatLanes {
+    acc + a * b
+}
