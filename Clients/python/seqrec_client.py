@@ -377,8 +377,12 @@ class Client:
         return request_id
 
     def _send(self, data: bytes):
+        if self._closed_by_server:
+            # After a graceful GOAWAY the server refuses new work unprocessed (§10): say so without
+            # sending, so callers can retry elsewhere at once.
+            raise SeqRecError(14, self._closed_by_server, not_processed=True)
         if self._sock is None:
-            raise ProtocolViolation(self._closed_by_server or "connection is closed")
+            raise ProtocolViolation("connection is closed")
         self._sock.sendall(data)
 
     def _call(self, request_id: int, frame: bytes, expected_type: int) -> bytes:

@@ -233,8 +233,11 @@ class ClientTests(unittest.TestCase):
         with sc.Client("127.0.0.1", server.port) as client:
             self.assertEqual([m.name for m in client.models()], ["sasrec"])
             self.assertEqual(client.health(), "NOT_SERVING")
-            with self.assertRaisesRegex(sc.ProtocolViolation, "GOAWAY UNAVAILABLE"):
+            with self.assertRaises(sc.SeqRecError) as caught:
                 client.health()
+            self.assertEqual(caught.exception.status_name, "UNAVAILABLE")
+            self.assertTrue(caught.exception.not_processed)
+            self.assertIn("GOAWAY UNAVAILABLE: draining", caught.exception.message)
         self.assertEqual(server.join(), [])
 
     def test_handshake_refused_with_goaway(self):
