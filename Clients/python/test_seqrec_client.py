@@ -252,6 +252,7 @@ class ClientTests(unittest.TestCase):
         request = sc.encode_recommend(1, [4, 5], k=2)
         reply = sc.encode_frame(sc.RECOMMEND_RESPONSE, 1, golden("response")[16:])
         server = FakeServer([[(golden("health_probe"), golden("health_serving"))],
+                             [(OPENING, golden("hello_ack")), (request, reply)],
                              [(OPENING, golden("hello_ack")), (request, reply)]])
         self.assertTrue(sc.probe_health("127.0.0.1", server.port))
         output = io.StringIO()
@@ -259,6 +260,11 @@ class ClientTests(unittest.TestCase):
             code = sc.main(["--port", str(server.port), "recommend", "--session", "4,5", "--k", "2"])
         self.assertEqual(code, 0)
         self.assertIn('"items": [42, 7]', output.getvalue())
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):  # connection options after the command
+            code = sc.main(["recommend", "--session", "4,5", "--k", "2", "--port", str(server.port)])
+        self.assertEqual(code, 0)
+        self.assertIn('"scores": [1.5, -0.25]', output.getvalue())
         self.assertEqual(server.join(), [])
 
 
