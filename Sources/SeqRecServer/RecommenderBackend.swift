@@ -10,7 +10,7 @@ package final class RecommenderBackend: InferenceBackend {
     package init(_ recommender: Recommender) {
         self.recommender = recommender
         let model = recommender.info
-        info = ServedModelInfo(name: model.name, family: model.family, itemCount: model.itemCount,
+        info = ServedModelInfo(name: model.name, family: model.family, itemCount: model.itemCount, firstItemID: model.firstItem,
                                maxSessionLength: model.maxSessionLength, embeddingWidth: model.embeddingWidth,
                                hasVocabulary: model.hasVocabulary)
     }

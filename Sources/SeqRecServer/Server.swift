@@ -43,6 +43,7 @@ public final class Server: @unchecked Sendable {
     var drainState = DrainState.serving
     private var readBuffer: UnsafeMutableRawBufferPointer
     var finished: [Int] = []
+    var decodedRequest = RecommendRequest(session: .internal([]))
     private var flushQueue: [Connection] = []
     private var nextTimerScan: UInt64 = 0
 

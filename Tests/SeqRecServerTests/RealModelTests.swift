@@ -59,6 +59,7 @@ struct RealModelTests {
         #expect(models.count == 1)
         #expect(models[0].family == DefaultModel.recommender.info.family)
         #expect(Int(models[0].itemCount) == DefaultModel.recommender.info.itemCount)
+        #expect(Int(models[0].firstItemID) == DefaultModel.recommender.info.firstItem)
     }
 
     @Test func externalTokensRoundTrip() async throws {
