@@ -17,7 +17,12 @@ extension Server {
             backends.append(RecommenderBackend(recommender))
         }
         let server = try Server(configuration: configuration, backends: backends)
-        let signals = SignalDrain(server: server)
+        let delay = configuration.drainDelayMilliseconds
+        let grace = configuration.drainGraceMilliseconds
+        let signals = SignalDrain(server: server) { number in
+            printLine("seqrec serve: signal \(number): draining (health NOT_SERVING, GOAWAY in \(delay) ms, "
+                + "exit at the latest \(grace) ms later; a second signal stops at once)")
+        }
         defer { withExtendedLifetime(signals) {} }
         printLine(server.readyLine)
         try server.run()
@@ -37,7 +42,7 @@ extension Server {
     }
 
     /// Writes a line to stdout at once, even when stdout is a pipe (tests and supervisors wait for it).
-    private static func printLine(_ line: String) {
+    fileprivate static func printLine(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 }
