@@ -365,7 +365,11 @@ public final class Server: @unchecked Sendable {
         connections[index] = nil
         freeIndices.append(index)
         connectionCount -= 1
-        // Requests still queued or running are released when their completions arrive.
+        // Queued requests nobody can receive are dropped; running ones are released on completion.
+        for slot in connection.inFlight.values where batcher.withdraw(slot, model: pool[slot].model) {
+            pool.release(slot)
+        }
+        connection.inFlight.removeAll()
     }
 
     var isServing: Bool { drainState == .serving }
