@@ -17,9 +17,10 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        .systemLibrary(name: "CLinux"),
         .target(name: "SeqRecCore", dependencies: ["CBLAS"]),
         .target(name: "SeqRecProtocol"),
-        .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol"]),
+        .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "CLinux"]),
         .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol"]),
         .executableTarget(
             name: "seqrec",
