@@ -34,7 +34,7 @@ def parse_arguments():
     parser.add_argument("--families", default="sasrec,gru4rec,bert4rec")
     parser.add_argument("--catalogs", default="1683,100000,1000000")
     parser.add_argument("--batches", default="1,32")
-    parser.add_argument("--kernels", default="blas,simd")
+    parser.add_argument("--kernels", default="auto,blas,simd")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=50)
