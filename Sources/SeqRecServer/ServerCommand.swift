@@ -17,7 +17,8 @@ public enum ServerCommand {
     public static let usage = """
         usage: seqrec serve [options]
           --model [NAME=]FILE      serve a .seqrec model (repeatable; the first is the default model;
-                                   without --model: \(ServerConfiguration.defaultModelPath))
+                                   without --model: \(ServerConfiguration.defaultModelPath), or the only
+                                   .seqrec file in \(ServerConfiguration.defaultModelDirectory)/)
           --host ADDRESS           IPv4/IPv6 literal to bind (default 127.0.0.1)
           --port N                 TCP port (default 7878; 0 = any free port)
           --workers N              inference threads (default: cores - 1, at least 1)

@@ -14,14 +14,16 @@ public struct ModelSource: Sendable, Equatable {
 }
 
 public struct ServerConfiguration: Sendable, Equatable {
-    /// The model served when `--model` is not given, relative to the working directory.
+    /// Where the default model lives when `--model` is not given, relative to the working directory.
+    public static let defaultModelDirectory = "Models"
     public static let defaultModelPath = "Models/default.seqrec"
 
     public var host = "127.0.0.1"
     /// 0 = let the kernel choose (the ready line and `Server.port` tell which).
     public var port: UInt16 = 7878
     /// Served models; the first is the default model (empty model name in a request).
-    public var models: [ModelSource] = [ModelSource(path: ServerConfiguration.defaultModelPath)]
+    /// Empty = the default model of `Models/` (see `resolvedModels`).
+    public var models: [ModelSource] = []
 
     /// Inference threads, each with its own context per model.
     public var workers: Int = ServerConfiguration.defaultWorkerCount
@@ -52,14 +54,29 @@ public struct ServerConfiguration: Sendable, Equatable {
         max(1, System.processorCount - 1)
     }
 
+    /// The models to load: the configured ones, or else `Models/default.seqrec`, or else the only
+    /// `.seqrec` file in `Models/`.
+    public func resolvedModels(fileExists: (String) -> Bool, listDirectory: (String) -> [String]) throws(ServerCommandError)
+        -> [ModelSource]
+    {
+        if !models.isEmpty { return models }
+        if fileExists(Self.defaultModelPath) { return [ModelSource(path: Self.defaultModelPath)] }
+        let candidates = listDirectory(Self.defaultModelDirectory).filter { $0.hasSuffix(".seqrec") }.sorted()
+        guard candidates.count == 1 else {
+            let found = candidates.isEmpty ? "none" : candidates.joined(separator: ", ")
+            throw ServerCommandError(message: "no --model given and \(Self.defaultModelPath) does not exist "
+                + "(.seqrec files in \(Self.defaultModelDirectory)/: \(found)); pass --model FILE")
+        }
+        return [ModelSource(path: Self.defaultModelDirectory + "/" + candidates[0])]
+    }
+
     /// Checks that every limit is in a usable range; the message names the flag.
     public func validate() throws(ServerCommandError) {
         func require(_ condition: Bool, _ message: String) throws(ServerCommandError) {
             if !condition { throw ServerCommandError(message: message) }
         }
-        try require(!models.isEmpty, "at least one --model is needed")
         try require((1...256).contains(workers), "--workers must be 1...256, got \(workers)")
-        try require((1...4_096).contains(maxBatch), "--max-batch must be 1...4096, got \(maxBatch)")
+        try require((1...1_024).contains(maxBatch), "--max-batch must be 1...1024, got \(maxBatch)")
         try require((0...10_000_000).contains(maxDelayMicroseconds), "--max-delay-us must be 0...10000000, got \(maxDelayMicroseconds)")
         try require((1...1_000_000).contains(maxQueue), "--max-queue must be 1...1000000, got \(maxQueue)")
         try require((1...1_000_000).contains(maxConnections), "--max-connections must be 1...1000000, got \(maxConnections)")

@@ -7,7 +7,19 @@ struct ServerCommandTests {
         let configuration = try ServerCommand.parse(arguments: [])
         #expect(configuration.host == "127.0.0.1")
         #expect(configuration.port == 7878)
-        #expect(configuration.models == [ModelSource(path: "Models/default.seqrec")])
+        #expect(configuration.models.isEmpty)
+    }
+
+    @Test func defaultModelIsFoundInModels() throws {
+        let configuration = ServerConfiguration()
+        let preferred = try configuration.resolvedModels(fileExists: { _ in true }, listDirectory: { _ in [] })
+        #expect(preferred == [ModelSource(path: "Models/default.seqrec")])
+        let only = try configuration.resolvedModels(fileExists: { _ in false },
+                                                     listDirectory: { _ in ["README.md", "sasrec-ml100k.seqrec"] })
+        #expect(only == [ModelSource(path: "Models/sasrec-ml100k.seqrec")])
+        #expect(throws: ServerCommandError.self) {
+            try configuration.resolvedModels(fileExists: { _ in false }, listDirectory: { _ in ["a.seqrec", "b.seqrec"] })
+        }
     }
 
     @Test func everyFlagIsRead() throws {

@@ -21,7 +21,7 @@ public final class Recommender: @unchecked Sendable {
         let base = path.split(separator: "/").last.map(String.init) ?? path
         let stem = base.split(separator: ".", omittingEmptySubsequences: false).dropLast().joined(separator: ".")
         info = ModelInfo(name: name ?? (stem.isEmpty ? base : stem), family: file.family.rawValue,
-                         itemCount: encoder.scoring.rows - encoder.scoring.firstItem,
+                         itemCount: encoder.scoring.rows - encoder.scoring.firstItem, firstItem: encoder.scoring.firstItem,
                          maxSessionLength: encoder.window, embeddingWidth: encoder.scoring.width,
                          hasVocabulary: file.vocabulary != nil)
     }

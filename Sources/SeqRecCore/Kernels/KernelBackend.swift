@@ -8,7 +8,9 @@
 //   - gemm: SIMD when m·n·k < 1024 (call overhead dominates) or for a few-row product against a large
 //     transposed B (¬transA ∧ transB ∧ 2 ≤ m ≤ 4 ∧ n ≥ 1024: catalog scoring of 2–4 sessions, where
 //     OpenBLAS's sgemm first packs all of B and runs 1.0–3× slower than the streaming SIMD kernel);
-//     BLAS otherwise (2.5–3× faster than SIMD once operands sit in cache);
+//     SIMD for plain (untransposed) products at most 64 columns wide (attention's softmax·V, where
+//     OpenBLAS mallocs per call for some shapes); BLAS otherwise (2.5–3× faster than SIMD once operands
+//     sit in cache);
 //   - gemv: BLAS when m·n ≥ 1024, SIMD below;
 //   - dot, axpy, scale, add: BLAS when count ≥ 1024, SIMD below;
 //   - bias, layer norm, softmax and the activations: SIMD (no BLAS primitive exists).
@@ -90,6 +92,10 @@ enum DispatchRule {
     /// Rows of a transposed B from which it counts as large: OpenBLAS's packing of B no longer pays off
     /// for a few-row product, and the BLAS path computes a single-row product with sgemv.
     static let largeOperandRows = 1024
+    /// Plain (¬transA ∧ ¬transB) products at most this wide run SIMD under `.automatic`: they are
+    /// attention's softmax·V per head, and OpenBLAS 0.3.21 mallocs inside sgemm on every call for some of
+    /// these shapes (measured: n = 24 with m = k ∈ 38…50), which would break the allocation-free hot path.
+    static let narrowPlainProductColumns = 64
     /// Smallest m·n for which `.automatic` calls sgemv.
     static let gemvBLASMinimumWork = 1024
     /// Smallest count for which `.automatic` calls BLAS level-1 routines.
@@ -103,6 +109,7 @@ extension KernelSelection {
             if !transA && transB && DispatchRule.fewRowProductRows.contains(m) && n >= DispatchRule.largeOperandRows {
                 return .simd
             }
+            if !transA && !transB && n <= DispatchRule.narrowPlainProductColumns { return .simd }
             return atLeast(DispatchRule.gemmBLASMinimumWork, m, n, k) ? .blas : .simd
         }
         return backend
