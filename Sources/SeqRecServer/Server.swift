@@ -41,6 +41,7 @@ public final class Server: @unchecked Sendable {
     private(set) var connectionCount = 0
     var drainRequestsSeen = 0
     var drainState = DrainState.serving
+    // safe: allocated once in init, freed in deinit, used only by the loop thread.
     private var readBuffer: UnsafeMutableRawBufferPointer
     var finished: [Int] = []
     var decodedRequest = RecommendRequest(session: .internal([]))
@@ -197,7 +198,9 @@ public final class Server: @unchecked Sendable {
             return
         }
         // A connection that sends nothing at all is timed out like a stalled frame.
-        connection.frameDeadline = System.monotonicNanoseconds() &+ frameTimeoutNanoseconds
+        let now = System.monotonicNanoseconds()
+        connection.frameDeadline = now &+ frameTimeoutNanoseconds
+        connection.lastActivity = now
         connections[index] = connection
         connectionCount += 1
     }
@@ -267,9 +270,11 @@ public final class Server: @unchecked Sendable {
             handleFrame(frame, on: connection)
             guard connectionIsOpen(connection), connection.phase == .open || connection.phase == .goingAway else { return }
         }
+        let now = System.monotonicNanoseconds()
+        if completedFrames { connection.lastActivity = now }
         if connection.decoder.isInsideFrame {
             if completedFrames || connection.frameDeadline == nil {
-                connection.frameDeadline = System.monotonicNanoseconds() &+ frameTimeoutNanoseconds
+                connection.frameDeadline = now &+ frameTimeoutNanoseconds
             }
         } else {
             connection.frameDeadline = nil

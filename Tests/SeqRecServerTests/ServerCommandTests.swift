@@ -26,7 +26,7 @@ struct ServerCommandTests {
         let configuration = try ServerCommand.parse(arguments: [
             "--host", "::1", "--port", "0", "--model", "a.seqrec", "--model", "shop=b.seqrec", "--workers", "3",
             "--max-batch", "16", "--max-delay-us", "50", "--max-queue", "99", "--max-connections", "7",
-            "--max-inflight", "9", "--max-frame", "65536", "--max-output", "131072", "--frame-timeout-ms", "250",
+            "--max-inflight", "9", "--max-frame", "65536", "--max-output", "131072", "--frame-timeout-ms", "250", "--idle-timeout-ms", "900",
             "--default-timeout-us", "5000", "--max-timeout-us", "60000", "--drain-delay-ms", "10", "--drain-grace-ms", "20",
         ])
         #expect(configuration.host == "::1")
@@ -41,6 +41,7 @@ struct ServerCommandTests {
         #expect(configuration.maxFrameLength == 65_536)
         #expect(configuration.maxOutputBytes == 131_072)
         #expect(configuration.frameReadTimeoutMilliseconds == 250)
+        #expect(configuration.idleTimeoutMilliseconds == 900)
         #expect(configuration.defaultTimeoutMicroseconds == 5_000)
         #expect(configuration.maxTimeoutMicroseconds == 60_000)
         #expect(configuration.drainDelayMilliseconds == 10)
