@@ -11,9 +11,11 @@ extension Server {
         let sources = try configuration.resolvedModels(
             fileExists: { FileManager.default.fileExists(atPath: $0) },
             listDirectory: { (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? [] })
+        let kernels = try configuration.kernels ?? KernelSelection.fromEnvironment()
         var backends: [any InferenceBackend] = []
         for source in sources {
-            let recommender = try Recommender(path: source.path, name: source.name, maxBatch: configuration.maxBatch)
+            let recommender = try Recommender(path: source.path, name: source.name, kernels: kernels,
+                                              maxBatch: configuration.maxBatch)
             backends.append(RecommenderBackend(recommender))
         }
         let server = try Server(configuration: configuration, backends: backends)

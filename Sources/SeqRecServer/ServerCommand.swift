@@ -1,4 +1,5 @@
 // Hand-written argument parsing for `seqrec serve` (no package dependencies).
+import SeqRecCore
 
 /// A bad `seqrec serve` command line, or a request for help (print `message`, exit 0).
 public struct ServerCommandError: Error, CustomStringConvertible, Sendable {
@@ -22,6 +23,7 @@ public enum ServerCommand {
           --host ADDRESS           IPv4/IPv6 literal to bind (default 127.0.0.1)
           --port N                 TCP port (default 7878; 0 = any free port)
           --workers N              inference threads (default: cores - 1, at least 1)
+          --kernels auto|blas|simd kernel path (default: $SEQREC_KERNELS, else auto)
           --max-batch N            largest batch per model call (default 64)
           --max-delay-us N         longest wait for a batch to fill (default 200)
           --max-queue N            queued requests before RESOURCE_EXHAUSTED (default 1024)
@@ -76,6 +78,12 @@ public enum ServerCommand {
                 }
                 configuration.port = port
             case "--workers": configuration.workers = try integer(of: flag)
+            case "--kernels":
+                let name = try value(of: flag)
+                guard let kernels = KernelSelection(name: name) else {
+                    throw ServerCommandError(message: "--kernels must be auto, blas or simd, got '\(name)'")
+                }
+                configuration.kernels = kernels
             case "--max-batch": configuration.maxBatch = try integer(of: flag)
             case "--max-delay-us": configuration.maxDelayMicroseconds = try integer(of: flag)
             case "--max-queue": configuration.maxQueue = try integer(of: flag)

@@ -1,5 +1,6 @@
 // Everything `seqrec serve` can be told: where to listen, which models to serve, and every limit.
 // Defaults follow docs/PROTOCOL.md §12 and the drain sequence of §10.
+import SeqRecCore
 
 /// One model to serve: a converted `.seqrec` file and the name clients use for it.
 public struct ModelSource: Sendable, Equatable {
@@ -25,6 +26,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Empty = the default model of `Models/` (see `resolvedModels`).
     public var models: [ModelSource] = []
 
+    /// Kernel path of every model; nil = `SEQREC_KERNELS`, else automatic.
+    public var kernels: KernelSelection?
     /// Inference threads, each with its own context per model.
     public var workers: Int = ServerConfiguration.defaultWorkerCount
     /// Largest batch one model call runs.
