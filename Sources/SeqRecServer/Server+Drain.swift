@@ -7,6 +7,14 @@ import SeqRecProtocol
 extension Server {
     func enforceTimers(now: UInt64) {
         nextTimerScan = now &+ UInt64(pollTimeout()) * 1_000_000
+        if let resume = acceptPausedUntil, now >= resume, let listener = listenerFD {
+            acceptPausedUntil = nil
+            do {
+                try loop.register(listener, token: Self.listenerToken)
+            } catch {
+                acceptPausedUntil = now &+ 100_000_000
+            }
+        }
         let idleLimit = UInt64(configuration.idleTimeoutMilliseconds) * 1_000_000
         for case let connection? in connections {
             if let deadline = connection.frameDeadline, now >= deadline {

@@ -47,6 +47,8 @@ public final class Server: @unchecked Sendable {
     var decodedRequest = RecommendRequest(session: .internal([]))
     private var flushQueue: [Connection] = []
     var nextTimerScan: UInt64 = 0
+    /// Set while accepting is paused after a failed accept (monotonic time to resume).
+    var acceptPausedUntil: UInt64?
 
     /// Binds the listener and prepares the workers' queues; `run()` starts serving.
     package init(configuration: ServerConfiguration, backends: [any InferenceBackend]) throws {
@@ -166,6 +168,10 @@ public final class Server: @unchecked Sendable {
             do {
                 accepted = try System.accept(listener)
             } catch {
+                // Out of descriptors or memory: the level-triggered listener would wake the loop
+                // at once again, so it is unwatched for a moment (the timers re-arm it).
+                loop.unregister(listener)
+                acceptPausedUntil = System.monotonicNanoseconds() &+ 100_000_000
                 return
             }
             guard let fd = accepted else { return }
