@@ -26,7 +26,7 @@ struct GEMVCase: Sendable, CustomTestStringConvertible {
 /// Lane width is 8: 7, 8, 9 straddle it; 4 and 5 straddle the 4-row tile; 64/256/1683 are real shapes.
 private let gemmShapes: [(Int, Int, Int)] = [
     (0, 5, 3), (5, 0, 3), (5, 3, 0), (1, 1, 1), (7, 7, 7), (8, 8, 8), (9, 9, 9), (4, 8, 64), (5, 17, 33),
-    (13, 31, 64), (3, 64, 64), (64, 256, 64), (2, 1683, 64), (67, 259, 71),
+    (13, 31, 64), (3, 64, 64), (64, 256, 64), (1, 1683, 64), (2, 1683, 64), (3, 1030, 17), (67, 259, 71),
 ]
 
 private let scalings: [(Float, Float)] = [(1, 0), (0.75, -1.5)]

@@ -14,9 +14,24 @@ enum BLASKernels {
             ReferenceKernels.scaleMatrix(rows: m, cols: n, beta: beta, c: c, ldc: ldc)
             return
         }
+        if m == 1 && transB && n >= DispatchRule.largeOperandRows {
+            rowTimesMatrix(transA: transA, transB: transB, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
+                           ldb: ldb, beta: beta, c: c)
+            return
+        }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     blasInt(m), blasInt(n), blasInt(k), alpha, a, blasInt(lda), b, blasInt(ldb),
                     beta, c, blasInt(ldc))
+    }
+
+    /// C[1×n] = alpha·a[1×k]·op(B) + beta·C as one sgemv: OpenBLAS's sgemm packs all of B first, which
+    /// makes a single-row product against a large B ~4× slower than sgemv (measured, docs/KERNELS.md).
+    private static func rowTimesMatrix(transA: Bool, transB: Bool, n: Int, k: Int, alpha: Float,
+                                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                       beta: Float, c: UnsafeMutablePointer<Float>) {
+        // transB: B is n×k and C = B·aᵀ; otherwise B is k×n and C = Bᵀ·aᵀ. With transA, a is a k×1 column.
+        cblas_sgemv(CblasRowMajor, transB ? CblasNoTrans : CblasTrans, blasInt(transB ? n : k), blasInt(transB ? k : n),
+                    alpha, b, blasInt(ldb), a, blasInt(transA ? lda : 1), beta, c, 1)
     }
 
     static func gemv(trans: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,

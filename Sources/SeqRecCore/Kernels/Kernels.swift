@@ -23,7 +23,7 @@ package struct Kernels: Sendable {
         precondition(lda >= (transA ? m : k), "gemm: lda \(lda) is less than the stored row length of A")
         precondition(ldb >= (transB ? k : n), "gemm: ldb \(ldb) is less than the stored row length of B")
         precondition(ldc >= n, "gemm: ldc \(ldc) is less than n \(n)")
-        switch selection.gemmBackend(m: m, n: n, k: k) {
+        switch selection.gemmBackend(transA: transA, transB: transB, m: m, n: n, k: k) {
         case .blas:
             BLASKernels.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                              b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
@@ -53,7 +53,7 @@ package struct Kernels: Sendable {
     /// Σ a[i]·b[i] over `count` entries.
     package func dot(count: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>) -> Float {
         Self.checkSize(count)
-        switch selection.vectorBackend {
+        switch selection.vectorBackend(count: count) {
         case .blas: return BLASKernels.dot(count: count, a, b)
         case .simd: return SIMDKernels.dot(count: count, a, b)
         case .naive: return ReferenceKernels.dot(count: count, a, b)
@@ -63,7 +63,7 @@ package struct Kernels: Sendable {
     /// y[count] += alpha·x[count]
     package func axpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         Self.checkSize(count)
-        switch selection.vectorBackend {
+        switch selection.vectorBackend(count: count) {
         case .blas: BLASKernels.axpy(count: count, alpha: alpha, x: x, y: y)
         case .simd: SIMDKernels.axpy(count: count, alpha: alpha, x: x, y: y)
         case .naive: ReferenceKernels.axpy(count: count, alpha: alpha, x: x, y: y)
@@ -139,7 +139,7 @@ package struct Kernels: Sendable {
     /// In place: x *= alpha.
     package func scale(count: Int, alpha: Float, _ x: UnsafeMutablePointer<Float>) {
         Self.checkSize(count)
-        switch selection.vectorBackend {
+        switch selection.vectorBackend(count: count) {
         case .blas: BLASKernels.scale(count: count, alpha: alpha, x)
         case .simd: SIMDKernels.scale(count: count, alpha: alpha, x)
         case .naive: ReferenceKernels.scale(count: count, alpha: alpha, x)
@@ -149,7 +149,7 @@ package struct Kernels: Sendable {
     /// y[count] += x[count]
     package func add(count: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         Self.checkSize(count)
-        switch selection.vectorBackend {
+        switch selection.vectorBackend(count: count) {
         case .blas: BLASKernels.axpy(count: count, alpha: 1, x: x, y: y)
         case .simd: SIMDKernels.add(count: count, x, into: y)
         case .naive: ReferenceKernels.add(count: count, x, into: y)

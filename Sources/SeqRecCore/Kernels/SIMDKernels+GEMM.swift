@@ -38,20 +38,25 @@ extension SIMDKernels {
     }
 
     /// C = alpha·A·Bᵀ + beta·C with A m×k (row stride lda) and B n×k (row stride ldb).
+    /// Blocks of 4 rows of B stay in L1 while every row of A passes over them, so B streams once.
     private static func dotProductGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                                        b: UnsafePointer<Float>, ldb: Int, output: OutputTile) {
-        for j in 0..<n {
-            let bRow = b + j * ldb  // safe: j < n rows of B, each ldb ≥ k floats
+        var j = 0
+        while j + tileRows <= n {
+            let bRows = b + j * ldb  // safe: rows j..<j+4 < n of B, each ldb ≥ k floats
             var i = 0
-            while i + tileRows <= m {
-                let sums = dot4(count: k, rows: a + i * lda, rowStride: lda, bRow)
-                for r in 0..<tileRows { output.store(sums[r], row: i + r, column: j) }
-                i += tileRows
+            while i + 2 <= m {
+                let sums = dot2x4(count: k, rows: bRows, rowStride: ldb, a + i * lda, a + (i + 1) * lda)
+                output.store(sums.0, row: i, column: j)
+                output.store(sums.1, row: i + 1, column: j)
+                i += 2
             }
-            while i < m {
-                output.store(dot(count: k, a + i * lda, bRow), row: i, column: j)
-                i += 1
-            }
+            if i < m { output.store(dot4(count: k, rows: bRows, rowStride: ldb, a + i * lda), row: i, column: j) }
+            j += tileRows
+        }
+        while j < n {  // leftovers: the last n mod 4 rows of B
+            for i in 0..<m { output.store(dot(count: k, a + i * lda, b + j * ldb), row: i, column: j) }
+            j += 1
         }
     }
 
@@ -60,25 +65,58 @@ extension SIMDKernels {
                                          ldb: Int, output: OutputTile) {
         let w = SIMDWidth.lanes
         var i = 0
-        while i < m {
-            let rows = Swift.min(tileRows, m - i)
+        while i + tileRows <= m {
             var j = 0
             while j + w <= n {
-                if rows == tileRows {
-                    tile4(k: k, a: a.offset(row: i), b: b + j, ldb: ldb, output: output, row: i, column: j)
-                } else {
-                    for r in 0..<rows {
-                        tile1(k: k, a: a.offset(row: i + r), b: b + j, ldb: ldb, output: output, row: i + r, column: j)
-                    }
-                }
+                tile4(k: k, a: a.offset(row: i), b: b + j, ldb: ldb, output: output, row: i, column: j)
                 j += w
             }
-            for r in 0..<rows {
-                for column in j..<n {  // leftovers: columns past the last full vector
-                    output.store(a.offset(row: i + r).dot(k: k, b + column, stride: ldb), row: i + r, column: column)
-                }
+            for r in 0..<tileRows {
+                leftoverColumns(from: j, n: n, k: k, a: a.offset(row: i + r), b: b, ldb: ldb, output: output, row: i + r)
             }
-            i += rows
+            i += tileRows
+        }
+        while i < m {  // rows after the last 4-row tile (all rows when m < 4, e.g. one session)
+            singleRow(n: n, k: k, a: a.offset(row: i), b: b, ldb: ldb, output: output, row: i)
+            i += 1
+        }
+    }
+
+    /// One row of C: 32-column tiles (4 accumulators share each broadcast), then 8-column tiles, then scalars.
+    private static func singleRow(n: Int, k: Int, a: StridedMatrix, b: UnsafePointer<Float>, ldb: Int,
+                                  output: OutputTile, row: Int) {
+        let w = SIMDWidth.lanes
+        var j = 0
+        while j + 4 * w <= n {
+            var c0 = FloatLanes(), c1 = FloatLanes(), c2 = FloatLanes(), c3 = FloatLanes()
+            var pa = a.base, pb = b + j
+            for _ in 0..<k {  // safe: k steps along A's row and down B's columns j..<j+32 < n
+                let aLanes = FloatLanes(repeating: pa[0])
+                c0 = multiplyAdd(c0, aLanes, pb.lanes(at: 0))
+                c1 = multiplyAdd(c1, aLanes, pb.lanes(at: w))
+                c2 = multiplyAdd(c2, aLanes, pb.lanes(at: 2 * w))
+                c3 = multiplyAdd(c3, aLanes, pb.lanes(at: 3 * w))
+                pa += a.columnStride
+                pb += ldb
+            }
+            output.store(c0, row: row, column: j)
+            output.store(c1, row: row, column: j + w)
+            output.store(c2, row: row, column: j + 2 * w)
+            output.store(c3, row: row, column: j + 3 * w)
+            j += 4 * w
+        }
+        while j + w <= n {
+            tile1(k: k, a: a, b: b + j, ldb: ldb, output: output, row: row, column: j)
+            j += w
+        }
+        leftoverColumns(from: j, n: n, k: k, a: a, b: b, ldb: ldb, output: output, row: row)
+    }
+
+    /// Scalar dot products for the columns past the last full vector of one row.
+    private static func leftoverColumns(from start: Int, n: Int, k: Int, a: StridedMatrix, b: UnsafePointer<Float>,
+                                        ldb: Int, output: OutputTile, row: Int) {
+        for column in start..<n {
+            output.store(a.dot(k: k, b + column, stride: ldb), row: row, column: column)
         }
     }
 
@@ -104,7 +142,7 @@ extension SIMDKernels {
         output.store(c3, row: row + 3, column: column)
     }
 
-    /// One row of the 8-wide tile, for the rows left after the 4-row tiles.
+    /// One row of an 8-wide tile.
     @inline(__always)
     private static func tile1(k: Int, a: StridedMatrix, b: UnsafePointer<Float>, ldb: Int,
                               output: OutputTile, row: Int, column: Int) {
@@ -164,6 +202,12 @@ struct OutputTile {
         } else {
             for lane in 0..<SIMDWidth.lanes { store(sums[lane], row: row, column: column + lane) }
         }
+    }
+
+    /// Stores 4 consecutive columns of one row.
+    @inline(__always)
+    func store(_ sums: SIMD4<Float>, row: Int, column: Int) {
+        for lane in 0..<4 { store(sums[lane], row: row, column: column + lane) }
     }
 
     /// C = beta·C over rows × cols (the whole result when k = 0 or alpha = 0).

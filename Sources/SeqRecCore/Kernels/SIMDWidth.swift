@@ -9,6 +9,9 @@
 /// The SIMD vector every SIMD kernel uses.
 typealias FloatLanes = SIMD8<Float>
 
+/// Half-width vectors, for microkernels that need more than 8 live accumulators.
+typealias HalfLanes = SIMD4<Float>
+
 enum SIMDWidth {
     /// Floats per vector.
     static let lanes = FloatLanes.scalarCount
@@ -38,6 +41,28 @@ extension UnsafeMutablePointer where Pointee == Float {
     func storeLanes(_ value: FloatLanes, at offset: Int) {
         UnsafeMutableRawPointer(self + offset).storeBytes(of: value, as: FloatLanes.self)
     }
+}
+
+extension UnsafePointer where Pointee == Float {
+    /// The `HalfLanes.scalarCount` floats starting at `offset`; no alignment required.
+    @inline(__always)
+    func halfLanes(at offset: Int) -> HalfLanes {
+        UnsafeRawPointer(self + offset).loadUnaligned(as: HalfLanes.self)
+    }
+}
+
+/// [Σ a, Σ b, Σ c, Σ d] by pairwise shuffles (a 4×4 transpose-and-add), cheaper than four `.sum()`s.
+@inline(__always)
+func horizontalSums(_ a: HalfLanes, _ b: HalfLanes, _ c: HalfLanes, _ d: HalfLanes) -> SIMD4<Float> {
+    let ab = SIMD8(lowHalf: a, highHalf: b), cd = SIMD8(lowHalf: c, highHalf: d)
+    let pairs = SIMD8(lowHalf: ab.evenHalf + ab.oddHalf, highHalf: cd.evenHalf + cd.oddHalf)
+    return pairs.evenHalf + pairs.oddHalf
+}
+
+/// The same for full-width accumulators: fold each to half width first.
+@inline(__always)
+func horizontalSums(_ a: FloatLanes, _ b: FloatLanes, _ c: FloatLanes, _ d: FloatLanes) -> SIMD4<Float> {
+    horizontalSums(a.lowHalf + a.highHalf, b.lowHalf + b.highHalf, c.lowHalf + c.highHalf, d.lowHalf + d.highHalf)
 }
 
 /// acc + a·b as a separate multiply and add (see the file comment for why not `addingProduct`).

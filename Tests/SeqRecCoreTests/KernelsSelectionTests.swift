@@ -1,0 +1,115 @@
+// KernelSelection parsing (names and SEQREC_KERNELS), the automatic dispatch rule, and the shape
+// preconditions at the kernel entry points (exit tests: a bad shape must trap, not read out of bounds).
+import Foundation
+import Testing
+@testable import SeqRecCore
+
+@Suite("Kernels: selection, dispatch rule and preconditions")
+struct KernelsSelectionTests {
+    @Test(arguments: [
+        ("auto", KernelSelection.automatic), ("blas", .forced(.blas)), ("simd", .forced(.simd)),
+        ("naive", .forced(.naive)),
+    ])
+    func acceptedNamesParse(_ name: String, _ expected: KernelSelection) throws {
+        #expect(KernelSelection(name: name) == expected)
+        #expect(try KernelSelection.fromEnvironmentValue(name) == expected)
+    }
+
+    @Test(arguments: ["", "AUTO", "Blas", " simd", "simd ", "fast", "automatic", "blas,simd", "naïve"])
+    func otherNamesAreRejected(_ name: String) {
+        #expect(KernelSelection(name: name) == nil)
+        #expect(throws: KernelSelectionError(variable: "SEQREC_KERNELS", value: name)) {
+            try KernelSelection.fromEnvironmentValue(name)
+        }
+    }
+
+    @Test func unsetEnvironmentMeansAutomatic() throws {
+        #expect(try KernelSelection.fromEnvironmentValue(nil) == .automatic)
+    }
+
+    @Test func errorMessageNamesTheVariableTheValueAndTheChoices() {
+        let message = KernelSelectionError(variable: "SEQREC_KERNELS", value: "fast").description
+        for fragment in ["SEQREC_KERNELS", "\"fast\"", "auto", "blas", "simd", "naive"] {
+            #expect(message.contains(fragment), "message \"\(message)\" lacks \(fragment)")
+        }
+    }
+
+    /// The real environment path, in a child process so setenv cannot disturb other tests.
+    @Test func fromEnvironmentReadsTheVariable() async {
+        await #expect(processExitsWith: .success) {
+            unsetenv("SEQREC_KERNELS")
+            guard (try? KernelSelection.fromEnvironment()) == .automatic else { exit(1) }
+            setenv("SEQREC_KERNELS", "simd", 1)
+            guard (try? KernelSelection.fromEnvironment()) == .forced(.simd) else { exit(2) }
+            setenv("SEQREC_KERNELS", "turbo", 1)
+            do {
+                _ = try KernelSelection.fromEnvironment()
+                exit(3)
+            } catch let error as KernelSelectionError where error.value == "turbo" {
+                exit(0)
+            } catch {
+                exit(4)
+            }
+        }
+    }
+
+    @Test func automaticRuleFollowsTheDocumentedThresholds() {
+        let auto = KernelSelection.automatic
+        #expect(auto.gemmBackend(transA: false, transB: false, m: 8, n: 8, k: 8) == .simd)
+        #expect(auto.gemmBackend(transA: false, transB: false, m: 1, n: 64, k: 64) == .blas)
+        #expect(auto.gemmBackend(transA: false, transB: true, m: 64, n: 64, k: 64) == .blas)
+        #expect(auto.gemmBackend(transA: false, transB: true, m: 1, n: 100_000, k: 64) == .blas)
+        #expect(auto.gemmBackend(transA: false, transB: true, m: 2, n: 1683, k: 64) == .simd)
+        #expect(auto.gemmBackend(transA: false, transB: true, m: 4, n: 1_000_000, k: 64) == .simd)
+        #expect(auto.gemmBackend(transA: false, transB: true, m: 4, n: 1023, k: 64) == .blas)
+        #expect(auto.gemmBackend(transA: false, transB: true, m: 5, n: 100_000, k: 64) == .blas)
+        #expect(auto.gemmBackend(transA: true, transB: true, m: 2, n: 100_000, k: 64) == .blas)
+        #expect(auto.gemmBackend(transA: false, transB: false, m: .max, n: .max, k: 2) == .blas)
+        #expect(auto.gemvBackend(m: 16, n: 16) == .simd)
+        #expect(auto.gemvBackend(m: 1683, n: 64) == .blas)
+        #expect(auto.vectorBackend(count: 64) == .simd)
+        #expect(auto.vectorBackend(count: 4096) == .blas)
+        #expect(auto.elementwiseBackend == .simd)
+    }
+
+    @Test(arguments: KernelBackend.allCases)
+    func forcedSelectionIsUsedWhereverItHasAnImplementation(_ backend: KernelBackend) {
+        let forced = KernelSelection.forced(backend)
+        #expect(forced.gemmBackend(transA: false, transB: true, m: 2, n: 100_000, k: 64) == backend)
+        #expect(forced.gemmBackend(transA: false, transB: false, m: 1, n: 1, k: 1) == backend)
+        #expect(forced.gemvBackend(m: 1, n: 1) == backend)
+        #expect(forced.vectorBackend(count: 1) == backend)
+        #expect(forced.elementwiseBackend == (backend == .naive ? .naive : .simd))
+    }
+
+    @Test func negativeSizeTraps() async {
+        await #expect(processExitsWith: .failure) {
+            var c: [Float] = [0]
+            Kernels(.automatic).gemm(transA: false, transB: false, m: -1, n: 1, k: 1, alpha: 1, a: [1], lda: 1,
+                                     b: [1], ldb: 1, beta: 0, c: &c, ldc: 1)
+        }
+    }
+
+    @Test func leadingDimensionBelowRowLengthTraps() async {
+        await #expect(processExitsWith: .failure) {
+            var c = [Float](repeating: 0, count: 4)
+            Kernels(.automatic).gemm(transA: false, transB: true, m: 2, n: 2, k: 2, alpha: 1, a: [1, 2, 3, 4], lda: 1,
+                                     b: [1, 2, 3, 4], ldb: 2, beta: 0, c: &c, ldc: 2)
+        }
+        await #expect(processExitsWith: .failure) {
+            var y: [Float] = [0, 0]
+            Kernels(.automatic).gemv(trans: false, m: 2, n: 2, alpha: 1, a: [1, 2, 3, 4], lda: 1, x: [1, 1], beta: 0, y: &y)
+        }
+        await #expect(processExitsWith: .failure) {
+            var out: [Float] = [0, 0, 0, 0]
+            Kernels(.automatic).layerNorm(rows: 2, cols: 2, x: [1, 2, 3, 4], ldx: 2, gamma: [1, 1], beta: [0, 0],
+                                          eps: 1e-5, out: &out, ldo: 1)
+        }
+    }
+
+    @Test func nonPositiveBLASThreadCountTraps() async {
+        await #expect(processExitsWith: .failure) {
+            configureBLASThreads(0)
+        }
+    }
+}
