@@ -263,6 +263,16 @@ struct FormatConverterErrorTests {
         expectFailure(path, file: which == "config" ? "config.json" : "weights.safetensors", "file:")
     }
 
+    @Test("input folder missing")
+    func missingFolder() {
+        #expect {
+            try FixtureImporter.convert(folder: "/nonexistent/fixture", output: "/nonexistent/out.seqrec")
+        } throws: { error in
+            "\(error)" == "/nonexistent/fixture: folder: not found or not a directory "
+                + "(pass the folder holding weights.safetensors and config.json)"
+        }
+    }
+
     @Test("vocab.tsv problems", arguments: [
         ("0\tx\t\n1\ty\t\n2\tz\t\n3\tw\t\n", "4 items but n_items is 5"),
         ("0\tx\t\n2\ty\t\n", "line 2.id: is '2', expected 1"),
