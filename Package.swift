@@ -17,9 +17,10 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        .systemLibrary(name: "CLinux"),
         .target(name: "SeqRecCore", dependencies: ["CBLAS"]),
         .target(name: "SeqRecProtocol"),
-        .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol"]),
+        .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "CLinux"]),
         .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol"]),
         .executableTarget(
             name: "seqrec",
@@ -28,5 +29,21 @@ let package = Package(
         .testTarget(name: "SeqRecCoreTests", dependencies: ["SeqRecCore"]),
         .testTarget(name: "SeqRecProtocolTests", dependencies: ["SeqRecProtocol"]),
         .testTarget(name: "SeqRecServerTests", dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore"]),
+        .target(name: "CBenchSupport", path: "Benchmarks/CBenchSupport"),
+        .target(
+            name: "SeqRecBench",
+            dependencies: ["SeqRecCore", "SeqRecProtocol", "CBenchSupport"],
+            path: "Benchmarks/SeqRecBench"
+        ),
+        .executableTarget(
+            name: "seqrec-bench",
+            dependencies: ["SeqRecBench"],
+            path: "Benchmarks/seqrec-bench"
+        ),
+        .testTarget(
+            name: "SeqRecBenchTests",
+            dependencies: ["SeqRecBench"],
+            path: "Benchmarks/Tests/SeqRecBenchTests"
+        ),
     ]
 )

@@ -1,1 +1,50 @@
-print("seqrec: under construction")
+// seqrec: convert, inspect, recommend, serve, bench. Each subcommand is a thin layer over the libraries.
+import Foundation
+import SeqRecCore
+
+let usage = """
+    usage: seqrec <command> [options]
+      convert <folder> -o <file>          convert weights.safetensors + config.json [+ vocab.tsv] to a .seqrec file
+      inspect <file>                      print a model file's header, hyperparameters, tensors and checksums
+      recommend --model <file> --session "<ids or titles; separated by ;>" [--k 10] [--exclude-seen]
+                [--external] [--kernels auto|blas|simd]
+      recommend --model <file> --input <sessions.jsonl> [--k 10] --format jsonl
+    Environment: SEQREC_KERNELS=auto|blas|simd overrides the kernel path; SEQREC_BLAS_THREADS (default 1).
+    """
+
+func run(_ arguments: [String]) throws {
+    guard let command = arguments.first else { throw UsageError("missing command\n" + usage) }
+    var rest = Arguments(arguments.dropFirst())
+    switch command {
+    case "convert":
+        let folder = try rest.positional("input folder")
+        guard let output = try rest.option("-o") ?? rest.option("--output") else { throw UsageError("convert needs -o <out file>") }
+        try rest.finish()
+        try FixtureImporter.convert(folder: folder, output: output)
+        print("wrote \(output)")
+    case "inspect":
+        let path = try rest.positional("model file")
+        try rest.finish()
+        print(ModelInspector.describe(try ModelFile.open(path: path)), terminator: "")
+    case "recommend":
+        try RecommendCommand(&rest).run()
+    case "help", "--help", "-h":
+        print(usage)
+    default:
+        throw UsageError("unknown command '\(command)'\n" + usage)
+    }
+}
+
+configureBLASThreads(Int(ProcessInfo.processInfo.environment["SEQREC_BLAS_THREADS"] ?? "") ?? 1)
+do {
+    try run(Array(CommandLine.arguments.dropFirst()))
+    fflush(nil)
+} catch let error as UsageError {
+    fflush(nil)
+    FileHandle.standardError.write(Data("seqrec: \(error.description)\n".utf8))
+    exit(2)
+} catch {
+    fflush(nil)
+    FileHandle.standardError.write(Data("seqrec: \(String(describing: error))\n".utf8))
+    exit(1)
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// The `seqrec-bench` command line: `seqrec-bench <command> [--option value …]`.
+public enum BenchCommandLine {
+    public static let usage = """
+    usage: seqrec-bench <command> [options]
+
+    commands:
+      inprocess  --model <file.seqrec> [--batch 1] [--k 10] [--kernels auto|blas|simd|naive]
+                 [--session-length 50] [--warmup 100] [--iterations 5000] [--max-seconds 3]
+                 [--repeats 3] [--format json|text]
+                 one configuration in-process: p50/p90/p99/p99.9 over many calls after warm-up,
+                 heap allocations per request (counted by the malloc interposer)
+      suite      --models <dir> [--batches 1,8,32,64] [--kernels blas,simd] [--repeats 3]
+                 [--json <file>] [--csv <file>]
+                 every *.seqrec in <dir> × batch × kernel path; a table, JSON and CSV
+      bandwidth  [--rows 1000000] [--dim 64] [--repeats 5] [--format json|text]
+                 memory-bandwidth probe: stream an R×D f32 table, dot each row with a vector
+      load       --port <p> [--host 127.0.0.1] --mode open|closed [--rate <req/s>]
+                 [--connections 64] [--duration 10] [--batch 1] [--k 10] [--items <N>]
+                 [--json <file>] [--csv <file>] [--svg <file>]
+                 load generator against `seqrec serve` (open loop: latency from the scheduled
+                 send time; closed loop: N connections each with one request in flight)
+    """
+
+    /// Runs one command; returns the process exit status. Errors go to stderr with the usage.
+    public static func main(_ arguments: [String]) -> Int32 {
+        guard let command = arguments.first else {
+            printError(usage)
+            return 2
+        }
+        let options = Array(arguments.dropFirst())
+        do {
+            switch command {
+            case "inprocess": print(try InProcessCommand.run(options))
+            case "suite": print(try SuiteCommand.run(options))
+            case "bandwidth": print(try BandwidthCommand.run(options))
+            case "help", "--help", "-h": print(usage)
+            default:
+                printError("unknown command '\(command)'\n\n" + usage)
+                return 2
+            }
+            return 0
+        } catch let error as BenchUsageError {
+            printError("seqrec-bench \(command): \(error.description)\n\n" + usage)
+            return 2
+        } catch {
+            printError("seqrec-bench \(command): \(error)")
+            return 1
+        }
+    }
+
+    static func printError(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}

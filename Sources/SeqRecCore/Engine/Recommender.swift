@@ -1,0 +1,69 @@
+// The in-process API: load a model file once, then run batches of sessions on per-thread contexts.
+
+/// A loaded model. Immutable and shareable; each thread runs batches on its own `InferenceContext`.
+public final class Recommender: @unchecked Sendable {
+    public let info: ModelInfo
+    public let file: ModelFile
+    public let kernels: KernelSelection
+    public let maxBatch: Int
+    let encoder: any SequenceEncoder
+
+    public var vocabulary: Vocabulary? { file.vocabulary }
+
+    /// Opens and validates `path`, binds it to its family's forward pass.
+    /// - Parameter name: the name the model is served under (default: the file name without extension).
+    public init(path: String, name: String? = nil, kernels: KernelSelection = .automatic, maxBatch: Int = 64) throws {
+        guard (1...1024).contains(maxBatch) else { throw ModelLoadError("model load: maxBatch is \(maxBatch), expected 1…1024") }
+        file = try ModelFile.open(path: path)
+        encoder = try makeEncoder(file, maxBatch: maxBatch)
+        self.kernels = kernels
+        self.maxBatch = maxBatch
+        let base = path.split(separator: "/").last.map(String.init) ?? path
+        let stem = base.split(separator: ".", omittingEmptySubsequences: false).dropLast().joined(separator: ".")
+        info = ModelInfo(name: name ?? (stem.isEmpty ? base : stem), family: file.family.rawValue,
+                         itemCount: encoder.scoring.rows - encoder.scoring.firstItem,
+                         maxSessionLength: encoder.window, embeddingWidth: encoder.scoring.width,
+                         hasVocabulary: file.vocabulary != nil)
+    }
+
+    public func makeContext() -> InferenceContext { InferenceContext(self) }
+
+    /// Checks a query against the model; the error names the offending field and value.
+    public func validate(_ query: SessionQuery) throws(RecommendError) {
+        let inputs = encoder.inputItems, rows = encoder.scoring.rows
+        guard !query.items.isEmpty else { throw RecommendError("session: empty; send at least one item") }
+        for item in query.items where !inputs.contains(Int(item)) {
+            throw RecommendError("session: item id \(item) is not a valid input id (expected \(inputs.lowerBound)…\(inputs.upperBound - 1))")
+        }
+        guard (1...SessionQuery.maxK).contains(query.k) else {
+            throw RecommendError("k: \(query.k) is out of range (expected 1…\(SessionQuery.maxK))")
+        }
+        for (field, list) in [("allow", query.allow ?? []), ("deny", query.deny), ("candidates", query.candidates ?? [])] {
+            for item in list where !(0..<rows).contains(Int(item)) {
+                throw RecommendError("\(field): item id \(item) is out of range (expected 0…\(rows - 1))")
+            }
+        }
+    }
+
+    /// Maps vocabulary tokens to internal ids. Unknown tokens are dropped when `skipUnknown`, else an error.
+    public func resolve(tokens: [String], skipUnknown: Bool) throws(RecommendError) -> [Int32] {
+        guard let vocabulary = file.vocabulary else {
+            throw RecommendError("external ids: model '\(info.name)' has no vocabulary; send internal ids")
+        }
+        var ids: [Int32] = []
+        ids.reserveCapacity(tokens.count)
+        for token in tokens {
+            if let id = vocabulary.id(ofToken: token) {
+                ids.append(Int32(id))
+            } else if !skipUnknown {
+                throw RecommendError("external ids: unknown item '\(token.prefix(64))'")
+            }
+        }
+        return ids
+    }
+
+    /// The external token of an internal id (its decimal string when the model has no vocabulary).
+    public func token(of item: Int32) -> String {
+        file.vocabulary?.token(of: Int(item)) ?? String(item)
+    }
+}

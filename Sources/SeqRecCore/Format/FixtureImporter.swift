@@ -1,0 +1,87 @@
+import Foundation
+
+/// `seqrec convert`: turns a fixture folder (`weights.safetensors` + `config.json` [+ `vocab.tsv`], the layout
+/// of MODELS.md §10) into a model file. Strict: every hyperparameter and tensor is checked against
+/// `FamilySchema` before anything is written, and errors name the file and the offending field or tensor.
+public enum FixtureImporter {
+    public static func convert(folder: String, output: String) throws {
+        let writer = try makeWriter(folder: folder)
+        try writer.write(to: output, source: folder)
+        _ = try ModelFile.open(path: output)
+    }
+
+    /// Reads and checks a fixture folder; the returned writer is valid.
+    package static func makeWriter(folder: String) throws -> ModelFileWriter {
+        let configPath = join(folder, "config.json")
+        let weightsPath = join(folder, "weights.safetensors")
+        let vocabularyPath = join(folder, "vocab.tsv")
+
+        let config = try ConfigFile(path: configPath)
+        let weights = try SafetensorsReader(path: weightsPath)
+        let tensorNames = weights.entries.map(\.name)
+        let hyperparameters = try config.hyperparameters(tensorNames: tensorNames,
+                                                         tensorShape: { name in weights.entries.first { $0.name == name }?.shape })
+        try FamilySchema.validate(hyperparameters, family: config.family, file: configPath)
+        try FamilySchema.validateTensors(weights.entries.map { ($0.name, DType.f32, $0.shape) }, family: config.family,
+                                         hyperparameters: hyperparameters, file: weightsPath)
+
+        var vocabulary: Vocabulary?
+        if FileManager.default.fileExists(atPath: vocabularyPath) {
+            let parsed = try VocabularyTSV.read(path: vocabularyPath)
+            guard parsed.count == hyperparameters.int("n_items") else {
+                throw FormatError(file: vocabularyPath, field: "lines",
+                                  problem: "\(parsed.count) items but n_items is \(hyperparameters.int("n_items") ?? 0)",
+                                  hint: "one line per item row, special rows included")
+            }
+            vocabulary = parsed
+        }
+
+        var writer = ModelFileWriter(family: config.family, hyperparameters: hyperparameters, vocabulary: vocabulary)
+        let byName = Dictionary(uniqueKeysWithValues: weights.entries.map { ($0.name, $0) })
+        for spec in FamilySchema.expectedTensors(config.family, hyperparameters) {
+            guard let entry = byName[spec.name] else { continue }  // safe: validateTensors proved presence.
+            writer.addTensor(spec.name, shape: spec.shape, values: weights.floats(entry))
+        }
+        return writer
+    }
+
+    private static func join(_ folder: String, _ name: String) -> String {
+        URL(fileURLWithPath: folder).appendingPathComponent(name).path
+    }
+}
+
+/// `vocab.tsv`: UTF-8 lines `id<TAB>token<TAB>title`, ids 0 … n−1 in order (FORMAT.md §10).
+enum VocabularyTSV {
+    static func read(path: String) throws -> Vocabulary {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw FormatError(file: path, field: "file", problem: "cannot be read: \(error.localizedDescription)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw FormatError(file: path, field: "file", problem: "is not valid UTF-8")
+        }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.last == "" { lines.removeLast() }
+        var tokens: [String] = []
+        var titles: [String] = []
+        tokens.reserveCapacity(lines.count)
+        titles.reserveCapacity(lines.count)
+        for (index, rawLine) in lines.enumerated() {
+            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard fields.count == 2 || fields.count == 3 else {
+                throw FormatError(file: path, field: "line \(index + 1)",
+                                  problem: "has \(fields.count) tab-separated fields, expected id, token, title")
+            }
+            guard Int(fields[0]) == index else {
+                throw FormatError(file: path, field: "line \(index + 1).id", problem: "is '\(fields[0])', expected \(index)",
+                                  hint: "ids must run 0, 1, 2, … in order")
+            }
+            tokens.append(String(fields[1]))
+            titles.append(fields.count == 3 ? String(fields[2]) : "")
+        }
+        return try Vocabulary(tokens: tokens, titles: titles, source: path)
+    }
+}

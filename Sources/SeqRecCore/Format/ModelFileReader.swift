@@ -1,0 +1,267 @@
+/// Everything `ModelFile` learns from validating a file.
+struct ParsedModelFile {
+    let formatVersion: UInt32
+    let alignment: UInt64
+    let sections: [SectionInfo]
+    let family: ModelFamily
+    let hyperparameters: Hyperparameters
+    let tensors: [TensorInfo]
+    let vocabulary: Vocabulary?
+}
+
+/// Validates and parses the bytes of a model file (FORMAT.md). Every count, offset and length is range-
+/// and overflow-checked before use; every section's checksum is verified before it is interpreted.
+enum ModelFileReader {
+    static func parse(_ bytes: UnsafeRawBufferPointer, file: String) throws(FormatError) -> ParsedModelFile {
+        let preamble = try readPreamble(bytes, file: file)
+        let sections = preamble.sections
+        let metadata = try readMetadata(bytes, sections[0], file: file)
+        let tensors = try readTensorTable(bytes, table: sections[1], data: sections[3],
+                                          alignment: preamble.alignment, file: file)
+        try FamilySchema.validateTensors(tensors.map { ($0.name, $0.dtype, $0.shape) }, family: metadata.family,
+                                         hyperparameters: metadata.hyperparameters, file: file)
+        let vocabulary = try readVocabulary(bytes, sections[2], itemCount: metadata.hyperparameters.int("n_items"),
+                                            file: file)
+        return ParsedModelFile(formatVersion: preamble.version, alignment: preamble.alignment, sections: sections,
+                               family: metadata.family, hyperparameters: metadata.hyperparameters,
+                               tensors: tensors, vocabulary: vocabulary)
+    }
+
+    /// Parses file bytes held in an array (tests and tools that have no mapping).
+    static func parse(_ bytes: [UInt8], file: String) throws(FormatError) -> ParsedModelFile {
+        let result = bytes.withUnsafeBytes { raw in Result { () throws(FormatError) in try parse(raw, file: file) } }
+        return try result.get()
+    }
+
+    // MARK: Preamble (FORMAT.md §3)
+
+    private static func readPreamble(_ bytes: UnsafeRawBufferPointer, file: String) throws(FormatError)
+        -> (version: UInt32, alignment: UInt64, sections: [SectionInfo]) {
+        guard bytes.count >= FileLayout.preambleSize else {
+            throw FormatError(file: file, field: "preamble",
+                              problem: "file is \(bytes.count) bytes, shorter than the \(FileLayout.preambleSize)-byte preamble",
+                              hint: "not a SeqRec model file, or truncated")
+        }
+        var reader = SectionReader(bytes: bytes, start: 0, length: FileLayout.preambleSize, file: file, section: "preamble")
+        let magic = (0 ..< 8).map { bytes[$0] }
+        guard magic == FileLayout.magic else {
+            throw FormatError(file: file, field: "preamble: magic", problem: "bytes \(hex(magic)) are not 'SEQRECMF'",
+                              hint: "not a SeqRec model file; convert checkpoints with `seqrec convert`")
+        }
+        _ = try reader.u64("magic")
+        let version = try reader.u32("format_version")
+        guard FileLayout.supportedVersions.contains(version) else {
+            let hint = FileLayout.supportedVersions.contains(version.byteSwapped)
+                ? "the version is byte-swapped: the file was written big-endian"
+                : version > FileLayout.supportedVersions.upperBound ? "written by a newer seqrec; upgrade seqrec"
+                : "the file is corrupt"
+            throw FormatError(file: file, field: "preamble: format_version",
+                              problem: "version \(version) is not supported (this reader supports \(FileLayout.formatVersion))",
+                              hint: hint)
+        }
+        let alignment = UInt64(try reader.u32("alignment"))
+        let fileLength = try reader.u64("file_length")
+        var entries: [(offset: UInt64, length: UInt64, checksum: UInt64)] = []
+        for name in FileLayout.sectionNames {
+            entries.append((try reader.u64("\(name).offset"), try reader.u64("\(name).length"),
+                            try reader.u64("\(name).checksum")))
+        }
+        let storedChecksum = try reader.u64("preamble_checksum")
+        let computed = Checksum.xxh64(UnsafeRawBufferPointer(rebasing: bytes[0 ..< FileLayout.preambleChecksummed]))
+        guard storedChecksum == computed else {
+            throw FormatError(file: file, field: "preamble: preamble_checksum",
+                              problem: "stored \(hex(storedChecksum)), computed \(hex(computed))",
+                              hint: "the file is corrupt; convert it again")
+        }
+        guard fileLength == UInt64(bytes.count) else {
+            throw FormatError(file: file, field: "preamble: file_length",
+                              problem: "header says \(fileLength) bytes but the file has \(bytes.count)",
+                              hint: fileLength > UInt64(bytes.count) ? "the file is truncated" : "the file has extra bytes")
+        }
+        guard FileLayout.alignmentRange.contains(alignment), alignment & (alignment - 1) == 0 else {
+            throw FormatError(file: file, field: "preamble: alignment",
+                              problem: "\(alignment) is not a power of two in 64 … 65536")
+        }
+        var sections: [SectionInfo] = []
+        var previousEnd = UInt64(FileLayout.preambleSize)
+        for (index, entry) in entries.enumerated() {
+            let name = FileLayout.sectionNames[index]
+            let (end, overflow) = entry.offset.addingReportingOverflow(entry.length)
+            guard !overflow, end <= fileLength else {
+                throw FormatError(file: file, field: "preamble: \(name) section",
+                                  problem: "offset \(entry.offset) + length \(entry.length) exceeds the file length \(fileLength)")
+            }
+            guard entry.offset >= previousEnd, index > 0 || entry.offset == previousEnd else {
+                throw FormatError(file: file, field: "preamble: \(name).offset",
+                                  problem: "\(entry.offset) overlaps or precedes the previous section ending at \(previousEnd)",
+                                  hint: "sections must follow each other in order")
+            }
+            previousEnd = end
+            sections.append(SectionInfo(name: name, offset: entry.offset, length: entry.length, checksum: entry.checksum))
+        }
+        let data = sections[3]
+        guard data.offset % alignment == 0 else {
+            throw FormatError(file: file, field: "preamble: tensor data.offset",
+                              problem: "\(data.offset) is not a multiple of the alignment \(alignment)")
+        }
+        guard previousEnd == fileLength else {
+            throw FormatError(file: file, field: "preamble: tensor data section",
+                              problem: "ends at \(previousEnd) but the file has \(fileLength) bytes")
+        }
+        for section in sections {
+            // safe: offset + length <= fileLength == bytes.count was checked above.
+            let range = Int(section.offset) ..< Int(section.offset + section.length)
+            let computed = Checksum.xxh64(UnsafeRawBufferPointer(rebasing: bytes[range]))
+            guard computed == section.checksum else {
+                throw FormatError(file: file, field: "\(section.name): checksum",
+                                  problem: "stored \(hex(section.checksum)), computed \(hex(computed))",
+                                  hint: "the file is corrupt; convert it again")
+            }
+        }
+        return (version, alignment, sections)
+    }
+
+    // MARK: Metadata (FORMAT.md §4)
+
+    private static func readMetadata(_ bytes: UnsafeRawBufferPointer, _ section: SectionInfo, file: String)
+        throws(FormatError) -> (family: ModelFamily, hyperparameters: Hyperparameters) {
+        var reader = SectionReader(bytes: bytes, start: Int(section.offset), length: Int(section.length),
+                                file: file, section: "metadata")
+        let familyName = try reader.string("family", maxLength: FileLayout.maxKeyLength)
+        guard let family = ModelFamily(rawValue: familyName) else {
+            throw reader.error("family", "unknown family '\(familyName)'",
+                               hint: "known: " + ModelFamily.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        let count = try reader.count("hyperparameter_count", limit: FileLayout.maxHyperparameters, minimumItemSize: 18)
+        var entries: [(key: String, value: HyperparameterValue)] = []
+        for index in 0 ..< count {
+            let key = try reader.string("hyperparameter \(index).key", maxLength: FileLayout.maxKeyLength)
+            entries.append((key, try readValue(&reader, field: "hyperparameter '\(key)'")))
+        }
+        try reader.expectFullyConsumed()
+        let hyperparameters = Hyperparameters(entries)
+        try FamilySchema.validate(hyperparameters, family: family, file: file)
+        return (family, hyperparameters)
+    }
+
+    private static func readValue(_ reader: inout SectionReader, field: String) throws(FormatError) -> HyperparameterValue {
+        let type = try reader.u8("\(field).type")
+        switch type {
+        case 0:
+            return .int(try reader.i64(field))
+        case 1:
+            let value = try reader.f64(field)
+            guard value.isFinite else { throw reader.error(field, "float \(value) is not finite") }
+            return .float(value)
+        case 2:
+            let raw = try reader.u8(field)
+            guard raw <= 1 else { throw reader.error(field, "bool byte is \(raw), expected 0 or 1") }
+            return .bool(raw == 1)
+        case 3:
+            return .string(try reader.string(field, maxLength: FileLayout.maxStringValueLength, allowEmpty: true))
+        case 4:
+            let count = try reader.count("\(field).count", limit: FileLayout.maxIntsCount, minimumItemSize: 8)
+            var values: [Int64] = []
+            for index in 0 ..< count { values.append(try reader.i64("\(field)[\(index)]")) }
+            return .ints(values)
+        default:
+            throw reader.error("\(field).type", "unknown type code \(type)", hint: "expected 0 … 4")
+        }
+    }
+
+    // MARK: Tensor table (FORMAT.md §5)
+
+    private static func readTensorTable(_ bytes: UnsafeRawBufferPointer, table: SectionInfo, data: SectionInfo,
+                                        alignment: UInt64, file: String) throws(FormatError) -> [TensorInfo] {
+        var reader = SectionReader(bytes: bytes, start: Int(table.offset), length: Int(table.length),
+                                file: file, section: "tensor table")
+        let count = try reader.count("tensor_count", limit: FileLayout.maxTensors, minimumItemSize: 41)
+        guard count > 0 else { throw reader.error("tensor_count", "is 0; a model has tensors") }
+        var tensors: [TensorInfo] = []
+        var names = Set<String>()
+        for index in 0 ..< count {
+            let name = try reader.string("tensor \(index).name", maxLength: FileLayout.maxTensorNameLength)
+            let field = "tensor \(index) '\(name)'"
+            guard names.insert(name).inserted else { throw reader.error(field, "name appears twice") }
+            let code = try reader.u32("\(field).dtype")
+            guard let dtype = DType(rawValue: code) else {
+                throw reader.error("\(field).dtype", "unknown dtype code \(code)", hint: "expected 0 … 3")
+            }
+            let rank = try reader.u32("\(field).rank")
+            guard (1 ... FileLayout.maxRank).contains(rank) else {
+                throw reader.error("\(field).rank", "is \(rank), expected 1 … \(FileLayout.maxRank)")
+            }
+            var shape: [Int] = []
+            var elements: UInt64 = 1
+            for axis in 0 ..< Int(rank) {
+                let dimension = try reader.u64("\(field).shape[\(axis)]")
+                let (product, overflow) = elements.multipliedReportingOverflow(by: dimension)
+                guard dimension >= 1, !overflow, let size = Int(exactly: dimension) else {
+                    throw reader.error("\(field).shape[\(axis)]", "dimension \(dimension) is zero or too large")
+                }
+                elements = product
+                shape.append(size)
+            }
+            let offset = try reader.u64("\(field).offset")
+            let byteLength = try reader.u64("\(field).byte_length")
+            let (expectedLength, overflow) = elements.multipliedReportingOverflow(by: dtype.byteSize)
+            guard !overflow, expectedLength == byteLength else {
+                throw reader.error("\(field).byte_length",
+                                   "is \(byteLength) but \(dtype.name) × \(shape) needs \(overflow ? "more than 2^64" : String(expectedLength))")
+            }
+            guard offset % alignment == 0 else {
+                throw reader.error("\(field).offset", "\(offset) is not a multiple of the alignment \(alignment)")
+            }
+            let (end, endOverflow) = offset.addingReportingOverflow(byteLength)
+            guard !endOverflow, end <= data.length else {
+                throw reader.error("\(field).offset", "offset \(offset) + byte_length \(byteLength) exceeds the "
+                                   + "tensor data section length \(data.length)")
+            }
+            tensors.append(TensorInfo(name: name, dtype: dtype, shape: shape,
+                                      offset: data.offset + offset, byteLength: byteLength))
+        }
+        try reader.expectFullyConsumed()
+        let byOffset = tensors.sorted { $0.offset < $1.offset }
+        for (previous, next) in zip(byOffset, byOffset.dropFirst()) where next.offset < previous.offset + previous.byteLength {
+            throw reader.error("tensor '\(next.name)'.offset",
+                               "overlaps tensor '\(previous.name)' (\(previous.offset) + \(previous.byteLength) > \(next.offset))")
+        }
+        return tensors
+    }
+
+    // MARK: Vocabulary (FORMAT.md §7)
+
+    private static func readVocabulary(_ bytes: UnsafeRawBufferPointer, _ section: SectionInfo, itemCount: Int?,
+                                       file: String) throws(FormatError) -> Vocabulary? {
+        guard section.length > 0 else { return nil }
+        var reader = SectionReader(bytes: bytes, start: Int(section.offset), length: Int(section.length),
+                                file: file, section: "vocabulary")
+        let count = try reader.count("count", limit: FileLayout.maxVocabularyCount, minimumItemSize: 16)
+        guard count == itemCount else {
+            throw reader.error("count", "is \(count) but n_items is \(itemCount.map(String.init) ?? "missing")",
+                               hint: "one vocabulary entry per item row")
+        }
+        var tokens: [String] = []
+        var titles: [String] = []
+        tokens.reserveCapacity(count)
+        titles.reserveCapacity(count)
+        for index in 0 ..< count {
+            tokens.append(try reader.string("entry \(index).token", maxLength: FileLayout.maxTokenLength))
+            titles.append(try reader.string("entry \(index).title", maxLength: FileLayout.maxTitleLength, allowEmpty: true))
+        }
+        try reader.expectFullyConsumed()
+        return try Vocabulary(tokens: tokens, titles: titles, source: file)
+    }
+
+    static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16, uppercase: true)
+        return "0x" + String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    private static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { byte in
+            let digits = String(byte, radix: 16, uppercase: true)
+            return digits.count == 1 ? "0" + digits : digits
+        }.joined(separator: " ")
+    }
+}

@@ -1,0 +1,182 @@
+// One PyTorch GRU layer / GRUCell step for a block of sessions (MODELS.md §2.7).
+//   R sessions stepping together, I input width, D hidden width
+//   x [R, I] (ldx), h [R, D] updated in place; gate row blocks are r | z | n
+//   scratch: gi [R, 3D], gh [R, 3D]
+
+struct GRULayer {
+    let inputWeights: UnsafePointer<Float>    // W_ih [3D, I]
+    let hiddenWeights: UnsafePointer<Float>   // W_hh [3D, D]
+    let inputBias: UnsafePointer<Float>?      // b_ih [3D]
+    let hiddenBias: UnsafePointer<Float>?     // b_hh [3D]
+    let inputWidth: Int
+    let hiddenWidth: Int
+
+    /// h ← GRU(x, h): r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r ⊙ gh_n), h = (1 − z) ⊙ n + z ⊙ h.
+    func step(rows: Int, _ x: UnsafePointer<Float>, ldx: Int, hidden h: UnsafeMutablePointer<Float>,
+              gi: UnsafeMutablePointer<Float>, gh: UnsafeMutablePointer<Float>, kernels: Kernels) {
+        let d = hiddenWidth, gates = 3 * hiddenWidth
+        Linear(weight: inputWeights, bias: inputBias, inputWidth: inputWidth, outputWidth: gates)(
+            rows: rows, x, ldx: ldx, into: gi, ldo: gates, kernels: kernels)
+        Linear(weight: hiddenWeights, bias: hiddenBias, inputWidth: d, outputWidth: gates)(
+            rows: rows, h, ldx: d, into: gh, ldo: gates, kernels: kernels)
+        for row in 0..<rows {
+            let i = gi + row * gates, g = gh + row * gates, state = h + row * d
+            kernels.add(count: 2 * d, g, into: i)
+            kernels.sigmoid(count: 2 * d, i)
+            for j in 0..<d { i[2 * d + j] += i[j] * g[2 * d + j] }
+            kernels.tanh(count: d, i + 2 * d)
+            for j in 0..<d {
+                let z = i[d + j]
+                state[j] = (1 - z) * i[2 * d + j] + z * state[j]
+            }
+        }
+    }
+}
+
+/// The GRU-embedding cell of gru4rec-official's one-hot mode (MODELS.md §7.4 step 2): its input is the
+/// already projected row `Wx0[item] + Bh0` = [a_c | a_r | a_z], products have no transpose, the reset
+/// applies to the state before the product, and z weights the new candidate.
+struct GRUEmbeddingCell {
+    let recurrentWeights: UnsafePointer<Float>   // Wrz0 [D, 2D]
+    let candidateWeights: UnsafePointer<Float>   // Wh0 [D, D]
+    let hiddenWidth: Int
+
+    func step(rows: Int, _ a: UnsafePointer<Float>, hidden h: UnsafeMutablePointer<Float>,
+              gi: UnsafeMutablePointer<Float>, gh: UnsafeMutablePointer<Float>, kernels: Kernels) {
+        let d = hiddenWidth, gates = 3 * hiddenWidth
+        kernels.gemm(transA: false, transB: false, m: rows, n: 2 * d, k: d, alpha: 1, a: h, lda: d,
+                     b: recurrentWeights, ldb: 2 * d, beta: 0, c: gh, ldc: gates)
+        for row in 0..<rows {
+            let gate = gi + row * gates, g = gh + row * gates, input = a + row * gates, state = h + row * d
+            for j in 0..<(2 * d) { gate[j] = input[d + j] + g[j] }
+            kernels.sigmoid(count: 2 * d, gate)
+            for j in 0..<d { gate[2 * d + j] = gate[j] * state[j] }
+        }
+        kernels.gemm(transA: false, transB: false, m: rows, n: d, k: d, alpha: 1, a: gi + 2 * d, lda: gates,
+                     b: candidateWeights, ldb: d, beta: 0, c: gh + 2 * d, ldc: gates)
+        for row in 0..<rows {
+            let gate = gi + row * gates, candidate = gh + row * gates + 2 * d, input = a + row * gates
+            let state = h + row * d
+            kernels.add(count: d, input, into: candidate)
+            kernels.tanh(count: d, candidate)
+            for j in 0..<d {
+                let z = gate[d + j]
+                state[j] = (1 - z) * state[j] + z * candidate[j]
+            }
+        }
+    }
+}
+
+/// A layer of a GRU stack.
+enum RecurrentCell {
+    case standard(GRULayer)
+    case embedding(GRUEmbeddingCell)
+
+    var hiddenWidth: Int {
+        switch self {
+        case .standard(let layer): layer.hiddenWidth
+        case .embedding(let cell): cell.hiddenWidth
+        }
+    }
+
+    func step(rows: Int, _ x: UnsafePointer<Float>, ldx: Int, hidden: UnsafeMutablePointer<Float>,
+              gi: UnsafeMutablePointer<Float>, gh: UnsafeMutablePointer<Float>, kernels: Kernels) {
+        switch self {
+        case .standard(let layer): layer.step(rows: rows, x, ldx: ldx, hidden: hidden, gi: gi, gh: gh, kernels: kernels)
+        case .embedding(let cell): cell.step(rows: rows, x, hidden: hidden, gi: gi, gh: gh, kernels: kernels)
+        }
+    }
+}
+
+/// Runs a stack of GRU layers over a batch of sessions of different lengths, all starting from a zero
+/// state. Sessions are right-aligned (sorted longest first) so the ones still stepping at any time form
+/// a prefix of the block and every step is one GEMM.
+struct GRUStack {
+    let layers: [RecurrentCell]
+    let inputWidth: Int
+    let outputWidth: Int
+    private let totalHidden: Int
+    private let widest: Int
+
+    init(layers: [RecurrentCell], inputWidth: Int) {
+        precondition(!layers.isEmpty, "a GRU stack has at least one layer")
+        self.layers = layers
+        self.inputWidth = inputWidth
+        outputWidth = layers[layers.count - 1].hiddenWidth
+        totalHidden = layers.map(\.hiddenWidth).reduce(0, +)
+        widest = layers.map(\.hiddenWidth).max() ?? 0
+    }
+
+    struct Regions {
+        let input, hidden, gi, gh, order: Int
+    }
+
+    func reserve(_ layout: inout WorkspaceLayout, maxBatch: Int) -> Regions {
+        Regions(input: layout.reserve(maxBatch * inputWidth),
+                       hidden: layout.reserve(maxBatch * totalHidden),
+                       gi: layout.reserve(maxBatch * 3 * widest), gh: layout.reserve(maxBatch * 3 * widest),
+                       order: layout.reserveInts(2 * maxBatch))
+    }
+
+    /// Feeds session b's `lengths[b]` items (item t from `item(b, t)`, embedded by `embed`) and writes each
+    /// session's top-layer state to `out[b]` [B, outputWidth].
+    func run(sessions count: Int, lengths: (Int) -> Int, item: (Int, Int) -> Int,
+             embed: (Int, UnsafeMutablePointer<Float>) -> Void, workspace: Workspace, regions: Regions,
+             into out: UnsafeMutablePointer<Float>, kernels: Kernels) {
+        let order = workspace.intRegion(regions.order)
+        let length = order + count
+        for b in 0..<count {
+            var slot = b
+            let n = lengths(b)
+            // Insertion sort, longest first: batches are small.
+            while slot > 0 && length[slot - 1] < n {
+                order[slot] = order[slot - 1]
+                length[slot] = length[slot - 1]
+                slot -= 1
+            }
+            order[slot] = b
+            length[slot] = n
+        }
+        let steps = count > 0 ? length[0] : 0
+        let input = workspace.region(regions.input)
+        let hidden = workspace.region(regions.hidden)
+        hidden.update(repeating: 0, count: count * totalHidden)
+        var active = 0
+        for t in 0..<steps {
+            while active < count && length[active] >= steps - t { active += 1 }
+            for row in 0..<active {
+                let offset = t - (steps - length[row])
+                embed(item(order[row], offset), input + row * inputWidth)
+            }
+            var x = UnsafePointer(input), ldx = inputWidth, state = hidden
+            for layer in layers {
+                layer.step(rows: active, x, ldx: ldx, hidden: state, gi: workspace.region(regions.gi),
+                           gh: workspace.region(regions.gh), kernels: kernels)
+                x = UnsafePointer(state)
+                ldx = layer.hiddenWidth
+                state += count * layer.hiddenWidth
+            }
+        }
+        let top = state(hidden, count: count)
+        for row in 0..<count {
+            (out + order[row] * outputWidth).update(from: top + row * outputWidth, count: outputWidth)
+        }
+    }
+
+    private func state(_ hidden: UnsafeMutablePointer<Float>, count: Int) -> UnsafeMutablePointer<Float> {
+        var top = hidden
+        for layer in layers.dropLast() { top += count * layer.hiddenWidth }
+        return top
+    }
+}
+
+extension WeightBinder {
+    func gruLayer(inputWeights: String, hiddenWeights: String, inputBias: String?, hiddenBias: String?,
+                  input: Int, hidden: Int) throws -> GRULayer {
+        GRULayer(inputWeights: try tensor(inputWeights, [3 * hidden, input]),
+                 hiddenWeights: try tensor(hiddenWeights, [3 * hidden, hidden]),
+                 inputBias: try inputBias.map { try tensor($0, [3 * hidden]) },
+                 hiddenBias: try hiddenBias.map { try tensor($0, [3 * hidden]) },
+                 inputWidth: input, hiddenWidth: hidden)
+    }
+}

@@ -1,0 +1,51 @@
+// Linear map in PyTorch layout.
+//   R rows of input, I input width, O output width
+//   weight [O, I] (row-major), bias [O] or none; out[R, O] = x[R, I] · weightᵀ + bias
+
+/// `Lin(x) = x·Wᵀ + b` over a block of rows. A view into model weights; the model owns the file.
+struct Linear {
+    let weight: UnsafePointer<Float>
+    let bias: UnsafePointer<Float>?
+    let inputWidth: Int
+    let outputWidth: Int
+
+    func callAsFunction(rows: Int, _ x: UnsafePointer<Float>, ldx: Int,
+                        into out: UnsafeMutablePointer<Float>, ldo: Int, kernels: Kernels) {
+        guard rows > 0 else { return }
+        if rows == 1 {
+            kernels.gemv(trans: false, m: outputWidth, n: inputWidth, alpha: 1, a: weight, lda: inputWidth,
+                         x: x, beta: 0, y: out)
+        } else {
+            kernels.gemm(transA: false, transB: true, m: rows, n: outputWidth, k: inputWidth, alpha: 1,
+                         a: x, lda: ldx, b: weight, ldb: inputWidth, beta: 0, c: out, ldc: ldo)
+        }
+        if let bias { kernels.addBias(rows: rows, cols: outputWidth, bias: bias, x: out, ldx: ldo) }
+    }
+}
+
+/// LayerNorm parameters (γ, β, ε); ε sits inside the square root, variance is biased.
+struct LayerNormLayer {
+    let gamma: UnsafePointer<Float>
+    let beta: UnsafePointer<Float>
+    let width: Int
+    let eps: Float
+
+    func callAsFunction(rows: Int, _ x: UnsafePointer<Float>, ldx: Int,
+                        into out: UnsafeMutablePointer<Float>, ldo: Int, kernels: Kernels) {
+        kernels.layerNorm(rows: rows, cols: width, x: x, ldx: ldx, gamma: gamma, beta: beta, eps: eps,
+                          out: out, ldo: ldo)
+    }
+}
+
+extension WeightBinder {
+    func linear(_ prefix: String, input: Int, output: Int, bias: Bool = true) throws -> Linear {
+        Linear(weight: try tensor(prefix + ".weight", [output, input]),
+               bias: bias ? try tensor(prefix + ".bias", [output]) : nil,
+               inputWidth: input, outputWidth: output)
+    }
+
+    func layerNorm(_ prefix: String, width: Int, eps: Float) throws -> LayerNormLayer {
+        LayerNormLayer(gamma: try tensor(prefix + ".weight", [width]), beta: try tensor(prefix + ".bias", [width]),
+                       width: width, eps: eps)
+    }
+}

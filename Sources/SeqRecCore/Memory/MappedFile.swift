@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A whole file mapped read-only into memory. It owns the mapping: `munmap` runs in `deinit`, so any view
+/// into `bytes` is valid only while the `MappedFile` lives.
+package final class MappedFile: @unchecked Sendable {
+    // @unchecked Sendable: the mapping is read-only and never changes after init.
+    package let path: String
+    private let base: UnsafeRawPointer?
+    private let length: Int
+
+    /// Maps `path` read-only. Throws `FormatError` (with the errno text) when the file cannot be opened,
+    /// inspected or mapped.
+    package init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw MappedFile.systemError(path, "open") }
+        defer { close(fd) }
+
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw MappedFile.systemError(path, "fstat") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw FormatError(file: path, field: "file", problem: "not a regular file")
+        }
+        guard let size = Int(exactly: info.st_size), size >= 0 else {
+            throw FormatError(file: path, field: "file", problem: "size \(info.st_size) is not representable")
+        }
+        length = size
+        if size == 0 {
+            // mmap rejects a zero length; an empty file is simply an empty byte range.
+            base = nil
+            return
+        }
+        let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+        guard let mapped, mapped != MAP_FAILED else { throw MappedFile.systemError(path, "mmap") }
+        base = UnsafeRawPointer(mapped)
+    }
+
+    deinit {
+        if let base {
+            // safe: base/length are exactly what mmap returned in init.
+            munmap(UnsafeMutableRawPointer(mutating: base), length)
+        }
+    }
+
+    /// The mapped bytes; valid while `self` lives.
+    package var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base, count: length)
+    }
+
+    package var count: Int { length }
+
+    /// The `count` floats starting at `offset`, bound once as `Float`; valid while `self` lives.
+    /// Returns nil when the range is outside the file or not 4-byte aligned in memory.
+    package func floats(atByteOffset offset: Int, count: Int) -> UnsafeBufferPointer<Float>? {
+        guard let base, offset >= 0, count >= 0 else { return nil }
+        let (byteCount, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        guard !overflow, offset <= length, byteCount <= length - offset else { return nil }
+        let start = base + offset
+        guard Int(bitPattern: start) % MemoryLayout<Float>.alignment == 0 else { return nil }
+        // safe: the range lies inside the read-only mapping and is aligned for Float; the mapping
+        // holds only plain bytes, so viewing them as Float is valid.
+        return UnsafeBufferPointer(start: start.assumingMemoryBound(to: Float.self), count: count)
+    }
+
+    private static func systemError(_ path: String, _ call: String) -> FormatError {
+        let code = errno
+        let text = String(cString: strerror(code))
+        return FormatError(file: path, field: "file", problem: "\(call) failed: \(text) (errno \(code))")
+    }
+}

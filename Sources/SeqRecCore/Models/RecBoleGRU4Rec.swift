@@ -1,0 +1,73 @@
+// RecBole 1.2.x `GRU4Rec` (recbole/model/sequential_recommender/gru4rec.py), MODELS.md §5.
+// A bias-free nn.GRU over the last L items from a zero state, then `dense` (D → E); scores are dot
+// products with the input item table (row 0 = PAD is never returned).
+
+final class RecBoleGRU4Rec: SequenceEncoder, @unchecked Sendable {
+    /// Hyperparameters under RecBole's names; defaults are RecBole's.
+    struct Configuration {
+        var embeddingSize = 64      // embedding_size
+        var hiddenSize = 128        // hidden_size
+        var layers = 1              // num_layers
+        var maxLength = 50          // MAX_ITEM_LIST_LENGTH (no position table: must come from the file)
+        var itemRows = 0            // n_items (PAD included)
+
+        init() {}
+
+        init(_ binder: WeightBinder) throws {
+            embeddingSize = try binder.int("embedding_size")
+            hiddenSize = try binder.int("hidden_size")
+            layers = try binder.int("num_layers")
+            maxLength = try binder.int("MAX_ITEM_LIST_LENGTH")
+            itemRows = try binder.int("n_items", atLeast: 2)
+        }
+    }
+
+    let configuration: Configuration
+    let items: UnsafePointer<Float>
+    let stack: GRUStack
+    let dense: Linear
+    let scoring: ScoringTable
+    let maxBatch: Int
+    let workspaceLayout: WorkspaceLayout
+    private let stackRegions: GRUStack.Regions
+    private let finalState: Int
+
+    var family: ModelFamily { .recboleGRU4Rec }
+    var window: Int { configuration.maxLength }
+    var inputItems: Range<Int> { 1..<configuration.itemRows }
+
+    init(_ binder: WeightBinder, maxBatch: Int) throws {
+        let config = try Configuration(binder)
+        configuration = config
+        let e = config.embeddingSize, d = config.hiddenSize
+        items = try binder.tensor("item_embedding.weight", [config.itemRows, e])
+        stack = GRUStack(layers: try (0..<config.layers).map { k in
+            .standard(try binder.gruLayer(inputWeights: "gru_layers.weight_ih_l\(k)",
+                                          hiddenWeights: "gru_layers.weight_hh_l\(k)", inputBias: nil, hiddenBias: nil,
+                                          input: k == 0 ? e : d, hidden: d))
+        }, inputWidth: e)
+        dense = try binder.linear("dense", input: d, output: e)
+        scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: e, firstItem: 1)
+        self.maxBatch = maxBatch
+        var layout = WorkspaceLayout()
+        stackRegions = stack.reserve(&layout, maxBatch: maxBatch)
+        finalState = layout.reserve(maxBatch * d)
+        workspaceLayout = layout
+    }
+
+    func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,
+                into readout: UnsafeMutablePointer<Float>, kernels: Kernels) {
+        let start = sessions.startIndex, window = configuration.maxLength, e = configuration.embeddingSize
+        let state = workspace.region(finalState)
+        stack.run(
+            sessions: sessions.count,
+            lengths: { Swift.min(sessions[start + $0].items.count, window) },
+            item: { b, t in
+                let items = sessions[start + b].items
+                return Int(items[items.count - Swift.min(items.count, window) + t])
+            },
+            embed: { item, row in row.update(from: self.items + item * e, count: e) },
+            workspace: workspace, regions: stackRegions, into: state, kernels: kernels)
+        dense(rows: sessions.count, state, ldx: stack.outputWidth, into: readout, ldo: e, kernels: kernels)
+    }
+}

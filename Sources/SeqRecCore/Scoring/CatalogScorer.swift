@@ -1,0 +1,140 @@
+// Scores readout vectors against the item table and keeps each session's top k.
+//   B sessions, F of them scored over the full catalog, w readout width, N table rows, C chunk rows
+//   readout [F, w] · table[lo..<hi]ᵀ → block [F, C] (+ bias) → one TopKHeap per session
+
+/// Per-context scoring state (chunk buffer, heaps, filter bitsets), sized once; never allocates.
+final class CatalogScorer {
+    static let chunk = 4096
+
+    let table: ScoringTable
+    let maxBatch: Int
+    private let words: Int                               // 64-bit words per item bitset
+    private let heapScores: UnsafeMutablePointer<Float>  // [maxBatch, maxK]
+    private let heapItems: UnsafeMutablePointer<Int32>
+    private let heaps: UnsafeMutablePointer<TopKHeap>    // [maxBatch]
+    private let excluded: UnsafeMutablePointer<UInt64>   // [maxBatch, words]: items session b may not return
+    private let allowed: UnsafeMutablePointer<UInt64>    // [words]: allow-list of the candidate session in hand
+    private let fullCatalog: UnsafeMutablePointer<Int>   // [maxBatch]: sessions scored over the whole table
+    private let compact: UnsafeMutablePointer<Float>     // [maxBatch, w]: their readouts, contiguous
+    private let block: UnsafeMutablePointer<Float>       // [maxBatch, chunk]
+
+    init(table: ScoringTable, maxBatch: Int) {
+        self.table = table
+        self.maxBatch = maxBatch
+        words = (table.rows + 63) / 64
+        heapScores = .allocate(capacity: maxBatch * SessionQuery.maxK)
+        heapItems = .allocate(capacity: maxBatch * SessionQuery.maxK)
+        heaps = .allocate(capacity: maxBatch)
+        excluded = .allocate(capacity: maxBatch * words)
+        excluded.initialize(repeating: 0, count: maxBatch * words)
+        allowed = .allocate(capacity: words)
+        allowed.initialize(repeating: 0, count: words)
+        fullCatalog = .allocate(capacity: maxBatch)
+        compact = .allocate(capacity: maxBatch * table.width)
+        block = .allocate(capacity: maxBatch * Self.chunk)
+    }
+
+    deinit {
+        heapScores.deallocate()
+        heapItems.deallocate()
+        heaps.deallocate()
+        excluded.deallocate()
+        allowed.deallocate()
+        fullCatalog.deallocate()
+        compact.deallocate()
+        block.deallocate()
+    }
+
+    /// Fills `results[offset + b]` with session b's best items. Queries are validated: ids are in range.
+    func select(_ queries: ArraySlice<SessionQuery>, readout: UnsafePointer<Float>,
+                into results: inout [Recommendation], offset: Int, kernels: Kernels) {
+        let w = table.width
+        var full = 0
+        for (b, query) in queries.enumerated() {
+            let capacity = Swift.min(query.k, SessionQuery.maxK)
+            (heaps + b).initialize(to: TopKHeap(scores: heapScores + b * SessionQuery.maxK,
+                                                items: heapItems + b * SessionQuery.maxK, capacity: capacity))
+            setExclusions(query, session: b, to: true)
+            if query.candidates == nil && query.allow == nil {
+                fullCatalog[full] = b
+                (compact + full * w).update(from: readout + b * w, count: w)
+                full += 1
+            } else {
+                scoreCandidates(query, session: b, readout: readout + b * w, kernels: kernels)
+            }
+        }
+        if full > 0 { scanCatalog(sessions: full, kernels: kernels) }
+        for (b, query) in queries.enumerated() {
+            heaps[b].drain(into: &results[offset + b])
+            setExclusions(query, session: b, to: false)
+        }
+    }
+
+    /// Scores every item for `count` sessions chunk by chunk; only entries that beat a heap's threshold
+    /// are checked against the filters.
+    private func scanCatalog(sessions count: Int, kernels: Kernels) {
+        let w = table.width
+        var low = table.firstItem
+        while low < table.rows {
+            let high = Swift.min(low + Self.chunk, table.rows), n = high - low
+            if count == 1 {
+                kernels.gemv(trans: false, m: n, n: w, alpha: 1, a: table.table + low * w, lda: w, x: compact,
+                             beta: 0, y: block)
+            } else {
+                kernels.gemm(transA: false, transB: true, m: count, n: n, k: w, alpha: 1, a: compact, lda: w,
+                             b: table.table + low * w, ldb: w, beta: 0, c: block, ldc: Self.chunk)
+            }
+            for f in 0..<count {
+                let b = fullCatalog[f], row = block + f * Self.chunk, bits = excluded + b * words
+                var heap = heaps[b]
+                for j in 0..<n {
+                    let item = low + j
+                    let score = row[j] + (table.bias?[item] ?? 0)
+                    guard score >= heap.threshold, bits[item >> 6] & (1 << UInt64(item & 63)) == 0 else { continue }
+                    heap.offer(score, Int32(item))
+                }
+                heaps[b] = heap
+            }
+            low = high
+        }
+    }
+
+    /// Candidate mode: the candidates (or the allow-list alone) are scored one by one.
+    private func scoreCandidates(_ query: SessionQuery, session b: Int, readout u: UnsafePointer<Float>,
+                                 kernels: Kernels) {
+        let bits = excluded + b * words
+        let list = query.candidates ?? query.allow ?? []
+        let restrict = query.candidates != nil && query.allow != nil
+        if restrict, let allow = query.allow { for item in allow { set(allowed, Int(item), true) } }
+        var heap = heaps[b]
+        for item32 in list {
+            let item = Int(item32)
+            guard item >= table.firstItem, !isSet(bits, item), !restrict || isSet(allowed, item) else { continue }
+            let score = kernels.dot(count: table.width, u, table.table + item * table.width) + (table.bias?[item] ?? 0)
+            heap.offer(score, item32)
+            set(bits, item, true)   // a duplicate candidate is scored once
+        }
+        heaps[b] = heap
+        if restrict, let allow = query.allow { for item in allow { set(allowed, Int(item), false) } }
+    }
+
+    private func setExclusions(_ query: SessionQuery, session b: Int, to value: Bool) {
+        let bits = excluded + b * words
+        if query.excludeSeen { for item in query.items where Int(item) < table.rows { set(bits, Int(item), value) } }
+        for item in query.deny { set(bits, Int(item), value) }
+        if !value, let candidates = query.candidates ?? query.allow {
+            for item in candidates where Int(item) < table.rows && Int(item) >= 0 { set(bits, Int(item), false) }
+        }
+    }
+
+    @inline(__always)
+    private func isSet(_ bits: UnsafeMutablePointer<UInt64>, _ item: Int) -> Bool {
+        bits[item >> 6] & (1 << UInt64(item & 63)) != 0
+    }
+
+    @inline(__always)
+    private func set(_ bits: UnsafeMutablePointer<UInt64>, _ item: Int, _ value: Bool) {
+        // safe: callers pass validated ids in 0..<table.rows.
+        if value { bits[item >> 6] |= 1 << UInt64(item & 63) } else { bits[item >> 6] &= ~(1 << UInt64(item & 63)) }
+    }
+}

@@ -1,0 +1,85 @@
+// Bounded selection of the k best (score, item) pairs without sorting the catalog.
+// Order: higher score first; equal scores rank the lower item id first.
+
+/// A min-heap of at most `capacity` entries whose root is the worst kept entry.
+/// Views memory owned by an `InferenceContext`; never allocates.
+struct TopKHeap {
+    let scores: UnsafeMutablePointer<Float>
+    let items: UnsafeMutablePointer<Int32>
+    let capacity: Int
+    private(set) var count = 0
+
+    init(scores: UnsafeMutablePointer<Float>, items: UnsafeMutablePointer<Int32>, capacity: Int) {
+        self.scores = scores
+        self.items = items
+        self.capacity = capacity
+    }
+
+    @inline(__always)
+    static func isWorse(_ s1: Float, _ i1: Int32, than s2: Float, _ i2: Int32) -> Bool {
+        s1 < s2 || (s1 == s2 && i1 > i2)
+    }
+
+    /// The score an item must beat to enter (−∞ until the heap is full).
+    @inline(__always)
+    var threshold: Float { count < capacity ? -.infinity : scores[0] }
+
+    @inline(__always)
+    mutating func offer(_ score: Float, _ item: Int32) {
+        guard !score.isNaN else { return }
+        if count < capacity {
+            var slot = count
+            count += 1
+            while slot > 0 {
+                let parent = (slot - 1) / 2
+                guard Self.isWorse(score, item, than: scores[parent], items[parent]) else { break }
+                scores[slot] = scores[parent]
+                items[slot] = items[parent]
+                slot = parent
+            }
+            scores[slot] = score
+            items[slot] = item
+        } else if capacity > 0 && Self.isWorse(scores[0], items[0], than: score, item) {
+            siftDown(score, item, count: count)
+        }
+    }
+
+    private func siftDown(_ score: Float, _ item: Int32, count: Int) {
+        var slot = 0
+        while true {
+            let left = 2 * slot + 1
+            guard left < count else { break }
+            var child = left
+            if left + 1 < count && Self.isWorse(scores[left + 1], items[left + 1], than: scores[left], items[left]) {
+                child = left + 1
+            }
+            guard Self.isWorse(scores[child], items[child], than: score, item) else { break }
+            scores[slot] = scores[child]
+            items[slot] = items[child]
+            slot = child
+        }
+        scores[slot] = score
+        items[slot] = item
+    }
+
+    /// Empties the heap into `result`, best first.
+    mutating func drain(into result: inout Recommendation) {
+        let total = count
+        result.items.removeAll(keepingCapacity: true)
+        result.scores.removeAll(keepingCapacity: true)
+        // Pop the worst repeatedly into the tail of the heap's own storage, leaving it sorted best first.
+        while count > 0 {
+            let last = count - 1
+            let worstScore = scores[0], worstItem = items[0]
+            let movedScore = scores[last], movedItem = items[last]
+            count = last
+            if last > 0 { siftDown(movedScore, movedItem, count: last) }
+            scores[last] = worstScore
+            items[last] = worstItem
+        }
+        for index in 0..<total {
+            result.items.append(items[index])
+            result.scores.append(scores[index])
+        }
+    }
+}

@@ -1,0 +1,140 @@
+// Checked reader over one frame body. Every read checks the bytes remaining; every count is
+// checked against its limit and against the remaining bytes before anything is allocated, so a
+// hostile count can never make us reserve memory the body does not back.
+
+/// Reads the fields of one body in order; throws `ProtocolError` naming the field on any violation.
+struct BodyReader {
+    private let bytes: ArraySlice<UInt8>
+    private var position: Int
+
+    init(_ bytes: ArraySlice<UInt8>) {
+        self.bytes = bytes
+        self.position = bytes.startIndex
+    }
+
+    var remaining: Int { bytes.endIndex - position }
+
+    /// Claims `count` bytes and returns their index range.
+    private mutating func take(_ count: Int, field: @autoclosure () -> String) throws(ProtocolError) -> Range<Int> {
+        guard count <= remaining else {
+            throw .truncated(field: field(), needed: count, remaining: remaining)
+        }
+        let start = position
+        position += count  // safe: count ≤ remaining, so position stays ≤ endIndex
+        return start..<position
+    }
+
+    mutating func readU8(_ field: @autoclosure () -> String) throws(ProtocolError) -> UInt8 {
+        let range = try take(1, field: field())
+        return bytes[range.lowerBound]
+    }
+
+    mutating func readU16(_ field: @autoclosure () -> String) throws(ProtocolError) -> UInt16 {
+        let range = try take(2, field: field())
+        let i = range.lowerBound
+        return UInt16(bytes[i]) << 8 | UInt16(bytes[i + 1])
+    }
+
+    mutating func readU32(_ field: @autoclosure () -> String) throws(ProtocolError) -> UInt32 {
+        let range = try take(4, field: field())
+        return Self.u32(bytes, at: range.lowerBound)
+    }
+
+    /// Reads a `u32` count, checks it against `limit` and checks that `count × minimumElementSize`
+    /// bytes remain, before the caller allocates anything for the elements.
+    mutating func readCount(
+        _ field: @autoclosure () -> String, limit: Int, minimumElementSize: Int
+    ) throws(ProtocolError) -> Int {
+        let count = Int(try readU32(field()))
+        guard count <= limit else { throw .countExceedsLimit(field: field(), count: count, limit: limit) }
+        try requireElements(count, of: minimumElementSize, field: field())
+        return count
+    }
+
+    /// The `u16` flavour of `readCount`.
+    mutating func readCount16(
+        _ field: @autoclosure () -> String, limit: Int, minimumElementSize: Int
+    ) throws(ProtocolError) -> Int {
+        let count = Int(try readU16(field()))
+        guard count <= limit else { throw .countExceedsLimit(field: field(), count: count, limit: limit) }
+        try requireElements(count, of: minimumElementSize, field: field())
+        return count
+    }
+
+    private func requireElements(_ count: Int, of size: Int, field: @autoclosure () -> String) throws(ProtocolError) {
+        let (needed, overflow) = count.multipliedReportingOverflow(by: size)
+        guard !overflow, needed <= remaining else {
+            throw .truncated(field: field(), needed: overflow ? Int.max : needed, remaining: remaining)
+        }
+    }
+
+    /// Replaces the contents of `values` with `count` u32s, reusing its capacity.
+    mutating func readU32Array(
+        _ count: Int, field: @autoclosure () -> String, into values: inout [UInt32]
+    ) throws(ProtocolError) {
+        try requireElements(count, of: 4, field: field())
+        values.removeAll(keepingCapacity: true)
+        values.reserveCapacity(count)  // safe: count × 4 bytes are present in the body
+        for _ in 0..<count {
+            values.append(Self.u32(bytes, at: position))
+            position += 4  // safe: requireElements checked count × 4 ≤ remaining
+        }
+    }
+
+    mutating func readFloatsLE(_ count: Int, field: @autoclosure () -> String) throws(ProtocolError) -> [Float] {
+        try requireElements(count, of: 4, field: field())
+        var values = [Float]()
+        values.reserveCapacity(count)  // safe: count × 4 bytes are present in the body
+        for _ in 0..<count {
+            let i = position
+            let bits = UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16
+                | UInt32(bytes[i + 3]) << 24
+            values.append(Float(bitPattern: bits))
+            position += 4  // safe: requireElements checked count × 4 ≤ remaining
+        }
+        return values
+    }
+
+    /// Reads a `str16`, checking the length against `maxBytes` before reading and the bytes for
+    /// valid UTF-8.
+    mutating func readString16(
+        _ field: @autoclosure () -> String, maxBytes: Int, allowEmpty: Bool = true
+    ) throws(ProtocolError) -> String {
+        let length = Int(try readU16(field()))
+        guard length <= maxBytes else { throw .stringTooLong(field: field(), length: length, limit: maxBytes) }
+        guard allowEmpty || length > 0 else { throw .emptyString(field: field()) }
+        let range = try take(length, field: field())
+        guard let string = String(validating: bytes[range], as: UTF8.self) else {
+            throw .invalidUTF8(field: field())
+        }
+        return string
+    }
+
+    /// Replaces the contents of `values` with `count` non-empty str16s, reusing its capacity.
+    mutating func readStrings16(
+        _ count: Int, field: String, maxBytes: Int, into values: inout [String]
+    ) throws(ProtocolError) {
+        try requireElements(count, of: 3, field: field)  // a non-empty str16 is at least 3 bytes
+        values.removeAll(keepingCapacity: true)
+        values.reserveCapacity(count)  // safe: at least count × 3 bytes are present
+        for index in 0..<count {
+            values.append(try readString16("\(field)[\(index)]", maxBytes: maxBytes, allowEmpty: false))
+        }
+    }
+
+    /// Reads a `u16` length and that many opaque bytes.
+    mutating func readBytes16(_ field: @autoclosure () -> String, maxBytes: Int) throws(ProtocolError) -> [UInt8] {
+        let length = Int(try readU16(field()))
+        guard length <= maxBytes else { throw .stringTooLong(field: field(), length: length, limit: maxBytes) }
+        return Array(bytes[try take(length, field: field())])
+    }
+
+    /// Ends decoding: the body must be fully consumed.
+    func finish(_ type: FrameType) throws(ProtocolError) {
+        guard remaining == 0 else { throw .trailingBytes(type, count: remaining) }
+    }
+
+    static func u32(_ bytes: ArraySlice<UInt8>, at i: Int) -> UInt32 {
+        UInt32(bytes[i]) << 24 | UInt32(bytes[i + 1]) << 16 | UInt32(bytes[i + 2]) << 8 | UInt32(bytes[i + 3])
+    }
+}

@@ -1,0 +1,60 @@
+// Turns a decoded RECOMMEND body into the engine's query, in place: the slot's buffers keep their
+// capacity, so internal-id requests cost no allocation here. Every id is range-checked before it
+// is narrowed to the engine's Int32.
+import SeqRecProtocol
+
+enum QueryBuilder {
+    static func fill(_ query: inout SessionQuery, from request: RecommendRequest, backend: any InferenceBackend)
+        throws(QueryRejection)
+    {
+        let itemCount = backend.info.itemCount
+        if request.usesExternalIDs, !backend.info.hasVocabulary {
+            throw QueryRejection("model '\(backend.info.name)' has no vocabulary; send internal ids (0..<\(itemCount))")
+        }
+        try copy(request.session, into: &query.items, field: "session", request: request, backend: backend)
+        if query.items.isEmpty {
+            throw QueryRejection("session is empty after skipping unknown ids")
+        }
+        query.k = request.k
+        query.excludeSeen = request.excludeSeen
+        query.includeEmbedding = request.includeEmbedding
+        try copy(request.deny, into: &query.deny, field: "deny", request: request, backend: backend)
+        try optionalList(request.allow, into: &query.allow, field: "allow", request: request, backend: backend)
+        try optionalList(request.candidates, into: &query.candidates, field: "candidates", request: request, backend: backend)
+        if let candidates = query.candidates, candidates.isEmpty {
+            throw QueryRejection("candidates are empty after skipping unknown ids")
+        }
+    }
+
+    /// nil for an absent (empty) list; else the ids, in the previous buffer when there was one.
+    private static func optionalList(_ ids: ItemIDs, into list: inout [Int32]?, field: String,
+                                     request: RecommendRequest, backend: any InferenceBackend) throws(QueryRejection)
+    {
+        guard !ids.isEmpty else {
+            list = nil
+            return
+        }
+        var buffer = list ?? []
+        list = nil  // leaves `buffer` the only reference, so refilling it does not copy
+        try copy(ids, into: &buffer, field: field, request: request, backend: backend)
+        list = buffer
+    }
+
+    private static func copy(_ ids: ItemIDs, into target: inout [Int32], field: String,
+                             request: RecommendRequest, backend: any InferenceBackend) throws(QueryRejection)
+    {
+        target.removeAll(keepingCapacity: true)
+        switch ids {
+        case .internal(let values):
+            let itemCount = backend.info.itemCount
+            for (position, value) in values.enumerated() {
+                guard Int(value) < itemCount else {
+                    throw QueryRejection("\(field)[\(position)] = \(value) is not an item id of model '\(backend.info.name)' (0..<\(itemCount))")
+                }
+                target.append(Int32(value))  // safe: value < itemCount ≤ Int32.max
+            }
+        case .external(let tokens):
+            target = try backend.itemIDs(ofTokens: tokens, skipUnknown: request.skipUnknown)
+        }
+    }
+}

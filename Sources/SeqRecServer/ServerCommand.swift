@@ -1,0 +1,108 @@
+// Hand-written argument parsing for `seqrec serve` (no package dependencies).
+
+/// A bad `seqrec serve` command line, or a request for help (print `message`, exit 0).
+public struct ServerCommandError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public let isHelpRequest: Bool
+
+    public init(message: String, isHelpRequest: Bool = false) {
+        self.message = message
+        self.isHelpRequest = isHelpRequest
+    }
+
+    public var description: String { message }
+}
+
+public enum ServerCommand {
+    public static let usage = """
+        usage: seqrec serve [options]
+          --model [NAME=]FILE      serve a .seqrec model (repeatable; the first is the default model;
+                                   without --model: \(ServerConfiguration.defaultModelPath))
+          --host ADDRESS           IPv4/IPv6 literal to bind (default 127.0.0.1)
+          --port N                 TCP port (default 7878; 0 = any free port)
+          --workers N              inference threads (default: cores - 1, at least 1)
+          --max-batch N            largest batch per model call (default 64)
+          --max-delay-us N         longest wait for a batch to fill (default 200)
+          --max-queue N            queued requests before RESOURCE_EXHAUSTED (default 1024)
+          --max-connections N      open connections; extra ones are closed at once (default 1024)
+          --max-inflight N         requests in flight per connection (default 128)
+          --max-frame N            largest frame length in bytes (default 4194304)
+          --max-output N           per-connection unsent bytes before disconnect (default 8388608)
+          --frame-timeout-ms N     time to receive a whole frame (default 10000)
+          --default-timeout-us N   deadline of requests that send 0 (default 1000000)
+          --max-timeout-us N       cap on request deadlines (default 10000000)
+          --drain-delay-ms N       after SIGTERM, serve this long with health NOT_SERVING (default 5000)
+          --drain-grace-ms N       then exit at the latest after this long (default 20000)
+        """
+
+    /// Parses the arguments that follow `serve`.
+    public static func parse(arguments: [String]) throws(ServerCommandError) -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        var models: [ModelSource] = []
+        var index = 0
+
+        func value(of flag: String) throws(ServerCommandError) -> String {
+            index += 1
+            guard index < arguments.count else { throw ServerCommandError(message: "\(flag) needs a value\n\(usage)") }
+            return arguments[index]
+        }
+        func integer(of flag: String) throws(ServerCommandError) -> Int {
+            let text = try value(of: flag)
+            guard let number = Int(text), number >= 0 else {
+                throw ServerCommandError(message: "\(flag) needs a non-negative integer, got '\(text)'")
+            }
+            return number
+        }
+        func unsigned32(of flag: String) throws(ServerCommandError) -> UInt32 {
+            let number = try integer(of: flag)
+            guard let narrow = UInt32(exactly: number) else {
+                throw ServerCommandError(message: "\(flag) must be at most \(UInt32.max), got \(number)")
+            }
+            return narrow
+        }
+
+        while index < arguments.count {
+            let flag = arguments[index]
+            switch flag {
+            case "-h", "--help": throw ServerCommandError(message: usage, isHelpRequest: true)
+            case "--model": models.append(try modelSource(try value(of: flag)))
+            case "--host": configuration.host = try value(of: flag)
+            case "--port":
+                let number = try integer(of: flag)
+                guard let port = UInt16(exactly: number) else {
+                    throw ServerCommandError(message: "--port must be 0...65535, got \(number)")
+                }
+                configuration.port = port
+            case "--workers": configuration.workers = try integer(of: flag)
+            case "--max-batch": configuration.maxBatch = try integer(of: flag)
+            case "--max-delay-us": configuration.maxDelayMicroseconds = try integer(of: flag)
+            case "--max-queue": configuration.maxQueue = try integer(of: flag)
+            case "--max-connections": configuration.maxConnections = try integer(of: flag)
+            case "--max-inflight": configuration.maxInflightPerConnection = try integer(of: flag)
+            case "--max-frame": configuration.maxFrameLength = try integer(of: flag)
+            case "--max-output": configuration.maxOutputBytes = try integer(of: flag)
+            case "--frame-timeout-ms": configuration.frameReadTimeoutMilliseconds = try integer(of: flag)
+            case "--default-timeout-us": configuration.defaultTimeoutMicroseconds = try unsigned32(of: flag)
+            case "--max-timeout-us": configuration.maxTimeoutMicroseconds = try unsigned32(of: flag)
+            case "--drain-delay-ms": configuration.drainDelayMilliseconds = try integer(of: flag)
+            case "--drain-grace-ms": configuration.drainGraceMilliseconds = try integer(of: flag)
+            default: throw ServerCommandError(message: "unknown option '\(flag)'\n\(usage)")
+            }
+            index += 1
+        }
+        if !models.isEmpty { configuration.models = models }
+        try configuration.validate()
+        return configuration
+    }
+
+    /// `FILE` or `NAME=FILE`; a path containing '=' can still be given as `NAME=FILE`.
+    private static func modelSource(_ text: String) throws(ServerCommandError) -> ModelSource {
+        guard let equals = text.firstIndex(of: "=") else { return ModelSource(path: text) }
+        let name = String(text[..<equals])
+        let path = String(text[text.index(after: equals)...])
+        guard !name.isEmpty, !path.isEmpty else {
+            throw ServerCommandError(message: "--model needs FILE or NAME=FILE, got '\(text)'")
+        }
+        return ModelSource(path: path, name: name)
+    }
+}

@@ -1,0 +1,75 @@
+// Everything `seqrec serve` can be told: where to listen, which models to serve, and every limit.
+// Defaults follow docs/PROTOCOL.md §12 and the drain sequence of §10.
+
+/// One model to serve: a converted `.seqrec` file and the name clients use for it.
+public struct ModelSource: Sendable, Equatable {
+    public var path: String
+    /// nil = the name stored in the file (or derived from it by the engine).
+    public var name: String?
+
+    public init(path: String, name: String? = nil) {
+        self.path = path
+        self.name = name
+    }
+}
+
+public struct ServerConfiguration: Sendable, Equatable {
+    /// The model served when `--model` is not given, relative to the working directory.
+    public static let defaultModelPath = "Models/default.seqrec"
+
+    public var host = "127.0.0.1"
+    /// 0 = let the kernel choose (the ready line and `Server.port` tell which).
+    public var port: UInt16 = 7878
+    /// Served models; the first is the default model (empty model name in a request).
+    public var models: [ModelSource] = [ModelSource(path: ServerConfiguration.defaultModelPath)]
+
+    /// Inference threads, each with its own context per model.
+    public var workers: Int = ServerConfiguration.defaultWorkerCount
+    /// Largest batch one model call runs.
+    public var maxBatch = 64
+    /// How long the oldest queued request may wait for company before its batch runs.
+    public var maxDelayMicroseconds = 200
+    /// Requests waiting for a worker (all models); beyond it: RESOURCE_EXHAUSTED + NOT_PROCESSED.
+    public var maxQueue = 1_024
+    public var maxConnections = 1_024
+    public var maxInflightPerConnection = 128
+    public var maxFrameLength = 4 * 1_024 * 1_024
+    /// Per-connection bytes waiting to be written; a reader slower than this is disconnected.
+    public var maxOutputBytes = 8 * 1_024 * 1_024
+    /// A frame must arrive completely within this time of its first byte.
+    public var frameReadTimeoutMilliseconds = 10_000
+    public var defaultTimeoutMicroseconds: UInt32 = 1_000_000
+    public var maxTimeoutMicroseconds: UInt32 = 10_000_000
+    /// After SIGTERM: keep serving (health NOT_SERVING) this long so load balancers notice.
+    public var drainDelayMilliseconds = 5_000
+    /// After SIGTERM: exit at the latest this long after the drain delay, even with work in flight.
+    public var drainGraceMilliseconds = 20_000
+
+    public init() {}
+
+    /// One thread is left to the event loop when the machine has more than one core.
+    public static var defaultWorkerCount: Int {
+        max(1, System.processorCount - 1)
+    }
+
+    /// Checks that every limit is in a usable range; the message names the flag.
+    public func validate() throws(ServerCommandError) {
+        func require(_ condition: Bool, _ message: String) throws(ServerCommandError) {
+            if !condition { throw ServerCommandError(message: message) }
+        }
+        try require(!models.isEmpty, "at least one --model is needed")
+        try require((1...256).contains(workers), "--workers must be 1...256, got \(workers)")
+        try require((1...4_096).contains(maxBatch), "--max-batch must be 1...4096, got \(maxBatch)")
+        try require((0...10_000_000).contains(maxDelayMicroseconds), "--max-delay-us must be 0...10000000, got \(maxDelayMicroseconds)")
+        try require((1...1_000_000).contains(maxQueue), "--max-queue must be 1...1000000, got \(maxQueue)")
+        try require((1...1_000_000).contains(maxConnections), "--max-connections must be 1...1000000, got \(maxConnections)")
+        try require((1...65_536).contains(maxInflightPerConnection), "--max-inflight must be 1...65536, got \(maxInflightPerConnection)")
+        try require((1_024...(1 << 30)).contains(maxFrameLength), "--max-frame must be 1024...1073741824, got \(maxFrameLength)")
+        try require(maxOutputBytes >= maxFrameLength, "--max-output must be at least --max-frame")
+        try require(frameReadTimeoutMilliseconds >= 1, "--frame-timeout-ms must be positive")
+        try require(defaultTimeoutMicroseconds >= 1 && defaultTimeoutMicroseconds <= maxTimeoutMicroseconds,
+                    "--default-timeout-us must be 1...--max-timeout-us")
+        try require(drainDelayMilliseconds >= 0, "--drain-delay-ms must not be negative")
+        try require(drainGraceMilliseconds >= 0, "--drain-grace-ms must not be negative")
+    }
+}

@@ -1,0 +1,35 @@
+// Counters the server keeps while running; read by tests, benchmarks and the shutdown log line.
+import Synchronization
+
+package final class ServerCounters: Sendable {
+    private let values = Mutex(ServerStatistics())
+
+    package init() {}
+
+    package func add(_ counter: WritableKeyPath<ServerStatistics, Int>, _ amount: Int = 1) {
+        values.withLock { $0[keyPath: counter] += amount }
+    }
+
+    package var snapshot: ServerStatistics { values.withLock { $0 } }
+}
+
+/// A copy of the counters.
+public struct ServerStatistics: Sendable, Equatable {
+    /// RECOMMEND requests queued for a worker.
+    public var acceptedRequests = 0
+    /// RECOMMEND requests answered with a result.
+    public var answeredRequests = 0
+    /// RECOMMEND requests refused with RESOURCE_EXHAUSTED (queue or in-flight limit).
+    public var rejectedOverload = 0
+    /// Requests whose deadline passed in the queue (answered DEADLINE_EXCEEDED, model not run).
+    public var expiredInQueue = 0
+    /// Accepted requests still unanswered when the drain grace ran out (target: 0).
+    public var abandonedAtStop = 0
+    /// Model calls made by the workers, and the requests they carried.
+    public var batches = 0
+    public var batchedRequests = 0
+    /// Connections closed because their unsent output passed the cap.
+    public var slowReadersDisconnected = 0
+
+    public init() {}
+}

@@ -1,0 +1,112 @@
+// `seqrec recommend --input sessions.jsonl --format jsonl`: one JSON object per input line, answered
+// in order with `{"items": [...], "scores": [...]}` (or `{"error": "..."}` for a bad line).
+import Foundation
+import SeqRecCore
+
+struct BatchRecommend {
+    let recommender: Recommender
+    let defaultK: Int
+
+    /// A parsed input line: the query, and how to print its items back (external tokens or ids).
+    private struct Line {
+        var query: SessionQuery
+        var external = false
+        var numericTokens = false
+    }
+
+    func run(inputPath: String) throws {
+        let text: String
+        do { text = try String(contentsOfFile: inputPath, encoding: .utf8) } catch {
+            throw UsageError("cannot read --input '\(inputPath)': \(error.localizedDescription)")
+        }
+        let rawLines = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.allSatisfy(\.isWhitespace) }
+        var parsed: [Result<Line, Error>] = rawLines.enumerated().map { number, raw in
+            Result { try parse(String(raw), lineNumber: number + 1) }
+        }
+        let valid = parsed.compactMap { try? $0.get().query }
+        var results: [Recommendation] = []
+        recommender.makeContext().recommend(valid[...], into: &results)
+        var next = 0
+        var failures = 0
+        for index in parsed.indices {
+            switch parsed[index] {
+            case .success(let line):
+                print(encode(results[next], line))
+                next += 1
+            case .failure(let error):
+                failures += 1
+                print(#"{"error": \#(jsonString(String(describing: error)))}"#)
+            }
+        }
+        parsed.removeAll()
+        if failures > 0 { throw UsageError("\(failures) of \(rawLines.count) input lines failed (see their error objects)") }
+    }
+
+    private func parse(_ raw: String, lineNumber: Int) throws -> Line {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any] else {
+            throw RecommendLineError("line \(lineNumber): not a JSON object")
+        }
+        let external = object["external"] as? Bool ?? false
+        let skipUnknown = object["skip_unknown"] as? Bool ?? false
+        guard let session = object["session"] as? [Any] else { throw RecommendLineError("line \(lineNumber): missing \"session\" array") }
+        func ids(_ key: String, _ values: [Any]) throws -> [Int32] {
+            if external {
+                let tokens = try values.map { value -> String in
+                    if let string = value as? String { return string }
+                    if let number = value as? NSNumber, let int = Int64(exactly: number.doubleValue) { return String(int) }
+                    throw RecommendLineError("line \(lineNumber): \(key) holds a value that is not an id")
+                }
+                return try recommender.resolve(tokens: tokens, skipUnknown: skipUnknown)
+            }
+            return try values.map { value in
+                guard let number = value as? NSNumber, let id = Int32(exactly: number.doubleValue) else {
+                    throw RecommendLineError("line \(lineNumber): \(key) must hold integer item ids")
+                }
+                return id
+            }
+        }
+        var query = SessionQuery(items: try ids("session", session), k: object["k"] as? Int ?? defaultK)
+        query.excludeSeen = object["exclude_seen"] as? Bool ?? false
+        query.includeEmbedding = object["embedding"] as? Bool ?? false
+        if let allow = object["allow"] as? [Any] { query.allow = try ids("allow", allow) }
+        if let deny = object["deny"] as? [Any] { query.deny = try ids("deny", deny) }
+        if let candidates = object["candidates"] as? [Any] { query.candidates = try ids("candidates", candidates) }
+        do { try recommender.validate(query) } catch { throw RecommendLineError("line \(lineNumber): \(error)") }
+        return Line(query: query, external: external, numericTokens: session.allSatisfy { $0 is NSNumber })
+    }
+
+    private func encode(_ result: Recommendation, _ line: Line) -> String {
+        let items = result.items.map { item -> String in
+            guard line.external else { return String(item) }
+            let token = recommender.token(of: item)
+            return line.numericTokens && Int64(token) != nil ? token : jsonString(token)
+        }
+        var text = #"{"items": [\#(items.joined(separator: ", "))], "scores": [\#(result.scores.map { "\($0)" }.joined(separator: ", "))]"#
+        if line.query.includeEmbedding {
+            text += #", "embedding": [\#(result.embedding.map { "\($0)" }.joined(separator: ", "))]"#
+        }
+        return text + "}"
+    }
+}
+
+struct RecommendLineError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A JSON string literal for `text`.
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        case "\r": out += "\\r"
+        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}

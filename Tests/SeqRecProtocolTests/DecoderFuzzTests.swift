@@ -1,0 +1,88 @@
+// Deterministic mutational fuzzing of the decoder and every body decoder (protocol-notes T9, the
+// in-process part): mutated valid streams must only ever produce frames or ProtocolErrors, never a
+// trap, and the decoder must never hold more bytes than it was fed.
+import Testing
+import SeqRecProtocol
+
+/// Server → client stream made of every server frame type.
+let serverStream: [UInt8] = {
+    var wire: [UInt8] = []
+    HelloAck(serverID: "s").encodeFrame(requestID: 0, into: &wire)
+    RecommendResponse(modelName: "m", modelVersion: 1, items: .external(["a", "bb"]), scores: [1, 2],
+                      embedding: [3]).encodeFrame(requestID: 1, into: &wire)
+    RecommendResponse(modelName: "m", modelVersion: 1, items: .internal([4]), scores: [1]).encodeFrame(requestID: 2, into: &wire)
+    ErrorBody(status: .notFound, message: "no model").encodeFrame(requestID: 3, aux: 5, flags: .notProcessed, into: &wire)
+    Pong(payload: 7).encodeFrame(requestID: 0, into: &wire)
+    HealthResponse(status: .serving).encodeFrame(requestID: 4, into: &wire)
+    ModelListResponse(models: [sasrecModel]).encodeFrame(requestID: 5, into: &wire)
+    GoAway(status: .unavailable, message: "drain").encodeFrame(requestID: 0, aux: 5, into: &wire)
+    return wire
+}()
+
+@Suite struct DecoderFuzzTests {
+    /// Applies 1–4 random edits: overwrite, insert, delete, or poke a big-endian length-like value.
+    static func mutate(_ input: [UInt8], using generator: inout SplitMix64) -> [UInt8] {
+        var bytes = input
+        for _ in 0...(generator.next() % 4) {
+            guard !bytes.isEmpty else { break }
+            let at = Int(generator.next() % UInt64(bytes.count))
+            switch generator.next() % 4 {
+            case 0: bytes[at] = UInt8(truncatingIfNeeded: generator.next())
+            case 1: bytes.insert(UInt8(truncatingIfNeeded: generator.next()), at: at)
+            case 2: bytes.remove(at: at)
+            default:
+                let value = [0, 1, 0xff, 0x7f, 0x80][Int(generator.next() % 5)]
+                for offset in 0..<min(4, bytes.count - at) { bytes[at + offset] = UInt8(value) }
+            }
+        }
+        return bytes
+    }
+
+    /// Decodes a stream in random chunks; returns (frames, bodies decoded, error thrown).
+    static func run(
+        _ stream: [UInt8], role: FrameDecoder.Role, using generator: inout SplitMix64
+    ) -> (frames: Int, bodies: Int, failed: Bool) {
+        var decoder = FrameDecoder(role: role)
+        var frames = 0, bodies = 0, start = 0
+        while start < stream.count {
+            let end = min(stream.count, start + Int(generator.next() % 64) + 1)
+            decoder.feed(stream[start..<end])
+            start = end
+            #expect(decoder.bufferedByteCount <= start)
+            do {
+                while let frame = try decoder.next() {
+                    frames += 1
+                    if (try? Message(decoding: frame)) != nil { bodies += 1 }
+                }
+            } catch {
+                #expect(decoder.failure == error)
+                return (frames, bodies, true)
+            }
+        }
+        return (frames, bodies, false)
+    }
+
+    @Test(arguments: [FrameDecoder.Role.server, .client])
+    func mutatedStreamsNeverTrap(role: FrameDecoder.Role) {
+        let seed: UInt64 = role == .server ? 0xF022 : 0xF023
+        var generator = SplitMix64(seed: seed)
+        let valid = role == .server ? multiFrameStream : serverStream
+        var failures = 0, bodyErrors = 0
+        for _ in 0..<20_000 {
+            let outcome = Self.run(Self.mutate(valid, using: &generator), role: role, using: &generator)
+            if outcome.failed { failures += 1 }
+            if outcome.bodies < outcome.frames { bodyErrors += 1 }
+        }
+        // The mutations must exercise both the framing and the body checks, or this test proves nothing.
+        #expect(failures > 1_000, "seed \(seed): only \(failures) framing failures")
+        #expect(bodyErrors > 1_000, "seed \(seed): only \(bodyErrors) runs with body errors")
+    }
+
+    @Test func unmutatedStreamsDecodeCompletely() {
+        var generator = SplitMix64(seed: 1)
+        let server = Self.run(multiFrameStream, role: .server, using: &generator)
+        #expect(server.failed == false && server.frames == 8 && server.bodies == 8)
+        let client = Self.run(serverStream, role: .client, using: &generator)
+        #expect(client.failed == false && client.frames == 8 && client.bodies == 8)
+    }
+}

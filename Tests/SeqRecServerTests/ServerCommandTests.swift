@@ -1,0 +1,66 @@
+import Testing
+@testable import SeqRecServer
+
+@Suite("seqrec serve arguments")
+struct ServerCommandTests {
+    @Test func noArgumentsServeTheDefaultModelOnLoopback() throws {
+        let configuration = try ServerCommand.parse(arguments: [])
+        #expect(configuration.host == "127.0.0.1")
+        #expect(configuration.port == 7878)
+        #expect(configuration.models == [ModelSource(path: "Models/default.seqrec")])
+    }
+
+    @Test func everyFlagIsRead() throws {
+        let configuration = try ServerCommand.parse(arguments: [
+            "--host", "::1", "--port", "0", "--model", "a.seqrec", "--model", "shop=b.seqrec", "--workers", "3",
+            "--max-batch", "16", "--max-delay-us", "50", "--max-queue", "99", "--max-connections", "7",
+            "--max-inflight", "9", "--max-frame", "65536", "--max-output", "131072", "--frame-timeout-ms", "250",
+            "--default-timeout-us", "5000", "--max-timeout-us", "60000", "--drain-delay-ms", "10", "--drain-grace-ms", "20",
+        ])
+        #expect(configuration.host == "::1")
+        #expect(configuration.port == 0)
+        #expect(configuration.models == [ModelSource(path: "a.seqrec"), ModelSource(path: "b.seqrec", name: "shop")])
+        #expect(configuration.workers == 3)
+        #expect(configuration.maxBatch == 16)
+        #expect(configuration.maxDelayMicroseconds == 50)
+        #expect(configuration.maxQueue == 99)
+        #expect(configuration.maxConnections == 7)
+        #expect(configuration.maxInflightPerConnection == 9)
+        #expect(configuration.maxFrameLength == 65_536)
+        #expect(configuration.maxOutputBytes == 131_072)
+        #expect(configuration.frameReadTimeoutMilliseconds == 250)
+        #expect(configuration.defaultTimeoutMicroseconds == 5_000)
+        #expect(configuration.maxTimeoutMicroseconds == 60_000)
+        #expect(configuration.drainDelayMilliseconds == 10)
+        #expect(configuration.drainGraceMilliseconds == 20)
+    }
+
+    @Test(arguments: [
+        (["--port", "70000"], "--port"),
+        (["--workers", "0"], "--workers"),
+        (["--max-batch"], "--max-batch needs a value"),
+        (["--max-queue", "-3"], "--max-queue"),
+        (["--model", "=x"], "--model"),
+        (["--bogus"], "unknown option '--bogus'"),
+        (["--max-frame", "10"], "--max-frame"),
+    ])
+    func badArgumentsNameTheFlag(arguments: [String], expected: String) {
+        do {
+            _ = try ServerCommand.parse(arguments: arguments)
+            Issue.record("\(arguments) was accepted")
+        } catch {
+            #expect(error.message.contains(expected), "\(error.message)")
+            #expect(!error.isHelpRequest)
+        }
+    }
+
+    @Test func helpIsNotAnError() {
+        do {
+            _ = try ServerCommand.parse(arguments: ["--help"])
+            Issue.record("--help returned a configuration")
+        } catch {
+            #expect(error.isHelpRequest)
+            #expect(error.message.contains("--max-delay-us"))
+        }
+    }
+}

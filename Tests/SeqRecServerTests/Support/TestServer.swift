@@ -1,0 +1,136 @@
+// Starts a real server on an ephemeral loopback port in this process, and a raw frame-level client
+// for tests that must send exactly chosen (or broken) bytes.
+import Foundation
+import SeqRecClient
+import SeqRecProtocol
+@testable import SeqRecServer
+
+final class TestServer: @unchecked Sendable {
+    let server: Server
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(backends: [any InferenceBackend], _ configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.workers = 2
+        configuration.drainDelayMilliseconds = 0
+        configuration.drainGraceMilliseconds = 5_000
+        configure(&configuration)
+        server = try Server(configuration: configuration, backends: backends)
+        let thread = Thread { [server, finished] in
+            do {
+                try server.run()
+            } catch {
+                print("test server stopped with \(error)")
+            }
+            finished.signal()
+        }
+        thread.start()
+    }
+
+    var port: UInt16 { server.port }
+
+    /// Drains and waits for the server to stop (it must within `seconds`).
+    @discardableResult
+    func stop(within seconds: Double = 10) -> Bool {
+        server.drain()
+        return finished.wait(timeout: .now() + seconds) == .success
+    }
+
+    /// Waits for `run()` to return without asking for it.
+    func waitForExit(within seconds: Double) -> Bool {
+        finished.wait(timeout: .now() + seconds) == .success
+    }
+}
+
+/// A blocking frame-level client: sends raw bytes, reads whole frames.
+final class RawClient: @unchecked Sendable {
+    let socket: ClientSocket
+    private var decoder: FrameDecoder
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1_024, alignment: 1)
+
+    init(port: UInt16) throws {
+        socket = try ClientSocket(host: "127.0.0.1", port: port, timeoutMilliseconds: 2_000)
+        var limits = ProtocolLimits()
+        limits.maxFrameLength = 64 * 1_024 * 1_024
+        decoder = FrameDecoder(role: .client, limits: limits)
+    }
+
+    deinit { buffer.deallocate() }
+
+    func send(_ bytes: [UInt8]) throws { try socket.writeAll(bytes) }
+
+    /// Preface + HELLO, then the HELLO_ACK.
+    @discardableResult
+    func handshake() throws -> HelloAck {
+        var bytes = ConnectionPreface.bytes
+        Hello().encodeFrame(requestID: 0, into: &bytes)
+        try send(bytes)
+        guard let frame = try nextFrame() else { throw SeqRecError(.connection, "closed during handshake") }
+        return try frame.decode(HelloAck.self)
+    }
+
+    /// The next frame (its body copied), or nil when the server closed the connection.
+    func nextFrame(timeoutMilliseconds: Int32 = 5_000) throws -> Frame? {
+        while true {
+            if let frame = try decoder.next() {
+                return Frame(header: frame.header, body: ArraySlice(Array(frame.body)))
+            }
+            guard try socket.waitFor(Int16(POLLIN), timeoutMilliseconds: timeoutMilliseconds) else {
+                throw SeqRecError(.deadlineExceeded, "no frame within \(timeoutMilliseconds) ms")
+            }
+            let count: Int
+            do {
+                count = try socket.read(into: buffer)
+            } catch {
+                return nil  // a reset counts as closed
+            }
+            if count == 0 { return nil }
+            decoder.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        }
+    }
+
+    /// Reads raw bytes until the server closes (for answers that must be exact bytes).
+    func readAllBytes(timeoutMilliseconds: Int32 = 5_000) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        while try socket.waitFor(Int16(POLLIN), timeoutMilliseconds: timeoutMilliseconds) {
+            let count = (try? socket.read(into: buffer)) ?? 0
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: buffer[0..<count])
+        }
+        throw SeqRecError(.deadlineExceeded, "server did not close within \(timeoutMilliseconds) ms")
+    }
+
+    /// Reads exactly `count` raw bytes.
+    func readBytes(_ count: Int, timeoutMilliseconds: Int32 = 5_000) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        while bytes.count < count {
+            guard try socket.waitFor(Int16(POLLIN), timeoutMilliseconds: timeoutMilliseconds) else {
+                throw SeqRecError(.deadlineExceeded, "only \(bytes.count) of \(count) bytes arrived")
+            }
+            let got = try socket.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(buffer.count, count - bytes.count)]))
+            if got == 0 { break }
+            bytes.append(contentsOf: buffer[0..<got])
+        }
+        return bytes
+    }
+}
+
+func recommendFrame(_ session: [UInt32], k: Int = 5, id: UInt32, model: String = "", timeoutMicroseconds: UInt32 = 0,
+                    includeEmbedding: Bool = false) -> [UInt8] {
+    RecommendRequest(session: .internal(session), k: k, modelName: model, includeEmbedding: includeEmbedding)
+        .frameBytes(requestID: id, aux: timeoutMicroseconds)
+}
+
+/// A raw 16-byte header with every field chosen by the caller (for malformed frames).
+func rawHeader(length: UInt32, type: UInt8, flags: UInt8 = 0, reserved: UInt16 = 0, requestID: UInt32, aux: UInt32 = 0) -> [UInt8] {
+    var bytes: [UInt8] = []
+    for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: length >> UInt32(shift))) }
+    bytes.append(type)
+    bytes.append(flags)
+    bytes.append(UInt8(reserved >> 8))
+    bytes.append(UInt8(truncatingIfNeeded: reserved))
+    for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: requestID >> UInt32(shift))) }
+    for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: aux >> UInt32(shift))) }
+    return bytes
+}
