@@ -1,8 +1,8 @@
 // SIMD row kernels: layer norm and softmax, one row at a time.
 //
 // Shape legend: x is rows × cols with row stride ldx (out: ldo); gamma and beta have cols entries.
-// Statistics are computed before any write, so out may alias x.
-import Foundation
+// Statistics are computed before any write, so out may alias x. Softmax uses the vector exp of
+// SIMDMath.swift.
 
 extension SIMDKernels {
     static func layerNorm(rows: Int, cols: Int, x: UnsafePointer<Float>, ldx: Int, gamma: UnsafePointer<Float>,
@@ -90,13 +90,13 @@ extension SIMDKernels {
         return total
     }
 
-    /// x[cols] = exp(x − max)/Σ exp(x − max), in place.
+    /// x[cols] = exp(x − max)/Σ exp(x − max), in place (three passes: max, exp, scale).
     private static func softmaxRow(cols: Int, _ x: UnsafeMutablePointer<Float>) {
         let w = SIMDWidth.lanes
         var maxLanes = FloatLanes(repeating: x[0])
         var j = 0
         while j + w <= cols {  // safe: the vector lies inside [0, cols)
-            maxLanes = pointwiseMax(maxLanes, x.lanes(at: j))
+            maxLanes = lanewiseMax(maxLanes, x.lanes(at: j))
             j += w
         }
         var maximum = maxLanes.max()
@@ -104,11 +104,8 @@ extension SIMDKernels {
             maximum = Swift.max(maximum, x[j])
             j += 1
         }
-        var total: Float = 0
-        for i in 0..<cols {
-            x[i] = expf(x[i] - maximum)
-            total += x[i]
-        }
-        scale(count: cols, alpha: 1 / total, x)
+        let shift = FloatLanes(repeating: maximum)
+        mapInPlace(count: cols, x) { SIMDMath.exp($0 - shift) }
+        scale(count: cols, alpha: 1 / sum(count: cols, x), x)
     }
 }
