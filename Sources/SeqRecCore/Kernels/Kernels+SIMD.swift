@@ -3,7 +3,7 @@
 // Shape legend: `count` floats; `rows × cols` matrices with row stride `ldx`.
 // Every loop is a vector body over whole `FloatLanes` plus a scalar leftovers loop. The transcendental
 // activations (GELU's erf, sigmoid, tanh, swish) use the vector approximations of SIMDMath.swift, whose
-// error bounds the tests check; unlike the reference (Glibc), they do not propagate NaN.
+// error bounds the tests check (NaN and infinities behave as in the Glibc-based reference).
 
 enum SIMDKernels {
     static func dot(count: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>) -> Float {
@@ -90,25 +90,52 @@ enum SIMDKernels {
         }
     }
 
-    /// x·Φ(x) = 0.5·x·(1 + erf(x/√2)), with the vector erf of `SIMDMath`.
     static func gelu(count: Int, _ x: UnsafeMutablePointer<Float>) {
-        mapInPlace(count: count, x) { 0.5 * $0 * (1 + SIMDMath.erf($0 * 0.70710678118654752440)) }
+        mapInPlace(GELULanes.self, count: count, x)
     }
 
     static func sigmoid(count: Int, _ x: UnsafeMutablePointer<Float>) {
-        mapInPlace(count: count, x) { SIMDMath.sigmoid($0) }
+        mapInPlace(SigmoidLanes.self, count: count, x)
     }
 
-    /// tanh(x) = sign(x)·(1 − e^(−2|x|))/(1 + e^(−2|x|)): absolute error ~1e-7 near 0, where the
-    /// subtraction cancels; relative error ~1e-7 elsewhere.
     static func tanh(count: Int, _ x: UnsafeMutablePointer<Float>) {
-        mapInPlace(count: count, x) { v in
-            let e = SIMDMath.exp(-2 * SIMDMath.magnitude(v))
-            return SIMDMath.withSign(of: v, (1 - e) / (1 + e))
-        }
+        mapInPlace(TanhLanes.self, count: count, x)
     }
 
     static func swish(count: Int, _ x: UnsafeMutablePointer<Float>) {
-        mapInPlace(count: count, x) { $0 * SIMDMath.sigmoid($0) }
+        mapInPlace(SwishLanes.self, count: count, x)
+    }
+}
+
+/// x·Φ(x) = 0.5·x·(1 + erf(x/√2)), with the vector erf of `SIMDMath`.
+enum GELULanes: LaneFunction {
+    @inline(__always)
+    static func apply(_ x: FloatLanes) -> FloatLanes {
+        0.5 * x * (1 + SIMDMath.erf(x * 0.70710678118654752440))
+    }
+}
+
+enum SigmoidLanes: LaneFunction {
+    @inline(__always)
+    static func apply(_ x: FloatLanes) -> FloatLanes {
+        SIMDMath.sigmoid(x)
+    }
+}
+
+/// tanh(x) = sign(x)·(1 − e^(−2|x|))/(1 + e^(−2|x|)): absolute error ~1e-7 near 0, where the subtraction
+/// cancels; relative error ~1e-7 elsewhere.
+enum TanhLanes: LaneFunction {
+    @inline(__always)
+    static func apply(_ x: FloatLanes) -> FloatLanes {
+        let e = SIMDMath.exp(-2 * SIMDMath.magnitude(x))
+        return SIMDMath.withSign(of: x, (1 - e) / (1 + e))
+    }
+}
+
+/// x·σ(x).
+enum SwishLanes: LaneFunction {
+    @inline(__always)
+    static func apply(_ x: FloatLanes) -> FloatLanes {
+        x * SIMDMath.sigmoid(x)
     }
 }

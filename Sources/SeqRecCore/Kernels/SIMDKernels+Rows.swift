@@ -90,6 +90,22 @@ extension SIMDKernels {
         return total
     }
 
+    /// x[count] = exp(x − shift) in place (leftovers through one zero-padded vector).
+    private static func exponentiate(count: Int, _ x: UnsafeMutablePointer<Float>, minus shift: Float) {
+        let w = SIMDWidth.lanes
+        let shiftLanes = FloatLanes(repeating: shift)
+        var i = 0
+        while i + w <= count {  // safe: the vector lies inside [0, count)
+            x.storeLanes(SIMDMath.exp(x.lanes(at: i) - shiftLanes), at: i)
+            i += w
+        }
+        guard i < count else { return }
+        var tail = shiftLanes
+        for lane in 0..<(count - i) { tail[lane] = x[i + lane] }  // safe: i + lane < count
+        let mapped = SIMDMath.exp(tail - shiftLanes)
+        for lane in 0..<(count - i) { x[i + lane] = mapped[lane] }
+    }
+
     /// x[cols] = exp(x − max)/Σ exp(x − max), in place (three passes: max, exp, scale).
     private static func softmaxRow(cols: Int, _ x: UnsafeMutablePointer<Float>) {
         let w = SIMDWidth.lanes
@@ -104,8 +120,7 @@ extension SIMDKernels {
             maximum = Swift.max(maximum, x[j])
             j += 1
         }
-        let shift = FloatLanes(repeating: maximum)
-        mapInPlace(count: cols, x) { SIMDMath.exp($0 - shift) }
+        exponentiate(count: cols, x, minus: maximum)
         scale(count: cols, alpha: 1 / sum(count: cols, x), x)
     }
 }

@@ -3,13 +3,12 @@
 //
 // exp: e^x = 2^n · e^r with n = round(x·log₂e) and r = x − n·ln2 (|r| ≤ ln2/2), ln2 split in a high part
 //      exact in float and a low correction (Cody–Waite), e^r by its degree-7 Taylor polynomial (truncation
-//      < 1e-8 relative), 2^n built in the exponent bits. x is clamped to [−87.3, 88]: below, the result
-//      is ≤ 1.2e-38 instead of a smaller number or 0; above, it is e^88 instead of up to 3.4e38 or +inf.
-//      (The tests bound the relative error against Double exp.)
+//      < 1e-8 relative), 2^n built in the exponent bits. Below x = −86.6 the result is 0 (e^x < 2.3e-38
+//      there, so the absolute error is below that); above 88.72283 it is +inf, as for expf. NaN stays NaN.
+//      (The tests bound the relative error against Double exp in between.)
 // erf: for |x| ≥ 0.5, Abramowitz & Stegun 7.1.26, erf|x| = 1 − t·(a₁ + t(a₂ + t(a₃ + t(a₄ + t·a₅))))·e^(−x²)
 //      with t = 1/(1 + p|x|), |error| ≤ 1.5e-7 in exact arithmetic; below 0.5, the Maclaurin series.
 //      The tests require < 1e-6 against Glibc's erff over the whole float range.
-// NaN inputs are not propagated by these approximations; the kernels using them document that.
 
 enum SIMDMath {
     /// e^x per lane (see the file comment for range and accuracy).
@@ -17,7 +16,8 @@ enum SIMDMath {
     static func exp(_ x: FloatLanes) -> FloatLanes {
         // 1.5·2^23: adding it rounds a float of magnitude < 2^22 to an integer, kept in the low mantissa bits.
         let roundingShifter = FloatLanes(repeating: 12_582_912)
-        let clamped = lanewiseMin(lanewiseMax(x, FloatLanes(repeating: -87.3)), FloatLanes(repeating: 88))
+        let lowest = FloatLanes(repeating: -86.6), highest = FloatLanes(repeating: 88.72283)
+        let clamped = lanewiseMin(lanewiseMax(x, lowest), highest)
         let shifted = clamped * 1.44269504088896341 + roundingShifter  // x·log₂e, rounded
         let n = shifted - roundingShifter
         // ln 2 = 0.693359375 (exact in float, few bits) − 2.12194440e-4 (the correction).
@@ -30,10 +30,12 @@ enum SIMDMath {
         p = p * r + 0.5
         p = p * r + 1
         p = p * r + 1
-        // safe: n ∈ [−126, 127] after the clamp, so n + 127 is a valid biased exponent in [1, 254].
+        // safe: n ∈ [−125, 128] after the clamp, so the biased exponent n − 1 + 127 lies in [1, 254];
+        // 2^n = 2^(n−1)·2 keeps n = 128 (e^x just below the float maximum) finite.
         let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(roundingShifter, to: SIMD8<Int32>.self)
-        let twoToN = unsafeBitCast((integer &+ 127) &<< 23, to: FloatLanes.self)
-        return p * twoToN
+        let twoToNMinusOne = unsafeBitCast((integer &+ 126) &<< 23, to: FloatLanes.self)
+        let result = (p * twoToNMinusOne) * 2
+        return result.replacing(with: 0, where: x .< lowest).replacing(with: .infinity, where: x .> highest)
     }
 
     /// erf(x) per lane, |error| < 1e-6 against erff (see the file comment).
@@ -85,21 +87,27 @@ enum SIMDMath {
     }
 }
 
+/// A lane-wise function, as a type so that `mapInPlace` is specialised and inlined for it (a closure
+/// argument was left as an indirect call per vector, measured 2× slower for GELU).
+protocol LaneFunction {
+    static func apply(_ x: FloatLanes) -> FloatLanes
+}
+
 extension SIMDKernels {
-    /// x[i] = f(x[i]) in place: whole vectors, then the leftovers through one zero-padded vector, so
+    /// x[i] = F(x[i]) in place: whole vectors, then the leftovers through one zero-padded vector, so
     /// every element gets the same approximation wherever it sits.
     @inline(__always)
-    static func mapInPlace(count: Int, _ x: UnsafeMutablePointer<Float>, _ f: (FloatLanes) -> FloatLanes) {
+    static func mapInPlace<F: LaneFunction>(_ function: F.Type, count: Int, _ x: UnsafeMutablePointer<Float>) {
         let w = SIMDWidth.lanes
         var i = 0
         while i + w <= count {  // safe: the vector lies inside [0, count)
-            x.storeLanes(f(x.lanes(at: i)), at: i)
+            x.storeLanes(F.apply(x.lanes(at: i)), at: i)
             i += w
         }
         guard i < count else { return }
         var tail = FloatLanes()
         for lane in 0..<(count - i) { tail[lane] = x[i + lane] }  // safe: i + lane < count
-        let mapped = f(tail)
+        let mapped = F.apply(tail)
         for lane in 0..<(count - i) { x[i + lane] = mapped[lane] }
     }
 }
