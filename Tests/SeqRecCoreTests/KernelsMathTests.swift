@@ -25,7 +25,13 @@ private func sweep(stride: UInt32, dense: Int, in denseRange: ClosedRange<Float>
 /// Applies a lane function to every value (zero-padded last vector).
 private func mapLanes(_ values: [Float], _ f: (FloatLanes) -> FloatLanes) -> [Float] {
     var out = values
-    out.withUnsafeMutableBufferPointer { SIMDKernels.mapInPlace(count: values.count, $0.baseAddress!, f) }
+    for start in stride(from: 0, to: values.count, by: FloatLanes.scalarCount) {
+        var lanes = FloatLanes()
+        let end = Swift.min(start + FloatLanes.scalarCount, values.count)
+        for i in start..<end { lanes[i - start] = values[i] }
+        let mapped = f(lanes)
+        for i in start..<end { out[i] = mapped[i - start] }
+    }
     return out
 }
 
