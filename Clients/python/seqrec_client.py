@@ -377,8 +377,12 @@ class Client:
         return request_id
 
     def _send(self, data: bytes):
+        if self._closed_by_server:
+            # After a graceful GOAWAY the server refuses new work unprocessed (§10): say so without
+            # sending, so callers can retry elsewhere at once.
+            raise SeqRecError(14, self._closed_by_server, not_processed=True)
         if self._sock is None:
-            raise ProtocolViolation(self._closed_by_server or "connection is closed")
+            raise ProtocolViolation("connection is closed")
         self._sock.sendall(data)
 
     def _call(self, request_id: int, frame: bytes, expected_type: int) -> bytes:
@@ -446,12 +450,25 @@ def _id_list(text: Optional[str], external: bool):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="SeqRec protocol client")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7878)
-    parser.add_argument("--timeout", type=float, default=5.0, help="socket timeout in seconds")
+    # Connection options are accepted before or after the command. The copy after the command
+    # has no defaults, so it only overrides what was given there.
+    def connection_options(defaults: bool) -> argparse.ArgumentParser:
+        options = argparse.ArgumentParser(add_help=False)
+        unset = argparse.SUPPRESS
+        options.add_argument("--host", default="127.0.0.1" if defaults else unset)
+        options.add_argument("--port", type=int, default=7878 if defaults else unset)
+        options.add_argument("--timeout", type=float, default=5.0 if defaults else unset,
+                             help="socket timeout in seconds (default 5)")
+        return options
+
+    parser = argparse.ArgumentParser(description="SeqRec protocol client", parents=[connection_options(True)])
+    connection = connection_options(False)
     commands = parser.add_subparsers(dest="command", required=True)
-    rec = commands.add_parser("recommend", help="top-k for a session")
+
+    def command(name, help_text):
+        return commands.add_parser(name, help=help_text, parents=[connection])
+
+    rec = command("recommend", "top-k for a session")
     rec.add_argument("--session", required=True, help="comma-separated ids, oldest first")
     rec.add_argument("--k", type=int, default=10)
     rec.add_argument("--model", default="")
@@ -464,12 +481,12 @@ def main(argv=None) -> int:
     rec.add_argument("--skip-unknown", action="store_true")
     rec.add_argument("--embedding", action="store_true")
     rec.add_argument("--deadline-ms", type=float)
-    health = commands.add_parser("health", help="health of the server or one model")
+    health = command("health", "health of the server or one model")
     health.add_argument("--service", default="")
     health.add_argument("--probe", action="store_true", help="constant-bytes probe, no handshake")
-    models = commands.add_parser("models", help="list loaded models")
+    models = command("models", "list loaded models")
     models.add_argument("--model", default="")
-    commands.add_parser("ping", help="round-trip time")
+    command("ping", "round-trip time")
     args = parser.parse_args(argv)
 
     try:

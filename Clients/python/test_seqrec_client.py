@@ -233,8 +233,11 @@ class ClientTests(unittest.TestCase):
         with sc.Client("127.0.0.1", server.port) as client:
             self.assertEqual([m.name for m in client.models()], ["sasrec"])
             self.assertEqual(client.health(), "NOT_SERVING")
-            with self.assertRaisesRegex(sc.ProtocolViolation, "GOAWAY UNAVAILABLE"):
+            with self.assertRaises(sc.SeqRecError) as caught:
                 client.health()
+            self.assertEqual(caught.exception.status_name, "UNAVAILABLE")
+            self.assertTrue(caught.exception.not_processed)
+            self.assertIn("GOAWAY UNAVAILABLE: draining", caught.exception.message)
         self.assertEqual(server.join(), [])
 
     def test_handshake_refused_with_goaway(self):
@@ -249,6 +252,7 @@ class ClientTests(unittest.TestCase):
         request = sc.encode_recommend(1, [4, 5], k=2)
         reply = sc.encode_frame(sc.RECOMMEND_RESPONSE, 1, golden("response")[16:])
         server = FakeServer([[(golden("health_probe"), golden("health_serving"))],
+                             [(OPENING, golden("hello_ack")), (request, reply)],
                              [(OPENING, golden("hello_ack")), (request, reply)]])
         self.assertTrue(sc.probe_health("127.0.0.1", server.port))
         output = io.StringIO()
@@ -256,6 +260,11 @@ class ClientTests(unittest.TestCase):
             code = sc.main(["--port", str(server.port), "recommend", "--session", "4,5", "--k", "2"])
         self.assertEqual(code, 0)
         self.assertIn('"items": [42, 7]', output.getvalue())
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):  # connection options after the command
+            code = sc.main(["recommend", "--session", "4,5", "--k", "2", "--port", str(server.port)])
+        self.assertEqual(code, 0)
+        self.assertIn('"scores": [1.5, -0.25]', output.getvalue())
         self.assertEqual(server.join(), [])
 
 

@@ -45,17 +45,21 @@ struct BodyReader {
     mutating func readCount(
         _ field: @autoclosure () -> String, limit: Int, minimumElementSize: Int
     ) throws(ProtocolError) -> Int {
-        let count = Int(try readU32(field()))
-        guard count <= limit else { throw .countExceedsLimit(field: field(), count: count, limit: limit) }
-        try requireElements(count, of: minimumElementSize, field: field())
-        return count
+        let count = Int(try readU32(field()))  // read first: the check below needs the advanced position
+        return try checkedCount(count, field(), limit: limit, minimumElementSize: minimumElementSize)
     }
 
     /// The `u16` flavour of `readCount`.
     mutating func readCount16(
         _ field: @autoclosure () -> String, limit: Int, minimumElementSize: Int
     ) throws(ProtocolError) -> Int {
-        let count = Int(try readU16(field()))
+        let count = Int(try readU16(field()))  // read first: the check below needs the advanced position
+        return try checkedCount(count, field(), limit: limit, minimumElementSize: minimumElementSize)
+    }
+
+    private func checkedCount(
+        _ count: Int, _ field: @autoclosure () -> String, limit: Int, minimumElementSize: Int
+    ) throws(ProtocolError) -> Int {
         guard count <= limit else { throw .countExceedsLimit(field: field(), count: count, limit: limit) }
         try requireElements(count, of: minimumElementSize, field: field())
         return count
@@ -74,25 +78,25 @@ struct BodyReader {
     ) throws(ProtocolError) {
         try requireElements(count, of: 4, field: field())
         values.removeAll(keepingCapacity: true)
-        values.reserveCapacity(count)  // safe: count × 4 bytes are present in the body
-        for _ in 0..<count {
-            values.append(Self.u32(bytes, at: position))
-            position += 4  // safe: requireElements checked count × 4 ≤ remaining
+        values.append(contentsOf: repeatElement(0, count: count))
+        values.withUnsafeMutableBufferPointer { ids in
+            for k in 0..<count {
+                ids[k] = Self.u32(bytes, at: position)
+                position += 4  // safe: requireElements checked count × 4 ≤ remaining
+            }
         }
     }
 
     mutating func readFloatsLE(_ count: Int, field: @autoclosure () -> String) throws(ProtocolError) -> [Float] {
         try requireElements(count, of: 4, field: field())
-        var values = [Float]()
-        values.reserveCapacity(count)  // safe: count × 4 bytes are present in the body
-        for _ in 0..<count {
-            let i = position
+        let first = position
+        position += 4 * count  // safe: requireElements checked count × 4 ≤ remaining
+        return (0..<count).map { [bytes] k in
+            let i = first + 4 * k
             let bits = UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16
                 | UInt32(bytes[i + 3]) << 24
-            values.append(Float(bitPattern: bits))
-            position += 4  // safe: requireElements checked count × 4 ≤ remaining
+            return Float(bitPattern: bits)
         }
-        return values
     }
 
     /// Reads a `str16`, checking the length against `maxBytes` before reading and the bytes for
@@ -104,9 +108,13 @@ struct BodyReader {
         guard length <= maxBytes else { throw .stringTooLong(field: field(), length: length, limit: maxBytes) }
         guard allowEmpty || length > 0 else { throw .emptyString(field: field()) }
         let range = try take(length, field: field())
-        guard let string = String(validating: bytes[range], as: UTF8.self) else {
-            throw .invalidUTF8(field: field())
-        }
+        guard length > 0 else { return "" }
+        // Decoding repairs invalid sequences with U+FFFD; a repair never shortens the bytes and never
+        // reproduces them, so the input was valid UTF-8 exactly when the result's bytes equal it.
+        // This avoids the unspecialized generic path of String(validating:as:).
+        let utf8 = bytes[range]
+        let string = String(decoding: utf8, as: UTF8.self)
+        guard string.utf8.elementsEqual(utf8) else { throw .invalidUTF8(field: field()) }
         return string
     }
 

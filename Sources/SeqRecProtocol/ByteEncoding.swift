@@ -25,14 +25,43 @@ extension Array where Element == UInt8 {
         appendU32(UInt32(count))
     }
 
-    mutating func appendFloatsLE(_ values: some Collection<Float>) {
-        for value in values {
-            let bits = value.bitPattern
-            append(UInt8(truncatingIfNeeded: bits))
-            append(UInt8(truncatingIfNeeded: bits >> 8))
-            append(UInt8(truncatingIfNeeded: bits >> 16))
-            append(UInt8(truncatingIfNeeded: bits >> 24))
+    /// Appends `values` as big-endian u32s. Grows the array once and writes in place, so a large
+    /// list costs one uniqueness check instead of one per byte.
+    mutating func appendU32s(_ values: some Collection<UInt32>) {
+        writeWords(values.count) { buffer, start in
+            var i = start
+            for value in values {
+                buffer[i] = UInt8(truncatingIfNeeded: value >> 24)
+                buffer[i + 1] = UInt8(truncatingIfNeeded: value >> 16)
+                buffer[i + 2] = UInt8(truncatingIfNeeded: value >> 8)
+                buffer[i + 3] = UInt8(truncatingIfNeeded: value)
+                i += 4
+            }
         }
+    }
+
+    /// Appends `values` as little-endian IEEE-754 binary32, written in place like `appendU32s`.
+    mutating func appendFloatsLE(_ values: some Collection<Float>) {
+        writeWords(values.count) { buffer, start in
+            var i = start
+            for value in values {
+                let bits = value.bitPattern
+                buffer[i] = UInt8(truncatingIfNeeded: bits)
+                buffer[i + 1] = UInt8(truncatingIfNeeded: bits >> 8)
+                buffer[i + 2] = UInt8(truncatingIfNeeded: bits >> 16)
+                buffer[i + 3] = UInt8(truncatingIfNeeded: bits >> 24)
+                i += 4
+            }
+        }
+    }
+
+    /// Appends `count` zeroed 4-byte words and lets `write` fill them; `write` gets the whole
+    /// buffer and the index of the first new byte.
+    private mutating func writeWords(_ count: Int, _ write: (inout UnsafeMutableBufferPointer<UInt8>, Int) -> Void) {
+        let start = self.count
+        append(contentsOf: repeatElement(0, count: 4 * count))
+        // safe: the 4 × count bytes from `start` were appended just above; `write` stays inside them.
+        withUnsafeMutableBufferPointer { write(&$0, start) }
     }
 
     /// `str16`: u16 byte length, then the UTF-8 bytes. Strings over 65,535 bytes cannot be

@@ -35,7 +35,7 @@ public enum ItemIDs: Sendable, Equatable {
     func encodeElements(into bytes: inout [UInt8]) {
         switch self {
         case .internal(let ids):
-            for id in ids { bytes.appendU32(id) }
+            bytes.appendU32s(ids)
         case .external(let ids):
             for id in ids { bytes.appendString16(id) }
         }

@@ -68,7 +68,7 @@ public struct RecommendResponse: FrameBody, Equatable {
     ) {
         precondition(items.count == scores.count, "\(items.count) items but \(scores.count) scores")
         writePrefix(modelName: modelName, modelVersion: modelVersion, external: false, count: items.count, into: &bytes)
-        for id in items { bytes.appendU32(id) }
+        bytes.appendU32s(items)
         writeSuffix(scores: scores, embedding: embedding, into: &bytes)
     }
 

@@ -9,16 +9,19 @@ package struct ServedModelInfo: Sendable, Equatable {
     package var version: UInt32
     package var family: String
     package var itemCount: Int
+    /// Smallest recommendable internal id (RecBole models keep row 0 for padding: 1).
+    package var firstItemID: Int
     package var maxSessionLength: Int
     package var embeddingWidth: Int
     package var hasVocabulary: Bool
 
-    package init(name: String, version: UInt32 = 1, family: String, itemCount: Int, maxSessionLength: Int,
-                 embeddingWidth: Int, hasVocabulary: Bool) {
+    package init(name: String, version: UInt32 = 1, family: String, itemCount: Int, firstItemID: Int = 0,
+                 maxSessionLength: Int, embeddingWidth: Int, hasVocabulary: Bool) {
         self.name = name
         self.version = version
         self.family = family
         self.itemCount = itemCount
+        self.firstItemID = firstItemID
         self.maxSessionLength = maxSessionLength
         self.embeddingWidth = embeddingWidth
         self.hasVocabulary = hasVocabulary

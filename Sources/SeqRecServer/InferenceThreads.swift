@@ -1,6 +1,7 @@
 // The worker threads: each takes due batches from the batcher, drops requests whose deadline
 // passed in the queue, runs the rest as one model call with its own per-model worker, and hands
 // the finished slots back to the event loop.
+import SeqRecCore
 import Foundation
 import Synchronization
 

@@ -1,15 +1,15 @@
 // Turns a decoded RECOMMEND body into the engine's query, in place: the slot's buffers keep their
-// capacity, so internal-id requests cost no allocation here. Every id is range-checked before it
-// is narrowed to the engine's Int32.
+// capacity, so internal-id requests cost no allocation here. Ids are only checked to fit the
+// engine's Int32 here; which ids a model accepts is the backend's `validate` to say.
+import SeqRecCore
 import SeqRecProtocol
 
 enum QueryBuilder {
     static func fill(_ query: inout SessionQuery, from request: RecommendRequest, backend: any InferenceBackend)
         throws(QueryRejection)
     {
-        let itemCount = backend.info.itemCount
         if request.usesExternalIDs, !backend.info.hasVocabulary {
-            throw QueryRejection("model '\(backend.info.name)' has no vocabulary; send internal ids (0..<\(itemCount))")
+            throw QueryRejection("model '\(backend.info.name)' has no vocabulary; send internal ids")
         }
         try copy(request.session, into: &query.items, field: "session", request: request, backend: backend)
         if query.items.isEmpty {
@@ -46,12 +46,11 @@ enum QueryBuilder {
         target.removeAll(keepingCapacity: true)
         switch ids {
         case .internal(let values):
-            let itemCount = backend.info.itemCount
             for (position, value) in values.enumerated() {
-                guard Int(value) < itemCount else {
-                    throw QueryRejection("\(field)[\(position)] = \(value) is not an item id of model '\(backend.info.name)' (0..<\(itemCount))")
+                guard let id = Int32(exactly: value) else {
+                    throw QueryRejection("\(field)[\(position)] = \(value) is not an item id of model '\(backend.info.name)'")
                 }
-                target.append(Int32(value))  // safe: value < itemCount ≤ Int32.max
+                target.append(id)
             }
         case .external(let tokens):
             target = try backend.itemIDs(ofTokens: tokens, skipUnknown: request.skipUnknown)

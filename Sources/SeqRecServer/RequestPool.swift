@@ -1,6 +1,7 @@
 // Fixed storage for accepted RECOMMEND requests. A request lives in one slot from decoding until
 // its answer is encoded; the slot's query and result buffers are reused by the next request, so
 // steady-state serving allocates no request storage.
+import SeqRecCore
 
 /// What happened to a request after it left the event loop.
 package enum RequestOutcome: Sendable {

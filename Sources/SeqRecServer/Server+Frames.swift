@@ -93,7 +93,7 @@ extension Server {
             described.append(ModelDescription(
                 name: info.name, version: info.version, family: info.family, itemCount: UInt32(clamping: info.itemCount),
                 maxSessionLength: UInt32(clamping: info.maxSessionLength), embeddingWidth: UInt32(clamping: info.embeddingWidth),
-                hasVocabulary: info.hasVocabulary, isDefault: index == 0))
+                hasVocabulary: info.hasVocabulary, isDefault: index == 0, firstItemID: UInt32(clamping: info.firstItemID)))
         }
         guard !described.isEmpty else {
             sendError(.notFound, "no model named '\(request.modelName)' is loaded", to: frame.header.requestID, on: connection)
@@ -115,13 +115,14 @@ extension Server {
                       to: id, on: connection, notProcessed: true)
             return
         }
-        let request: RecommendRequest
         do {
-            request = try frame.decode(RecommendRequest.self, limits: limits)
+            // One request value is reused for every RECOMMEND: its id arrays keep their capacity.
+            try decodedRequest.decode(frame.body, limits: limits)
         } catch {
             sendError(.invalidArgument, error.description, to: id, on: connection)
             return
         }
+        let request = decodedRequest
         guard let model = request.modelName.isEmpty ? 0 : modelIndex[request.modelName] else {
             sendError(.notFound, "no model named '\(request.modelName)' is loaded", to: id, on: connection)
             return
@@ -217,19 +218,14 @@ extension Server {
     private func encodeResponse(_ slot: Int, on connection: Connection) {
         let backend = backends[pool[slot].model]
         let embedding = pool[slot].query.includeEmbedding ? pool[slot].result.embedding : []
-        guard pool[slot].externalIDs else {
-            connection.write {
-                ResponseEncoder.appendRecommendResponse(
-                    requestID: pool[slot].requestID, modelName: backend.info.name, modelVersion: backend.info.version,
-                    items: pool[slot].result.items, scores: pool[slot].result.scores, embedding: embedding, into: &$0)
-            }
-            return
+        // Lazy views: the frame is written straight from the slot's buffers.
+        let items = pool[slot].result.items.lazy.map { UInt32(bitPattern: $0) }
+        let externalID: ((UInt32) -> String)? = pool[slot].externalIDs
+            ? { backend.token(of: Int32(bitPattern: $0)) ?? "" } : nil
+        connection.write {
+            RecommendResponse.encodeFrame(
+                requestID: pool[slot].requestID, modelName: backend.info.name, modelVersion: backend.info.version,
+                items: items, scores: pool[slot].result.scores, embedding: embedding, externalID: externalID, into: &$0)
         }
-        let tokens = pool[slot].result.items.map { backend.token(of: $0) ?? "" }
-        let response = RecommendResponse(modelName: backend.info.name, modelVersion: backend.info.version,
-                                         items: .external(tokens), scores: pool[slot].result.scores, embedding: embedding)
-        // Encoded apart and then appended, so the output buffer keeps growing geometrically.
-        let bytes = response.frameBytes(requestID: pool[slot].requestID)
-        connection.write { $0.append(contentsOf: bytes) }
     }
 }

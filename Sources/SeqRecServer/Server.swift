@@ -29,22 +29,26 @@ public final class Server: @unchecked Sendable {
     let batcher: Batcher
     let completions: CompletionQueue
     let modelIndex: [String: Int]
-    private let drainRequests = Atomic<Int>(0)
+    let drainRequests = Atomic<Int>(0)
     private let stopped = Monitor()
     private var hasStopped = false
 
     // Event-loop thread only.
-    private var listenerFD: Int32?
-    private var connections: [Connection?] = []
+    var listenerFD: Int32?
+    var connections: [Connection?] = []
     private var generations: [UInt32] = []
     private var freeIndices: [Int] = []
     private(set) var connectionCount = 0
-    private var drainRequestsSeen = 0
+    var drainRequestsSeen = 0
     var drainState = DrainState.serving
+    // safe: allocated once in init, freed in deinit, used only by the loop thread.
     private var readBuffer: UnsafeMutableRawBufferPointer
     var finished: [Int] = []
+    var decodedRequest = RecommendRequest(session: .internal([]))
     private var flushQueue: [Connection] = []
-    private var nextTimerScan: UInt64 = 0
+    var nextTimerScan: UInt64 = 0
+    /// Set while accepting is paused after a failed accept (monotonic time to resume).
+    var acceptPausedUntil: UInt64?
 
     /// Binds the listener and prepares the workers' queues; `run()` starts serving.
     package init(configuration: ServerConfiguration, backends: [any InferenceBackend]) throws {
@@ -103,9 +107,11 @@ public final class Server: @unchecked Sendable {
         let threads = InferenceThreads(
             count: configuration.workers, backends: backends, batcher: batcher, pool: pool,
             completions: completions, counters: counters, maxBatch: configuration.maxBatch)
+        var graceful = true
         defer {
             batcher.stop()
-            threads.join()
+            // After the grace period nobody waits for a batch still running: the exit stays bounded.
+            if graceful { threads.join() }
             stopped.withLock { hasStopped = true }
             stopped.broadcast()
         }
@@ -120,6 +126,7 @@ public final class Server: @unchecked Sendable {
                 if connectionCount == 0 { break }
                 if now >= hardStop {
                     abandonAll()
+                    graceful = false
                     break
                 }
             }
@@ -133,7 +140,7 @@ public final class Server: @unchecked Sendable {
         }
     }
 
-    private func pollTimeout() -> Int32 {
+    func pollTimeout() -> Int32 {
         // The timers (frame reads, drain) are checked at this granularity.
         Int32(min(100, max(1, configuration.frameReadTimeoutMilliseconds / 4)))
     }
@@ -161,6 +168,10 @@ public final class Server: @unchecked Sendable {
             do {
                 accepted = try System.accept(listener)
             } catch {
+                // Out of descriptors or memory: the level-triggered listener would wake the loop
+                // at once again, so it is unwatched for a moment (the timers re-arm it).
+                loop.unregister(listener)
+                acceptPausedUntil = System.monotonicNanoseconds() &+ 100_000_000
                 return
             }
             guard let fd = accepted else { return }
@@ -193,7 +204,9 @@ public final class Server: @unchecked Sendable {
             return
         }
         // A connection that sends nothing at all is timed out like a stalled frame.
-        connection.frameDeadline = System.monotonicNanoseconds() &+ frameTimeoutNanoseconds
+        let now = System.monotonicNanoseconds()
+        connection.frameDeadline = now &+ frameTimeoutNanoseconds
+        connection.lastActivity = now
         connections[index] = connection
         connectionCount += 1
     }
@@ -263,9 +276,11 @@ public final class Server: @unchecked Sendable {
             handleFrame(frame, on: connection)
             guard connectionIsOpen(connection), connection.phase == .open || connection.phase == .goingAway else { return }
         }
+        let now = System.monotonicNanoseconds()
+        if completedFrames { connection.lastActivity = now }
         if connection.decoder.isInsideFrame {
             if completedFrames || connection.frameDeadline == nil {
-                connection.frameDeadline = System.monotonicNanoseconds() &+ frameTimeoutNanoseconds
+                connection.frameDeadline = now &+ frameTimeoutNanoseconds
             }
         } else {
             connection.frameDeadline = nil
@@ -361,58 +376,11 @@ public final class Server: @unchecked Sendable {
         connections[index] = nil
         freeIndices.append(index)
         connectionCount -= 1
-        // Requests still queued or running are released when their completions arrive.
-    }
-
-    // MARK: timers and drain
-
-    private func enforceTimers(now: UInt64) {
-        nextTimerScan = now &+ UInt64(pollTimeout()) * 1_000_000
-        for case let connection? in connections {
-            if let deadline = connection.frameDeadline, now >= deadline {
-                close(connection)
-            }
+        // Queued requests nobody can receive are dropped; running ones are released on completion.
+        for slot in connection.inFlight.values where batcher.withdraw(slot, model: pool[slot].model) {
+            pool.release(slot)
         }
-    }
-
-    private func advanceDrain(now: UInt64) {
-        let requested = drainRequests.load(ordering: .sequentiallyConsistent)
-        if requested > drainRequestsSeen {
-            drainRequestsSeen = requested
-            switch drainState {
-            case .serving:
-                drainState = .delaying(until: now &+ UInt64(configuration.drainDelayMilliseconds) * 1_000_000)
-            case .delaying, .draining:
-                drainState = .draining(hardStop: now)  // a second signal: stop now
-                return
-            }
-        }
-        if case .delaying(let until) = drainState, now >= until {
-            beginGoAway(now: now)
-        }
-    }
-
-    private func beginGoAway(now: UInt64) {
-        drainState = .draining(hardStop: now &+ UInt64(configuration.drainGraceMilliseconds) * 1_000_000)
-        if let listener = listenerFD {
-            loop.unregister(listener)
-            System.close(listener)
-            listenerFD = nil
-        }
-        let goAway = GoAway(status: .unavailable, message: "server is shutting down; reconnect for new requests")
-        for case let connection? in connections where connection.phase == .open {
-            connection.write { goAway.encodeFrame(requestID: 0, aux: connection.lastRequestID, into: &$0) }
-            connection.phase = .goingAway
-            scheduleFlush(connection)
-        }
-    }
-
-    /// The grace period is over: whatever is still in flight is lost; count it and close.
-    private func abandonAll() {
-        for case let connection? in connections {
-            counters.add(\.abandonedAtStop, connection.inFlight.count)
-            close(connection)
-        }
+        connection.inFlight.removeAll()
     }
 
     var isServing: Bool { drainState == .serving }

@@ -120,6 +120,13 @@ import SeqRecProtocol
         #expect(decoder.isInsideFrame)
     }
 
+    @Test func frameTypeTable() {
+        #expect(FrameType.allCases.filter(\.opensRequest) == [.recommend, .health, .modelInfo])
+        #expect(FrameType.allCases.filter(\.isConnectionLevel) == [.hello, .helloAck, .ping, .pong, .goAway])
+        #expect(FrameType.allCases.filter(\.usesAux) == [.recommend, .error, .goAway])
+        #expect(FrameType.allCases.map(\.rawValue) == Array(1...13))
+    }
+
     @Test func framingCasesAreFatalAndPayloadCasesAreNot() {
         #expect(ProtocolError.duplicateRequestID(3).isFramingViolation)
         #expect(ProtocolError.duplicateRequestID(3).status == .internal)

@@ -46,6 +46,8 @@ public struct ModelInfo: Sendable, Equatable {
     public let family: String
     /// Number of items that can be recommended (padding/mask rows excluded).
     public let itemCount: Int
+    /// Smallest recommendable internal id: recommendable ids are `firstItem ..< firstItem + itemCount`.
+    public let firstItem: Int
     /// Items beyond this many (the oldest) do not influence the answer; `Int.max` when unlimited.
     public let maxSessionLength: Int
     public let embeddingWidth: Int

@@ -1,6 +1,7 @@
 // A model stand-in with a known answer and controllable speed, for tests that need exact timing
 // (deadlines, overload, drain) or several models.
 import Foundation
+import SeqRecCore
 import Synchronization
 @testable import SeqRecServer
 
@@ -30,6 +31,11 @@ final class FakeBackend: InferenceBackend, @unchecked Sendable {
     func validate(_ query: SessionQuery) throws(QueryRejection) {
         guard query.k >= 1, query.k <= info.itemCount else {
             throw QueryRejection("k = \(query.k) must be 1...\(info.itemCount)")
+        }
+        for list in [query.items, query.allow ?? [], query.deny, query.candidates ?? []] {
+            if let bad = list.first(where: { $0 < 0 || Int($0) >= info.itemCount }) {
+                throw QueryRejection("item id \(bad) is outside 0..<\(info.itemCount)")
+            }
         }
         guard query.items.count <= info.maxSessionLength else {
             throw QueryRejection("session of \(query.items.count) items is longer than \(info.maxSessionLength)")

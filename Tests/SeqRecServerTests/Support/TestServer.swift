@@ -15,6 +15,9 @@ final class TestServer: @unchecked Sendable {
         configuration.workers = 2
         configuration.drainDelayMilliseconds = 0
         configuration.drainGraceMilliseconds = 5_000
+        // Generous deadlines: a loaded CI machine must not turn answers into DEADLINE_EXCEEDED.
+        configuration.maxTimeoutMicroseconds = 60_000_000
+        configuration.defaultTimeoutMicroseconds = 30_000_000
         configure(&configuration)
         server = try Server(configuration: configuration, backends: backends)
         let thread = Thread { [server, finished] in

@@ -1,0 +1,59 @@
+// Adapts SeqRecCore's `Recommender` to the server's backend seam. Each worker owns one
+// `InferenceContext` and one result array, whose buffers move back and forth with the request
+// slots (swap, no copy).
+import SeqRecCore
+
+package final class RecommenderBackend: InferenceBackend {
+    package let recommender: Recommender
+    package let info: ServedModelInfo
+
+    package init(_ recommender: Recommender) {
+        self.recommender = recommender
+        let model = recommender.info
+        info = ServedModelInfo(name: model.name, family: model.family, itemCount: model.itemCount, firstItemID: model.firstItem,
+                               maxSessionLength: model.maxSessionLength, embeddingWidth: model.embeddingWidth,
+                               hasVocabulary: model.hasVocabulary)
+    }
+
+    package func validate(_ query: SessionQuery) throws(QueryRejection) {
+        do {
+            try recommender.validate(query)
+        } catch {
+            throw QueryRejection(error.description)
+        }
+    }
+
+    package func itemIDs(ofTokens tokens: [String], skipUnknown: Bool) throws(QueryRejection) -> [Int32] {
+        do {
+            return try recommender.resolve(tokens: tokens, skipUnknown: skipUnknown)
+        } catch {
+            throw QueryRejection(error.description)
+        }
+    }
+
+    package func token(of item: Int32) -> String? { recommender.token(of: item) }
+
+    package func makeWorker() -> any InferenceWorker { RecommenderWorker(recommender.makeContext()) }
+}
+
+private final class RecommenderWorker: InferenceWorker {
+    private let context: InferenceContext
+    private var recommendations: [Recommendation] = []
+    /// Results not needed by a smaller batch, kept with their buffers for the next larger one
+    /// (the engine resizes its result array to the batch, which would free them).
+    private var spare: [Recommendation] = []
+
+    init(_ context: InferenceContext) { self.context = context }
+
+    func recommend(_ queries: ArraySlice<SessionQuery>, into results: inout [ScoredItems]) {
+        while recommendations.count > queries.count, let extra = recommendations.popLast() { spare.append(extra) }
+        while recommendations.count < queries.count { recommendations.append(spare.popLast() ?? Recommendation()) }
+        context.recommend(queries, into: &recommendations)
+        for index in recommendations.indices {
+            // The slot's previous buffers go to the engine for the next batch.
+            swap(&results[index].items, &recommendations[index].items)
+            swap(&results[index].scores, &recommendations[index].scores)
+            swap(&results[index].embedding, &recommendations[index].embedding)
+        }
+    }
+}
