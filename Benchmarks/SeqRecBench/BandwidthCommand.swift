@@ -3,8 +3,8 @@ public enum BandwidthCommand {
     public static func run(_ options: [String]) throws -> String {
         let arguments = try BenchArguments(options)
         let rows = try arguments.int("rows", default: 1_000_000, range: 1...100_000_000)
-        let dim = try arguments.int("dim", default: 64, range: 16...4096)
-        guard dim % 16 == 0 else { throw BenchUsageError("--dim must be a multiple of 16, got \(dim)") }
+        let dim = try arguments.int("dim", default: 64, range: 8...4096)
+        guard dim % 8 == 0 else { throw BenchUsageError("--dim must be a multiple of 8, got \(dim)") }
         let repeats = try arguments.int("repeats", default: 5, range: 1...1000)
         let format = try arguments.choice("format", default: "text", from: ["json", "text"])
         let result = BandwidthProbe.run(rows: rows, dim: dim, repeats: repeats)

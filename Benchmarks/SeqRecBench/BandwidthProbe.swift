@@ -2,7 +2,7 @@
 //
 // Shapes: R rows (items) × D (model width) f32 table, v [D], scores [R].
 // Two passes over the same table, each timed separately, best of several repeats:
-//   - read:  sum of every element (pure streaming read, 4 independent SIMD accumulators);
+//   - read:  sum of every element (pure streaming read, 4 independent SIMD8 accumulators);
 //   - score: scores[r] = table[r] · v (the scoring GEMV itself, written the plain SIMD way).
 // The bound is table bytes / the faster pass's bandwidth: no scorer can read the table faster on
 // this core, so SeqRec's full-catalog scoring time is compared against it.
@@ -51,7 +51,7 @@ public struct BandwidthResult: Sendable, Codable {
 
 public enum BandwidthProbe {
     public static func run(rows: Int, dim: Int, repeats: Int) -> BandwidthResult {
-        precondition(rows > 0 && dim > 0 && dim % 16 == 0, "probe needs rows > 0 and dim a multiple of 16")
+        precondition(rows > 0 && dim > 0 && dim % 8 == 0, "probe needs rows > 0 and dim a multiple of 8")
         precondition(repeats > 0, "probe needs at least one repeat")
         let table = AlignedFloats(count: rows * dim)
         let vector = AlignedFloats(count: dim)
@@ -76,40 +76,42 @@ public enum BandwidthProbe {
                                boundUs: Double(bytes) / best / 1000, checksum: checksum)
     }
 
+    // SIMD8 through typed pointers, and `acc += a * b` rather than `addProduct`: on baseline
+    // x86-64 (no FMA) `addProduct` becomes one `fmaf` call per lane, measured 10× slower here.
     private static func streamSum(_ table: AlignedFloats) -> Float {
-        var a = SIMD16<Float>(), b = SIMD16<Float>(), c = SIMD16<Float>(), d = SIMD16<Float>()
-        let raw = UnsafeRawPointer(table.base)
-        let stride = 16 * MemoryLayout<Float>.stride
-        let blocks = table.count / 64
+        let vectors = UnsafeRawPointer(table.base).assumingMemoryBound(to: SIMD8<Float>.self)
+        var a = SIMD8<Float>(), b = SIMD8<Float>(), c = SIMD8<Float>(), d = SIMD8<Float>()
+        let blocks = table.count / 32
         for block in 0..<blocks {
-            let offset = block * 4 * stride
-            // safe: block < count/64, so offset + 4·stride ≤ count·4 bytes; 64-byte aligned.
-            a += raw.load(fromByteOffset: offset, as: SIMD16<Float>.self)
-            b += raw.load(fromByteOffset: offset + stride, as: SIMD16<Float>.self)
-            c += raw.load(fromByteOffset: offset + 2 * stride, as: SIMD16<Float>.self)
-            d += raw.load(fromByteOffset: offset + 3 * stride, as: SIMD16<Float>.self)
+            // safe: block < count/32, so vectors 4·block … 4·block+3 lie inside the table.
+            let base = vectors + 4 * block
+            a += base[0]
+            b += base[1]
+            c += base[2]
+            d += base[3]
         }
         var total = (a + b + c + d).sum()
-        for index in (blocks * 64)..<table.count { total += table.base[index] }
+        for index in (blocks * 32)..<table.count { total += table.base[index] }
         return total
     }
 
     private static func scoreRows(_ table: AlignedFloats, dim: Int, vector: AlignedFloats,
                                   into scores: AlignedFloats) {
-        let rows = scores.count
-        let lanes = dim / 16
-        let raw = UnsafeRawPointer(table.base)
-        let vectorRaw = UnsafeRawPointer(vector.base)
-        let rowBytes = dim * MemoryLayout<Float>.stride
-        for row in 0..<rows {
-            var accumulator = SIMD16<Float>()
-            for lane in 0..<lanes {
-                let offset = lane * 16 * MemoryLayout<Float>.stride
-                // safe: row < rows and lane < dim/16, so the load stays inside row `row`.
-                let values = raw.load(fromByteOffset: row * rowBytes + offset, as: SIMD16<Float>.self)
-                accumulator.addProduct(values, vectorRaw.load(fromByteOffset: offset, as: SIMD16<Float>.self))
+        let lanes = dim / 8
+        let rows = UnsafeRawPointer(table.base).assumingMemoryBound(to: SIMD8<Float>.self)
+        let v = UnsafeRawPointer(vector.base).assumingMemoryBound(to: SIMD8<Float>.self)
+        for row in 0..<scores.count {
+            // safe: row < rows and lane < dim/8, so every load stays inside row `row`.
+            let values = rows + row * lanes
+            var even = SIMD8<Float>(), odd = SIMD8<Float>()
+            var lane = 0
+            while lane + 1 < lanes {
+                even += values[lane] * v[lane]
+                odd += values[lane + 1] * v[lane + 1]
+                lane += 2
             }
-            scores.base[row] = accumulator.sum()
+            if lane < lanes { even += values[lane] * v[lane] }
+            scores.base[row] = (even + odd).sum()
         }
     }
 }

@@ -35,6 +35,7 @@ public enum BenchCommandLine {
             case "inprocess": print(try InProcessCommand.run(options))
             case "suite": print(try SuiteCommand.run(options))
             case "bandwidth": print(try BandwidthCommand.run(options))
+            case "load": print(try LoadCommand.run(options))
             case "help", "--help", "-h": print(usage)
             default:
                 printError("unknown command '\(command)'\n\n" + usage)

@@ -3,8 +3,10 @@
 
 /// How long to measure one configuration.
 public struct TimingPlan: Sendable, Codable {
-    /// Untimed calls first: page faults, lazy buffers and branch predictors settle here.
+    /// Untimed calls first: page faults, lazy buffers and branch predictors settle here. Capped
+    /// at `maxWarmupSeconds` (but at least two calls) so slow configurations stay affordable.
     public var warmup: Int
+    public var maxWarmupSeconds: Double = 0.5
     /// Upper bound on timed calls per repeat.
     public var iterations: Int
     /// A repeat stops early after this many seconds, but never before `minimumIterations`.
@@ -41,7 +43,11 @@ public enum TimingLoop {
         var samples: [UInt64] = []
         samples.reserveCapacity(plan.iterations)
         for _ in 0..<plan.repeats {
-            for _ in 0..<plan.warmup { body() }
+            let warmupEnd = monotonicNanoseconds() + UInt64(plan.maxWarmupSeconds * 1e9)
+            for index in 0..<plan.warmup {
+                body()
+                if index >= 1 && monotonicNanoseconds() > warmupEnd { break }
+            }
             samples.removeAll(keepingCapacity: true)
             let budget = UInt64(plan.maxSeconds * 1e9)
             let before = AllocationCounts.thisThread()

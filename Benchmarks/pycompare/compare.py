@@ -34,7 +34,7 @@ def parse_arguments():
     parser.add_argument("--families", default="sasrec,gru4rec,bert4rec")
     parser.add_argument("--catalogs", default="1683,100000,1000000")
     parser.add_argument("--batches", default="1,32")
-    parser.add_argument("--kernels", default="blas,simd")
+    parser.add_argument("--kernels", default="auto,blas,simd")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=50)
@@ -43,6 +43,8 @@ def parse_arguments():
     parser.add_argument("--build-dir", default=None, help="folder with seqrec and seqrec-bench")
     parser.add_argument("--json-out", default=None)
     parser.add_argument("--markdown-out", default=None)
+    parser.add_argument("--prepare-only", action="store_true",
+                        help="write the model folders and .seqrec files under --work, time nothing")
     return parser.parse_args()
 
 
@@ -98,6 +100,9 @@ def run_model(family, catalog, arguments, tools, fixtures, results):
     onnx_path = engines.export_onnx(module, *probe_inputs,
                                     os.path.join(arguments.work, "onnx", tag + ".onnx"))
     model_path = tools.convert(folder, os.path.join(arguments.work, "seqrec", tag + ".seqrec"))
+    if arguments.prepare_only:
+        print(f"prepared {model_path} and {onnx_path}", flush=True)
+        return
     python_engines = [engines.OnnxRuntimeEngine(onnx_path, True),
                       engines.OnnxRuntimeEngine(onnx_path, False), engines.TorchEngine(module)]
     seqrec_engines = [SeqRecEngine(tools, model_path, kernels) for kernels in arguments.kernels.split(",")]
@@ -137,6 +142,8 @@ def main():
     for catalog in (int(c) for c in arguments.catalogs.split(",")):
         for family in arguments.families.split(","):
             run_model(family, catalog, arguments, tools, fixtures, results)
+    if arguments.prepare_only:
+        return 0
     bandwidth = tools.bandwidth(1_000_000, 64, max(3, arguments.repeats)) \
         if "1000000" in arguments.catalogs.split(",") else None
     document = {"machine": info, "arguments": vars(arguments), "results": results,

@@ -18,7 +18,7 @@ class SeqRecTools:
                 os.path.join(folder, "weights.safetensors")):
             return output
         os.makedirs(os.path.dirname(output), exist_ok=True)
-        subprocess.run([self.seqrec, "convert", folder, output + ".partial"], check=True,
+        subprocess.run([self.seqrec, "convert", folder, "-o", output + ".partial"], check=True,
                        stdout=subprocess.DEVNULL)
         os.replace(output + ".partial", output)
         return output

@@ -4,6 +4,7 @@ summarised as median and min–max across repeats."""
 import math
 import time
 
+WARMUP_SECONDS = 0.5
 PERCENTILES = (("p50_us", 50.0), ("p90_us", 90.0), ("p99_us", 99.0), ("p999_us", 99.9))
 
 
@@ -16,10 +17,14 @@ def percentile(sorted_values, p):
 
 
 def time_calls(call, warmup, iterations, max_seconds):
-    """Run `call` warmup times untimed, then up to `iterations` timed calls (stopping early after
-    max_seconds, but never before 20 calls). Returns a dict of percentiles in microseconds."""
-    for _ in range(warmup):
+    """Run `call` warmup times untimed (at most WARMUP_SECONDS, at least twice), then up to
+    `iterations` timed calls (stopping early after max_seconds, but never before 20 calls).
+    Returns a dict of percentiles in microseconds. Same rule as SeqRecBench's TimingLoop."""
+    warmup_deadline = time.perf_counter() + WARMUP_SECONDS
+    for index in range(warmup):
         call()
+        if index >= 1 and time.perf_counter() > warmup_deadline:
+            break
     samples = []
     deadline = time.perf_counter() + max_seconds
     while len(samples) < iterations:

@@ -45,17 +45,21 @@ struct BodyReader {
     mutating func readCount(
         _ field: @autoclosure () -> String, limit: Int, minimumElementSize: Int
     ) throws(ProtocolError) -> Int {
-        let count = Int(try readU32(field()))
-        guard count <= limit else { throw .countExceedsLimit(field: field(), count: count, limit: limit) }
-        try requireElements(count, of: minimumElementSize, field: field())
-        return count
+        let count = Int(try readU32(field()))  // read first: the check below needs the advanced position
+        return try checkedCount(count, field(), limit: limit, minimumElementSize: minimumElementSize)
     }
 
     /// The `u16` flavour of `readCount`.
     mutating func readCount16(
         _ field: @autoclosure () -> String, limit: Int, minimumElementSize: Int
     ) throws(ProtocolError) -> Int {
-        let count = Int(try readU16(field()))
+        let count = Int(try readU16(field()))  // read first: the check below needs the advanced position
+        return try checkedCount(count, field(), limit: limit, minimumElementSize: minimumElementSize)
+    }
+
+    private func checkedCount(
+        _ count: Int, _ field: @autoclosure () -> String, limit: Int, minimumElementSize: Int
+    ) throws(ProtocolError) -> Int {
         guard count <= limit else { throw .countExceedsLimit(field: field(), count: count, limit: limit) }
         try requireElements(count, of: minimumElementSize, field: field())
         return count

@@ -16,19 +16,11 @@ public struct ErrorBody: FrameBody, Equatable {
     }
 
     public func encode(into bytes: inout [UInt8]) {
-        bytes.appendU16(status.rawValue)
-        bytes.appendString16(message)
+        encodeStatusBody(status, message, into: &bytes)
     }
 
     public init(decoding body: ArraySlice<UInt8>, limits: ProtocolLimits) throws(ProtocolError) {
-        var reader = BodyReader(body)
-        let raw = try reader.readU16("status")
-        guard let status = StatusCode(rawValue: raw), status != .ok else {
-            throw .invalidValue(field: "status", value: Int(raw))
-        }
-        self.status = status
-        message = try reader.readString16("message", maxBytes: limits.maxMessageBytes)
-        try reader.finish(Self.frameType)
+        (status, message) = try decodeStatusBody(body, limits: limits, type: Self.frameType, allowOK: false)
     }
 }
 
@@ -48,16 +40,29 @@ public struct GoAway: FrameBody, Equatable {
     public var isGraceful: Bool { status == .ok || status == .unavailable }
 
     public func encode(into bytes: inout [UInt8]) {
-        bytes.appendU16(status.rawValue)
-        bytes.appendString16(message)
+        encodeStatusBody(status, message, into: &bytes)
     }
 
     public init(decoding body: ArraySlice<UInt8>, limits: ProtocolLimits) throws(ProtocolError) {
-        var reader = BodyReader(body)
-        let raw = try reader.readU16("status")
-        guard let status = StatusCode(rawValue: raw) else { throw .invalidValue(field: "status", value: Int(raw)) }
-        self.status = status
-        message = try reader.readString16("message", maxBytes: limits.maxMessageBytes)
-        try reader.finish(Self.frameType)
+        (status, message) = try decodeStatusBody(body, limits: limits, type: Self.frameType, allowOK: true)
     }
+}
+
+/// The shared layout of ERROR and GOAWAY: `u16 status`, `str16 message`.
+private func encodeStatusBody(_ status: StatusCode, _ message: String, into bytes: inout [UInt8]) {
+    bytes.appendU16(status.rawValue)
+    bytes.appendString16(message)
+}
+
+private func decodeStatusBody(
+    _ body: ArraySlice<UInt8>, limits: ProtocolLimits, type: FrameType, allowOK: Bool
+) throws(ProtocolError) -> (StatusCode, String) {
+    var reader = BodyReader(body)
+    let raw = try reader.readU16("status")
+    guard let status = StatusCode(rawValue: raw), allowOK || status != .ok else {
+        throw .invalidValue(field: "status", value: Int(raw))
+    }
+    let message = try reader.readString16("message", maxBytes: limits.maxMessageBytes)
+    try reader.finish(type)
+    return (status, message)
 }

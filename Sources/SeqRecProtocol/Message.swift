@@ -37,4 +37,23 @@ public enum Message: Sendable, Equatable {
         case .modelList: self = .modelList(try ModelListResponse(decoding: body, limits: limits))
         }
     }
+
+    /// The message as its body type, for encoding it again.
+    public var body: any FrameBody {
+        switch self {
+        case .hello(let body): body
+        case .helloAck(let body): body
+        case .recommend(let body): body
+        case .recommendResponse(let body): body
+        case .error(let body): body
+        case .ping(let body): body
+        case .pong(let body): body
+        case .goAway(let body): body
+        case .health(let body): body
+        case .healthResponse(let body): body
+        case .cancel(let body): body
+        case .modelInfo(let body): body
+        case .modelList(let body): body
+        }
+    }
 }

@@ -56,7 +56,10 @@ struct KernelsSelectionTests {
     @Test func automaticRuleFollowsTheDocumentedThresholds() {
         let auto = KernelSelection.automatic
         #expect(auto.gemmBackend(transA: false, transB: false, m: 8, n: 8, k: 8) == .simd)
-        #expect(auto.gemmBackend(transA: false, transB: false, m: 1, n: 64, k: 64) == .blas)
+        #expect(auto.gemmBackend(transA: false, transB: false, m: 1, n: 65, k: 64) == .blas)
+        #expect(auto.gemmBackend(transA: false, transB: false, m: 40, n: 64, k: 40) == .simd)
+        #expect(auto.gemmBackend(transA: false, transB: false, m: 40, n: 24, k: 40) == .simd)
+        #expect(auto.gemmBackend(transA: true, transB: false, m: 40, n: 24, k: 40) == .blas)
         #expect(auto.gemmBackend(transA: false, transB: true, m: 64, n: 64, k: 64) == .blas)
         #expect(auto.gemmBackend(transA: false, transB: true, m: 1, n: 100_000, k: 64) == .blas)
         #expect(auto.gemmBackend(transA: false, transB: true, m: 2, n: 1683, k: 64) == .simd)

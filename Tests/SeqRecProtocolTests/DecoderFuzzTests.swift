@@ -52,7 +52,12 @@ let serverStream: [UInt8] = {
             do {
                 while let frame = try decoder.next() {
                     frames += 1
-                    if (try? Message(decoding: frame)) != nil { bodies += 1 }
+                    guard let message = try? Message(decoding: frame) else { continue }
+                    bodies += 1
+                    // Encodings are canonical: every accepted body re-encodes to exactly its bytes.
+                    var again: [UInt8] = []
+                    message.body.encode(into: &again)
+                    #expect(again.elementsEqual(frame.body), "\(frame.header.type) body does not re-encode to itself")
                 }
             } catch {
                 #expect(decoder.failure == error)

@@ -20,15 +20,12 @@ public final class InferenceContext {
 
     deinit { readout.deallocate() }
 
-    /// Runs validated queries (see `Recommender.validate`) in batches of up to `maxBatch`; `results` is
-    /// resized to `queries.count` and its elements' buffers are reused.
+    /// Runs validated queries (see `Recommender.validate`) in batches of up to `maxBatch`.
+    /// `results[i]` answers `queries[i]`; `results` grows to at least `queries.count` elements and never
+    /// shrinks, so every element's buffers are reused by later calls (no allocation in steady state).
     public func recommend(_ queries: ArraySlice<SessionQuery>, into results: inout [Recommendation]) {
-        if results.count != queries.count {
-            if results.count > queries.count {
-                results.removeLast(results.count - queries.count)
-            } else {
-                results.append(contentsOf: repeatElement(Recommendation(), count: queries.count - results.count))
-            }
+        if results.count < queries.count {
+            results.append(contentsOf: repeatElement(Recommendation(), count: queries.count - results.count))
         }
         let width = recommender.encoder.scoring.width
         var start = queries.startIndex

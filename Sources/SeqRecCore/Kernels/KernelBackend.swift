@@ -8,7 +8,9 @@
 //   - gemm: SIMD when m·n·k < 1024 (call overhead dominates) or for a few-row product against a large
 //     transposed B (¬transA ∧ transB ∧ 2 ≤ m ≤ 4 ∧ n ≥ 1024: catalog scoring of 2–4 sessions, where
 //     OpenBLAS's sgemm first packs all of B and runs 1.0–3× slower than the streaming SIMD kernel);
-//     BLAS otherwise (2.5–3× faster than SIMD once operands sit in cache);
+//     SIMD for plain (untransposed) products at most 64 columns wide (attention's softmax·V, where
+//     OpenBLAS mallocs per call for some shapes); BLAS otherwise (2.5–3× faster than SIMD once operands
+//     sit in cache);
 //   - gemv: BLAS when m·n ≥ 1024, SIMD below;
 //   - dot, axpy, scale, add: BLAS when count ≥ 1024, SIMD below;
 //   - bias, layer norm, softmax and the activations: SIMD (no BLAS primitive exists).
@@ -19,6 +21,7 @@
 // - `.forced(.naive)`: the scalar reference loops in `Reference/`.
 import CBLAS
 import Foundation
+import Synchronization
 
 /// An implementation family for the kernels.
 public enum KernelBackend: String, Sendable, CaseIterable {
@@ -73,11 +76,21 @@ public struct KernelSelectionError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// Whether the application chose OpenBLAS's thread count (see `configureBLASThreadsUnlessConfigured`).
+private let blasThreadsConfigured = Atomic<Bool>(false)
+
 /// Sets OpenBLAS's own thread count explicitly (call once at startup; SeqRec default 1, so BLAS threads
 /// never compete with the server's worker threads).
 public func configureBLASThreads(_ count: Int) {
     precondition(count >= 1 && count <= Int(Int32.max), "BLAS thread count must be at least 1, got \(count)")
     openblas_set_num_threads(Int32(count))
+    blasThreadsConfigured.store(true, ordering: .relaxed)
+}
+
+/// Applies SeqRec's default of one OpenBLAS thread unless the application already chose a count:
+/// OpenBLAS's own default (one thread per core) would fight the inference workers for the cores.
+package func configureBLASThreadsUnlessConfigured() {
+    if !blasThreadsConfigured.load(ordering: .relaxed) { configureBLASThreads(1) }
 }
 
 /// The measured thresholds of the automatic rule (see the file comment and docs/KERNELS.md).
@@ -90,6 +103,10 @@ enum DispatchRule {
     /// Rows of a transposed B from which it counts as large: OpenBLAS's packing of B no longer pays off
     /// for a few-row product, and the BLAS path computes a single-row product with sgemv.
     static let largeOperandRows = 1024
+    /// Plain (¬transA ∧ ¬transB) products at most this wide run SIMD under `.automatic`: they are
+    /// attention's softmax·V per head, and OpenBLAS 0.3.21 mallocs inside sgemm on every call for some of
+    /// these shapes (measured: n = 24 with m = k ∈ 38…50), which would break the allocation-free hot path.
+    static let narrowPlainProductColumns = 64
     /// Smallest m·n for which `.automatic` calls sgemv.
     static let gemvBLASMinimumWork = 1024
     /// Smallest count for which `.automatic` calls BLAS level-1 routines.
@@ -103,6 +120,7 @@ extension KernelSelection {
             if !transA && transB && DispatchRule.fewRowProductRows.contains(m) && n >= DispatchRule.largeOperandRows {
                 return .simd
             }
+            if !transA && !transB && n <= DispatchRule.narrowPlainProductColumns { return .simd }
             return atLeast(DispatchRule.gemmBLASMinimumWork, m, n, k) ? .blas : .simd
         }
         return backend
