@@ -103,5 +103,7 @@ struct DrainTests {
             stopped = server.waitForExit(within: 0.2)
         }
         #expect(stopped)
+        // Let any signal still in delivery reach the source before the default action returns.
+        Thread.sleep(forTimeInterval: 0.3)
     }
 }
