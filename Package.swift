@@ -42,7 +42,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SeqRecBenchTests",
-            dependencies: ["SeqRecBench"],
+            dependencies: ["SeqRecBench", "SeqRecCore", "SeqRecServer"],
             path: "Benchmarks/Tests/SeqRecBenchTests"
         ),
     ]
