@@ -25,6 +25,8 @@ package final class Connection {
     package var lastRequestID: UInt32 = 0
     /// Monotonic time at which the frame now arriving must be complete; nil when between frames.
     package var frameDeadline: UInt64?
+    /// Monotonic time of the last complete frame received (or of the accept).
+    package var lastActivity: UInt64 = 0
     /// Whether EPOLLOUT is currently requested.
     package var watchingWritable = false
     /// Whether the connection is already listed for a flush at the end of the loop round.

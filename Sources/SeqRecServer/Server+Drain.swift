@@ -1,4 +1,5 @@
-// Time-driven parts of the event loop: the frame-read timeout (slowloris), and the drain sequence
+// Time-driven parts of the event loop: the frame-read timeout (slowloris), the idle timeout
+// (GOAWAY OK, so long-lived idle connections re-spread over replicas), and the drain sequence
 // of docs/PROTOCOL.md §10 (NOT_SERVING → drain delay → GOAWAY → finish in flight → exit by the
 // grace limit).
 import SeqRecProtocol
@@ -6,9 +7,24 @@ import SeqRecProtocol
 extension Server {
     func enforceTimers(now: UInt64) {
         nextTimerScan = now &+ UInt64(pollTimeout()) * 1_000_000
+        if let resume = acceptPausedUntil, now >= resume, let listener = listenerFD {
+            acceptPausedUntil = nil
+            do {
+                try loop.register(listener, token: Self.listenerToken)
+            } catch {
+                acceptPausedUntil = now &+ 100_000_000
+            }
+        }
+        let idleLimit = UInt64(configuration.idleTimeoutMilliseconds) * 1_000_000
         for case let connection? in connections {
             if let deadline = connection.frameDeadline, now >= deadline {
                 close(connection)
+            } else if connection.phase == .open, connection.frameDeadline == nil, connection.isIdle,
+                      now &- connection.lastActivity >= idleLimit {
+                let goAway = GoAway(status: .ok, message: "idle for \(configuration.idleTimeoutMilliseconds) ms")
+                connection.write { goAway.encodeFrame(requestID: 0, aux: connection.lastRequestID, into: &$0) }
+                connection.phase = .goingAway
+                scheduleFlush(connection)
             }
         }
     }

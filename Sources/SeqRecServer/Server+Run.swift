@@ -8,12 +8,15 @@ extension Server {
     /// Errors (bad model file, port in use) are thrown before the ready line.
     public static func run(configuration: ServerConfiguration) throws {
         try configuration.validate()
+        let descriptors = System.raiseOpenFileLimit()
         let sources = try configuration.resolvedModels(
             fileExists: { FileManager.default.fileExists(atPath: $0) },
             listDirectory: { (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? [] })
+        let kernels = try configuration.kernels ?? KernelSelection.fromEnvironment()
         var backends: [any InferenceBackend] = []
         for source in sources {
-            let recommender = try Recommender(path: source.path, name: source.name, maxBatch: configuration.maxBatch)
+            let recommender = try Recommender(path: source.path, name: source.name, kernels: kernels,
+                                              maxBatch: configuration.maxBatch)
             backends.append(RecommenderBackend(recommender))
         }
         let server = try Server(configuration: configuration, backends: backends)
@@ -25,6 +28,10 @@ extension Server {
         }
         defer { withExtendedLifetime(signals) {} }
         printLine(server.readyLine)
+        if descriptors < UInt64(configuration.maxConnections) + 64 {
+            printLine("seqrec serve: warning: only \(descriptors) open files allowed; --max-connections "
+                + "\(configuration.maxConnections) cannot all be accepted (raise ulimit -n)")
+        }
         try server.run()
         let statistics = server.statistics
         printLine("seqrec serve: stopped; \(statistics.answeredRequests) requests answered, "

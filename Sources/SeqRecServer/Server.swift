@@ -41,11 +41,14 @@ public final class Server: @unchecked Sendable {
     private(set) var connectionCount = 0
     var drainRequestsSeen = 0
     var drainState = DrainState.serving
+    // safe: allocated once in init, freed in deinit, used only by the loop thread.
     private var readBuffer: UnsafeMutableRawBufferPointer
     var finished: [Int] = []
     var decodedRequest = RecommendRequest(session: .internal([]))
     private var flushQueue: [Connection] = []
     var nextTimerScan: UInt64 = 0
+    /// Set while accepting is paused after a failed accept (monotonic time to resume).
+    var acceptPausedUntil: UInt64?
 
     /// Binds the listener and prepares the workers' queues; `run()` starts serving.
     package init(configuration: ServerConfiguration, backends: [any InferenceBackend]) throws {
@@ -165,6 +168,10 @@ public final class Server: @unchecked Sendable {
             do {
                 accepted = try System.accept(listener)
             } catch {
+                // Out of descriptors or memory: the level-triggered listener would wake the loop
+                // at once again, so it is unwatched for a moment (the timers re-arm it).
+                loop.unregister(listener)
+                acceptPausedUntil = System.monotonicNanoseconds() &+ 100_000_000
                 return
             }
             guard let fd = accepted else { return }
@@ -197,7 +204,9 @@ public final class Server: @unchecked Sendable {
             return
         }
         // A connection that sends nothing at all is timed out like a stalled frame.
-        connection.frameDeadline = System.monotonicNanoseconds() &+ frameTimeoutNanoseconds
+        let now = System.monotonicNanoseconds()
+        connection.frameDeadline = now &+ frameTimeoutNanoseconds
+        connection.lastActivity = now
         connections[index] = connection
         connectionCount += 1
     }
@@ -267,9 +276,11 @@ public final class Server: @unchecked Sendable {
             handleFrame(frame, on: connection)
             guard connectionIsOpen(connection), connection.phase == .open || connection.phase == .goingAway else { return }
         }
+        let now = System.monotonicNanoseconds()
+        if completedFrames { connection.lastActivity = now }
         if connection.decoder.isInsideFrame {
             if completedFrames || connection.frameDeadline == nil {
-                connection.frameDeadline = System.monotonicNanoseconds() &+ frameTimeoutNanoseconds
+                connection.frameDeadline = now &+ frameTimeoutNanoseconds
             }
         } else {
             connection.frameDeadline = nil

@@ -1,4 +1,5 @@
 // Hand-written argument parsing for `seqrec serve` (no package dependencies).
+import SeqRecCore
 
 /// A bad `seqrec serve` command line, or a request for help (print `message`, exit 0).
 public struct ServerCommandError: Error, CustomStringConvertible, Sendable {
@@ -22,6 +23,7 @@ public enum ServerCommand {
           --host ADDRESS           IPv4/IPv6 literal to bind (default 127.0.0.1)
           --port N                 TCP port (default 7878; 0 = any free port)
           --workers N              inference threads (default: cores - 1, at least 1)
+          --kernels auto|blas|simd kernel path (default: $SEQREC_KERNELS, else auto)
           --max-batch N            largest batch per model call (default 64)
           --max-delay-us N         longest wait for a batch to fill (default 200)
           --max-queue N            queued requests before RESOURCE_EXHAUSTED (default 1024)
@@ -30,6 +32,7 @@ public enum ServerCommand {
           --max-frame N            largest frame length in bytes (default 4194304)
           --max-output N           per-connection unsent bytes before disconnect (default 8388608)
           --frame-timeout-ms N     time to receive a whole frame (default 10000)
+          --idle-timeout-ms N      close connections idle this long with GOAWAY OK (default 600000)
           --default-timeout-us N   deadline of requests that send 0 (default 1000000)
           --max-timeout-us N       cap on request deadlines (default 10000000)
           --drain-delay-ms N       after SIGTERM, serve this long with health NOT_SERVING (default 5000)
@@ -75,6 +78,12 @@ public enum ServerCommand {
                 }
                 configuration.port = port
             case "--workers": configuration.workers = try integer(of: flag)
+            case "--kernels":
+                let name = try value(of: flag)
+                guard let kernels = KernelSelection(name: name) else {
+                    throw ServerCommandError(message: "--kernels must be auto, blas or simd, got '\(name)'")
+                }
+                configuration.kernels = kernels
             case "--max-batch": configuration.maxBatch = try integer(of: flag)
             case "--max-delay-us": configuration.maxDelayMicroseconds = try integer(of: flag)
             case "--max-queue": configuration.maxQueue = try integer(of: flag)
@@ -83,6 +92,7 @@ public enum ServerCommand {
             case "--max-frame": configuration.maxFrameLength = try integer(of: flag)
             case "--max-output": configuration.maxOutputBytes = try integer(of: flag)
             case "--frame-timeout-ms": configuration.frameReadTimeoutMilliseconds = try integer(of: flag)
+            case "--idle-timeout-ms": configuration.idleTimeoutMilliseconds = try integer(of: flag)
             case "--default-timeout-us": configuration.defaultTimeoutMicroseconds = try unsigned32(of: flag)
             case "--max-timeout-us": configuration.maxTimeoutMicroseconds = try unsigned32(of: flag)
             case "--drain-delay-ms": configuration.drainDelayMilliseconds = try integer(of: flag)

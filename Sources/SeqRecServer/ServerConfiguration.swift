@@ -1,5 +1,6 @@
 // Everything `seqrec serve` can be told: where to listen, which models to serve, and every limit.
 // Defaults follow docs/PROTOCOL.md §12 and the drain sequence of §10.
+import SeqRecCore
 
 /// One model to serve: a converted `.seqrec` file and the name clients use for it.
 public struct ModelSource: Sendable, Equatable {
@@ -25,6 +26,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Empty = the default model of `Models/` (see `resolvedModels`).
     public var models: [ModelSource] = []
 
+    /// Kernel path of every model; nil = `SEQREC_KERNELS`, else automatic.
+    public var kernels: KernelSelection?
     /// Inference threads, each with its own context per model.
     public var workers: Int = ServerConfiguration.defaultWorkerCount
     /// Largest batch one model call runs.
@@ -40,6 +43,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var maxOutputBytes = 8 * 1_024 * 1_024
     /// A frame must arrive completely within this time of its first byte.
     public var frameReadTimeoutMilliseconds = 10_000
+    /// A connection with nothing in flight and no frame for this long gets GOAWAY OK and is closed.
+    public var idleTimeoutMilliseconds = 600_000
     public var defaultTimeoutMicroseconds: UInt32 = 1_000_000
     public var maxTimeoutMicroseconds: UInt32 = 10_000_000
     /// After SIGTERM: keep serving (health NOT_SERVING) this long so load balancers notice.
@@ -78,12 +83,13 @@ public struct ServerConfiguration: Sendable, Equatable {
         try require((1...256).contains(workers), "--workers must be 1...256, got \(workers)")
         try require((1...1_024).contains(maxBatch), "--max-batch must be 1...1024, got \(maxBatch)")
         try require((0...10_000_000).contains(maxDelayMicroseconds), "--max-delay-us must be 0...10000000, got \(maxDelayMicroseconds)")
-        try require((1...1_000_000).contains(maxQueue), "--max-queue must be 1...1000000, got \(maxQueue)")
+        try require((1...100_000).contains(maxQueue), "--max-queue must be 1...100000, got \(maxQueue)")
         try require((1...1_000_000).contains(maxConnections), "--max-connections must be 1...1000000, got \(maxConnections)")
         try require((1...65_536).contains(maxInflightPerConnection), "--max-inflight must be 1...65536, got \(maxInflightPerConnection)")
         try require((1_024...(1 << 30)).contains(maxFrameLength), "--max-frame must be 1024...1073741824, got \(maxFrameLength)")
         try require(maxOutputBytes >= maxFrameLength, "--max-output must be at least --max-frame")
         try require(frameReadTimeoutMilliseconds >= 1, "--frame-timeout-ms must be positive")
+        try require(idleTimeoutMilliseconds >= 1, "--idle-timeout-ms must be positive")
         try require(defaultTimeoutMicroseconds >= 1 && defaultTimeoutMicroseconds <= maxTimeoutMicroseconds,
                     "--default-timeout-us must be 1...--max-timeout-us")
         try require(drainDelayMilliseconds >= 0, "--drain-delay-ms must not be negative")

@@ -1,6 +1,7 @@
 // seqrec: convert, inspect, recommend, serve, bench. Each subcommand is a thin layer over the libraries.
 import Foundation
 import SeqRecCore
+import SeqRecServer
 
 let usage = """
     usage: seqrec <command> [options]
@@ -9,10 +10,13 @@ let usage = """
       recommend --model <file> --session "<ids or titles; separated by ;>" [--k 10] [--exclude-seen]
                 [--external] [--kernels auto|blas|simd]
       recommend --model <file> --input <sessions.jsonl> [--k 10] --format jsonl
+      serve [--model FILE] [--host 127.0.0.1] [--port 7878] [limits...]   (seqrec serve --help)
+      demo [--session "<titles; ...>"] [--k 10] [--model FILE]
+                                          serve the default model on a free port, send one real request
     Environment: SEQREC_KERNELS=auto|blas|simd overrides the kernel path; SEQREC_BLAS_THREADS (default 1).
     """
 
-func run(_ arguments: [String]) throws {
+func run(_ arguments: [String]) async throws {
     guard let command = arguments.first else { throw UsageError("missing command\n" + usage) }
     var rest = Arguments(arguments.dropFirst())
     switch command {
@@ -28,6 +32,14 @@ func run(_ arguments: [String]) throws {
         print(ModelInspector.describe(try ModelFile.open(path: path)), terminator: "")
     case "recommend":
         try RecommendCommand(&rest).run()
+    case "serve":
+        do {
+            try Server.run(configuration: ServerCommand.parse(arguments: Array(arguments.dropFirst())))
+        } catch let error as ServerCommandError where error.isHelpRequest {
+            print(error.message)
+        }
+    case "demo":
+        try await DemoCommand(&rest).run()
     case "help", "--help", "-h":
         print(usage)
     default:
@@ -37,7 +49,7 @@ func run(_ arguments: [String]) throws {
 
 configureBLASThreads(Int(ProcessInfo.processInfo.environment["SEQREC_BLAS_THREADS"] ?? "") ?? 1)
 do {
-    try run(Array(CommandLine.arguments.dropFirst()))
+    try await run(Array(CommandLine.arguments.dropFirst()))
     fflush(nil)
 } catch let error as UsageError {
     fflush(nil)

@@ -209,6 +209,37 @@ struct FormatConverterErrorTests {
         expectFailure(try folder(weights: base.build(header: header)), file: "weights.safetensors", fragment)
     }
 
+    @Test("deeply nested JSON is rejected, not a stack overflow", arguments: ["header", "config"])
+    func deepNesting(_ input: String) throws {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        let path = input == "header"
+            ? try folder(weights: builder().build(header: deep))
+            : try folder(config: deep, weights: builder().build())
+        expectFailure(path, file: input == "header" ? "weights.safetensors" : "config.json", "is not valid JSON")
+    }
+
+    @Test("no single-byte corruption of a safetensors header crashes the importer")
+    func headerCorruptions() throws {
+        let base = builder().build()
+        let headerEnd = 8 + Int(FormatTestSupport.readU64(base, 0))
+        let flips: [UInt8] = [0x01, 0x20, 0xFF]
+        var rejected = 0, positions = 0
+        for position in stride(from: 0, to: headerEnd, by: 23) {
+            var bytes = base
+            bytes[position] ^= flips[position % flips.count]
+            let path = try folder(weights: bytes)
+            positions += 1
+            do {
+                try FixtureImporter.convert(folder: path, output: URL(fileURLWithPath: path).appendingPathComponent("o").path)
+            } catch {
+                #expect(!"\(error)".contains("\n"))
+                rejected += 1
+            }
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        #expect(rejected > positions / 2)
+    }
+
     @Test("overlapping, holed and mis-sized data_offsets", arguments: ["overlap", "hole", "size"])
     func dataOffsets(_ damage: String) throws {
         var weights = builder()
@@ -230,6 +261,16 @@ struct FormatConverterErrorTests {
     func missingFiles(_ which: String) throws {
         let path = which == "config" ? try folder(config: nil, weights: builder().build()) : try folder(weights: nil)
         expectFailure(path, file: which == "config" ? "config.json" : "weights.safetensors", "file:")
+    }
+
+    @Test("input folder missing")
+    func missingFolder() {
+        #expect {
+            try FixtureImporter.convert(folder: "/nonexistent/fixture", output: "/nonexistent/out.seqrec")
+        } throws: { error in
+            "\(error)" == "/nonexistent/fixture: folder: not found or not a directory "
+                + "(pass the folder holding weights.safetensors and config.json)"
+        }
     }
 
     @Test("vocab.tsv problems", arguments: [

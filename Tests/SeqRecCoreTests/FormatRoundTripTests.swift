@@ -57,6 +57,16 @@ struct FormatRoundTripTests {
         #expect(onehot.keys.contains { $0.hasPrefix("G.") } == false)
     }
 
+    @Test("invalid hyperparameters expect no tensors instead of trapping")
+    func expectedTensorsOfInvalidHyperparameters() {
+        let absurd = Hyperparameters([("layers", .ints([Int64.max])), ("embedding_mode", .string("constrained")),
+                                      ("embedding", .int(0)), ("n_items", .int(-1))])
+        #expect(FamilySchema.expectedTensors(.gru4recOfficial, absurd).isEmpty)
+        let negative = Hyperparameters([("embedding_size", .int(3)), ("hidden_size", .int(4)), ("num_layers", .int(-2)),
+                                        ("MAX_ITEM_LIST_LENGTH", .int(3)), ("n_items", .int(5))])
+        #expect(FamilySchema.expectedTensors(.recboleGRU4Rec, negative).isEmpty)
+    }
+
     @Test("gru4rec-official mode rules", arguments: [
         ("onehot", [Int64(4), 3], "onehot mode supports exactly 1"),
         ("separate", [Int64(4)], "'embedding': is 0, expected 1"),

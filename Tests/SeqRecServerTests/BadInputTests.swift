@@ -134,6 +134,21 @@ struct BadInputTests {
         #expect(Date().timeIntervalSince(start) < 2)
     }
 
+    @Test func idleConnectionGetsGoAwayOKThenClose() throws {
+        let server = try TestServer(backends: [FakeBackend()]) { $0.idleTimeoutMilliseconds = 300 }
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        try client.handshake()
+        try client.send(recommendFrame([1], id: 1))
+        #expect(try client.nextFrame()?.header.type == .recommendResponse)
+        let start = Date()
+        let goAway = try #require(try client.nextFrame(timeoutMilliseconds: 5_000))
+        #expect(try goAway.decode(GoAway.self).status == .ok)
+        #expect(goAway.header.aux == 1)
+        #expect(Date().timeIntervalSince(start) >= 0.2)
+        #expect(try client.nextFrame() == nil)
+    }
+
     @Test func connectionsBeyondTheLimitAreClosedAtOnce() throws {
         let server = try TestServer(backends: [FakeBackend()]) { $0.maxConnections = 2 }
         defer { server.stop() }

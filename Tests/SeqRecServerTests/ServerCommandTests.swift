@@ -1,3 +1,4 @@
+import SeqRecCore
 import Testing
 @testable import SeqRecServer
 
@@ -24,15 +25,16 @@ struct ServerCommandTests {
 
     @Test func everyFlagIsRead() throws {
         let configuration = try ServerCommand.parse(arguments: [
-            "--host", "::1", "--port", "0", "--model", "a.seqrec", "--model", "shop=b.seqrec", "--workers", "3",
+            "--host", "::1", "--port", "0", "--model", "a.seqrec", "--model", "shop=b.seqrec", "--workers", "3", "--kernels", "simd",
             "--max-batch", "16", "--max-delay-us", "50", "--max-queue", "99", "--max-connections", "7",
-            "--max-inflight", "9", "--max-frame", "65536", "--max-output", "131072", "--frame-timeout-ms", "250",
+            "--max-inflight", "9", "--max-frame", "65536", "--max-output", "131072", "--frame-timeout-ms", "250", "--idle-timeout-ms", "900",
             "--default-timeout-us", "5000", "--max-timeout-us", "60000", "--drain-delay-ms", "10", "--drain-grace-ms", "20",
         ])
         #expect(configuration.host == "::1")
         #expect(configuration.port == 0)
         #expect(configuration.models == [ModelSource(path: "a.seqrec"), ModelSource(path: "b.seqrec", name: "shop")])
         #expect(configuration.workers == 3)
+        #expect(configuration.kernels == KernelSelection(name: "simd"))
         #expect(configuration.maxBatch == 16)
         #expect(configuration.maxDelayMicroseconds == 50)
         #expect(configuration.maxQueue == 99)
@@ -41,6 +43,7 @@ struct ServerCommandTests {
         #expect(configuration.maxFrameLength == 65_536)
         #expect(configuration.maxOutputBytes == 131_072)
         #expect(configuration.frameReadTimeoutMilliseconds == 250)
+        #expect(configuration.idleTimeoutMilliseconds == 900)
         #expect(configuration.defaultTimeoutMicroseconds == 5_000)
         #expect(configuration.maxTimeoutMicroseconds == 60_000)
         #expect(configuration.drainDelayMilliseconds == 10)
@@ -54,6 +57,7 @@ struct ServerCommandTests {
         (["--max-queue", "-3"], "--max-queue"),
         (["--model", "=x"], "--model"),
         (["--bogus"], "unknown option '--bogus'"),
+        (["--kernels", "gpu"], "--kernels"),
         (["--max-frame", "10"], "--max-frame"),
     ])
     func badArgumentsNameTheFlag(arguments: [String], expected: String) {

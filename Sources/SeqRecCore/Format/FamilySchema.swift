@@ -114,10 +114,12 @@ public enum FamilySchema {
         }
     }
 
-    /// The exact tensor set of a file of `family`, in canonical order. Call after `validate`.
+    /// The exact tensor set of a file of `family`, in canonical order; empty when `hp` does not pass `validate`.
     public static func expectedTensors(_ family: ModelFamily, _ hp: Hyperparameters) -> [TensorSpec] {
         var specs: [TensorSpec] = []
         func add(_ name: String, _ shape: Int...) { specs.append(TensorSpec(name: name, shape: shape)) }
+        // The arithmetic below relies on validated ranges; invalid hyperparameters expect nothing.
+        guard (try? validate(hp, family: family, file: "")) != nil else { return [] }
         let items = hp.int("n_items") ?? 0
         switch family {
         case .recboleSASRec, .recboleBERT4Rec:

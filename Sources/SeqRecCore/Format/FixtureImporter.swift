@@ -12,6 +12,11 @@ public enum FixtureImporter {
 
     /// Reads and checks a fixture folder; the returned writer is valid.
     package static func makeWriter(folder: String) throws -> ModelFileWriter {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw FormatError(file: folder, field: "folder", problem: "not found or not a directory",
+                              hint: "pass the folder holding weights.safetensors and config.json")
+        }
         let configPath = join(folder, "config.json")
         let weightsPath = join(folder, "weights.safetensors")
         let vocabularyPath = join(folder, "vocab.tsv")

@@ -1,4 +1,5 @@
-/// `seqrec inspect`: a human-readable description of an opened model file (FORMAT.md §10).
+/// `seqrec inspect`: a human-readable description of an opened model file (FORMAT.md §10), one item per
+/// line, ending with a newline.
 public enum ModelInspector {
     public static func describe(_ file: ModelFile) -> String {
         var lines: [String] = []
@@ -41,7 +42,7 @@ public enum ModelInspector {
         } else {
             lines.append("vocabulary: none")
         }
-        return lines.joined(separator: "\n")
+        return lines.joined(separator: "\n") + "\n"
     }
 
     private static func pad(_ text: String, _ width: Int) -> String {
