@@ -43,7 +43,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SeqRecBenchTests",
-            dependencies: ["SeqRecBench"],
+            dependencies: ["SeqRecBench", "SeqRecCore", "SeqRecServer"],
             path: "Benchmarks/Tests/SeqRecBenchTests"
         ),
     ]

@@ -8,7 +8,7 @@ public enum BenchCommandLine {
     commands:
       inprocess  --model <file.seqrec> [--batch 1] [--k 10] [--kernels auto|blas|simd|naive]
                  [--session-length 50] [--warmup 100] [--iterations 5000] [--max-seconds 3]
-                 [--repeats 3] [--format json|text]
+                 [--min-iterations 20] [--repeats 3] [--format json|text]
                  one configuration in-process: p50/p90/p99/p99.9 over many calls after warm-up,
                  heap allocations per request (counted by the malloc interposer)
       suite      --models <dir> [--batches 1,8,32,64] [--kernels blas,simd] [--repeats 3]

@@ -79,8 +79,7 @@ public enum InProcessBenchmark {
         let recommender = try Recommender(path: configuration.modelPath, name: "bench", kernels: selection,
                                           maxBatch: configuration.batch)
         let info = recommender.info
-        // gru4rec-official has no PAD: its ids start at 0.
-        let firstItem = info.family == "gru4rec-official" ? 0 : 1
+        let firstItem = info.firstItem
         let queries = (0..<configuration.batch).map { session in
             SessionQuery(items: (0..<configuration.sessionLength).map { position in
                 BenchSessions.item(session: session, position: position, itemCount: info.itemCount, firstItem: firstItem)

@@ -5,6 +5,7 @@ public enum InProcessCommand {
             warmup: try arguments.int("warmup", default: 100, range: 0...1_000_000),
             iterations: try arguments.int("iterations", default: 5_000, range: 1...10_000_000),
             maxSeconds: try arguments.double("max-seconds", default: 3, range: 0.001...3600),
+            minimumIterations: try arguments.int("min-iterations", default: 20, range: 1...1_000_000),
             repeats: try arguments.int("repeats", default: 3, range: 1...1000))
         return InProcessConfiguration(
             modelPath: try arguments.requiredString("model"),

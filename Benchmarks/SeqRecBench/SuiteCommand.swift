@@ -36,7 +36,7 @@ public enum SuiteCommand {
     }
 
     private static func passThrough(_ arguments: BenchArguments) -> [String] {
-        ["k", "session-length", "warmup", "iterations", "max-seconds", "repeats"].flatMap { name in
+        ["k", "session-length", "warmup", "iterations", "max-seconds", "min-iterations", "repeats"].flatMap { name in
             arguments.string(name).map { ["--\(name)", $0] } ?? []
         }
     }

@@ -40,6 +40,8 @@ def parse_arguments():
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--max-seconds", type=float, default=1.5)
+    parser.add_argument("--min-iterations", type=int, default=20,
+                        help="timed calls per repeat even past --max-seconds")
     parser.add_argument("--build-dir", default=None, help="folder with seqrec and seqrec-bench")
     parser.add_argument("--json-out", default=None)
     parser.add_argument("--markdown-out", default=None)
@@ -116,10 +118,11 @@ def run_model(family, catalog, arguments, tools, fixtures, results):
         for repeat in range(arguments.repeats):
             for engine in python_engines:
                 runs[engine.name].append(timing.time_calls(
-                    engine.runner(*inputs), arguments.warmup, arguments.iterations, arguments.max_seconds))
+                    engine.runner(*inputs), arguments.warmup, arguments.iterations, arguments.max_seconds,
+                    arguments.min_iterations))
             for engine in seqrec_engines:
                 measured = engine.measure(batch, arguments.k, arguments.warmup, arguments.iterations,
-                                          arguments.max_seconds, SESSION_LENGTH)
+                                          arguments.max_seconds, arguments.min_iterations, SESSION_LENGTH)
                 runs[engine.name].append(measured)
                 if batch == 1 and repeat == 0:
                     checks[engine.name] = agreement(reference, (measured["top_items"], measured["top_scores"]))

@@ -23,10 +23,12 @@ class SeqRecTools:
         os.replace(output + ".partial", output)
         return output
 
-    def inprocess(self, model, batch, k, kernels, warmup, iterations, max_seconds, session_length):
+    def inprocess(self, model, batch, k, kernels, warmup, iterations, max_seconds, min_iterations,
+                  session_length):
         command = [self.seqrec_bench, "inprocess", "--model", model, "--batch", str(batch),
                    "--k", str(k), "--kernels", kernels, "--warmup", str(warmup),
                    "--iterations", str(iterations), "--max-seconds", str(max_seconds),
+                   "--min-iterations", str(min_iterations),
                    "--session-length", str(session_length), "--repeats", "1", "--format", "json"]
         completed = subprocess.run(command, check=True, capture_output=True, text=True)
         return json.loads(completed.stdout)
@@ -47,6 +49,6 @@ class SeqRecEngine:
         self.kernels = kernels
         self.name = f"seqrec-{kernels}"
 
-    def measure(self, batch, k, warmup, iterations, max_seconds, session_length):
+    def measure(self, batch, k, warmup, iterations, max_seconds, min_iterations, session_length):
         return self.tools.inprocess(self.model, batch, k, self.kernels, warmup, iterations,
-                                    max_seconds, session_length)
+                                    max_seconds, min_iterations, session_length)

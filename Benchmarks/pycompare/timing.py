@@ -16,9 +16,9 @@ def percentile(sorted_values, p):
     return sorted_values[rank - 1]
 
 
-def time_calls(call, warmup, iterations, max_seconds):
+def time_calls(call, warmup, iterations, max_seconds, min_iterations=20):
     """Run `call` warmup times untimed (at most WARMUP_SECONDS, at least twice), then up to
-    `iterations` timed calls (stopping early after max_seconds, but never before 20 calls).
+    `iterations` timed calls (stopping early after max_seconds, but never before min_iterations calls).
     Returns a dict of percentiles in microseconds. Same rule as SeqRecBench's TimingLoop."""
     warmup_deadline = time.perf_counter() + WARMUP_SECONDS
     for index in range(warmup):
@@ -31,7 +31,7 @@ def time_calls(call, warmup, iterations, max_seconds):
         start = time.perf_counter_ns()
         call()
         samples.append((time.perf_counter_ns() - start) / 1000.0)
-        if len(samples) >= 20 and time.perf_counter() > deadline:
+        if len(samples) >= min_iterations and time.perf_counter() > deadline:
             break
     samples.sort()
     result = {name: percentile(samples, p) for name, p in PERCENTILES}
