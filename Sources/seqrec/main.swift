@@ -8,7 +8,7 @@ let usage = """
       convert <folder> -o <file>          convert weights.safetensors + config.json [+ vocab.tsv] to a .seqrec file
       inspect <file>                      print a model file's header, hyperparameters, tensors and checksums
       recommend --model <file> --session "<ids or titles; separated by ;>" [--k 10] [--exclude-seen]
-                [--external] [--kernels auto|blas|simd]
+                [--external] [--kernels auto|blas|simd|naive]
       recommend --model <file> --input <sessions.jsonl> [--k 10] --format jsonl
       serve [--model FILE] [--host 127.0.0.1] [--port 7878] [limits...]   (seqrec serve --help)
       demo [--session "<titles; ...>"] [--k 10] [--model FILE]
