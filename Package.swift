@@ -28,6 +28,7 @@ let package = Package(
         ),
         .testTarget(name: "SeqRecCoreTests", dependencies: ["SeqRecCore"]),
         .testTarget(name: "SeqRecProtocolTests", dependencies: ["SeqRecProtocol"]),
+        .testTarget(name: "SeqRecCLITests", dependencies: ["seqrec", "SeqRecCore"]),
         .testTarget(name: "SeqRecServerTests", dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore"]),
         .target(name: "CBenchSupport", path: "Benchmarks/CBenchSupport"),
         .target(

@@ -13,7 +13,8 @@ What it expects from the CLI (the --seqrec command, split with shlex; we append
   * stdout has exactly one line per input line, in the same order:
     `{"items": [id, ...], "scores": [float, ...]}`, at least 20 items, best first, ranked over
     all real items (never PAD), items already in the session NOT removed.
-Anything else on stdout that is not a JSON object line is an error; stderr is passed through.
+Stdout lines that do not start with "{" (e.g. `swift run` build progress) are skipped;
+stderr is passed through.
 
 Protocol (RecBole 1.2.1, eval_args split LS valid_and_test, order TO, mode full):
   * each user's events are sorted by the min-max-normalised timestamp *as float32*, stable,
@@ -100,7 +101,12 @@ def run_cli(command, sessions, k):
         cmd = shlex.split(command) + ["--input", path, "--k", str(k), "--format", "jsonl"]
         print("running:", " ".join(shlex.quote(c) for c in cmd), file=sys.stderr, flush=True)
         out = subprocess.run(cmd, stdout=subprocess.PIPE, check=True, text=True).stdout
-    results = [json.loads(line) for line in out.splitlines() if line.strip()]
+    # `swift run` may print build progress on stdout: lines not starting with "{" are skipped.
+    lines = out.splitlines()
+    results = [json.loads(line) for line in lines if line.lstrip().startswith("{")]
+    skipped = sum(1 for line in lines if line.strip() and not line.lstrip().startswith("{"))
+    if skipped:
+        print(f"note: skipped {skipped} non-JSON stdout lines", file=sys.stderr)
     if len(results) != len(sessions):
         sys.exit(f"CLI returned {len(results)} result lines for {len(sessions)} sessions")
     return [r["items"] for r in results]

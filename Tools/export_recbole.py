@@ -125,6 +125,8 @@ def export(checkpoint, dataset_dir, outdir, result=None):
         for i, tok in enumerate(tokens):
             title = "" if i == 0 else titles.get(tok, "")
             f.write(f"{i}\t{tok}\t{title.replace(chr(9), ' ')}\n")
+        if model == "BERT4Rec":  # the extra item_embedding row, as the BERT4Rec fixture lists it
+            f.write(f"{n_items}\t[MASK]\t\n")
 
     hp = {k: _plain(config[k]) for k in hp_keys if k in config}
     hp["n_items"] = n_items

@@ -96,6 +96,20 @@ def build_config(args):
     return Config(model="SASRec", dataset="ml-100k", config_dict={**fixed, **knobs})
 
 
+def evaluate_only(args, trainer, valid_data, test_data):
+    """RecBole's own evaluation of an existing checkpoint (dropout settings do not matter)."""
+    ckpt = os.path.abspath(args.evaluate_only)
+    kw = dict(load_best_model=True, model_file=ckpt, show_progress=False)
+    valid, test = trainer.evaluate(valid_data, **kw), trainer.evaluate(test_data, **kw)
+    result = {"checkpoint": ckpt, "epoch": int(torch.load(ckpt, map_location="cpu")["epoch"]),
+              "best_valid": {k: round(float(v), 4) for k, v in valid.items()},
+              "test": {k: round(float(v), 4) for k, v in test.items()}}
+    out = os.path.join(args.work_dir, "evaluate.json")
+    with open(out, "w") as f:
+        json.dump(result, f, indent=2)
+    print(json.dumps(result, indent=2), flush=True)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -117,6 +131,8 @@ def main():
                         "--epochs stays the total. Not bit-identical to one uninterrupted run "
                         "(RNG state is not saved), so the result records it")
     p.add_argument("--export", default="", help="export the best model to this folder")
+    p.add_argument("--evaluate-only", default="", metavar="CKPT",
+                   help="no training: RecBole's valid and test metrics of a saved checkpoint")
     args = p.parse_args()
 
     # Absolute paths, then work inside work-dir: RecBole writes log/ and log_tensorboard/ into
@@ -137,6 +153,9 @@ def main():
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
     model = SASRec(config, train_data._dataset).to(config["device"])
     trainer = Trainer(config, model)
+    if args.evaluate_only:
+        evaluate_only(args, trainer, valid_data, test_data)
+        return
 
     if args.resume:
         # RecBole overwrites the file it resumes from; keep the original, resume from a copy.

@@ -1,6 +1,7 @@
 // One pipelined connection to a SeqRec server: any number of tasks may call it at once; every
 // request gets its own id, answers are matched by id in whatever order they arrive, and each
-// call has a deadline (sent to the server and enforced locally).
+// call has a deadline (sent to the server and enforced locally). A reader thread owns the socket
+// until the server closes it or `close()` is called: call `close()` when done.
 import Foundation
 import SeqRecProtocol
 import Synchronization

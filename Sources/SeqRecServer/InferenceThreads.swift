@@ -89,7 +89,8 @@ private final class WorkerLoop {
                 workers[model].recommend(queries[...], into: &results)
                 counters.add(\.batches)
                 counters.add(\.batchedRequests, queries.count)
-                for (position, slot) in runnable.enumerated() {
+                for position in runnable.indices {
+                    let slot = runnable[position]
                     // The slot takes the fresh answer; the worker keeps the old buffers for the next batch.
                     swap(&pool[slot].result, &results[position])
                     pool[slot].outcome = .answered

@@ -46,7 +46,8 @@ enum QueryBuilder {
         target.removeAll(keepingCapacity: true)
         switch ids {
         case .internal(let values):
-            for (position, value) in values.enumerated() {
+            for position in values.indices {
+                let value = values[position]
                 guard let id = Int32(exactly: value) else {
                     throw QueryRejection("\(field)[\(position)] = \(value) is not an item id of model '\(backend.info.name)'")
                 }

@@ -38,18 +38,14 @@ package final class RecommenderBackend: InferenceBackend {
 
 private final class RecommenderWorker: InferenceWorker {
     private let context: InferenceContext
+    /// Grows to the largest batch seen and never shrinks (the engine's contract), so buffers are reused.
     private var recommendations: [Recommendation] = []
-    /// Results not needed by a smaller batch, kept with their buffers for the next larger one
-    /// (the engine resizes its result array to the batch, which would free them).
-    private var spare: [Recommendation] = []
 
     init(_ context: InferenceContext) { self.context = context }
 
     func recommend(_ queries: ArraySlice<SessionQuery>, into results: inout [ScoredItems]) {
-        while recommendations.count > queries.count, let extra = recommendations.popLast() { spare.append(extra) }
-        while recommendations.count < queries.count { recommendations.append(spare.popLast() ?? Recommendation()) }
         context.recommend(queries, into: &recommendations)
-        for index in recommendations.indices {
+        for index in 0..<queries.count {
             // The slot's previous buffers go to the engine for the next batch.
             swap(&results[index].items, &recommendations[index].items)
             swap(&results[index].scores, &recommendations[index].scores)

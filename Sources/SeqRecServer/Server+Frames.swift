@@ -218,14 +218,19 @@ extension Server {
     private func encodeResponse(_ slot: Int, on connection: Connection) {
         let backend = backends[pool[slot].model]
         let embedding = pool[slot].query.includeEmbedding ? pool[slot].result.embedding : []
-        // Lazy views: the frame is written straight from the slot's buffers.
-        let items = pool[slot].result.items.lazy.map { UInt32(bitPattern: $0) }
-        let externalID: ((UInt32) -> String)? = pool[slot].externalIDs
-            ? { backend.token(of: Int32(bitPattern: $0)) ?? "" } : nil
+        guard pool[slot].externalIDs else {
+            connection.write {
+                ResponseEncoder.appendRecommendResponse(
+                    requestID: pool[slot].requestID, modelName: backend.info.name, modelVersion: backend.info.version,
+                    items: pool[slot].result.items, scores: pool[slot].result.scores, embedding: embedding, into: &$0)
+            }
+            return
+        }
         connection.write {
             RecommendResponse.encodeFrame(
                 requestID: pool[slot].requestID, modelName: backend.info.name, modelVersion: backend.info.version,
-                items: items, scores: pool[slot].result.scores, embedding: embedding, externalID: externalID, into: &$0)
+                items: pool[slot].result.items.lazy.map { UInt32(bitPattern: $0) }, scores: pool[slot].result.scores,
+                embedding: embedding, externalID: { backend.token(of: Int32(bitPattern: $0)) ?? "" }, into: &$0)
         }
     }
 }

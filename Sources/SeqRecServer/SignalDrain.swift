@@ -24,5 +24,7 @@ package final class SignalDrain {
 
     deinit {
         for source in sources { source.cancel() }
+        // Back to the default actions, so the process can be interrupted again afterwards.
+        for number in [SIGTERM, SIGINT] { signal(number, SIG_DFL) }
     }
 }

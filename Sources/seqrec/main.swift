@@ -47,8 +47,12 @@ func run(_ arguments: [String]) async throws {
     }
 }
 
-configureBLASThreads(Int(ProcessInfo.processInfo.environment["SEQREC_BLAS_THREADS"] ?? "") ?? 1)
 do {
+    let threads = ProcessInfo.processInfo.environment["SEQREC_BLAS_THREADS"] ?? "1"
+    guard let count = Int(threads), (1...64).contains(count) else {
+        throw UsageError("SEQREC_BLAS_THREADS=\"\(threads)\" must be an integer in 1…64")
+    }
+    configureBLASThreads(count)
     try await run(Array(CommandLine.arguments.dropFirst()))
     fflush(nil)
 } catch let error as UsageError {

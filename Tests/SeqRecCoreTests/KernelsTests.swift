@@ -136,3 +136,31 @@ struct KernelsMatrixTests {
         #expect(c == [1, 2, 3, 4], "backend \(backend)")
     }
 }
+
+@Suite("Kernels: concurrent use")
+struct KernelsConcurrencyTests {
+    /// Server workers call the kernels from several threads at once: every backend must give each
+    /// caller the same result it gives a lone caller (OpenBLAS included, with its own threads set to 1).
+    @Test(arguments: KernelBackend.allCases)
+    func concurrentCallersGetTheSingleThreadedResult(_ backend: KernelBackend) async {
+        configureBLASThreads(1)
+        let (m, n, k) = (16, 256, 64)
+        var rng = SplitMix64(seed: testSeed(m, n, k, 7))
+        let a = rng.floats(m * k), b = rng.floats(n * k)
+        let kernels = Kernels(.forced(backend))
+        let product: @Sendable () -> [Float] = {
+            var c = [Float](repeating: 0, count: m * n)
+            kernels.gemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k,
+                         beta: 0, c: &c, ldc: n)
+            return c
+        }
+        let expected = product()
+        let mismatches = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 {
+                group.addTask { (0..<25).reduce(0) { count, _ in count + (product() == expected ? 0 : 1) } }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(mismatches == 0, "backend \(backend): \(mismatches) of 100 concurrent products differed")
+    }
+}

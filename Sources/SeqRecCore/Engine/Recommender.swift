@@ -14,6 +14,7 @@ public final class Recommender: @unchecked Sendable {
     /// - Parameter name: the name the model is served under (default: the file name without extension).
     public init(path: String, name: String? = nil, kernels: KernelSelection = .automatic, maxBatch: Int = 64) throws {
         guard (1...1024).contains(maxBatch) else { throw ModelLoadError("model load: maxBatch is \(maxBatch), expected 1…1024") }
+        configureBLASThreadsUnlessConfigured()
         file = try ModelFile.open(path: path)
         encoder = try makeEncoder(file, maxBatch: maxBatch)
         self.kernels = kernels

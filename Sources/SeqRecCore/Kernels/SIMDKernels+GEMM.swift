@@ -13,7 +13,7 @@
 
 extension SIMDKernels {
     /// Rows of C per register tile.
-    static let tileRows = 4
+    static var tileRows: Int { 4 }
 
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -207,7 +207,20 @@ struct OutputTile {
     /// Stores 4 consecutive columns of one row.
     @inline(__always)
     func store(_ sums: SIMD4<Float>, row: Int, column: Int) {
-        for lane in 0..<4 { store(sums[lane], row: row, column: column + lane) }
+        if columnStride == 1 {
+            Self.storeRun(sums, alpha: alpha, beta: beta, at: c + row * rowStride + column)
+        } else {
+            for lane in 0..<4 { store(sums[lane], row: row, column: column + lane) }
+        }
+    }
+
+    /// out[0..<4] = alpha·sums + beta·out (beta = 0 overwrites) for 4 contiguous floats.
+    @inline(__always)
+    static func storeRun(_ sums: SIMD4<Float>, alpha: Float, beta: Float, at out: UnsafeMutablePointer<Float>) {
+        let raw = UnsafeMutableRawPointer(out)
+        let scaled = sums * alpha
+        let value = beta == 0 ? scaled : scaled + beta * raw.loadUnaligned(as: SIMD4<Float>.self)
+        raw.storeBytes(of: value, as: SIMD4<Float>.self)
     }
 
     /// C = beta·C over rows × cols (the whole result when k = 0 or alpha = 0).

@@ -17,7 +17,7 @@ extension SIMDKernels {
         var i = 0
         while i + tileRows <= m {
             let sums = dot4(count: n, rows: a + i * lda, rowStride: lda, x)  // safe: rows i..<i+4 < m
-            for r in 0..<tileRows { output.store(sums[r], row: i + r, column: 0) }
+            OutputTile.storeRun(sums, alpha: alpha, beta: beta, at: y + i)
             i += tileRows
         }
         while i < m {

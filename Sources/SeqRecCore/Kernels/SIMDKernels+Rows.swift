@@ -1,8 +1,8 @@
 // SIMD row kernels: layer norm and softmax, one row at a time.
 //
 // Shape legend: x is rows × cols with row stride ldx (out: ldo); gamma and beta have cols entries.
-// Statistics are computed before any write, so out may alias x.
-import Foundation
+// Statistics are computed before any write, so out may alias x. Softmax uses the vector exp of
+// SIMDMath.swift.
 
 extension SIMDKernels {
     static func layerNorm(rows: Int, cols: Int, x: UnsafePointer<Float>, ldx: Int, gamma: UnsafePointer<Float>,
@@ -90,13 +90,29 @@ extension SIMDKernels {
         return total
     }
 
-    /// x[cols] = exp(x − max)/Σ exp(x − max), in place.
+    /// x[count] = exp(x − shift) in place (leftovers through one zero-padded vector).
+    private static func exponentiate(count: Int, _ x: UnsafeMutablePointer<Float>, minus shift: Float) {
+        let w = SIMDWidth.lanes
+        let shiftLanes = FloatLanes(repeating: shift)
+        var i = 0
+        while i + w <= count {  // safe: the vector lies inside [0, count)
+            x.storeLanes(SIMDMath.exp(x.lanes(at: i) - shiftLanes), at: i)
+            i += w
+        }
+        guard i < count else { return }
+        var tail = shiftLanes
+        for lane in 0..<(count - i) { tail[lane] = x[i + lane] }  // safe: i + lane < count
+        let mapped = SIMDMath.exp(tail - shiftLanes)
+        for lane in 0..<(count - i) { x[i + lane] = mapped[lane] }
+    }
+
+    /// x[cols] = exp(x − max)/Σ exp(x − max), in place (three passes: max, exp, scale).
     private static func softmaxRow(cols: Int, _ x: UnsafeMutablePointer<Float>) {
         let w = SIMDWidth.lanes
         var maxLanes = FloatLanes(repeating: x[0])
         var j = 0
         while j + w <= cols {  // safe: the vector lies inside [0, cols)
-            maxLanes = pointwiseMax(maxLanes, x.lanes(at: j))
+            maxLanes = lanewiseMax(maxLanes, x.lanes(at: j))
             j += w
         }
         var maximum = maxLanes.max()
@@ -104,11 +120,7 @@ extension SIMDKernels {
             maximum = Swift.max(maximum, x[j])
             j += 1
         }
-        var total: Float = 0
-        for i in 0..<cols {
-            x[i] = expf(x[i] - maximum)
-            total += x[i]
-        }
-        scale(count: cols, alpha: 1 / total, x)
+        exponentiate(count: cols, x, minus: maximum)
+        scale(count: cols, alpha: 1 / sum(count: cols, x), x)
     }
 }

@@ -13,12 +13,13 @@ typealias FloatLanes = SIMD8<Float>
 typealias HalfLanes = SIMD4<Float>
 
 enum SIMDWidth {
+    // Computed, not stored: a `static let` is initialised lazily and every use would check a once-token.
     /// Floats per vector.
-    static let lanes = FloatLanes.scalarCount
+    static var lanes: Int { FloatLanes.scalarCount }
     /// Independent accumulators in reductions (hides the add latency).
-    static let accumulators = 4
+    static var accumulators: Int { 4 }
     /// Floats consumed per unrolled iteration of a reduction.
-    static let step = lanes * accumulators
+    static var step: Int { lanes * accumulators }
 }
 
 extension UnsafePointer where Pointee == Float {
@@ -63,6 +64,18 @@ func horizontalSums(_ a: HalfLanes, _ b: HalfLanes, _ c: HalfLanes, _ d: HalfLan
 @inline(__always)
 func horizontalSums(_ a: FloatLanes, _ b: FloatLanes, _ c: FloatLanes, _ d: FloatLanes) -> SIMD4<Float> {
     horizontalSums(a.lowHalf + a.highHalf, b.lowHalf + b.highHalf, c.lowHalf + c.highHalf, d.lowHalf + d.highHalf)
+}
+
+/// max(a, b) per lane by compare-and-select (`pointwiseMax` is an out-of-line call).
+@inline(__always)
+func lanewiseMax(_ a: FloatLanes, _ b: FloatLanes) -> FloatLanes {
+    a.replacing(with: b, where: b .> a)
+}
+
+/// min(a, b) per lane by compare-and-select.
+@inline(__always)
+func lanewiseMin(_ a: FloatLanes, _ b: FloatLanes) -> FloatLanes {
+    a.replacing(with: b, where: b .< a)
 }
 
 /// acc + a·b as a separate multiply and add (see the file comment for why not `addingProduct`).

@@ -12,6 +12,8 @@ final class FakeBackend: InferenceBackend, @unchecked Sendable {
     let executedQueries = Atomic<Int>(0)
     let executedBatches = Atomic<Int>(0)
     let largestBatch = Atomic<Int>(0)
+    /// While true, workers wait before running a batch: tests hold requests in flight on purpose.
+    let holdBatches = Atomic<Bool>(false)
 
     init(name: String = "fake", itemCount: Int = 100, batchDelayMicroseconds: UInt32 = 0, hasVocabulary: Bool = true,
          embeddingWidth: Int = 4) {
@@ -65,6 +67,7 @@ final class FakeWorker: InferenceWorker {
     init(backend: FakeBackend) { self.backend = backend }
 
     func recommend(_ queries: ArraySlice<SessionQuery>, into results: inout [ScoredItems]) {
+        while backend.holdBatches.load(ordering: .acquiring) { usleep(1_000) }
         if backend.batchDelayMicroseconds > 0 { usleep(backend.batchDelayMicroseconds) }
         backend.executedBatches.wrappingAdd(1, ordering: .relaxed)
         backend.executedQueries.wrappingAdd(queries.count, ordering: .relaxed)

@@ -94,8 +94,9 @@ enum ReferenceKernels {
         }
     }
 
+    /// Exact GELU: x·Φ(x) = 0.5·x·(1 + erf(x/√2)).
     static func gelu(count: Int, _ x: UnsafeMutablePointer<Float>) {
-        for i in 0..<count { x[i] = ScalarMath.gelu(x[i]) }
+        for i in 0..<count { x[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.70710678118654752440)) }
     }
 
     static func relu(count: Int, _ x: UnsafeMutablePointer<Float>) {
@@ -103,7 +104,7 @@ enum ReferenceKernels {
     }
 
     static func sigmoid(count: Int, _ x: UnsafeMutablePointer<Float>) {
-        for i in 0..<count { x[i] = ScalarMath.sigmoid(x[i]) }
+        for i in 0..<count { x[i] = 1 / (1 + expf(-x[i])) }
     }
 
     static func tanh(count: Int, _ x: UnsafeMutablePointer<Float>) {
@@ -111,7 +112,7 @@ enum ReferenceKernels {
     }
 
     static func swish(count: Int, _ x: UnsafeMutablePointer<Float>) {
-        for i in 0..<count { x[i] = x[i] * ScalarMath.sigmoid(x[i]) }
+        for i in 0..<count { x[i] = x[i] / (1 + expf(-x[i])) }
     }
 
     static func scale(count: Int, alpha: Float, _ x: UnsafeMutablePointer<Float>) {

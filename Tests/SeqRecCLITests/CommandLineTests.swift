@@ -1,0 +1,138 @@
+import Foundation
+import SeqRecCore
+import Testing
+
+/// The `seqrec` executable as scripts and gateways' CI call it: exit codes, one-line errors, outputs.
+@Suite("seqrec command line")
+struct CommandLineTests {
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
+
+    /// The `seqrec` binary next to the test bundle (same build configuration).
+    static var executable: String {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("seqrec").path),
+              directory.path != "/" {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent("seqrec").path
+    }
+
+    static func run(_ arguments: [String]) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = packageRoot
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func temporary(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)-\(name)").path
+    }
+
+    static func converted(_ fixture: String) throws -> String {
+        let output = temporary("\(fixture).seqrec")
+        let run = try run(["convert", fixtures.appendingPathComponent(fixture).path, "-o", output])
+        #expect(run.status == 0, "\(run.stderr)")
+        return output
+    }
+
+    @Test func convertThenInspect() throws {
+        let model = try Self.converted("recbole-bert4rec-ml100k")
+        defer { try? FileManager.default.removeItem(atPath: model) }
+        let inspect = try Self.run(["inspect", model])
+        #expect(inspect.status == 0)
+        #expect(inspect.stdout.contains("family: recbole-bert4rec"))
+        #expect(inspect.stdout.contains("output_bias"))
+        #expect(inspect.stdout.contains("vocabulary"))
+    }
+
+    @Test(arguments: [
+        (["convert", "/no/such/folder", "-o", "/tmp/x.seqrec"], "folder"),
+        (["convert", "Tests/Fixtures/recbole-sasrec-ml100k"], "-o"),
+        (["inspect", "README.md"], "README.md"),
+        (["inspect"], "missing"),
+        (["recommend", "--model", "Models/none.seqrec", "--session", "1"], "none.seqrec"),
+        (["recommend", "--session", "1"], "--model"),
+        (["recommend", "--model", "Models/sasrec-ml100k.seqrec", "--session", "1", "--k", "0"], "--k"),
+        (["recommend", "--model", "Models/sasrec-ml100k.seqrec", "--session", "1", "--bogus"], "--bogus"),
+        (["recommend", "--model", "Models/sasrec-ml100k.seqrec", "--session", "No Such Film Title"], "No Such Film Title"),
+        (["recommend", "--model", "Models/sasrec-ml100k.seqrec", "--session", "0"], "session"),
+        (["serve", "--port", "70000"], "--port"),
+        (["frobnicate"], "unknown command"),
+    ])
+    func badInputGivesOneLineErrorAndNonZeroExit(arguments: [String], mention: String) throws {
+        let run = try Self.run(arguments)
+        #expect(run.status != 0)
+        let lines = run.stderr.split(separator: "\n")
+        #expect(!lines.isEmpty && lines[0].hasPrefix("seqrec:"), "stderr: \(run.stderr)")
+        #expect(lines.first?.contains(mention) == true, "stderr: \(run.stderr)")
+    }
+
+    @Test func titlesResolveAndRecommendationsPrint() throws {
+        let run = try Self.run(["recommend", "--model", "Models/sasrec-ml100k.seqrec", "--session",
+                                "Star Wars; Return of the Jedi; Raiders of the Lost Ark", "--k", "5"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("Star Wars [358] → Return of the Jedi [53]"))
+        #expect(run.stdout.split(separator: "\n").filter { $0.contains("score") }.count == 5)
+    }
+
+    /// Batch mode answers line by line, in input order and id space, with exactly the engine's scores for
+    /// the same batch (printed floats round-trip bit for bit).
+    @Test func jsonlBatchMatchesTheEngine() throws {
+        let model = try Self.converted("gru4rec-official-ml100k-separate")
+        defer { try? FileManager.default.removeItem(atPath: model) }
+        let input = Self.temporary("in.jsonl")
+        let lines = [
+            #"{"session": [0, 5, 9]}"#,
+            #"{"session": [12, 7], "k": 3, "exclude_seen": true, "deny": [1]}"#,
+            #"{"session": ["no-such-item"], "external": true}"#,
+            #"{"session": [3], "candidates": [4, 5, 6], "k": 2}"#,
+        ]
+        try lines.joined(separator: "\n").write(toFile: input, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: input) }
+        let run = try Self.run(["recommend", "--model", model, "--input", input, "--k", "4", "--format", "jsonl"])
+        #expect(run.status != 0, "one line failed, so the exit code says so")
+        let output = run.stdout.split(separator: "\n").map(String.init)
+        #expect(output.count == 4)
+        #expect(output[2].hasPrefix(#"{"error": "#) && output[2].contains("no-such-item"))
+
+        let recommender = try Recommender(path: model)
+        let context = recommender.makeContext()
+        var queries = [SessionQuery(items: [0, 5, 9], k: 4), SessionQuery(items: [12, 7], k: 3),
+                       SessionQuery(items: [3], k: 2)]
+        queries[1].excludeSeen = true
+        queries[1].deny = [1]
+        queries[2].candidates = [4, 5, 6]
+        var results: [Recommendation] = []
+        context.recommend(queries[...], into: &results)
+        for (line, expected) in zip([output[0], output[1], output[3]], results) {
+            let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: [NSNumber]]
+            #expect(json["items"]!.map(\.int32Value) == expected.items)
+            #expect(json["scores"]!.map(\.floatValue) == expected.scores, "printed scores round-trip exactly")
+        }
+    }
+
+    @Test func demoServesTheModelAndPrintsTitles() throws {
+        let run = try Self.run(["demo", "--k", "3"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("over TCP"))
+        #expect(run.stdout.contains("session: Star Wars → Return of the Jedi"))
+        #expect(run.stdout.split(separator: "\n").filter { $0.contains("score") }.count == 3)
+    }
+}
