@@ -10,7 +10,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 VENV="${SEQREC_VENV:-$HERE/.venv}"
 PY="${PYTHON:-python3}"
 
-TORCH="torch==2.15.0"
+TORCH="${SEQREC_TORCH:-torch==2.15.0}"  # override to test or to pick another build
 # recbole 1.2.1's own requirements, minus `ray`: ray is only imported by recbole.quick_start
 # (hyper-parameter tuning), which these tools never import, and it is large.
 RECBOLE_DEPS=(numpy==2.4.6 pandas==3.1.1 scipy tqdm "colorlog==4.7.2" "colorama==0.4.4"
@@ -22,7 +22,16 @@ fi
 pip_install() { "$VENV/bin/python" -m pip install --disable-pip-version-check -q "$@"; }
 have() { "$VENV/bin/python" -c "import $1" 2>/dev/null; }
 
-have torch || pip_install "$TORCH"
+if ! have torch; then
+  # The pinned PyPI wheel drags in ~3 GB of CUDA libraries; if that download fails and the
+  # machine carries a local CPU wheel, use it instead (same code on CPU, different version).
+  if ! pip_install "$TORCH"; then
+    local_wheel="$(ls /opt/wheels/torch-*.whl 2>/dev/null | tail -1 || true)"
+    [ -n "$local_wheel" ] || { echo "torch install failed" >&2; exit 1; }
+    echo "warning: $TORCH failed; installing $local_wheel instead" >&2
+    pip_install "$local_wheel"
+  fi
+fi
 have recbole || pip_install --no-deps "recbole==1.2.1"
 have colorlog && have thop && have sklearn && have tensorboard && have pandas || \
   pip_install "${RECBOLE_DEPS[@]}"

@@ -122,8 +122,8 @@ def main():
     p.add_argument("--stopping-step", type=int, default=8)
     p.add_argument("--train-batch-size", type=int, default=256)
     p.add_argument("--learning-rate", type=float, default=0.001)
-    p.add_argument("--dropout", type=float, default=0.2, help="hidden_dropout_prob")
-    p.add_argument("--attn-dropout", type=float, default=0.2, help="attn_dropout_prob")
+    p.add_argument("--dropout", type=float, default=0.5, help="hidden_dropout_prob")
+    p.add_argument("--attn-dropout", type=float, default=0.5, help="attn_dropout_prob")
     p.add_argument("--max-minutes", type=float, default=0,
                    help="stop after the first epoch that ends past this budget (0 = none)")
     p.add_argument("--resume", default="",
