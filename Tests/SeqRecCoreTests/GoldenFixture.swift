@@ -15,17 +15,25 @@ struct GoldenFixture {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
 
+    /// The shipped default model's source folder also carries upstream golden outputs.
+    static let shippedModel = "Models/recbole-sasrec-ml100k"
+
     static let names = [
         "recbole-sasrec-ml100k", "recbole-bert4rec-ml100k", "recbole-gru4rec-ml100k",
         "pmixer-sasrec-v1-ml1m-e601", "pmixer-sasrec-v2-ml1m-e720", "pmixer-sasrec-v3-wiki-prenorm",
-        "gru4rec-official-ml100k-separate", "gru4rec-official-video",
+        "gru4rec-official-ml100k-separate", "gru4rec-official-video", shippedModel,
     ]
 
-    var folder: String { Self.root.appendingPathComponent(name).path }
+    private static func location(_ name: String) -> URL {
+        name.hasPrefix("Models/") ? root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(name)
+                                  : root.appendingPathComponent(name)
+    }
+
+    var folder: String { Self.location(name).path }
 
     init(_ name: String) throws {
         self.name = name
-        let data = try Data(contentsOf: Self.root.appendingPathComponent(name).appendingPathComponent("golden.json"))
+        let data = try Data(contentsOf: Self.location(name).appendingPathComponent("golden.json"))
         let json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         cases = (json["cases"] as! [[String: Any]]).map { entry in
             // Golden scores are the shortest decimals of float32 values: read through Double, round once.
@@ -40,7 +48,7 @@ struct GoldenFixture {
     /// Converts the fixture with the real conversion tool into a temporary model file.
     func convert() throws -> String {
         let output = FileManager.default.temporaryDirectory
-            .appendingPathComponent("seqrec-test-\(name)-\(UUID().uuidString).seqrec").path
+            .appendingPathComponent("seqrec-test-\(UUID().uuidString).seqrec").path
         try FixtureImporter.convert(folder: folder, output: output)
         return output
     }
