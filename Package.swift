@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol"]),
         .executableTarget(
             name: "seqrec",
-            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient"]
+            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient", "SeqRecBench"]
         ),
         .testTarget(name: "SeqRecCoreTests", dependencies: ["SeqRecCore"]),
         .testTarget(name: "SeqRecProtocolTests", dependencies: ["SeqRecProtocol"]),

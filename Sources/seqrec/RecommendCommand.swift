@@ -20,7 +20,7 @@ struct RecommendCommand {
         excludeSeen = arguments.flag("--exclude-seen")
         external = arguments.flag("--external")
         if let name = try arguments.option("--kernels") {
-            guard let parsed = KernelSelection(name: name) else { throw UsageError("--kernels must be auto, blas or simd, got '\(name)'") }
+            guard let parsed = KernelSelection(name: name) else { throw UsageError("--kernels must be auto, blas, simd or naive, got '\(name)'") }
             kernels = parsed
         } else {
             kernels = try KernelSelection.fromEnvironment()

@@ -1,6 +1,7 @@
 // seqrec: convert, inspect, recommend, serve, bench. Each subcommand is a thin layer over the libraries.
 import Foundation
 import SeqRecCore
+import SeqRecBench
 import SeqRecServer
 
 let usage = """
@@ -8,9 +9,12 @@ let usage = """
       convert <folder> -o <file>          convert weights.safetensors + config.json [+ vocab.tsv] to a .seqrec file
       inspect <file>                      print a model file's header, hyperparameters, tensors and checksums
       recommend --model <file> --session "<ids or titles; separated by ;>" [--k 10] [--exclude-seen]
-                [--external] [--kernels auto|blas|simd]
+                [--external] [--kernels auto|blas|simd|naive]
       recommend --model <file> --input <sessions.jsonl> [--k 10] --format jsonl
       serve [--model FILE] [--host 127.0.0.1] [--port 7878] [limits...]   (seqrec serve --help)
+      bench --model <file> [--batch 1] [--k 10] [--kernels auto|blas|simd] [--format json|text]
+                                          in-process latency percentiles and heap allocations per request
+                                          (the same code as `seqrec-bench inprocess`; see Benchmarks/)
       demo [--session "<titles; ...>"] [--k 10] [--model FILE]
                                           serve the default model on a free port, send one real request
     Environment: SEQREC_KERNELS=auto|blas|simd overrides the kernel path; SEQREC_BLAS_THREADS (default 1).
@@ -38,6 +42,9 @@ func run(_ arguments: [String]) async throws {
         } catch let error as ServerCommandError where error.isHelpRequest {
             print(error.message)
         }
+    case "bench":
+        let status = BenchCommandLine.main(["inprocess"] + Array(arguments.dropFirst()))
+        if status != 0 { exit(status) }
     case "demo":
         try await DemoCommand(&rest).run()
     case "help", "--help", "-h":

@@ -128,6 +128,18 @@ struct CommandLineTests {
         }
     }
 
+    @Test func benchPrintsOneJSONObjectWithPercentilesAndAllocations() throws {
+        let run = try Self.run(["bench", "--model", "Models/sasrec-ml100k.seqrec", "--batch", "2", "--k", "10",
+                                "--kernels", "simd", "--format", "json", "--max-seconds", "0.2", "--repeats", "1",
+                                "--warmup", "5", "--min-iterations", "5"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        for key in ["p50_us", "p90_us", "p99_us", "iterations", "allocs_per_request"] {
+            #expect(json?[key] is NSNumber, "missing \(key) in \(run.stdout)")
+        }
+        #expect((json?["allocs_per_request"] as? NSNumber)?.doubleValue == 0)
+    }
+
     @Test func demoServesTheModelAndPrintsTitles() throws {
         let run = try Self.run(["demo", "--k", "3"])
         #expect(run.status == 0, "\(run.stderr)")

@@ -93,8 +93,12 @@ struct KernelsSpecialValueTests {
         let inputs: [Float] = [.nan, .infinity, -.infinity, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
                                100, -100, 0, -0, .leastNonzeroMagnitude, 1e-20, -1e-20]
         var expected = inputs, actual = inputs
-        expected.withUnsafeMutableBufferPointer { activation.apply(Kernels(.forced(.naive)), count: inputs.count, $0.baseAddress!) }
-        actual.withUnsafeMutableBufferPointer { activation.apply(Kernels(.forced(.simd)), count: inputs.count, $0.baseAddress!) }
+        expected.withUnsafeMutableBufferPointer {
+            activation.apply(Kernels(.forced(.naive)), count: inputs.count, $0.baseAddress!)
+        }
+        actual.withUnsafeMutableBufferPointer {
+            activation.apply(Kernels(.forced(.simd)), count: inputs.count, $0.baseAddress!)
+        }
         for (index, (a, e)) in zip(actual, expected).enumerated() {
             let same = a.isNaN ? e.isNaN : (a == e || abs(a - e) <= 1e-5 * abs(e) + 1e-6)
             #expect(same, "\(activation)(\(inputs[index])): SIMD \(a), reference \(e)")

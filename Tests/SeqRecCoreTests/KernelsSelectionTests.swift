@@ -101,7 +101,8 @@ struct KernelsSelectionTests {
         }
         await #expect(processExitsWith: .failure) {
             var y: [Float] = [0, 0]
-            Kernels(.automatic).gemv(trans: false, m: 2, n: 2, alpha: 1, a: [1, 2, 3, 4], lda: 1, x: [1, 1], beta: 0, y: &y)
+            Kernels(.automatic).gemv(trans: false, m: 2, n: 2, alpha: 1, a: [1, 2, 3, 4], lda: 1, x: [1, 1],
+                                     beta: 0, y: &y)
         }
         await #expect(processExitsWith: .failure) {
             var out: [Float] = [0, 0, 0, 0]

@@ -78,7 +78,8 @@ struct KernelsMatrixTests {
                     let bValue = t.transB ? b.values[j * b.ld + p] : b.values[p * b.ld + j]
                     sum += abs(Double(aValue) * Double(bValue))
                 }
-                magnitude[i * c.ld + j] = Float(abs(Double(t.alpha)) * sum + abs(Double(t.beta * c.values[i * c.ld + j])))
+                let old = Double(t.beta * c.values[i * c.ld + j])
+                magnitude[i * c.ld + j] = Float(abs(Double(t.alpha)) * sum + abs(old))
             }
         }
         let expected = run(.forced(.naive))

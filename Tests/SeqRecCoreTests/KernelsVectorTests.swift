@@ -67,7 +67,8 @@ struct KernelsVectorTests {
         let expected = mutated(x) { activation.apply(Kernels(.forced(.naive)), count: count, $0) }
         for selection in selectionsUnderTest {
             expectClose(mutated(x) { activation.apply(Kernels(selection), count: count, $0) }, expected,
-                        magnitude: expected.map(abs), "\(activation) seed=\(seed) count=\(count) selection=\(selection)")
+                        magnitude: expected.map(abs),
+                        "\(activation) seed=\(seed) count=\(count) selection=\(selection)")
         }
     }
 
@@ -89,7 +90,9 @@ struct KernelsVectorTests {
         let x = paddedMatrix(rows: shape.rows, cols: shape.cols, padding: shape.padding, rng: &rng)
         let bias = rng.floats(Swift.max(1, shape.cols))
         let run = { (selection: KernelSelection) in
-            mutated(x.values) { Kernels(selection).addBias(rows: shape.rows, cols: shape.cols, bias: bias, x: $0, ldx: x.ld) }
+            mutated(x.values) {
+                Kernels(selection).addBias(rows: shape.rows, cols: shape.cols, bias: bias, x: $0, ldx: x.ld)
+            }
         }
         let expected = run(.forced(.naive))
         let magnitude = x.values.indices.map { abs(x.values[$0]) + abs(bias[($0 % x.ld) % bias.count]) }
@@ -115,7 +118,8 @@ struct KernelsVectorTests {
             let kernels = Kernels(selection)
             if inPlace {
                 return mutated(x.values) {
-                    kernels.layerNorm(rows: rows, cols: cols, x: $0, ldx: ld, gamma: gamma, beta: beta, eps: 1e-5, out: $0, ldo: ld)
+                    kernels.layerNorm(rows: rows, cols: cols, x: $0, ldx: ld, gamma: gamma, beta: beta, eps: 1e-5,
+                                      out: $0, ldo: ld)
                 }
             }
             var out = [Float](repeating: paddingSentinel, count: x.values.count)
@@ -133,7 +137,8 @@ struct KernelsVectorTests {
             let mean = row.reduce(0, +) / Double(cols)
             let deviation = (row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(cols) + 1e-5).squareRoot()
             for j in 0..<cols {
-                magnitude[r * ld + j] = Float((abs(row[j]) + abs(mean)) * abs(Double(gamma[j])) / deviation + abs(Double(beta[j])))
+                let normalizedTerms = (abs(row[j]) + abs(mean)) * abs(Double(gamma[j])) / deviation
+                magnitude[r * ld + j] = Float(normalizedTerms + abs(Double(beta[j])))
             }
         }
         for selection in selectionsUnderTest {

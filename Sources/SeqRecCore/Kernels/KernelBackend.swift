@@ -72,7 +72,8 @@ public struct KernelSelectionError: Error, CustomStringConvertible, Equatable {
     public let value: String
 
     public var description: String {
-        "\(variable)=\"\(value)\" is not a kernel selection; use one of: auto, blas, simd, naive (or leave it unset for auto)"
+        "\(variable)=\"\(value)\" is not a kernel selection; use one of: auto, blas, simd, naive "
+            + "(or leave it unset for auto)"
     }
 }
 

@@ -160,6 +160,7 @@ package struct Kernels: Sendable {
 
     /// Sizes and strides must be non-negative and fit the 32-bit integers cblas takes.
     private static func checkSize(_ size: Int) {
-        precondition(size >= 0 && size <= Int(Int32.max), "kernel size or stride \(size) is negative or exceeds Int32.max")
+        precondition(size >= 0 && size <= Int(Int32.max),
+                     "kernel size or stride \(size) is negative or exceeds Int32.max")
     }
 }

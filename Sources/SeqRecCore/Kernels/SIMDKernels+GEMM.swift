@@ -72,7 +72,8 @@ extension SIMDKernels {
                 j += w
             }
             for r in 0..<tileRows {
-                leftoverColumns(from: j, n: n, k: k, a: a.offset(row: i + r), b: b, ldb: ldb, output: output, row: i + r)
+                leftoverColumns(from: j, n: n, k: k, a: a.offset(row: i + r), b: b, ldb: ldb, output: output,
+                                row: i + r)
             }
             i += tileRows
         }
@@ -198,7 +199,8 @@ struct OutputTile {
         let base = c + row * rowStride + column * columnStride
         if columnStride == 1 {
             let scaled = sums * alpha
-            base.storeLanes(beta == 0 ? scaled : multiplyAdd(scaled, FloatLanes(repeating: beta), base.lanes(at: 0)), at: 0)
+            let value = beta == 0 ? scaled : multiplyAdd(scaled, FloatLanes(repeating: beta), base.lanes(at: 0))
+            base.storeLanes(value, at: 0)
         } else {
             for lane in 0..<SIMDWidth.lanes { store(sums[lane], row: row, column: column + lane) }
         }

@@ -28,7 +28,8 @@ extension SIMDKernels {
 
     /// Σ_p rows[r, p]·v[p] for the 4 rows r starting at `rows` (row stride `rowStride`).
     @inline(__always)
-    static func dot4(count: Int, rows: UnsafePointer<Float>, rowStride: Int, _ v: UnsafePointer<Float>) -> SIMD4<Float> {
+    static func dot4(count: Int, rows: UnsafePointer<Float>, rowStride: Int,
+                     _ v: UnsafePointer<Float>) -> SIMD4<Float> {
         let w = SIMDWidth.lanes
         let r1 = rows + rowStride, r2 = rows + 2 * rowStride, r3 = rows + 3 * rowStride
         var s0 = FloatLanes(), s1 = FloatLanes(), s2 = FloatLanes(), s3 = FloatLanes()

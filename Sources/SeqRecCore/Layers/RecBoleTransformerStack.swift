@@ -1,0 +1,87 @@
+// The shared body of RecBole's SASRec and BERT4Rec: embedding stage plus post-LN layers over the
+// packed tokens of a batch (MODELS.md §3.4 and §4.4 steps 1–3).
+//   B sessions, R = Σ tokens packed row after row, H hidden
+//   tokens [R, H] in the workspace → each session's last row after the last layer → out [B, H]
+
+struct RecBoleTransformerStack {
+    let embedding: TransformerEmbedding
+    let layers: [RecBoleTransformerLayer]
+    let hidden: Int
+    private let regions: TransformerRegions
+
+    init(_ binder: WeightBinder, _ config: RecBoleSASRec.Configuration, items: UnsafePointer<Float>, causal: Bool,
+         maxBatch: Int, layout: inout WorkspaceLayout) throws {
+        let h = config.hiddenSize
+        hidden = h
+        embedding = TransformerEmbedding(
+            items: items, positions: try binder.tensor("position_embedding.weight", [config.maxLength, h]),
+            norm: try binder.layerNorm("LayerNorm", width: h, eps: config.layerNormEps), width: h)
+        layers = try (0..<config.layers).map {
+            try RecBoleTransformerLayer(binder, index: $0, hidden: h, inner: config.innerSize, heads: config.heads,
+                                        eps: config.layerNormEps, activation: config.activation, causal: causal)
+        }
+        regions = TransformerRegions(&layout, maxBatch: maxBatch, maxTokens: config.maxLength, hidden: h,
+                                     inner: config.innerSize)
+    }
+
+    /// Embeds session `b`'s tokens (`items`, then `mask` when given) at positions 0, 1, … after the
+    /// `rows` rows already packed; returns the new row count.
+    func pack(session b: Int, items: ArraySlice<Int32>, mask: Int?, after rows: Int, workspace: Workspace,
+              kernels: Kernels) -> Int {
+        let x = workspace.region(regions.tokens), spans = workspace.intRegion(regions.spans)
+        var position = 0
+        for item in items {
+            embedding.embed(item: Int(item), position: position, into: x + (rows + position) * hidden, kernels: kernels)
+            position += 1
+        }
+        if let mask {
+            embedding.embed(item: mask, position: position, into: x + (rows + position) * hidden, kernels: kernels)
+            position += 1
+        }
+        spans[2 * b] = rows
+        spans[2 * b + 1] = position
+        return rows + position
+    }
+
+    /// Runs every layer over the `rows` packed tokens of `sessions` sessions; only the last layer's
+    /// readout rows (each session's last token) are computed, into `out` [sessions, H].
+    func run(sessions: Int, rows: Int, workspace: Workspace, into out: UnsafeMutablePointer<Float>, kernels: Kernels) {
+        let x = workspace.region(regions.tokens), spans = workspace.intRegion(regions.spans)
+        let scratch = RecBoleTransformerLayer.scratch(workspace, regions.layer)
+        for layer in layers.dropLast() {
+            layer.forward(x, rows: rows, spans: spans, sessions: sessions, scratch: scratch, kernels: kernels)
+        }
+        // safe: the configuration guarantees n_layers ≥ 1.
+        layers[layers.count - 1].forwardLastRows(x, rows: rows, spans: spans, sessions: sessions, into: out,
+                                                 scratch: scratch, kernels: kernels)
+    }
+}
+
+/// `X0[j] = LN(E[item] + Pos[j])` (RecBole's embedding stage, no scaling).
+struct TransformerEmbedding {
+    let items: UnsafePointer<Float>
+    let positions: UnsafePointer<Float>
+    let norm: LayerNormLayer
+    let width: Int
+
+    func embed(item: Int, position: Int, into row: UnsafeMutablePointer<Float>, kernels: Kernels) {
+        row.update(from: items + item * width, count: width)
+        kernels.add(count: width, positions + position * width, into: row)
+        norm(rows: 1, row, ldx: width, into: row, ldo: width, kernels: kernels)
+    }
+}
+
+/// Workspace regions shared by the RecBole transformer families.
+struct TransformerRegions {
+    let tokens: Int
+    let spans: Int
+    let layer: [Int]
+
+    init(_ layout: inout WorkspaceLayout, maxBatch: Int, maxTokens: Int, hidden: Int, inner: Int) {
+        let rows = maxBatch * maxTokens
+        tokens = layout.reserve(rows * hidden)
+        spans = layout.reserveInts(2 * maxBatch)
+        layer = RecBoleTransformerLayer.reserve(&layout, rows: rows, maxTokens: maxTokens, hidden: hidden,
+                                                inner: inner)
+    }
+}
