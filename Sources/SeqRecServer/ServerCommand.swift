@@ -25,7 +25,7 @@ public enum ServerCommand {
           --workers N              inference threads (default: cores - 1, at least 1)
           --kernels auto|blas|simd kernel path (default: $SEQREC_KERNELS, else auto)
           --max-batch N            largest batch per model call (default 64)
-          --max-delay-us N         longest wait for a batch to fill (default 200)
+          --max-delay-us N         longest wait for a batch to fill while a worker is free (default 0)
           --max-queue N            queued requests before RESOURCE_EXHAUSTED (default 1024)
           --max-connections N      open connections; extra ones are closed at once (default 1024)
           --max-inflight N         requests in flight per connection (default 128)

@@ -33,7 +33,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Largest batch one model call runs.
     public var maxBatch = 64
     /// How long the oldest queued request may wait for company before its batch runs.
-    public var maxDelayMicroseconds = 200
+    /// 0: a free worker takes whatever is queued at once; batches form from the requests that arrive
+    /// while the workers are busy (measured in Benchmarks/RESULTS.md §5: lower p50 and p99 than 200 µs).
+    public var maxDelayMicroseconds = 0
     /// Requests waiting for a worker (all models); beyond it: RESOURCE_EXHAUSTED + NOT_PROCESSED.
     public var maxQueue = 1_024
     public var maxConnections = 1_024
