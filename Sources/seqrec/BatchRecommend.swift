@@ -20,7 +20,7 @@ struct BatchRecommend {
             throw UsageError("cannot read --input '\(inputPath)': \(error.localizedDescription)")
         }
         let rawLines = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.allSatisfy(\.isWhitespace) }
-        var parsed: [Result<Line, Error>] = rawLines.enumerated().map { number, raw in
+        let parsed: [Result<Line, Error>] = rawLines.enumerated().map { number, raw in
             Result { try parse(String(raw), lineNumber: number + 1) }
         }
         let valid = parsed.compactMap { try? $0.get().query }
@@ -38,7 +38,6 @@ struct BatchRecommend {
                 print(#"{"error": \#(jsonString(String(describing: error)))}"#)
             }
         }
-        parsed.removeAll()
         if failures > 0 { throw UsageError("\(failures) of \(rawLines.count) input lines failed (see their error objects)") }
     }
 

@@ -39,11 +39,14 @@ public final class Recommender: @unchecked Sendable {
         guard (1...SessionQuery.maxK).contains(query.k) else {
             throw RecommendError("k: \(query.k) is out of range (expected 1…\(SessionQuery.maxK))")
         }
-        for (field, list) in [("allow", query.allow ?? []), ("deny", query.deny), ("candidates", query.candidates ?? [])] {
-            for item in list where !(0..<rows).contains(Int(item)) {
+        func checkRange(_ field: String, _ list: [Int32]?) throws(RecommendError) {
+            for item in list ?? [] where !(0..<rows).contains(Int(item)) {
                 throw RecommendError("\(field): item id \(item) is out of range (expected 0…\(rows - 1))")
             }
         }
+        try checkRange("allow", query.allow)
+        try checkRange("deny", query.deny)
+        try checkRange("candidates", query.candidates)
     }
 
     /// Maps vocabulary tokens to internal ids. Unknown tokens are dropped when `skipUnknown`, else an error.

@@ -30,7 +30,7 @@ struct Attention {
                         scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, ldo: Int,
                         kernels: Kernels) {
         let width = heads * headWidth
-        let scale = 1 / Float(headWidth).squareRoot()
+        let root = Float(headWidth).squareRoot(), scale = 1 / root
         if scaling == .queryFirst {
             for row in 0..<queryCount { kernels.scale(count: width, alpha: scale, query + row * ldq) }
         }
@@ -46,7 +46,6 @@ struct Attention {
                 let scores = scratch + row * lds
                 if scaling == .afterProduct {
                     // RecBole divides by √dh rather than multiplying by its inverse.
-                    let root = Float(headWidth).squareRoot()
                     for j in padColumns..<lds { scores[j] /= root }
                 }
                 if let padKey {

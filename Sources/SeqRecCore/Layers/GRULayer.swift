@@ -4,21 +4,17 @@
 //   scratch: gi [R, 3D], gh [R, 3D]
 
 struct GRULayer {
-    let inputWeights: UnsafePointer<Float>    // W_ih [3D, I]
-    let hiddenWeights: UnsafePointer<Float>   // W_hh [3D, D]
-    let inputBias: UnsafePointer<Float>?      // b_ih [3D]
-    let hiddenBias: UnsafePointer<Float>?     // b_hh [3D]
-    let inputWidth: Int
-    let hiddenWidth: Int
+    let input: Linear     // W_ih [3D, I], b_ih [3D] or none
+    let hidden: Linear    // W_hh [3D, D], b_hh [3D] or none
+
+    var hiddenWidth: Int { hidden.inputWidth }
 
     /// h ← GRU(x, h): r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r ⊙ gh_n), h = (1 − z) ⊙ n + z ⊙ h.
     func step(rows: Int, _ x: UnsafePointer<Float>, ldx: Int, hidden h: UnsafeMutablePointer<Float>,
               gi: UnsafeMutablePointer<Float>, gh: UnsafeMutablePointer<Float>, kernels: Kernels) {
         let d = hiddenWidth, gates = 3 * hiddenWidth
-        Linear(weight: inputWeights, bias: inputBias, inputWidth: inputWidth, outputWidth: gates)(
-            rows: rows, x, ldx: ldx, into: gi, ldo: gates, kernels: kernels)
-        Linear(weight: hiddenWeights, bias: hiddenBias, inputWidth: d, outputWidth: gates)(
-            rows: rows, h, ldx: d, into: gh, ldo: gates, kernels: kernels)
+        input(rows: rows, x, ldx: ldx, into: gi, ldo: gates, kernels: kernels)
+        hidden(rows: rows, h, ldx: d, into: gh, ldo: gates, kernels: kernels)
         for row in 0..<rows {
             let i = gi + row * gates, g = gh + row * gates, state = h + row * d
             kernels.add(count: 2 * d, g, into: i)
@@ -173,10 +169,11 @@ struct GRUStack {
 extension WeightBinder {
     func gruLayer(inputWeights: String, hiddenWeights: String, inputBias: String?, hiddenBias: String?,
                   input: Int, hidden: Int) throws -> GRULayer {
-        GRULayer(inputWeights: try tensor(inputWeights, [3 * hidden, input]),
-                 hiddenWeights: try tensor(hiddenWeights, [3 * hidden, hidden]),
-                 inputBias: try inputBias.map { try tensor($0, [3 * hidden]) },
-                 hiddenBias: try hiddenBias.map { try tensor($0, [3 * hidden]) },
-                 inputWidth: input, hiddenWidth: hidden)
+        GRULayer(input: Linear(weight: try tensor(inputWeights, [3 * hidden, input]),
+                                bias: try inputBias.map { try tensor($0, [3 * hidden]) },
+                                inputWidth: input, outputWidth: 3 * hidden),
+                 hidden: Linear(weight: try tensor(hiddenWeights, [3 * hidden, hidden]),
+                                bias: try hiddenBias.map { try tensor($0, [3 * hidden]) },
+                                inputWidth: hidden, outputWidth: 3 * hidden))
     }
 }

@@ -29,12 +29,6 @@ struct WeightBinder {
         return tensor.data.baseAddress!
     }
 
-    func shape(_ name: String) throws -> [Int] {
-        guard let tensor = file.tensor(name) else { throw ModelLoadError.missingTensor(name, family: file.family) }
-        return tensor.shape
-    }
-
-    func has(_ name: String) -> Bool { file.tensor(name) != nil }
 
     func int(_ key: String, atLeast minimum: Int = 1) throws -> Int {
         guard let value = file.hyperparameters.int(key) else { throw ModelLoadError.hyperparameter(key, "is missing or not an integer") }

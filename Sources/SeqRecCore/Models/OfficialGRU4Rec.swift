@@ -41,7 +41,6 @@ final class OfficialGRU4Rec: SequenceEncoder, @unchecked Sendable {
     let inputBias: UnsafePointer<Float>?
     let stack: GRUStack
     let scoring: ScoringTable
-    let maxBatch: Int
     let workspaceLayout: WorkspaceLayout
     private let stackRegions: GRUStack.Regions
 
@@ -84,7 +83,6 @@ final class OfficialGRU4Rec: SequenceEncoder, @unchecked Sendable {
             }
         }
         stack = GRUStack(layers: cells, inputWidth: inputWidth)
-        self.maxBatch = maxBatch
         var layout = WorkspaceLayout()
         stackRegions = stack.reserve(&layout, maxBatch: maxBatch)
         workspaceLayout = layout

@@ -47,21 +47,19 @@ final class PmixerSASRec: SequenceEncoder, @unchecked Sendable {
     let blocks: [PmixerBlock]
     let lastNorm: LayerNormLayer
     let scoring: ScoringTable
-    let maxBatch: Int
     let workspaceLayout: WorkspaceLayout
     private let padKeys: UnsafeMutablePointer<Float>   // per block: pad key [d], pad value [d]
     private let regions: PmixerBlock.Regions
     private let embeddingScale: Float
 
-    var family: ModelFamily { binderFamily }
-    private let binderFamily: ModelFamily
+    let family: ModelFamily
     var window: Int { configuration.maxLength }
     var inputItems: Range<Int> { 1..<configuration.itemRows }
 
     init(_ binder: WeightBinder, maxBatch: Int) throws {
         let config = try Configuration(binder)
         configuration = config
-        binderFamily = binder.file.family
+        family = binder.file.family
         let d = config.hiddenUnits, t = config.maxLength
         items = try binder.tensor("item_emb.weight", [config.itemRows, d])
         positions = try binder.tensor("pos_emb.weight", [config.variant == .v1 ? t : t + 1, d])
@@ -72,7 +70,6 @@ final class PmixerSASRec: SequenceEncoder, @unchecked Sendable {
         lastNorm = try binder.layerNorm("last_layernorm", width: d, eps: config.layerNormEps)
         scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: d, firstItem: 1)
         embeddingScale = Float(Double(d).squareRoot())
-        self.maxBatch = maxBatch
         var layout = WorkspaceLayout()
         regions = PmixerBlock.Regions(&layout, rows: maxBatch * t, maxTokens: t, width: d, sessions: maxBatch)
         workspaceLayout = layout

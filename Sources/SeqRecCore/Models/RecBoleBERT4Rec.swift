@@ -12,7 +12,6 @@ final class RecBoleBERT4Rec: SequenceEncoder, @unchecked Sendable {
     let outputDense: Linear
     let outputNorm: LayerNormLayer
     let scoring: ScoringTable
-    let maxBatch: Int
     let workspaceLayout: WorkspaceLayout
     private let head: Int
 
@@ -35,7 +34,6 @@ final class RecBoleBERT4Rec: SequenceEncoder, @unchecked Sendable {
         let scored = config.itemRows - 1
         scoring = ScoringTable(table: items, bias: try binder.tensor("output_bias", [scored]), rows: scored,
                                width: h, firstItem: 1)
-        self.maxBatch = maxBatch
         head = layout.reserve(maxBatch * h)
         workspaceLayout = layout
     }

@@ -27,7 +27,6 @@ final class RecBoleGRU4Rec: SequenceEncoder, @unchecked Sendable {
     let stack: GRUStack
     let dense: Linear
     let scoring: ScoringTable
-    let maxBatch: Int
     let workspaceLayout: WorkspaceLayout
     private let stackRegions: GRUStack.Regions
     private let finalState: Int
@@ -48,7 +47,6 @@ final class RecBoleGRU4Rec: SequenceEncoder, @unchecked Sendable {
         }, inputWidth: e)
         dense = try binder.linear("dense", input: d, output: e)
         scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: e, firstItem: 1)
-        self.maxBatch = maxBatch
         var layout = WorkspaceLayout()
         stackRegions = stack.reserve(&layout, maxBatch: maxBatch)
         finalState = layout.reserve(maxBatch * d)

@@ -36,7 +36,6 @@ final class RecBoleSASRec: SequenceEncoder, @unchecked Sendable {
     let configuration: Configuration
     let stack: RecBoleTransformerStack
     let scoring: ScoringTable
-    let maxBatch: Int
     let workspaceLayout: WorkspaceLayout
 
     var family: ModelFamily { .recboleSASRec }
@@ -51,7 +50,6 @@ final class RecBoleSASRec: SequenceEncoder, @unchecked Sendable {
         var layout = WorkspaceLayout()
         stack = try RecBoleTransformerStack(binder, config, items: items, causal: true, maxBatch: maxBatch, layout: &layout)
         scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: h, firstItem: 1)
-        self.maxBatch = maxBatch
         workspaceLayout = layout
     }
 

@@ -17,9 +17,8 @@ package protocol SequenceEncoder: AnyObject, Sendable {
     var window: Int { get }
     /// Ids a session may contain.
     var inputItems: Range<Int> { get }
-    /// Scratch this encoder needs for batches of up to `maxBatch` sessions.
+    /// Scratch this encoder needs for batches of up to the `maxBatch` it was bound with.
     var workspaceLayout: WorkspaceLayout { get }
-    var maxBatch: Int { get }
     /// Writes the readout of session b to `readout[b·width ..< (b+1)·width]`. Sessions are valid and non-empty.
     func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,
                 into readout: UnsafeMutablePointer<Float>, kernels: Kernels)
@@ -29,7 +28,7 @@ package protocol SequenceEncoder: AnyObject, Sendable {
 /// The last `min(count, window)` items of a session, oldest first.
 @inline(__always)
 func recentItems(_ items: [Int32], window: Int) -> ArraySlice<Int32> {
-    items.suffix(Swift.min(items.count, window))
+    items.suffix(window)
 }
 
 /// Binds a model file to the forward pass of its family.
