@@ -3,6 +3,46 @@
 // only the toolchain and the system libraries libopenblas-dev and liblapacke-dev.
 import PackageDescription
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Code generation for the SIMD kernels in SeqRecCore (docs/KERNELS.md, "Instruction set").
+/// On an x86-64 host whose CPU has AVX2 and FMA the core is compiled for `haswell` (AVX2 + FMA) and
+/// `SEQREC_FMA` turns every multiply-add into one fused instruction; elsewhere the baseline target is
+/// used. `SEQREC_TARGET_CPU=<llvm cpu>` overrides the choice (`x86-64` builds a portable binary).
+func simdSettings() -> [SwiftSetting] {
+    #if arch(x86_64)
+    let requested = getenv("SEQREC_TARGET_CPU").map { String(cString: $0) }
+    let cpu: String
+    if let requested, !requested.isEmpty {
+        cpu = requested
+    } else if let flags = hostCPUFlags(), flags.contains("avx2"), flags.contains("fma") {
+        cpu = "haswell"
+    } else {
+        cpu = "x86-64"
+    }
+    if cpu == "x86-64" { return [] }
+    return [.unsafeFlags(["-target-cpu", cpu]), .define("SEQREC_FMA")]
+    #else
+    return []
+    #endif
+}
+
+/// The `flags` line of /proc/cpuinfo as a set, or nil when it cannot be read.
+func hostCPUFlags() -> Set<Substring>? {
+    guard let file = fopen("/proc/cpuinfo", "r") else { return nil }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 8192)
+    while fgets(&line, Int32(line.count), file) != nil {
+        let text = String(cString: line)
+        if text.hasPrefix("flags") {
+            return Set(text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }))
+        }
+    }
+    return nil
+}
+
 let package = Package(
     name: "SeqRec",
     products: [
@@ -18,7 +58,7 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
         .systemLibrary(name: "CLinux"),
-        .target(name: "SeqRecCore", dependencies: ["CBLAS"]),
+        .target(name: "SeqRecCore", dependencies: ["CBLAS"], swiftSettings: simdSettings()),
         .target(name: "SeqRecProtocol"),
         .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "CLinux"]),
         .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol"]),

@@ -12,8 +12,10 @@ depends on machine speed; result.json records epochs_run, and re-running with
 --epochs <epochs_run> --max-minutes 0 retraces the same run (seed 2020, reproducibility True).
 
 Architecture and evaluation follow RecBole's standard sequential setup exactly as the fixture
-shared/fixtures/recbole-sasrec-ml100k/config.json describes; only training knobs (epochs,
-early stopping, batch size, learning rate, dropout) are exposed as flags.
+shared/fixtures/recbole-sasrec-ml100k/config.json describes; training knobs (epochs, early
+stopping, batch size, learning rate, dropout) and the session length the model reads
+(--max-seq-len, 50 in the fixture) are flags. --resume with a --learning-rate continues a run at
+that rate (the restored optimizer's rate is overridden).
 Writes <work-dir>/result.json with RecBole's own best-valid and test metrics and wall time.
 """
 import argparse
@@ -78,13 +80,13 @@ def build_config(args):
         "valid_metric": "MRR@10",
         "seed": 2020,
         "reproducibility": True,
-        "MAX_ITEM_LIST_LENGTH": 50,
         "n_layers": 2, "n_heads": 2, "hidden_size": 64, "inner_size": 256,
         "hidden_act": "gelu", "layer_norm_eps": 1e-12, "initializer_range": 0.02,
         "device": "cpu", "use_gpu": False, "show_progress": False,
     }
-    # Tunable: training only.
+    # Tunable: training knobs, plus how many recent items the model reads (its position table).
     knobs = {
+        "MAX_ITEM_LIST_LENGTH": args.max_seq_len,
         "epochs": args.epochs,
         "stopping_step": args.stopping_step,
         "train_batch_size": args.train_batch_size,
@@ -124,6 +126,8 @@ def main():
     p.add_argument("--learning-rate", type=float, default=0.001)
     p.add_argument("--dropout", type=float, default=0.5, help="hidden_dropout_prob")
     p.add_argument("--attn-dropout", type=float, default=0.5, help="attn_dropout_prob")
+    p.add_argument("--max-seq-len", type=int, default=50,
+                   help="MAX_ITEM_LIST_LENGTH: the most recent items the model reads")
     p.add_argument("--max-minutes", type=float, default=0,
                    help="stop after the first epoch that ends past this budget (0 = none)")
     p.add_argument("--resume", default="",
@@ -138,8 +142,9 @@ def main():
     # Absolute paths, then work inside work-dir: RecBole writes log/ and log_tensorboard/ into
     # the current directory, which must not be the repository.
     args.data_path, args.work_dir = os.path.abspath(args.data_path), os.path.abspath(args.work_dir)
-    if args.export:
-        args.export = os.path.abspath(args.export)
+    for name in ("export", "resume", "evaluate_only"):
+        if getattr(args, name):
+            setattr(args, name, os.path.abspath(getattr(args, name)))
     os.makedirs(args.work_dir, exist_ok=True)
     os.chdir(args.work_dir)
     if not os.path.exists(os.path.join(args.data_path, "ml-100k", "ml-100k.inter")):
@@ -164,6 +169,10 @@ def main():
         os.makedirs(config["checkpoint_dir"], exist_ok=True)
         shutil.copyfile(args.resume, copy)
         trainer.resume_checkpoint(copy)
+        # The restored optimizer carries the checkpoint's learning rate; the flag wins, so a
+        # resumed run can continue at a lower rate.
+        for group in trainer.optimizer.param_groups:
+            group["lr"] = args.learning_rate
 
     t0 = time.time()
     epoch_times = []
@@ -199,7 +208,8 @@ def main():
         "seconds_per_epoch_mean": round(float(np.mean(epoch_times)), 1) if epoch_times else None,
         "train_wall_seconds": round(train_seconds, 1),
         "torch": torch.__version__, "numpy": np.__version__,
-        "training_knobs": {k: config[k] for k in ("epochs", "stopping_step", "train_batch_size",
+        "training_knobs": {k: config[k] for k in ("MAX_ITEM_LIST_LENGTH", "epochs", "stopping_step",
+                                                  "train_batch_size",
                                                   "learning_rate", "hidden_dropout_prob",
                                                   "attn_dropout_prob")},
         "best_valid": {k: round(float(v), 4) for k, v in best_valid.items()},

@@ -21,6 +21,9 @@ public enum BenchCommandLine {
                  [--json <file>] [--csv <file>] [--svg <file>]
                  load generator against `seqrec serve` (open loop: latency from the scheduled
                  send time; closed loop: N connections each with one request in flight)
+      kernels    [--rows 1,50] [--shapes 64x64,64x256,256x64,64x384,128x384] [--iterations 2000]
+                 the models' linear-map GEMMs (K×N weights) on BLAS and SIMD, with weights in
+                 PyTorch layout and pre-transposed: median and best µs per call
     """
 
     /// Runs one command; returns the process exit status. Errors go to stderr with the usage.
@@ -36,6 +39,7 @@ public enum BenchCommandLine {
             case "suite": print(try SuiteCommand.run(options))
             case "bandwidth": print(try BandwidthCommand.run(options))
             case "load": print(try LoadCommand.run(options))
+            case "kernels": print(try KernelsCommand.run(options))
             case "help", "--help", "-h": print(usage)
             default:
                 printError("unknown command '\(command)'\n\n" + usage)

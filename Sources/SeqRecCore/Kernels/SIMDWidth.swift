@@ -1,10 +1,11 @@
 // The SIMD vocabulary of every SIMD kernel, kept in one place: the lane type, the unroll (number of
 // independent accumulators), unaligned loads/stores and the multiply-add.
 //
-// Why SIMD8<Float>: SwiftPM builds for baseline x86-64 (SSE2, 16 xmm registers), where SIMD8 is two
-// xmm registers; 4 accumulators of SIMD8 (8 registers) leave room for operands without spills.
-// Why `acc + a * b` and never `addingProduct`: baseline x86-64 has no FMA instruction, so
-// `addingProduct` compiles to one `fmaf` library call per lane (measured: far slower than mul + add).
+// Why SIMD8<Float>: one ymm register when Package.swift compiles the core for AVX2 + FMA (`haswell`,
+// the default on hosts that have both), two xmm registers on baseline x86-64 (SSE2); 4 accumulators
+// of SIMD8 leave room for operands without spills in both cases.
+// Why `multiplyAdd` switches on SEQREC_FMA: with FMA, `addingProduct` is one fused instruction; without
+// it, `addingProduct` compiles to one `fmaf` library call per lane (measured: far slower than mul + add).
 
 /// The SIMD vector every SIMD kernel uses.
 typealias FloatLanes = SIMD8<Float>
@@ -78,8 +79,12 @@ func lanewiseMin(_ a: FloatLanes, _ b: FloatLanes) -> FloatLanes {
     a.replacing(with: b, where: b .< a)
 }
 
-/// acc + a·b as a separate multiply and add (see the file comment for why not `addingProduct`).
+/// acc + a·b: one fused multiply-add where the build targets FMA, else a multiply and an add.
 @inline(__always)
 func multiplyAdd(_ acc: FloatLanes, _ a: FloatLanes, _ b: FloatLanes) -> FloatLanes {
+    #if SEQREC_FMA
+    acc.addingProduct(a, b)
+    #else
     acc + a * b
+    #endif
 }

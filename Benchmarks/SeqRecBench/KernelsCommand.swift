@@ -1,0 +1,72 @@
+// `seqrec-bench kernels`: the linear-map GEMMs of SeqRec's models, timed on every backend, to
+// measure the automatic dispatch rule (Sources/SeqRecCore/Kernels/KernelBackend.swift) against.
+//
+// Shape legend: out[M×N] = x[M×K]·Wᵀ with W stored [N×K] (PyTorch layout, "transB") or pre-transposed
+// [K×N] ("plain", the layout Linear packs at load). M = rows (session positions × batch).
+import SeqRecCore
+
+public enum KernelsCommand {
+    /// One timed (shape, layout, backend) combination.
+    struct Row {
+        var shape: String
+        var layout: String
+        var backend: String
+        var p50: Double
+        var min: Double
+    }
+
+    public static func run(_ options: [String]) throws -> String {
+        let arguments = try BenchArguments(options)
+        let rows = try arguments.intList("rows", default: [1, 50], range: 1...4096)
+        let widths = try arguments.string("shapes", default: "64x64,64x256,256x64,64x384,128x384")
+        let plan = TimingPlan(warmup: 200, iterations: try arguments.int("iterations", default: 2000, range: 1...1_000_000),
+                              maxSeconds: 0.5, minimumIterations: 20, repeats: 3)
+        configureBLASThreads(1)  // as the engine does: OpenBLAS's own threads would time thread hand-offs
+        var report: [String] = ["shape (M×K→N)  layout  backend  p50 µs  min µs"]
+        for shape in widths.split(separator: ",") {
+            let parts = shape.split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, parts.allSatisfy({ $0 >= 1 && $0 <= 8192 }) else {
+                throw BenchUsageError("--shapes wants KxN pairs like 64x256, got \(shape)")
+            }
+            for m in rows {
+                for row in measure(m: m, k: parts[0], n: parts[1], plan: plan) {
+                    report.append("\(row.shape)  \(row.layout)  \(row.backend)  "
+                                  + ReportEncoding.decimal(row.p50, 2) + "  " + ReportEncoding.decimal(row.min, 2))
+                }
+            }
+        }
+        return report.joined(separator: "\n")
+    }
+
+    static func measure(m: Int, k: Int, n: Int, plan: TimingPlan) -> [Row] {
+        var x = [Float](repeating: 0, count: m * k)
+        var w = [Float](repeating: 0, count: n * k)
+        var wT = [Float](repeating: 0, count: n * k)
+        var out = [Float](repeating: 0, count: m * n)
+        for i in x.indices { x[i] = Float(i % 17) * 0.01 - 0.08 }
+        for i in w.indices { w[i] = Float(i % 13) * 0.02 - 0.12 }
+        for r in 0..<n { for c in 0..<k { wT[c * n + r] = w[r * k + c] } }
+        var rows: [Row] = []
+        let shape = "\(m)×\(k)→\(n)"
+        for backend in [KernelBackend.blas, .simd] {
+            let kernels = Kernels(.forced(backend))
+            for plain in [false, true] {
+                let runs = x.withUnsafeBufferPointer { xp in
+                    (plain ? wT : w).withUnsafeBufferPointer { wp in
+                        out.withUnsafeMutableBufferPointer { op in
+                            TimingLoop.measure(plan) {
+                                kernels.gemm(transA: false, transB: !plain, m: m, n: n, k: k, alpha: 1,
+                                             a: xp.baseAddress!, lda: k, b: wp.baseAddress!, ldb: plain ? n : k,
+                                             beta: 0, c: op.baseAddress!, ldc: n)
+                            }
+                        }
+                    }
+                }
+                let p50s = runs.map(\.latency.p50).sorted()
+                rows.append(Row(shape: shape, layout: plain ? "plain" : "transB", backend: backend.rawValue,
+                                p50: p50s[p50s.count / 2], min: runs.map(\.latency.min).min() ?? 0))
+            }
+        }
+        return rows
+    }
+}
