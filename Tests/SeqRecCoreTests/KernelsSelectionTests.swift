@@ -56,8 +56,10 @@ struct KernelsSelectionTests {
     @Test func automaticRuleFollowsTheDocumentedThresholds() {
         let auto = KernelSelection.automatic
         #expect(auto.gemmBackend(transA: false, transB: false, m: 8, n: 8, k: 8) == .simd)
-        #expect(auto.gemmBackend(transA: false, transB: false, m: 1, n: 65, k: 64) == .blas)
-        #expect(auto.gemmBackend(transA: false, transB: false, m: 40, n: 64, k: 40) == .simd)
+        #expect(auto.gemmBackend(transA: false, transB: false, m: 1, n: 65, k: 64) == .simd)
+        #expect(auto.gemmBackend(transA: false, transB: false, m: 1, n: 64, k: 64) == .blas)
+        #expect(auto.gemmBackend(transA: false, transB: false, m: 40, n: 64, k: 40) == .blas)
+        #expect(auto.gemmBackend(transA: false, transB: false, m: 50, n: 250, k: 64) == .simd)
         #expect(auto.gemmBackend(transA: false, transB: false, m: 40, n: 24, k: 40) == .simd)
         #expect(auto.gemmBackend(transA: true, transB: false, m: 40, n: 24, k: 40) == .blas)
         #expect(auto.gemmBackend(transA: false, transB: true, m: 64, n: 64, k: 64) == .blas)
@@ -67,7 +69,7 @@ struct KernelsSelectionTests {
         #expect(auto.gemmBackend(transA: false, transB: true, m: 4, n: 1023, k: 64) == .blas)
         #expect(auto.gemmBackend(transA: false, transB: true, m: 5, n: 100_000, k: 64) == .blas)
         #expect(auto.gemmBackend(transA: true, transB: true, m: 2, n: 100_000, k: 64) == .blas)
-        #expect(auto.gemmBackend(transA: false, transB: false, m: .max, n: .max, k: 2) == .blas)
+        #expect(auto.gemmBackend(transA: false, transB: false, m: .max, n: 1 << 60, k: 2) == .blas)
         #expect(auto.gemvBackend(m: 16, n: 16) == .simd)
         #expect(auto.gemvBackend(m: 1683, n: 64) == .blas)
         #expect(auto.vectorBackend(count: 64) == .simd)

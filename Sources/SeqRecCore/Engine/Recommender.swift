@@ -7,6 +7,8 @@ public final class Recommender: @unchecked Sendable {
     public let kernels: KernelSelection
     public let maxBatch: Int
     let encoder: any SequenceEncoder
+    /// Weight copies the encoder's layers point into.
+    private let packedWeights = PackedWeights()
 
     public var vocabulary: Vocabulary? { file.vocabulary }
 
@@ -16,7 +18,7 @@ public final class Recommender: @unchecked Sendable {
         guard (1...1024).contains(maxBatch) else { throw ModelLoadError("model load: maxBatch is \(maxBatch), expected 1…1024") }
         configureBLASThreadsUnlessConfigured()
         file = try ModelFile.open(path: path)
-        encoder = try makeEncoder(file, maxBatch: maxBatch)
+        encoder = try makeEncoder(file, packing: packedWeights, maxBatch: maxBatch)
         self.kernels = kernels
         self.maxBatch = maxBatch
         let base = path.split(separator: "/").last.map(String.init) ?? path

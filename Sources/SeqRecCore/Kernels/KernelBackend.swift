@@ -3,14 +3,14 @@
 // Shape legend: m, n, k are GEMM sizes (C[m×n] = op(A)[m×k] · op(B)[k×n]); for GEMV, A is m×n.
 //
 // The rule (also in docs/KERNELS.md; thresholds measured in release mode on this machine, where OpenBLAS
-// runs AVX-512 code and the SIMD kernels baseline x86-64 SSE):
+// runs AVX-512 code and the SIMD kernels AVX2 + FMA):
 // - `.automatic`:
 //   - gemm: SIMD when m·n·k < 1024 (call overhead dominates) or for a few-row product against a large
 //     transposed B (¬transA ∧ transB ∧ 2 ≤ m ≤ 4 ∧ n ≥ 1024: catalog scoring of 2–4 sessions, where
 //     OpenBLAS's sgemm first packs all of B and runs 1.0–3× slower than the streaming SIMD kernel);
-//     SIMD for plain (untransposed) products at most 64 columns wide (attention's softmax·V, where
-//     OpenBLAS mallocs per call for some shapes); BLAS otherwise (2.5–3× faster than SIMD once operands
-//     sit in cache);
+//     SIMD for plain (untransposed) products whose n is not a multiple of 16 (OpenBLAS 0.3.21 mallocs
+//     inside sgemm on every such call when n mod 16 ∈ 1…8); BLAS otherwise (about 2× faster than SIMD
+//     once operands sit in cache, `seqrec-bench kernels`);
 //   - gemv: BLAS when m·n ≥ 1024, SIMD below;
 //   - dot, axpy, scale, add: BLAS when count ≥ 1024, SIMD below;
 //   - bias, layer norm, softmax and the activations: SIMD (no BLAS primitive exists).
@@ -104,10 +104,12 @@ enum DispatchRule {
     /// Rows of a transposed B from which it counts as large: OpenBLAS's packing of B no longer pays off
     /// for a few-row product, and the BLAS path computes a single-row product with sgemv.
     static let largeOperandRows = 1024
-    /// Plain (¬transA ∧ ¬transB) products at most this wide run SIMD under `.automatic`: they are
-    /// attention's softmax·V per head, and OpenBLAS 0.3.21 mallocs inside sgemm on every call for some of
-    /// these shapes (measured: n = 24 with m = k ∈ 38…50), which would break the allocation-free hot path.
-    static let narrowPlainProductColumns = 64
+    /// Plain (¬transA ∧ ¬transB) products run BLAS under `.automatic` only when n is a multiple of this:
+    /// OpenBLAS 0.3.21 mallocs inside sgemm on every call whose n mod 16 lies in 1…8 (measured with
+    /// `seqrec-bench kernels` for n = 1…70, 100, 130 at m ∈ {1, 50}, k = 50; none for multiples of 16 over
+    /// m ∈ 1…200, k ∈ 1…200), which would break the allocation-free hot path. Rounded to "not a multiple
+    /// of 16" so shapes not measured stay on the safe side.
+    static let plainProductColumnMultiple = 16
     /// Smallest m·n for which `.automatic` calls sgemv.
     static let gemvBLASMinimumWork = 1024
     /// Smallest count for which `.automatic` calls BLAS level-1 routines.
@@ -121,7 +123,7 @@ extension KernelSelection {
             if !transA && transB && DispatchRule.fewRowProductRows.contains(m) && n >= DispatchRule.largeOperandRows {
                 return .simd
             }
-            if !transA && !transB && n <= DispatchRule.narrowPlainProductColumns { return .simd }
+            if !transA && !transB && n % DispatchRule.plainProductColumnMultiple != 0 { return .simd }
             return atLeast(DispatchRule.gemmBLASMinimumWork, m, n, k) ? .blas : .simd
         }
         return backend

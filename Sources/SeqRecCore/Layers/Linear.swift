@@ -1,10 +1,11 @@
-// Linear map in PyTorch layout.
+// Linear map in PyTorch layout, run on its transposed copy.
 //   R rows of input, I input width, O output width
-//   weight [O, I] (row-major), bias [O] or none; out[R, O] = x[R, I] · weightᵀ + bias
+//   weight [O, I] (row-major) packed at load to weightᵀ [I, O]; bias [O] or none
+//   out[R, O] = x[R, I] · weightᵀ + bias
 
-/// `Lin(x) = x·Wᵀ + b` over a block of rows. A view into model weights; the model owns the file.
+/// `Lin(x) = x·Wᵀ + b` over a block of rows. A view into `PackedWeights` and the model file.
 struct Linear {
-    let weight: UnsafePointer<Float>
+    let transposedWeight: UnsafePointer<Float>  // [inputWidth, outputWidth]
     let bias: UnsafePointer<Float>?
     let inputWidth: Int
     let outputWidth: Int
@@ -12,13 +13,8 @@ struct Linear {
     func callAsFunction(rows: Int, _ x: UnsafePointer<Float>, ldx: Int,
                         into out: UnsafeMutablePointer<Float>, ldo: Int, kernels: Kernels) {
         guard rows > 0 else { return }
-        if rows == 1 {
-            kernels.gemv(trans: false, m: outputWidth, n: inputWidth, alpha: 1, a: weight, lda: inputWidth,
-                         x: x, beta: 0, y: out)
-        } else {
-            kernels.gemm(transA: false, transB: true, m: rows, n: outputWidth, k: inputWidth, alpha: 1,
-                         a: x, lda: ldx, b: weight, ldb: inputWidth, beta: 0, c: out, ldc: ldo)
-        }
+        kernels.gemm(transA: false, transB: false, m: rows, n: outputWidth, k: inputWidth, alpha: 1,
+                     a: x, lda: ldx, b: transposedWeight, ldb: outputWidth, beta: 0, c: out, ldc: ldo)
         if let bias { kernels.addBias(rows: rows, cols: outputWidth, bias: bias, x: out, ldx: ldo) }
     }
 }
@@ -39,8 +35,13 @@ struct LayerNormLayer {
 
 extension WeightBinder {
     func linear(_ prefix: String, input: Int, output: Int, bias: Bool = true) throws -> Linear {
-        Linear(weight: try tensor(prefix + ".weight", [output, input]),
-               bias: bias ? try tensor(prefix + ".bias", [output]) : nil,
+        linear(weight: try tensor(prefix + ".weight", [output, input]),
+               bias: bias ? try tensor(prefix + ".bias", [output]) : nil, input: input, output: output)
+    }
+
+    /// A linear map over `weight` [output, input] (already checked), packed for the kernels.
+    func linear(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, input: Int, output: Int) -> Linear {
+        Linear(transposedWeight: packing.transposed(weight, rows: output, columns: input), bias: bias,
                inputWidth: input, outputWidth: output)
     }
 

@@ -20,16 +20,16 @@ struct PmixerBlock {
         let prefix = "attention_layers.\(index)."
         let inWeights = try binder.tensor(prefix + "in_proj_weight", [3 * d, d])
         let inBias = try binder.tensor(prefix + "in_proj_bias", [3 * d])
-        query = Linear(weight: inWeights, bias: inBias, inputWidth: d, outputWidth: d)
-        key = Linear(weight: inWeights + d * d, bias: inBias + d, inputWidth: d, outputWidth: d)
-        value = Linear(weight: inWeights + 2 * d * d, bias: inBias + 2 * d, inputWidth: d, outputWidth: d)
+        query = binder.linear(weight: inWeights, bias: inBias, input: d, output: d)
+        key = binder.linear(weight: inWeights + d * d, bias: inBias + d, input: d, output: d)
+        value = binder.linear(weight: inWeights + 2 * d * d, bias: inBias + 2 * d, input: d, output: d)
         output = try binder.linear(prefix + "out_proj", input: d, output: d)
         let ffn = "forward_layers.\(index)."
         // A 1×1 convolution [out, in, 1] is a linear map [out, in].
-        conv1 = Linear(weight: try binder.tensor(ffn + "conv1.weight", [d, d, 1]),
-                       bias: try binder.tensor(ffn + "conv1.bias", [d]), inputWidth: d, outputWidth: d)
-        conv2 = Linear(weight: try binder.tensor(ffn + "conv2.weight", [d, d, 1]),
-                       bias: try binder.tensor(ffn + "conv2.bias", [d]), inputWidth: d, outputWidth: d)
+        conv1 = binder.linear(weight: try binder.tensor(ffn + "conv1.weight", [d, d, 1]),
+                              bias: try binder.tensor(ffn + "conv1.bias", [d]), input: d, output: d)
+        conv2 = binder.linear(weight: try binder.tensor(ffn + "conv2.weight", [d, d, 1]),
+                              bias: try binder.tensor(ffn + "conv2.bias", [d]), input: d, output: d)
         attention = Attention(heads: heads, headWidth: d / heads, causal: true, scaling: .queryFirst)
         self.variant = variant
     }

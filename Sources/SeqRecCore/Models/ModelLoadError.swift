@@ -20,6 +20,8 @@ public struct ModelLoadError: Error, CustomStringConvertible, Sendable {
 /// Looks tensors and hyperparameters up in a validated model file, strictly.
 struct WeightBinder {
     let file: ModelFile
+    /// Receives the re-laid-out copies the layers make (see `PackedWeights`).
+    let packing: PackedWeights
 
     /// The tensor `name`, which must have exactly `shape`.
     func tensor(_ name: String, _ shape: [Int]) throws -> UnsafePointer<Float> {

@@ -31,9 +31,10 @@ func recentItems(_ items: [Int32], window: Int) -> ArraySlice<Int32> {
     items.suffix(window)
 }
 
-/// Binds a model file to the forward pass of its family.
-package func makeEncoder(_ file: ModelFile, maxBatch: Int) throws -> any SequenceEncoder {
-    let binder = WeightBinder(file: file)
+/// Binds a model file to the forward pass of its family; re-laid-out weight copies go to `packing`,
+/// which must live as long as the encoder.
+package func makeEncoder(_ file: ModelFile, packing: PackedWeights, maxBatch: Int) throws -> any SequenceEncoder {
+    let binder = WeightBinder(file: file, packing: packing)
     switch file.family {
     case .recboleSASRec: return try RecBoleSASRec(binder, maxBatch: maxBatch)
     case .recboleBERT4Rec: return try RecBoleBERT4Rec(binder, maxBatch: maxBatch)
