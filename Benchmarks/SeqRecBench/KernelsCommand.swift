@@ -13,6 +13,7 @@ public enum KernelsCommand {
         var backend: String
         var p50: Double
         var min: Double
+        var allocationsPerCall: Double
     }
 
     public static func run(_ options: [String]) throws -> String {
@@ -22,7 +23,7 @@ public enum KernelsCommand {
         let plan = TimingPlan(warmup: 200, iterations: try arguments.int("iterations", default: 2000, range: 1...1_000_000),
                               maxSeconds: 0.5, minimumIterations: 20, repeats: 3)
         configureBLASThreads(1)  // as the engine does: OpenBLAS's own threads would time thread hand-offs
-        var report: [String] = ["shape (M×K→N)  layout  backend  p50 µs  min µs"]
+        var report: [String] = ["shape (M×K→N)  layout  backend  p50 µs  min µs  allocs/call"]
         for shape in widths.split(separator: ",") {
             let parts = shape.split(separator: "x").compactMap { Int($0) }
             guard parts.count == 2, parts.allSatisfy({ $0 >= 1 && $0 <= 8192 }) else {
@@ -31,7 +32,8 @@ public enum KernelsCommand {
             for m in rows {
                 for row in measure(m: m, k: parts[0], n: parts[1], plan: plan) {
                     report.append("\(row.shape)  \(row.layout)  \(row.backend)  "
-                                  + ReportEncoding.decimal(row.p50, 2) + "  " + ReportEncoding.decimal(row.min, 2))
+                                  + ReportEncoding.decimal(row.p50, 2) + "  " + ReportEncoding.decimal(row.min, 2) + "  "
+                                  + ReportEncoding.decimal(row.allocationsPerCall, 2))
                 }
             }
         }
@@ -62,11 +64,30 @@ public enum KernelsCommand {
                         }
                     }
                 }
-                let p50s = runs.map(\.latency.p50).sorted()
-                rows.append(Row(shape: shape, layout: plain ? "plain" : "transB", backend: backend.rawValue,
-                                p50: p50s[p50s.count / 2], min: runs.map(\.latency.min).min() ?? 0))
+                rows.append(summary(runs, shape: shape, layout: plain ? "plain" : "transB", backend: backend))
+                guard m == 1 else { continue }
+                let gemvRuns = x.withUnsafeBufferPointer { xp in
+                    (plain ? wT : w).withUnsafeBufferPointer { wp in
+                        out.withUnsafeMutableBufferPointer { op in
+                            TimingLoop.measure(plan) {
+                                kernels.gemv(trans: plain, m: plain ? k : n, n: plain ? n : k, alpha: 1,
+                                             a: wp.baseAddress!, lda: plain ? n : k, x: xp.baseAddress!, beta: 0,
+                                             y: op.baseAddress!)
+                            }
+                        }
+                    }
+                }
+                rows.append(summary(gemvRuns, shape: shape, layout: plain ? "plain-gemv" : "transB-gemv",
+                                    backend: backend))
             }
         }
         return rows
+    }
+
+    static func summary(_ runs: [TimedRun], shape: String, layout: String, backend: KernelBackend) -> Row {
+        let p50s = runs.map(\.latency.p50).sorted()
+        return Row(shape: shape, layout: layout, backend: backend.rawValue, p50: p50s[p50s.count / 2],
+                   min: runs.map(\.latency.min).min() ?? 0,
+                   allocationsPerCall: Double(runs.map(\.allocations).reduce(0, +)) / Double(runs.map(\.calls).reduce(0, +)))
     }
 }

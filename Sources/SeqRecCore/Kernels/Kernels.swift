@@ -42,7 +42,7 @@ package struct Kernels: Sendable {
                       x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>) {
         Self.checkSize(m); Self.checkSize(n); Self.checkSize(lda)
         precondition(lda >= n, "gemv: lda \(lda) is less than n \(n)")
-        switch selection.gemvBackend(m: m, n: n) {
+        switch selection.gemvBackend(trans: trans, m: m, n: n) {
         case .blas: BLASKernels.gemv(trans: trans, m: m, n: n, alpha: alpha, a: a, lda: lda, x: x, beta: beta, y: y)
         case .simd: SIMDKernels.gemv(trans: trans, m: m, n: n, alpha: alpha, a: a, lda: lda, x: x, beta: beta, y: y)
         case .naive:

@@ -12,8 +12,15 @@ struct GRULayer {
     /// h ← GRU(x, h): r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r ⊙ gh_n), h = (1 − z) ⊙ n + z ⊙ h.
     func step(rows: Int, _ x: UnsafePointer<Float>, ldx: Int, hidden h: UnsafeMutablePointer<Float>,
               gi: UnsafeMutablePointer<Float>, gh: UnsafeMutablePointer<Float>, kernels: Kernels) {
+        input(rows: rows, x, ldx: ldx, into: gi, ldo: 3 * hiddenWidth, kernels: kernels)
+        step(rows: rows, projected: gi, hidden: h, gh: gh, kernels: kernels)
+    }
+
+    /// The same step with the input projection gi = x·W_ihᵀ + b_ih already computed (it does not depend
+    /// on h, so `GRUStack` computes it for many steps in one product). Overwrites gi.
+    func step(rows: Int, projected gi: UnsafeMutablePointer<Float>, hidden h: UnsafeMutablePointer<Float>,
+              gh: UnsafeMutablePointer<Float>, kernels: Kernels) {
         let d = hiddenWidth, gates = 3 * hiddenWidth
-        input(rows: rows, x, ldx: ldx, into: gi, ldo: gates, kernels: kernels)
         hidden(rows: rows, h, ldx: d, into: gh, ldo: gates, kernels: kernels)
         for row in 0..<rows {
             let i = gi + row * gates, g = gh + row * gates, state = h + row * d
@@ -86,13 +93,17 @@ enum RecurrentCell {
 
 /// Runs a stack of GRU layers over a batch of sessions of different lengths, all starting from a zero
 /// state. Sessions are right-aligned (sorted longest first) so the ones still stepping at any time form
-/// a prefix of the block and every step is one GEMM.
+/// a prefix of the block and every step is one GEMM. Time runs in chunks of `chunkSteps`: a chunk's
+/// inputs are embedded together and, for a standard first layer, projected by W_ih in one product
+/// (steps × sessions rows) instead of one small product per step.
 struct GRUStack {
     let layers: [RecurrentCell]
     let inputWidth: Int
     let outputWidth: Int
     private let totalHidden: Int
     private let widest: Int
+    /// Steps whose inputs are embedded and projected together.
+    static let chunkSteps = 16
 
     init(layers: [RecurrentCell], inputWidth: Int) {
         precondition(!layers.isEmpty, "a GRU stack has at least one layer")
@@ -104,11 +115,15 @@ struct GRUStack {
     }
 
     struct Regions {
-        let input, hidden, gi, gh, order: Int
+        let inputs, projected, hidden, gi, gh, order: Int
     }
 
     func reserve(_ layout: inout WorkspaceLayout, maxBatch: Int) -> Regions {
-        Regions(input: layout.reserve(maxBatch * inputWidth),
+        let chunkRows = Self.chunkSteps * maxBatch
+        var projectedWidth = 0
+        if case .standard(let first) = layers[0] { projectedWidth = 3 * first.hiddenWidth }
+        return Regions(inputs: layout.reserve(chunkRows * inputWidth),
+                       projected: layout.reserve(chunkRows * projectedWidth),
                        hidden: layout.reserve(maxBatch * totalHidden),
                        gi: layout.reserve(maxBatch * 3 * widest), gh: layout.reserve(maxBatch * 3 * widest),
                        order: layout.reserveInts(2 * maxBatch))
@@ -134,24 +149,50 @@ struct GRUStack {
             length[slot] = n
         }
         let steps = count > 0 ? length[0] : 0
-        let input = workspace.region(regions.input)
+        let inputs = workspace.region(regions.inputs), projected = workspace.region(regions.projected)
         let hidden = workspace.region(regions.hidden)
         hidden.update(repeating: 0, count: count * totalHidden)
+        let firstGates = 3 * layers[0].hiddenWidth
         var active = 0
-        for t in 0..<steps {
-            while active < count && length[active] >= steps - t { active += 1 }
-            for row in 0..<active {
-                let offset = t - (steps - length[row])
-                embed(item(order[row], offset), input + row * inputWidth)
+        var chunkStart = 0
+        while chunkStart < steps {
+            let chunkEnd = Swift.min(steps, chunkStart + Self.chunkSteps)
+            // Embed the chunk: step t's rows at (t − chunkStart)·count; rows of sessions that have not
+            // started are zeroed (their projections are computed but never read).
+            var startedRows = active
+            for t in chunkStart..<chunkEnd {
+                while startedRows < count && length[startedRows] >= steps - t { startedRows += 1 }
+                let block = inputs + (t - chunkStart) * count * inputWidth
+                for row in 0..<startedRows {
+                    embed(item(order[row], t - (steps - length[row])), block + row * inputWidth)
+                }
+                (block + startedRows * inputWidth).update(repeating: 0, count: (count - startedRows) * inputWidth)
             }
-            var x = UnsafePointer(input), ldx = inputWidth, state = hidden
-            for layer in layers {
-                layer.step(rows: active, x, ldx: ldx, hidden: state, gi: workspace.region(regions.gi),
-                           gh: workspace.region(regions.gh), kernels: kernels)
-                x = UnsafePointer(state)
-                ldx = layer.hiddenWidth
-                state += count * layer.hiddenWidth
+            if case .standard(let first) = layers[0] {
+                first.input(rows: (chunkEnd - chunkStart) * count, inputs, ldx: inputWidth, into: projected,
+                            ldo: firstGates, kernels: kernels)
             }
+            for t in chunkStart..<chunkEnd {
+                while active < count && length[active] >= steps - t { active += 1 }
+                let x = UnsafePointer(inputs + (t - chunkStart) * count * inputWidth)
+                var state = hidden
+                switch layers[0] {
+                case .standard(let first):
+                    first.step(rows: active, projected: projected + (t - chunkStart) * count * firstGates,
+                               hidden: state, gh: workspace.region(regions.gh), kernels: kernels)
+                case .embedding:
+                    layers[0].step(rows: active, x, ldx: inputWidth, hidden: state, gi: workspace.region(regions.gi),
+                                   gh: workspace.region(regions.gh), kernels: kernels)
+                }
+                for index in 1..<layers.count {
+                    let below = UnsafePointer(state), belowWidth = layers[index - 1].hiddenWidth
+                    state += count * belowWidth
+                    layers[index].step(rows: active, below, ldx: belowWidth, hidden: state,
+                                       gi: workspace.region(regions.gi), gh: workspace.region(regions.gh),
+                                       kernels: kernels)
+                }
+            }
+            chunkStart = chunkEnd
         }
         let top = state(hidden, count: count)
         for row in 0..<count {

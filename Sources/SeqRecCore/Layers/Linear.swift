@@ -13,8 +13,13 @@ struct Linear {
     func callAsFunction(rows: Int, _ x: UnsafePointer<Float>, ldx: Int,
                         into out: UnsafeMutablePointer<Float>, ldo: Int, kernels: Kernels) {
         guard rows > 0 else { return }
-        kernels.gemm(transA: false, transB: false, m: rows, n: outputWidth, k: inputWidth, alpha: 1,
-                     a: x, lda: ldx, b: transposedWeight, ldb: outputWidth, beta: 0, c: out, ldc: ldo)
+        if rows == 1 {
+            kernels.gemv(trans: true, m: inputWidth, n: outputWidth, alpha: 1, a: transposedWeight,
+                         lda: outputWidth, x: x, beta: 0, y: out)
+        } else {
+            kernels.gemm(transA: false, transB: false, m: rows, n: outputWidth, k: inputWidth, alpha: 1,
+                         a: x, lda: ldx, b: transposedWeight, ldb: outputWidth, beta: 0, c: out, ldc: ldo)
+        }
         if let bias { kernels.addBias(rows: rows, cols: outputWidth, bias: bias, x: out, ldx: ldo) }
     }
 }
