@@ -15,7 +15,7 @@ public final class InferenceContext {
         workspace = Workspace(encoder.workspaceLayout)
         readout = .allocate(capacity: recommender.maxBatch * encoder.scoring.width)
         readout.initialize(repeating: 0, count: recommender.maxBatch * encoder.scoring.width)
-        scorer = CatalogScorer(table: encoder.scoring, maxBatch: recommender.maxBatch)
+        scorer = CatalogScorer(table: recommender.scoring, maxBatch: recommender.maxBatch)
     }
 
     deinit { readout.deallocate() }

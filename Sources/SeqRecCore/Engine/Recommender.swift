@@ -1,4 +1,5 @@
 // The in-process API: load a model file once, then run batches of sessions on per-thread contexts.
+import Foundation
 
 /// A loaded model. Immutable and shareable; each thread runs batches on its own `InferenceContext`.
 public final class Recommender: @unchecked Sendable {
@@ -9,16 +10,28 @@ public final class Recommender: @unchecked Sendable {
     let encoder: any SequenceEncoder
     /// Weight copies the encoder's layers point into.
     private let packedWeights = PackedWeights()
+    /// What the scorer reads: the encoder's table, or its resident copy (see `TableMemory`).
+    let scoring: ScoringTable
+    private let residentTable: ResidentTable?
 
     public var vocabulary: Vocabulary? { file.vocabulary }
 
     /// Opens and validates `path`, binds it to its family's forward pass.
     /// - Parameter name: the name the model is served under (default: the file name without extension).
-    public init(path: String, name: String? = nil, kernels: KernelSelection = .automatic, maxBatch: Int = 64) throws {
+    /// - Parameter tableMemory: where the scoring table is read from; nil = `SEQREC_TABLE_MEMORY`, else
+    ///   `.automatic` (large tables are copied into huge-page memory, see `TableMemory`).
+    public init(path: String, name: String? = nil, kernels: KernelSelection = .automatic, maxBatch: Int = 64,
+                tableMemory: TableMemory? = nil) throws {
         guard (1...1024).contains(maxBatch) else { throw ModelLoadError("model load: maxBatch is \(maxBatch), expected 1…1024") }
         configureBLASThreadsUnlessConfigured()
         file = try ModelFile.open(path: path)
         encoder = try makeEncoder(file, packing: packedWeights, maxBatch: maxBatch)
+        let memory = try tableMemory ?? TableMemory.fromEnvironmentValue(
+            ProcessInfo.processInfo.environment[TableMemory.environmentVariable])
+        let table = encoder.scoring
+        residentTable = memory.copies(bytes: table.rows * table.width * MemoryLayout<Float>.stride)
+            ? ResidentTable(copying: table) : nil
+        scoring = residentTable?.scoring ?? table
         self.kernels = kernels
         self.maxBatch = maxBatch
         let base = path.split(separator: "/").last.map(String.init) ?? path
