@@ -6,16 +6,23 @@
 //   - score: scores[r] = table[r] · v (the scoring GEMV itself, written the plain SIMD way).
 // The bound is table bytes / the faster pass's bandwidth: no scorer can read the table faster on
 // this core, so SeqRec's full-catalog scoring time is compared against it.
+// The table lives in the same kind of memory SeqRec scores large tables from (2 MB-aligned, with
+// MADV_HUGEPAGE, see Sources/SeqRecCore/Memory/ResidentTable.swift): with 4 KB pages the probe would
+// be slower and the bound looser.
+import Glibc
 
-/// A page-aligned float buffer owned by this probe; the only unsafe memory here.
+/// A float buffer owned by this probe, 2 MB-aligned and advised for huge pages; the only unsafe memory here.
 private final class AlignedFloats {
+    static let hugePage = 2 << 20
     let count: Int
     let base: UnsafeMutablePointer<Float>
 
     init(count: Int) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride,
-                                                   alignment: 4096)
+        let bytes = (count * MemoryLayout<Float>.stride + Self.hugePage - 1) / Self.hugePage * Self.hugePage
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: Self.hugePage)
+        // Before the first touch, so the kernel can back the range with huge pages (THP "madvise" mode).
+        _ = madvise(raw, bytes, MADV_HUGEPAGE)
         base = raw.bindMemory(to: Float.self, capacity: count)
         // Fill (and so fault in) every page before timing.
         for index in 0..<count { base[index] = Float(index % 97) * 0.01 - 0.48 }
@@ -76,8 +83,8 @@ public enum BandwidthProbe {
                                boundUs: Double(bytes) / best / 1000, checksum: checksum)
     }
 
-    // SIMD8 through typed pointers, and `acc += a * b` rather than `addProduct`: on baseline
-    // x86-64 (no FMA) `addProduct` becomes one `fmaf` call per lane, measured 10× slower here.
+    // SIMD8 through typed pointers, and `acc += a * b` rather than `addProduct`: this target is built
+    // for baseline x86-64 (no FMA), where `addProduct` becomes one `fmaf` call per lane.
     private static func streamSum(_ table: AlignedFloats) -> Float {
         let vectors = UnsafeRawPointer(table.base).assumingMemoryBound(to: SIMD8<Float>.self)
         var a = SIMD8<Float>(), b = SIMD8<Float>(), c = SIMD8<Float>(), d = SIMD8<Float>()
