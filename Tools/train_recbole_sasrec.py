@@ -9,7 +9,7 @@ From the repository root, with the venv made by Tools/setup_venv.sh:
 
 --max-minutes stops after the first epoch that ends past the budget, so how many epochs run
 depends on machine speed; result.json records epochs_run, and re-running with
---epochs <epochs_run> --max-minutes 0 retraces the same run (seed 2020, reproducibility True).
+--epochs <epochs_run> --max-minutes 0 retraces the same run (same --seed, reproducibility True).
 
 Architecture and evaluation follow RecBole's standard sequential setup exactly as the fixture
 shared/fixtures/recbole-sasrec-ml100k/config.json describes; training knobs (epochs, early
@@ -78,7 +78,6 @@ def build_config(args):
         "metrics": ["Recall", "MRR", "NDCG", "Hit", "Precision"],
         "topk": [10, 20],
         "valid_metric": "MRR@10",
-        "seed": 2020,
         "reproducibility": True,
         "n_layers": 2, "n_heads": 2, "hidden_size": 64, "inner_size": 256,
         "hidden_act": "gelu", "layer_norm_eps": 1e-12, "initializer_range": 0.02,
@@ -86,6 +85,7 @@ def build_config(args):
     }
     # Tunable: training knobs, plus how many recent items the model reads (its position table).
     knobs = {
+        "seed": args.seed,
         "MAX_ITEM_LIST_LENGTH": args.max_seq_len,
         "epochs": args.epochs,
         "stopping_step": args.stopping_step,
@@ -126,6 +126,7 @@ def main():
     p.add_argument("--learning-rate", type=float, default=0.001)
     p.add_argument("--dropout", type=float, default=0.5, help="hidden_dropout_prob")
     p.add_argument("--attn-dropout", type=float, default=0.5, help="attn_dropout_prob")
+    p.add_argument("--seed", type=int, default=2020, help="RecBole's seed (2020 in the fixture)")
     p.add_argument("--max-seq-len", type=int, default=50,
                    help="MAX_ITEM_LIST_LENGTH: the most recent items the model reads")
     p.add_argument("--max-minutes", type=float, default=0,
@@ -208,7 +209,7 @@ def main():
         "seconds_per_epoch_mean": round(float(np.mean(epoch_times)), 1) if epoch_times else None,
         "train_wall_seconds": round(train_seconds, 1),
         "torch": torch.__version__, "numpy": np.__version__,
-        "training_knobs": {k: config[k] for k in ("MAX_ITEM_LIST_LENGTH", "epochs", "stopping_step",
+        "training_knobs": {k: config[k] for k in ("seed", "MAX_ITEM_LIST_LENGTH", "epochs", "stopping_step",
                                                   "train_batch_size",
                                                   "learning_rate", "hidden_dropout_prob",
                                                   "attn_dropout_prob")},
