@@ -19,7 +19,7 @@ public enum KernelsCommand {
     public static func run(_ options: [String]) throws -> String {
         let arguments = try BenchArguments(options)
         let rows = try arguments.intList("rows", default: [1, 50], range: 1...4096)
-        let widths = try arguments.string("shapes", default: "64x64,64x256,256x64,64x384,128x384")
+        let widths = arguments.string("shapes", default: "64x64,64x256,256x64,64x384,128x384")
         let plan = TimingPlan(warmup: 200, iterations: try arguments.int("iterations", default: 2000, range: 1...1_000_000),
                               maxSeconds: 0.5, minimumIterations: 20, repeats: 3)
         configureBLASThreads(1)  // as the engine does: OpenBLAS's own threads would time thread hand-offs
