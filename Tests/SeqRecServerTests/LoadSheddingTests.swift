@@ -8,6 +8,21 @@ import Testing
 
 @Suite("Server load shedding", .serialized)
 struct LoadSheddingTests {
+    /// A server with one worker that runs batches of one as soon as it is free (plus `configure`),
+    /// and a client past the handshake. Stop the server when done.
+    private func oneWorker(_ backend: FakeBackend, _ configure: (inout ServerConfiguration) -> Void = { _ in })
+        throws -> (TestServer, RawClient) {
+        let server = try TestServer(backends: [backend]) {
+            $0.workers = 1
+            $0.maxBatch = 1
+            $0.maxDelayMicroseconds = 0
+            configure(&$0)
+        }
+        let client = try RawClient(port: server.port)
+        try client.handshake()
+        return (server, client)
+    }
+
     private func answers(_ client: RawClient, count: Int) throws -> [UInt32: Frame] {
         var frames: [UInt32: Frame] = [:]
         for _ in 0..<count {
@@ -20,14 +35,8 @@ struct LoadSheddingTests {
     @Test func requestThatExpiresInTheQueueIsNotRun() throws {
         // One worker, batches of one, 300 ms per batch: request 2 waits behind request 1.
         let backend = FakeBackend(batchDelayMicroseconds: 300_000)
-        let server = try TestServer(backends: [backend]) {
-            $0.workers = 1
-            $0.maxBatch = 1
-            $0.maxDelayMicroseconds = 0
-        }
+        let (server, client) = try oneWorker(backend)
         defer { server.stop() }
-        let client = try RawClient(port: server.port)
-        try client.handshake()
         try client.send(recommendFrame([1], id: 1, timeoutMicroseconds: 5_000_000))
         Thread.sleep(forTimeInterval: 0.05)  // request 1 is running
         try client.send(recommendFrame([2], id: 2, timeoutMicroseconds: 20_000))
@@ -43,15 +52,8 @@ struct LoadSheddingTests {
 
     @Test func fullQueueRejectsEarlyWithResourceExhausted() throws {
         let backend = FakeBackend(batchDelayMicroseconds: 100_000)
-        let server = try TestServer(backends: [backend]) {
-            $0.workers = 1
-            $0.maxBatch = 1
-            $0.maxQueue = 2
-            $0.maxDelayMicroseconds = 0
-        }
+        let (server, client) = try oneWorker(backend) { $0.maxQueue = 2 }
         defer { server.stop() }
-        let client = try RawClient(port: server.port)
-        try client.handshake()
         var bytes: [UInt8] = []
         for id in UInt32(1)...10 { bytes += recommendFrame([id], id: id, timeoutMicroseconds: 5_000_000) }
         let start = Date()
@@ -77,13 +79,11 @@ struct LoadSheddingTests {
     }
 
     @Test func inFlightLimitPerConnectionRejectsTheExcess() throws {
-        let server = try TestServer(backends: [FakeBackend(batchDelayMicroseconds: 200_000)]) {
+        let (server, client) = try oneWorker(FakeBackend(batchDelayMicroseconds: 200_000)) {
             $0.maxInflightPerConnection = 2
-            $0.workers = 1
+            $0.maxBatch = 64
         }
         defer { server.stop() }
-        let client = try RawClient(port: server.port)
-        try client.handshake()
         try client.send(recommendFrame([1], id: 1) + recommendFrame([2], id: 2) + recommendFrame([3], id: 3))
         let frames = try answers(client, count: 3)
         #expect(frames[3]?.header.type == .error)
@@ -95,14 +95,8 @@ struct LoadSheddingTests {
 
     @Test func cancelAnswersAQueuedRequestAtOnce() throws {
         let backend = FakeBackend(batchDelayMicroseconds: 300_000)
-        let server = try TestServer(backends: [backend]) {
-            $0.workers = 1
-            $0.maxBatch = 1
-            $0.maxDelayMicroseconds = 0
-        }
+        let (server, client) = try oneWorker(backend)
         defer { server.stop() }
-        let client = try RawClient(port: server.port)
-        try client.handshake()
         try client.send(recommendFrame([1], id: 1))
         Thread.sleep(forTimeInterval: 0.05)
         try client.send(recommendFrame([2], id: 2) + Cancel().frameBytes(requestID: 2) + Cancel().frameBytes(requestID: 99))
@@ -115,14 +109,11 @@ struct LoadSheddingTests {
 
     @Test func batchesWaitAtMostTheMaxDelay() throws {
         let backend = FakeBackend()
-        let server = try TestServer(backends: [backend]) {
-            $0.workers = 1
+        let (server, client) = try oneWorker(backend) {
             $0.maxBatch = 8
             $0.maxDelayMicroseconds = 200_000
         }
         defer { server.stop() }
-        let client = try RawClient(port: server.port)
-        try client.handshake()
         // Three requests in one burst share one model call, released by the delay, not by size.
         let start = Date()
         try client.send(recommendFrame([1], id: 1) + recommendFrame([2], id: 2) + recommendFrame([3], id: 3))
