@@ -17,22 +17,7 @@ struct ParityTests {
         let recommender = try Recommender(path: path, kernels: .forced(backend), maxBatch: 16)
         let context = recommender.makeContext()
         let firstItem = recommender.encoder.scoring.firstItem
-
-        // Full score vectors: raw, padding row included.
-        for (index, golden) in fixture.cases.enumerated() {
-            guard let expected = golden.scores else { continue }
-            let actual = context.rawScores(session: golden.session)
-            #expect(actual.count == expected.count, "case \(index): score count")
-            let scale = expected.compactMap { $0 }.filter(\.isFinite).map(abs).max() ?? 1
-            var worst: (error: Float, item: Int) = (0, -1)
-            for (item, value) in expected.enumerated() {
-                guard let value, value.isFinite, item < actual.count else { continue }
-                let error = abs(actual[item] - value)
-                if error > worst.error { worst = (error, item) }
-            }
-            #expect(worst.error <= 1e-4 * scale,
-                    "\(name) [\(backend)] case \(index): max |Δ| \(worst.error) at item \(worst.item), scale \(scale)")
-        }
+        expectRawScores(fixture, context, label: "\(name) [\(backend)]")
 
         // Top-k of every case, through the batched path.
         var queries: [SessionQuery] = []
@@ -57,6 +42,35 @@ struct ParityTests {
             let single = context.recommend(query)
             expectTopMatches(results[index], Array(zip(single.items, single.scores)), scale: scales[index],
                              label: "\(name) [\(backend)] case \(index) batch vs single")
+        }
+    }
+
+    /// GRU stacks embed and project sessions in chunks whose length follows the batch limit (16 steps
+    /// at a limit of 16, one step at 1,024): the one-step chunks must reproduce the golden scores too.
+    @Test(arguments: ["recbole-gru4rec-ml100k", "gru4rec-official-ml100k-separate"])
+    func gruChunkLengthDoesNotChangeScores(fixture name: String) throws {
+        let fixture = try GoldenFixture(name)
+        let path = try fixture.convert()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let recommender = try Recommender(path: path, maxBatch: 1_024)
+        expectRawScores(fixture, recommender.makeContext(), label: "\(name) [maxBatch 1024]")
+    }
+
+    /// Full score vectors (padding row included) within 1e-4 · max|golden| of every golden case.
+    private func expectRawScores(_ fixture: GoldenFixture, _ context: InferenceContext, label: String) {
+        for (index, golden) in fixture.cases.enumerated() {
+            guard let expected = golden.scores else { continue }
+            let actual = context.rawScores(session: golden.session)
+            #expect(actual.count == expected.count, "\(label) case \(index): score count")
+            let scale = expected.compactMap { $0 }.filter(\.isFinite).map(abs).max() ?? 1
+            var worst: (error: Float, item: Int) = (0, -1)
+            for (item, value) in expected.enumerated() {
+                guard let value, value.isFinite, item < actual.count else { continue }
+                let error = abs(actual[item] - value)
+                if error > worst.error { worst = (error, item) }
+            }
+            #expect(worst.error <= 1e-4 * scale,
+                    "\(label) case \(index): max |Δ| \(worst.error) at item \(worst.item), scale \(scale)")
         }
     }
 

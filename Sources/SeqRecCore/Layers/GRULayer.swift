@@ -93,8 +93,8 @@ enum RecurrentCell {
 
 /// Runs a stack of GRU layers over a batch of sessions of different lengths, all starting from a zero
 /// state. Sessions are right-aligned (sorted longest first) so the ones still stepping at any time form
-/// a prefix of the block and every step is one GEMM. Time runs in chunks of `chunkSteps`: a chunk's
-/// inputs are embedded together and, for a standard first layer, projected by W_ih in one product
+/// a prefix of the block and every step is one GEMM. Time runs in chunks of steps: a chunk's inputs
+/// are embedded together and, for a standard first layer, projected by W_ih in one product
 /// (steps × sessions rows) instead of one small product per step.
 struct GRUStack {
     let layers: [RecurrentCell]
@@ -102,8 +102,9 @@ struct GRUStack {
     let outputWidth: Int
     private let totalHidden: Int
     private let widest: Int
-    /// Steps whose inputs are embedded and projected together.
-    static let chunkSteps = 16
+    /// Rows (steps × sessions) a chunk may hold: 16 steps at the default batch of 64, fewer for larger
+    /// batches, so the chunk buffers stay near 1.5 MB per context whatever the batch limit.
+    static let chunkRows = 1_024
 
     init(layers: [RecurrentCell], inputWidth: Int) {
         precondition(!layers.isEmpty, "a GRU stack has at least one layer")
@@ -116,17 +117,20 @@ struct GRUStack {
 
     struct Regions {
         let inputs, projected, hidden, gi, gh, order: Int
+        /// Steps per chunk: 1…16, as many as fit `chunkRows` at the bound batch limit.
+        let chunkSteps: Int
     }
 
     func reserve(_ layout: inout WorkspaceLayout, maxBatch: Int) -> Regions {
-        let chunkRows = Self.chunkSteps * maxBatch
+        let chunkSteps = Swift.max(1, Swift.min(16, Self.chunkRows / maxBatch))
+        let chunkRows = chunkSteps * maxBatch
         var projectedWidth = 0
         if case .standard(let first) = layers[0] { projectedWidth = 3 * first.hiddenWidth }
         return Regions(inputs: layout.reserve(chunkRows * inputWidth),
                        projected: layout.reserve(chunkRows * projectedWidth),
                        hidden: layout.reserve(maxBatch * totalHidden),
                        gi: layout.reserve(maxBatch * 3 * widest), gh: layout.reserve(maxBatch * 3 * widest),
-                       order: layout.reserveInts(2 * maxBatch))
+                       order: layout.reserveInts(2 * maxBatch), chunkSteps: chunkSteps)
     }
 
     /// Feeds session b's `lengths[b]` items (item t from `item(b, t)`, embedded by `embed`) and writes each
@@ -156,7 +160,7 @@ struct GRUStack {
         var active = 0
         var chunkStart = 0
         while chunkStart < steps {
-            let chunkEnd = Swift.min(steps, chunkStart + Self.chunkSteps)
+            let chunkEnd = Swift.min(steps, chunkStart + regions.chunkSteps)
             // Embed the chunk: step t's rows at (t − chunkStart)·count; rows of sessions that have not
             // started are zeroed (their projections are computed but never read).
             var startedRows = active
