@@ -1,6 +1,7 @@
 // The client's only file with errno code: a blocking TCP socket with a connect timeout, EINTR
 // retried, and errno turned into `SeqRecError` at once.
 import Glibc
+import SeqRecProtocol
 
 /// One connected TCP socket. Reading and writing may happen on different threads; `shutdown`
 /// wakes a blocked reader, and only the reader's owner closes the descriptor.
@@ -53,23 +54,10 @@ package final class ClientSocket: @unchecked Sendable {
     private static func address(host: String, port: UInt16, into storage: inout sockaddr_storage)
         throws(SeqRecError) -> socklen_t
     {
-        let literal = host == "localhost" ? "127.0.0.1" : host
-        return try withUnsafeMutablePointer(to: &storage) { raw throws(SeqRecError) -> socklen_t in
-            // safe: sockaddr_storage is at least as large and aligned as sockaddr_in and sockaddr_in6.
-            let v4 = UnsafeMutableRawPointer(raw).assumingMemoryBound(to: sockaddr_in.self)
-            if inet_pton(AF_INET, literal, &v4.pointee.sin_addr) == 1 {
-                v4.pointee.sin_family = sa_family_t(AF_INET)
-                v4.pointee.sin_port = port.bigEndian
-                return socklen_t(MemoryLayout<sockaddr_in>.size)
-            }
-            let v6 = UnsafeMutableRawPointer(raw).assumingMemoryBound(to: sockaddr_in6.self)
-            if inet_pton(AF_INET6, literal, &v6.pointee.sin6_addr) == 1 {
-                v6.pointee.sin6_family = sa_family_t(AF_INET6)
-                v6.pointee.sin6_port = port.bigEndian
-                return socklen_t(MemoryLayout<sockaddr_in6>.size)
-            }
+        guard let length = SocketAddress.fill(host: host, port: port, into: &storage) else {
             throw SeqRecError(.connection, "host '\(host)' is not an IPv4 or IPv6 address literal")
         }
+        return length
     }
 
     /// Waits until `events` are ready; false on timeout (-1 = no limit).

@@ -3,6 +3,7 @@
 // `SystemError`, so the rest of the server never sees errno or a negative return value.
 import CLinux
 import Glibc
+import SeqRecProtocol
 
 /// A failed system call: which operation, and the errno it left behind.
 public struct SystemError: Error, CustomStringConvertible, Sendable {
@@ -61,23 +62,10 @@ package enum System {
     private static func makeAddress(host: String, port: UInt16, into storage: inout sockaddr_storage)
         throws(SystemError) -> socklen_t
     {
-        let literal = host == "localhost" ? "127.0.0.1" : host
-        return try withUnsafeMutablePointer(to: &storage) { raw throws(SystemError) -> socklen_t in
-            // safe: sockaddr_storage is at least as large and as aligned as sockaddr_in and sockaddr_in6.
-            let v4 = UnsafeMutableRawPointer(raw).assumingMemoryBound(to: sockaddr_in.self)
-            if inet_pton(AF_INET, literal, &v4.pointee.sin_addr) == 1 {
-                v4.pointee.sin_family = sa_family_t(AF_INET)
-                v4.pointee.sin_port = port.bigEndian
-                return socklen_t(MemoryLayout<sockaddr_in>.size)
-            }
-            let v6 = UnsafeMutableRawPointer(raw).assumingMemoryBound(to: sockaddr_in6.self)
-            if inet_pton(AF_INET6, literal, &v6.pointee.sin6_addr) == 1 {
-                v6.pointee.sin6_family = sa_family_t(AF_INET6)
-                v6.pointee.sin6_port = port.bigEndian
-                return socklen_t(MemoryLayout<sockaddr_in6>.size)
-            }
+        guard let length = SocketAddress.fill(host: host, port: port, into: &storage) else {
             throw SystemError(operation: "parse host '\(host)' (expected an IPv4 or IPv6 literal)", code: EINVAL)
         }
+        return length
     }
 
     /// The port the kernel bound `fd` to (useful after binding port 0).
