@@ -1,7 +1,5 @@
 import Foundation
 @testable import SeqRecBench
-import SeqRecCore
-import SeqRecServer
 import Testing
 
 /// The server's hot path (read, decode, queue, batch, recommend, encode, write) allocates nothing per
@@ -32,27 +30,11 @@ enum ServerAllocationProbe {
     /// (allocations in a long run − in a short run) / (requests in the long run − in the short run),
     /// counting only threads other than the caller's (the server's).
     static func serverAllocationsPerRequest() throws -> Double {
-        let model = FileManager.default.temporaryDirectory
-            .appendingPathComponent("server-alloc-\(UUID().uuidString).seqrec").path
-        try FixtureImporter.convert(folder: SteadyStateAllocationTests.fixtureFolder("recbole-sasrec-ml100k"),
-                                    output: model)
-        defer { try? FileManager.default.removeItem(atPath: model) }
-        configureBLASThreads(1)
-        let recommender = try Recommender(path: model, maxBatch: 8)
-        var configuration = ServerConfiguration()
-        configuration.port = 0
-        configuration.workers = 1
-        configuration.maxBatch = 8
-        configuration.drainDelayMilliseconds = 0
-        let server = try Server(configuration: configuration, backends: [RecommenderBackend(recommender)])
-        let thread = Thread { try? server.run() }
-        thread.start()
-        defer { server.drain() }
-
-        let options = try BenchArguments(["--items", "\(recommender.info.itemCount)", "--session-length", "20"])
-        let frames = try LoadCommand.requestFrames(options)
+        let running = try LoadGeneratorTests.RunningServer()
+        defer { _ = running.stop() }
+        let frames = try LoadGeneratorTests.frames()
         func serverAllocations(seconds: Double) throws -> (allocations: Int64, requests: Int) {
-            let plan = LoadPlan(host: "127.0.0.1", port: server.port, connections: 4, mode: .closed(depth: 4),
+            let plan = LoadPlan(host: "127.0.0.1", port: running.server.port, connections: 4, mode: .closed(depth: 4),
                                 warmupSeconds: 0.2, durationSeconds: seconds)
             let processBefore = AllocationCounts.now(), threadBefore = AllocationCounts.thisThread()
             let result = try LoadGenerator.run(plan, frames: frames)
