@@ -41,41 +41,31 @@ public enum KernelsCommand {
     }
 
     static func measure(m: Int, k: Int, n: Int, plan: TimingPlan) -> [Row] {
-        var x = [Float](repeating: 0, count: m * k)
-        var w = [Float](repeating: 0, count: n * k)
-        var wT = [Float](repeating: 0, count: n * k)
-        var out = [Float](repeating: 0, count: m * n)
-        for i in x.indices { x[i] = Float(i % 17) * 0.01 - 0.08 }
-        for i in w.indices { w[i] = Float(i % 13) * 0.02 - 0.12 }
+        // Owned for the whole measurement, so the timed closures only call the kernel.
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
+        let w = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
+        let wT = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        defer { x.deallocate(); w.deallocate(); wT.deallocate(); out.deallocate() }
+        for i in 0..<(m * k) { x[i] = Float(i % 17) * 0.01 - 0.08 }
+        for i in 0..<(n * k) { w[i] = Float(i % 13) * 0.02 - 0.12 }
         for r in 0..<n { for c in 0..<k { wT[c * n + r] = w[r * k + c] } }
         var rows: [Row] = []
         let shape = "\(m)×\(k)→\(n)"
         for backend in [KernelBackend.blas, .simd] {
             let kernels = Kernels(.forced(backend))
             for plain in [false, true] {
-                let runs = x.withUnsafeBufferPointer { xp in
-                    (plain ? wT : w).withUnsafeBufferPointer { wp in
-                        out.withUnsafeMutableBufferPointer { op in
-                            TimingLoop.measure(plan) {
-                                kernels.gemm(transA: false, transB: !plain, m: m, n: n, k: k, alpha: 1,
-                                             a: xp.baseAddress!, lda: k, b: wp.baseAddress!, ldb: plain ? n : k,
-                                             beta: 0, c: op.baseAddress!, ldc: n)
-                            }
-                        }
-                    }
+                // plain: x·(Wᵀ) on the packed copy [k×n]; transB: x·Wᵀ on W [n×k] as PyTorch stores it.
+                let weights = plain ? wT : w, ldw = plain ? n : k
+                let runs = TimingLoop.measure(plan) {
+                    kernels.gemm(transA: false, transB: !plain, m: m, n: n, k: k, alpha: 1, a: x, lda: k,
+                                 b: weights, ldb: ldw, beta: 0, c: out, ldc: n)
                 }
                 rows.append(summary(runs, shape: shape, layout: plain ? "plain" : "transB", backend: backend))
                 guard m == 1 else { continue }
-                let gemvRuns = x.withUnsafeBufferPointer { xp in
-                    (plain ? wT : w).withUnsafeBufferPointer { wp in
-                        out.withUnsafeMutableBufferPointer { op in
-                            TimingLoop.measure(plan) {
-                                kernels.gemv(trans: plain, m: plain ? k : n, n: plain ? n : k, alpha: 1,
-                                             a: wp.baseAddress!, lda: plain ? n : k, x: xp.baseAddress!, beta: 0,
-                                             y: op.baseAddress!)
-                            }
-                        }
-                    }
+                let gemvRuns = TimingLoop.measure(plan) {
+                    kernels.gemv(trans: plain, m: plain ? k : n, n: plain ? n : k, alpha: 1, a: weights, lda: ldw,
+                                 x: x, beta: 0, y: out)
                 }
                 rows.append(summary(gemvRuns, shape: shape, layout: plain ? "plain-gemv" : "transB-gemv",
                                     backend: backend))
@@ -85,9 +75,8 @@ public enum KernelsCommand {
     }
 
     static func summary(_ runs: [TimedRun], shape: String, layout: String, backend: KernelBackend) -> Row {
-        let p50s = runs.map(\.latency.p50).sorted()
-        return Row(shape: shape, layout: layout, backend: backend.rawValue, p50: p50s[p50s.count / 2],
-                   min: runs.map(\.latency.min).min() ?? 0,
-                   allocationsPerCall: Double(runs.map(\.allocations).reduce(0, +)) / Double(runs.map(\.calls).reduce(0, +)))
+        Row(shape: shape, layout: layout, backend: backend.rawValue, p50: Spread(runs.map(\.latency.p50)).median,
+            min: Spread(runs.map(\.latency.min)).min,
+            allocationsPerCall: Double(runs.map(\.allocations).reduce(0, +)) / Double(runs.map(\.calls).reduce(0, +)))
     }
 }
