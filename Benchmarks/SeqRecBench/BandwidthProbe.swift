@@ -6,30 +6,26 @@
 //   - score: scores[r] = table[r] · v (the scoring GEMV itself, written the plain SIMD way).
 // The bound is table bytes / the faster pass's bandwidth: no scorer can read the table faster on
 // this core, so SeqRec's full-catalog scoring time is compared against it.
-// The table lives in the same kind of memory SeqRec scores large tables from (2 MB-aligned, with
-// MADV_HUGEPAGE, see Sources/SeqRecCore/Memory/ResidentTable.swift): with 4 KB pages the probe would
-// be slower and the bound looser.
-import Glibc
+// The table lives in the same kind of memory SeqRec scores large tables from (`HugePageRegion`, see
+// Sources/SeqRecCore/Memory/HugePageRegion.swift): with 4 KB pages the probe would be slower and the
+// bound looser.
+import SeqRecCore
 
-/// A float buffer owned by this probe, 2 MB-aligned and advised for huge pages; the only unsafe memory here.
+/// A float buffer in a `HugePageRegion`, owned by this probe.
 private final class AlignedFloats {
-    static let hugePage = 2 << 20
     let count: Int
     let base: UnsafeMutablePointer<Float>
+    private let region: HugePageRegion
 
     init(count: Int) {
         self.count = count
-        let bytes = (count * MemoryLayout<Float>.stride + Self.hugePage - 1) / Self.hugePage * Self.hugePage
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: Self.hugePage)
-        // Before the first touch, so the kernel can back the range with huge pages (THP "madvise" mode).
-        _ = madvise(raw, bytes, MADV_HUGEPAGE)
-        base = raw.bindMemory(to: Float.self, capacity: count)
+        guard let region = HugePageRegion(bytes: count * MemoryLayout<Float>.stride) else {
+            preconditionFailure("bandwidth probe: cannot map \(count) floats")
+        }
+        self.region = region
+        base = region.start.bindMemory(to: Float.self, capacity: count)
         // Fill (and so fault in) every page before timing.
         for index in 0..<count { base[index] = Float(index % 97) * 0.01 - 0.48 }
-    }
-
-    deinit {
-        UnsafeMutableRawPointer(base).deallocate()
     }
 }
 

@@ -7,12 +7,6 @@
 // measured in one process, 12.2 ms from the file mapping or a 4 KB-page copy, 9.3 ms from the huge-page
 // copy (the streaming-read probe: 10.6 ms). The cost is the copy's memory (the table's size, while the
 // file's page-cache pages become reclaimable) and one memcpy at load.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Where the scoring table is read from while the model is served.
 public enum TableMemory: String, Sendable, CaseIterable {
     /// `resident` for tables of at least `residentMinimumBytes`, else `mapped`.
@@ -48,45 +42,23 @@ public enum TableMemory: String, Sendable, CaseIterable {
     }
 }
 
-/// An owning copy of a scoring table's rows in anonymous memory aligned to 2 MB and advised for
-/// transparent huge pages. `scoring` views the copy (bias and shape as in the source table) and is valid
-/// while `self` lives.
+/// An owning copy of a scoring table's rows in a `HugePageRegion`. `scoring` views the copy (bias and
+/// shape as in the source table) and is valid while `self` lives.
 package final class ResidentTable: @unchecked Sendable {
     // @unchecked Sendable: the memory is written once in init and only read afterwards.
-    private static var hugePage: Int { 2 << 20 }
-
-    private let region: UnsafeMutableRawPointer
-    private let regionLength: Int
+    private let region: HugePageRegion
     let scoring: ScoringTable
 
-    /// Copies `source`'s rows. Returns nil when the anonymous mapping cannot be made (the caller keeps
-    /// reading `source`).
+    /// Copies `source`'s rows. Returns nil when the region cannot be mapped (the caller keeps reading
+    /// `source`).
     init?(copying source: ScoringTable) {
         let count = source.rows * source.width
-        let bytes = count * MemoryLayout<Float>.stride
-        // One huge page more than needed, so the start can be rounded up to a 2 MB boundary.
-        let length = bytes + Self.hugePage
-        let mapped = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        guard let mapped, mapped != MAP_FAILED else { return nil }
-        region = mapped
-        regionLength = length
-        let skip = (Self.hugePage - Int(bitPattern: mapped) % Self.hugePage) % Self.hugePage
-        // safe: skip < 2 MB, so [start, start + bytes) lies inside the region of bytes + 2 MB.
-        let start = mapped + skip
-        #if os(Linux)
-        // Advisory, before the first touch so the copy faults in huge pages; without THP the copy still
-        // works, on 4 KB pages.
-        _ = madvise(start, bytes, MADV_HUGEPAGE)
-        #endif
-        let floats = start.bindMemory(to: Float.self, capacity: count)
-        // safe: the source holds rows·width floats (the encoder bound it with that shape).
+        guard let region = HugePageRegion(bytes: count * MemoryLayout<Float>.stride) else { return nil }
+        self.region = region
+        let floats = region.start.bindMemory(to: Float.self, capacity: count)
+        // safe: the source holds rows·width floats (the encoder bound it with that shape), the region as many.
         floats.update(from: source.table, count: count)
         scoring = ScoringTable(table: floats, bias: source.bias, rows: source.rows, width: source.width,
                                firstItem: source.firstItem)
-    }
-
-    deinit {
-        // safe: region/regionLength are exactly what mmap returned in init.
-        munmap(region, regionLength)
     }
 }
