@@ -31,7 +31,7 @@ struct SteadyStateAllocationTests {
         let recommender = try Recommender(path: path, kernels: backend, maxBatch: 8)
         let context = recommender.makeContext()
         let first = Int32(recommender.info.firstItem)
-        var queries: [SessionQuery] = (0..<8).map { b in
+        let queries: [SessionQuery] = (0..<8).map { b in
             var query = SessionQuery(items: (0..<(5 + 9 * b)).map { first + Int32(($0 * 37 + b) % 400) }, k: 10 + b)
             query.excludeSeen = b % 2 == 0
             query.deny = [first + 3, first + 4]
