@@ -157,6 +157,12 @@ struct GRUStack {
         let hidden = workspace.region(regions.hidden)
         hidden.update(repeating: 0, count: count * totalHidden)
         let firstGates = 3 * layers[0].hiddenWidth
+        // Sessions are sorted longest first and right-aligned, so those stepping at t are a prefix.
+        func stepping(atLeast rows: Int, at t: Int) -> Int {
+            var rows = rows
+            while rows < count && length[rows] >= steps - t { rows += 1 }
+            return rows
+        }
         var active = 0
         var chunkStart = 0
         while chunkStart < steps {
@@ -165,7 +171,7 @@ struct GRUStack {
             // started are zeroed (their projections are computed but never read).
             var startedRows = active
             for t in chunkStart..<chunkEnd {
-                while startedRows < count && length[startedRows] >= steps - t { startedRows += 1 }
+                startedRows = stepping(atLeast: startedRows, at: t)
                 let block = inputs + (t - chunkStart) * count * inputWidth
                 for row in 0..<startedRows {
                     embed(item(order[row], t - (steps - length[row])), block + row * inputWidth)
@@ -177,7 +183,7 @@ struct GRUStack {
                             ldo: firstGates, kernels: kernels)
             }
             for t in chunkStart..<chunkEnd {
-                while active < count && length[active] >= steps - t { active += 1 }
+                active = stepping(atLeast: active, at: t)
                 let x = UnsafePointer(inputs + (t - chunkStart) * count * inputWidth)
                 var state = hidden
                 switch layers[0] {
