@@ -55,15 +55,11 @@ public final class InferenceContext {
     /// The raw score of every table row (padding row included) for one valid session: parity tests
     /// compare these with upstream's full score vectors.
     package func rawScores(session: [Int32]) -> [Float] {
-        let encoder = recommender.encoder, table = encoder.scoring
+        let encoder = recommender.encoder
         encoder.encode([SessionQuery(items: session)][...], workspace: workspace, into: readout, kernels: kernels)
-        var scores = [Float](repeating: 0, count: table.rows)
-        scores.withUnsafeMutableBufferPointer { out in
-            // safe: out holds table.rows floats; table is [rows, width].
-            kernels.gemv(trans: false, m: table.rows, n: table.width, alpha: 1, a: table.table, lda: table.width,
-                         x: readout, beta: 0, y: out.baseAddress!)
-            if let bias = table.bias { kernels.add(count: table.rows, bias, into: out.baseAddress!) }
-        }
+        var scores = [Float](repeating: 0, count: encoder.scoring.rows)
+        // safe: scores holds one float per table row, what scoreAll writes.
+        scores.withUnsafeMutableBufferPointer { scorer.scoreAll(readout: readout, into: $0.baseAddress!, kernels: kernels) }
         return scores
     }
 }

@@ -94,13 +94,8 @@ final class CatalogScorer {
         }
         while low < table.rows {
             let high = Swift.min(low + Self.chunk, table.rows), n = high - low
-            if count == 1 {
-                kernels.gemv(trans: false, m: n, n: w, alpha: 1, a: table.table + low * w, lda: w, x: compact,
-                             beta: 0, y: block)
-            } else {
-                kernels.gemm(transA: false, transB: true, m: count, n: n, k: w, alpha: 1, a: compact, lda: w,
-                             b: table.table + low * w, ldb: w, beta: 0, c: block, ldc: Self.chunk)
-            }
+            product(sessions: count, readouts: compact, rows: low..<high, into: block, stride: Self.chunk,
+                    kernels: kernels)
             for f in 0..<count {
                 let b = fullCatalog[f], row = block + f * Self.chunk, bits = excluded + b * words
                 var heap = heaps[b]
@@ -113,6 +108,26 @@ final class CatalogScorer {
                 heaps[b] = heap
             }
             low = high
+        }
+    }
+
+    /// Every row's score, padding rows included, for one readout (parity tests compare whole vectors).
+    func scoreAll(readout: UnsafePointer<Float>, into scores: UnsafeMutablePointer<Float>, kernels: Kernels) {
+        product(sessions: 1, readouts: readout, rows: 0..<table.rows, into: scores, stride: table.rows,
+                kernels: kernels)
+        if let bias = table.bias { kernels.add(count: table.rows, bias, into: scores) }
+    }
+
+    /// out[f · stride + j] = readouts[f] · table[rows.lowerBound + j], without the bias.
+    private func product(sessions count: Int, readouts: UnsafePointer<Float>, rows: Range<Int>,
+                         into out: UnsafeMutablePointer<Float>, stride: Int, kernels: Kernels) {
+        let w = table.width, n = rows.count
+        if count == 1 {
+            kernels.gemv(trans: false, m: n, n: w, alpha: 1, a: table.table + rows.lowerBound * w, lda: w,
+                         x: readouts, beta: 0, y: out)
+        } else {
+            kernels.gemm(transA: false, transB: true, m: count, n: n, k: w, alpha: 1, a: readouts, lda: w,
+                         b: table.table + rows.lowerBound * w, ldb: w, beta: 0, c: out, ldc: stride)
         }
     }
 
