@@ -79,12 +79,16 @@ def build_config(args):
         "topk": [10, 20],
         "valid_metric": "MRR@10",
         "reproducibility": True,
-        "n_layers": 2, "n_heads": 2, "hidden_size": 64, "inner_size": 256,
+        "n_layers": 2, "n_heads": 2,
         "hidden_act": "gelu", "layer_norm_eps": 1e-12, "initializer_range": 0.02,
         "device": "cpu", "use_gpu": False, "show_progress": False,
     }
-    # Tunable: training knobs, plus how many recent items the model reads (its position table).
+    # Tunable: training knobs, how many recent items the model reads (its position table) and
+    # the width of the model.
     knobs = {
+        "hidden_size": args.hidden_size,
+        "inner_size": args.inner_size,
+        "weight_decay": args.weight_decay,
         "seed": args.seed,
         "MAX_ITEM_LIST_LENGTH": args.max_seq_len,
         "epochs": args.epochs,
@@ -129,6 +133,11 @@ def main():
     p.add_argument("--seed", type=int, default=2020, help="RecBole's seed (2020 in the fixture)")
     p.add_argument("--max-seq-len", type=int, default=50,
                    help="MAX_ITEM_LIST_LENGTH: the most recent items the model reads")
+    p.add_argument("--hidden-size", type=int, default=64, help="hidden_size (64 in the fixture)")
+    p.add_argument("--inner-size", type=int, default=256,
+                   help="inner_size of the feed-forward layers (256 in the fixture)")
+    p.add_argument("--weight-decay", type=float, default=0.0,
+                   help="RecBole's weight_decay: L2 penalty inside Adam (0 in the fixture)")
     p.add_argument("--max-minutes", type=float, default=0,
                    help="stop after the first epoch that ends past this budget (0 = none)")
     p.add_argument("--resume", default="",
@@ -210,9 +219,9 @@ def main():
         "train_wall_seconds": round(train_seconds, 1),
         "torch": torch.__version__, "numpy": np.__version__,
         "training_knobs": {k: config[k] for k in ("seed", "MAX_ITEM_LIST_LENGTH", "epochs", "stopping_step",
-                                                  "train_batch_size",
-                                                  "learning_rate", "hidden_dropout_prob",
-                                                  "attn_dropout_prob")},
+                                                  "train_batch_size", "learning_rate",
+                                                  "weight_decay", "hidden_size", "inner_size",
+                                                  "hidden_dropout_prob", "attn_dropout_prob")},
         "best_valid": {k: round(float(v), 4) for k, v in best_valid.items()},
         "test": {k: round(float(v), 4) for k, v in test.items()},
     }
