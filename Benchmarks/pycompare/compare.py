@@ -29,7 +29,9 @@ def parse_arguments():
     root = os.path.dirname(os.path.dirname(here))
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--root", default=root)
-    parser.add_argument("--fixtures", default=None, help="shared/fixtures folder (ml-100k models)")
+    parser.add_argument("--fixtures", default=None,
+                        help="folder with the ml-100k fixtures (default: ../shared/fixtures, else the "
+                             "project's own copies in Tests/Fixtures)")
     parser.add_argument("--work", default=os.path.join(root, "Benchmarks", "work"))
     parser.add_argument("--families", default="sasrec,gru4rec,bert4rec")
     parser.add_argument("--catalogs", default="1683,100000,1000000")
@@ -52,7 +54,8 @@ def parse_arguments():
 
 def find_fixtures(arguments):
     candidates = [arguments.fixtures] if arguments.fixtures else [
-        os.path.join(arguments.root, "..", "shared", "fixtures"), "/work/shared/fixtures"]
+        os.path.join(arguments.root, "..", "shared", "fixtures"),
+        os.path.join(arguments.root, "Tests", "Fixtures")]
     for candidate in candidates:
         if candidate and os.path.isdir(candidate):
             return os.path.abspath(candidate)
