@@ -129,7 +129,7 @@ enum DispatchRule {
 package enum CatalogScan: Equatable {
     /// `FusedScan`: 8 rows at a time in registers, only rows above the top-k threshold leave them.
     case fused
-    /// `gemv`/`gemm` into a 4096-row score block, then a scalar scan of the block.
+    /// `gemv`/`gemm` into a 4096-row score block (+ bias), then a vector threshold scan of the block.
     case blocked
 }
 

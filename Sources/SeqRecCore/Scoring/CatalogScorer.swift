@@ -97,15 +97,9 @@ final class CatalogScorer {
             product(sessions: count, readouts: compact, rows: low..<high, into: block, stride: Self.chunk,
                     kernels: kernels)
             for f in 0..<count {
-                let b = fullCatalog[f], row = block + f * Self.chunk, bits = excluded + b * words
-                var heap = heaps[b]
-                for j in 0..<n {
-                    let item = low + j
-                    let score = row[j] + (table.bias?[item] ?? 0)
-                    guard score >= heap.threshold, bits[item >> 6] & (1 << UInt64(item & 63)) == 0 else { continue }
-                    heap.offer(score, Int32(item))
-                }
-                heaps[b] = heap
+                let b = fullCatalog[f], row = block + f * Self.chunk
+                if let bias = table.bias { kernels.add(count: n, bias + low, into: row) }
+                heaps[b].offerPassing(row, items: low..<high, excluded: excluded + b * words)
             }
             low = high
         }

@@ -2,7 +2,7 @@
 // threshold in one vector compare, so no score is written to memory and only the few rows that beat the
 // threshold reach the exclusion bitset and the heap.
 //   rows lo..<hi of table [N, w], readout u [w], bias [N]? → heap (k best, excluded rows skipped)
-// Its twin is the blocked path in CatalogScorer (GEMV/GEMM into a score block, then a scalar scan);
+// Its twin is the blocked path in CatalogScorer (GEMV/GEMM into a score block, then a threshold scan);
 // ScoringTests compares both with a brute-force sort.
 
 enum FusedScan {
@@ -19,21 +19,15 @@ enum FusedScan {
             if let bias = table.bias { scores += bias.lanes(at: low) }
             let passing = scores .>= threshold   // NaN compares false: never offered, as `offer` would do
             if any(passing) {
-                for lane in 0..<step where passing[lane] { offer(scores[lane], item: low + lane, bits, &heap) }
+                for lane in 0..<step where passing[lane] { heap.offer(scores[lane], low + lane, excluded: bits) }
                 threshold = FloatLanes(repeating: heap.threshold)
             }
             low += step
         }
         while low < range.upperBound {  // leftovers, one row at a time
             let score = SIMDKernels.dot(count: w, u, table.table + low * w) + (table.bias?[low] ?? 0)
-            if score >= heap.threshold { offer(score, item: low, bits, &heap) }
+            if score >= heap.threshold { heap.offer(score, low, excluded: bits) }
             low += 1
         }
-    }
-
-    @inline(__always)
-    private static func offer(_ score: Float, item: Int, _ bits: UnsafePointer<UInt64>, _ heap: inout TopKHeap) {
-        guard bits[item >> 6] & (1 << UInt64(item & 63)) == 0 else { return }
-        heap.offer(score, Int32(item))
     }
 }

@@ -83,3 +83,33 @@ struct TopKHeap {
         }
     }
 }
+
+extension TopKHeap {
+    /// Offers `item` unless its bit is set in `excluded` (one bit per table row).
+    @inline(__always)
+    mutating func offer(_ score: Float, _ item: Int, excluded bits: UnsafePointer<UInt64>) {
+        guard bits[item >> 6] & (1 << UInt64(item & 63)) == 0 else { return }
+        offer(score, Int32(item))
+    }
+
+    /// Offers every score of a block (`scores[j]` belongs to item `items.lowerBound + j`) that reaches the
+    /// threshold and is not excluded, comparing a whole vector of scores with the threshold at once: almost
+    /// all of a large catalog fails that compare, so the bitset and the heap see only the few that pass.
+    mutating func offerPassing(_ scores: UnsafePointer<Float>, items: Range<Int>, excluded bits: UnsafePointer<UInt64>) {
+        let lanes = SIMDWidth.lanes, first = items.lowerBound
+        var j = 0, limit = FloatLanes(repeating: threshold)
+        while j + lanes <= items.count {
+            // safe: the block holds items.count scores and j + lanes <= items.count.
+            let passing = scores.lanes(at: j) .>= limit   // NaN compares false: `offer` would reject it too
+            if any(passing) {
+                for lane in 0..<lanes where passing[lane] { offer(scores[j + lane], first + j + lane, excluded: bits) }
+                limit = FloatLanes(repeating: threshold)
+            }
+            j += lanes
+        }
+        while j < items.count {
+            if scores[j] >= threshold { offer(scores[j], first + j, excluded: bits) }
+            j += 1
+        }
+    }
+}
