@@ -56,9 +56,24 @@ extension Server {
                             message: "no common protocol version: client \(hello.minVersion)...\(hello.maxVersion), server 1...\(ProtocolVersion.current)")
             return
         }
+        if let expected = configuration.authToken, !Self.tokensMatch(hello.authToken, expected) {
+            sendFatalGoAway(connection, status: .unauthenticated,
+                            message: "HELLO carried a wrong or no auth token; ask the operator for the server's token")
+            return
+        }
         let ack = HelloAck(version: version, limits: limits, serverID: "seqrec")
         connection.write { ack.encodeFrame(requestID: 0, into: &$0) }
         scheduleFlush(connection)
+    }
+
+    /// Compares every byte of the expected token whatever the sent one holds, so the time taken does not
+    /// tell an attacker how long a prefix they guessed right.
+    static func tokensMatch(_ sent: [UInt8], _ expected: [UInt8]) -> Bool {
+        var difference: UInt8 = sent.count == expected.count ? 0 : 1
+        for index in expected.indices {
+            difference |= (index < sent.count ? sent[index] : 0) ^ expected[index]
+        }
+        return difference == 0
     }
 
     private func answerHealth(_ frame: Frame, on connection: Connection) {

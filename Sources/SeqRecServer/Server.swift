@@ -50,6 +50,27 @@ public final class Server: @unchecked Sendable {
     /// Set while accepting is paused after a failed accept (monotonic time to resume).
     var acceptPausedUntil: UInt64?
 
+    /// Model name → backend index. Requests name models, so every name must be distinct and fit in a
+    /// protocol string.
+    static func indexModels(_ backends: [any InferenceBackend], limits: ProtocolLimits) throws(ServerCommandError)
+        -> [String: Int]
+    {
+        var names: [String: Int] = [:]
+        for (index, backend) in backends.enumerated() {
+            let name = backend.info.name
+            guard name.utf8.count <= limits.maxStringBytes else {
+                throw ServerCommandError(message: "model name '\(name.prefix(40))…' is \(name.utf8.count) bytes; "
+                    + "names are at most \(limits.maxStringBytes): give it a shorter one with --model NAME=FILE")
+            }
+            guard names[name] == nil else {
+                throw ServerCommandError(message: "two models are named '\(name)'; give them distinct names "
+                    + "with --model NAME=FILE")
+            }
+            names[name] = index
+        }
+        return names
+    }
+
     /// Binds the listener and prepares the workers' queues; `run()` starts serving.
     package init(configuration: ServerConfiguration, backends: [any InferenceBackend]) throws {
         try configuration.validate()
@@ -64,11 +85,7 @@ public final class Server: @unchecked Sendable {
         limits.maxTimeoutMicroseconds = Int(configuration.maxTimeoutMicroseconds)
         limits.maxEmbeddingWidth = max(limits.maxEmbeddingWidth, backends.map(\.info.embeddingWidth).max() ?? 0)
         self.limits = limits
-        var names: [String: Int] = [:]
-        for (index, backend) in backends.enumerated() where names[backend.info.name] == nil {
-            names[backend.info.name] = index
-        }
-        modelIndex = names
+        modelIndex = try Self.indexModels(backends, limits: limits)
 
         loop = try EventLoop()
         let listener = try System.listen(host: configuration.host, port: configuration.port, backlog: 511)

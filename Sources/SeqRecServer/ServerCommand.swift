@@ -1,4 +1,5 @@
 // Hand-written argument parsing for `seqrec serve` (no package dependencies).
+import Foundation
 import SeqRecCore
 
 /// A bad `seqrec serve` command line, or a request for help (print `message`, exit 0).
@@ -23,7 +24,7 @@ public enum ServerCommand {
           --host ADDRESS           IPv4/IPv6 literal to bind (default 127.0.0.1)
           --port N                 TCP port (default 7878; 0 = any free port)
           --workers N              inference threads (default: cores - 1, at least 1)
-          --kernels auto|blas|simd kernel path (default: $SEQREC_KERNELS, else auto)
+          --kernels auto|blas|simd|naive  kernel path (default: $SEQREC_KERNELS, else auto)
           --max-batch N            largest batch per model call (default 64)
           --max-delay-us N         longest wait for a batch to fill while a worker is free (default 0)
           --max-queue N            queued requests before RESOURCE_EXHAUSTED (default 1024)
@@ -37,6 +38,8 @@ public enum ServerCommand {
           --max-timeout-us N       cap on request deadlines (default 10000000)
           --drain-delay-ms N       after SIGTERM, serve this long with health NOT_SERVING (default 5000)
           --drain-grace-ms N       then exit at the latest after this long (default 20000)
+          --auth-token-file FILE   require HELLO to carry this file's bytes (one trailing newline
+                                   dropped; 1...256 bytes); default: no authentication
         """
 
     /// Parses the arguments that follow `serve`.
@@ -81,7 +84,7 @@ public enum ServerCommand {
             case "--kernels":
                 let name = try value(of: flag)
                 guard let kernels = KernelSelection(name: name) else {
-                    throw ServerCommandError(message: "--kernels must be auto, blas or simd, got '\(name)'")
+                    throw ServerCommandError(message: "--kernels must be auto, blas, simd or naive, got '\(name)'")
                 }
                 configuration.kernels = kernels
             case "--max-batch": configuration.maxBatch = try integer(of: flag)
@@ -97,6 +100,7 @@ public enum ServerCommand {
             case "--max-timeout-us": configuration.maxTimeoutMicroseconds = try unsigned32(of: flag)
             case "--drain-delay-ms": configuration.drainDelayMilliseconds = try integer(of: flag)
             case "--drain-grace-ms": configuration.drainGraceMilliseconds = try integer(of: flag)
+            case "--auth-token-file": configuration.authToken = try authToken(path: try value(of: flag))
             default: throw ServerCommandError(message: "unknown option '\(flag)'\n\(usage)")
             }
             index += 1
@@ -104,6 +108,17 @@ public enum ServerCommand {
         if !models.isEmpty { configuration.models = models }
         try configuration.validate()
         return configuration
+    }
+
+    /// The token file's bytes without one trailing "\n" or "\r\n" (files written by editors end in one).
+    private static func authToken(path: String) throws(ServerCommandError) -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ServerCommandError(message: "--auth-token-file: cannot read '\(path)'")
+        }
+        var token = [UInt8](data)
+        if token.last == UInt8(ascii: "\n") { token.removeLast() }
+        if token.last == UInt8(ascii: "\r") { token.removeLast() }
+        return token
     }
 
     /// `FILE` or `NAME=FILE`; a path containing '=' can still be given as `NAME=FILE`.

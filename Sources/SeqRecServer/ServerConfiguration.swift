@@ -1,6 +1,7 @@
 // Everything `seqrec serve` can be told: where to listen, which models to serve, and every limit.
 // Defaults follow docs/PROTOCOL.md §12 and the drain sequence of §10.
 import SeqRecCore
+import SeqRecProtocol
 
 /// One model to serve: a converted `.seqrec` file and the name clients use for it.
 public struct ModelSource: Sendable, Equatable {
@@ -53,6 +54,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var drainDelayMilliseconds = 5_000
     /// After SIGTERM: exit at the latest this long after the drain delay, even with work in flight.
     public var drainGraceMilliseconds = 20_000
+    /// When set, HELLO must carry exactly these bytes (docs/PROTOCOL.md §7.1); nil = no authentication.
+    public var authToken: [UInt8]?
 
     public init() {}
 
@@ -90,11 +93,21 @@ public struct ServerConfiguration: Sendable, Equatable {
         try require((1...65_536).contains(maxInflightPerConnection), "--max-inflight must be 1...65536, got \(maxInflightPerConnection)")
         try require((1_024...(1 << 30)).contains(maxFrameLength), "--max-frame must be 1024...1073741824, got \(maxFrameLength)")
         try require(maxOutputBytes >= maxFrameLength, "--max-output must be at least --max-frame")
-        try require(frameReadTimeoutMilliseconds >= 1, "--frame-timeout-ms must be positive")
-        try require(idleTimeoutMilliseconds >= 1, "--idle-timeout-ms must be positive")
+        // Durations become nanoseconds in UInt64: 2³¹ ms (24.8 days) keeps every sum far from overflow.
+        let longest = Int(Int32.max)
+        try require((1...longest).contains(frameReadTimeoutMilliseconds),
+                    "--frame-timeout-ms must be 1...\(longest), got \(frameReadTimeoutMilliseconds)")
+        try require((1...longest).contains(idleTimeoutMilliseconds),
+                    "--idle-timeout-ms must be 1...\(longest), got \(idleTimeoutMilliseconds)")
         try require(defaultTimeoutMicroseconds >= 1 && defaultTimeoutMicroseconds <= maxTimeoutMicroseconds,
                     "--default-timeout-us must be 1...--max-timeout-us")
-        try require(drainDelayMilliseconds >= 0, "--drain-delay-ms must not be negative")
-        try require(drainGraceMilliseconds >= 0, "--drain-grace-ms must not be negative")
+        try require((0...longest).contains(drainDelayMilliseconds),
+                    "--drain-delay-ms must be 0...\(longest), got \(drainDelayMilliseconds)")
+        try require((0...longest).contains(drainGraceMilliseconds),
+                    "--drain-grace-ms must be 0...\(longest), got \(drainGraceMilliseconds)")
+        if let token = authToken {
+            try require((1...ProtocolLimits.maxAuthTokenBytes).contains(token.count),
+                        "the auth token must be 1...\(ProtocolLimits.maxAuthTokenBytes) bytes, got \(token.count)")
+        }
     }
 }

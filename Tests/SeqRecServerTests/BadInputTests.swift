@@ -165,6 +165,40 @@ struct BadInputTests {
         #expect(try first.nextFrame()?.header.type == .recommendResponse)
     }
 
+    @Test func helloWithoutTheServersAuthTokenGetsGoAwayUnauthenticated() throws {
+        let server = try TestServer(backends: [FakeBackend()]) { $0.authToken = Array("s3cret".utf8) }
+        defer { server.stop() }
+        for token in ["", "s3cre", "s3cret!", "S3cret"] {
+            let client = try RawClient(port: server.port)
+            var bytes = ConnectionPreface.bytes
+            Hello(authToken: Array(token.utf8)).encodeFrame(requestID: 0, into: &bytes)
+            try client.send(bytes)
+            let frame = try #require(try client.nextFrame(), "token '\(token)'")
+            #expect(frame.header.type == .goAway)
+            #expect(try frame.decode(GoAway.self).status == .unauthenticated, "token '\(token)'")
+            #expect(try client.nextFrame() == nil)
+        }
+        // Health stays answerable before the handshake (load balancers hold no token); the right token works.
+        let client = try RawClient(port: server.port)
+        try client.send(HealthProbe.request)
+        #expect(try client.readBytes(HealthProbe.servingResponse.count) == HealthProbe.servingResponse)
+        var bytes: [UInt8] = []
+        Hello(authToken: Array("s3cret".utf8)).encodeFrame(requestID: 0, into: &bytes)
+        try client.send(bytes)
+        #expect(try client.nextFrame()?.header.type == .helloAck)
+        try client.send(recommendFrame([1], id: 1))
+        #expect(try client.nextFrame()?.header.type == .recommendResponse)
+    }
+
+    @Test func modelNamesMustBeDistinctAndFitTheProtocol() {
+        #expect(throws: ServerCommandError.self) {
+            _ = try TestServer(backends: [FakeBackend(), FakeBackend()])
+        }
+        #expect(throws: ServerCommandError.self) {
+            _ = try TestServer(backends: [FakeBackend(name: String(repeating: "m", count: 257))])
+        }
+    }
+
     @Test func slowReaderIsDisconnectedAtTheOutputCap() throws {
         let server = try TestServer(backends: [FakeBackend(embeddingWidth: 16_384)]) {
             $0.maxFrameLength = 64 * 1_024

@@ -1,3 +1,4 @@
+import Foundation
 import SeqRecCore
 import Testing
 @testable import SeqRecServer
@@ -59,6 +60,12 @@ struct ServerCommandTests {
         (["--bogus"], "unknown option '--bogus'"),
         (["--kernels", "gpu"], "--kernels"),
         (["--max-frame", "10"], "--max-frame"),
+        // Durations are held in nanoseconds: a huge value must be refused, not overflow later.
+        (["--frame-timeout-ms", "9223372036854775807"], "--frame-timeout-ms must be 1...2147483647"),
+        (["--idle-timeout-ms", "2147483648"], "--idle-timeout-ms"),
+        (["--drain-delay-ms", "9223372036854775807"], "--drain-delay-ms"),
+        (["--drain-grace-ms", "9223372036854775807"], "--drain-grace-ms"),
+        (["--auth-token-file", "/nonexistent/token"], "cannot read '/nonexistent/token'"),
     ])
     func badArgumentsNameTheFlag(arguments: [String], expected: String) {
         do {
@@ -68,6 +75,24 @@ struct ServerCommandTests {
             #expect(error.message.contains(expected), "\(error.message)")
             #expect(!error.isHelpRequest)
         }
+    }
+
+    @Test func authTokenFileLosesOneTrailingNewline() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("seqrec-token-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for (contents, expected) in [("s3cret\r\n", "s3cret"), ("s3cret\n", "s3cret"), ("a b\n\n", "a b\n")] {
+            try Data(contents.utf8).write(to: URL(fileURLWithPath: path))
+            let configuration = try ServerCommand.parse(arguments: ["--auth-token-file", path])
+            #expect(configuration.authToken == Array(expected.utf8))
+        }
+        for contents in ["\n", String(repeating: "x", count: 257)] {
+            try Data(contents.utf8).write(to: URL(fileURLWithPath: path))
+            #expect(throws: ServerCommandError.self) { try ServerCommand.parse(arguments: ["--auth-token-file", path]) }
+        }
+    }
+
+    @Test func naiveKernelsAreAccepted() throws {
+        #expect(try ServerCommand.parse(arguments: ["--kernels", "naive"]).kernels == .forced(.naive))
     }
 
     @Test func helpIsNotAnError() {
