@@ -19,9 +19,10 @@ struct BatchRecommend {
         do { text = try String(contentsOfFile: inputPath, encoding: .utf8) } catch {
             throw UsageError("cannot read --input '\(inputPath)': \(error.localizedDescription)")
         }
-        let rawLines = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.allSatisfy(\.isWhitespace) }
-        let parsed: [Result<Line, Error>] = rawLines.enumerated().map { number, raw in
-            Result { try parse(String(raw), lineNumber: number + 1) }
+        // Blank lines are skipped but still counted, so "line N" in an error is the file's line N.
+        let numbered = text.textLines.enumerated().filter { !$0.element.allSatisfy(\.isWhitespace) }
+        let parsed: [Result<Line, Error>] = numbered.map { index, raw in
+            Result { try parse(String(raw), lineNumber: index + 1) }
         }
         let valid = parsed.compactMap { try? $0.get().query }
         var results: [Recommendation] = []
@@ -38,7 +39,7 @@ struct BatchRecommend {
                 print(#"{"error": \#(jsonString(String(describing: error)))}"#)
             }
         }
-        if failures > 0 { throw UsageError("\(failures) of \(rawLines.count) input lines failed (see their error objects)") }
+        if failures > 0 { throw UsageError("\(failures) of \(numbered.count) input lines failed (see their error objects)") }
     }
 
     private func parse(_ raw: String, lineNumber: Int) throws -> Line {

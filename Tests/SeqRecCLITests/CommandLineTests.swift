@@ -128,6 +128,21 @@ struct CommandLineTests {
         }
     }
 
+    /// CRLF line ends (a file saved on Windows) and blank lines: still one answer per object, and an
+    /// error names the line of the file.
+    @Test func jsonlWithCRLFAndBlankLinesNamesFileLines() throws {
+        let model = try Self.converted("gru4rec-official-ml100k-separate")
+        defer { try? FileManager.default.removeItem(atPath: model) }
+        let input = Self.temporary("crlf.jsonl")
+        try "{\"session\": [0, 5]}\r\n\r\n{\"session\": [3], \"k\": 2}\r\nnot json\r\n".write(toFile: input, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: input) }
+        let run = try Self.run(["recommend", "--model", model, "--input", input, "--k", "4", "--format", "jsonl"])
+        let output = run.stdout.split(separator: "\n").map(String.init)
+        #expect(output.count == 3)
+        #expect(output[0].hasPrefix(#"{"items": "#) && output[1].hasPrefix(#"{"items": "#))
+        #expect(output[2].contains("line 4: not a JSON object"), "\(output)")
+    }
+
     @Test func benchPrintsOneJSONObjectWithPercentilesAndAllocations() throws {
         let run = try Self.run(["bench", "--model", "Models/sasrec-ml100k.seqrec", "--batch", "2", "--k", "10",
                                 "--kernels", "simd", "--format", "json", "--max-seconds", "0.2", "--repeats", "1",

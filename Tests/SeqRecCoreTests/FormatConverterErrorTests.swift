@@ -102,6 +102,16 @@ struct FormatConverterErrorTests {
         #expect(file.tensor("pos_emb.weight")?.data.first == Float(100))
     }
 
+    @Test("vocab.tsv written with CRLF line ends reads like LF")
+    func vocabularyWithCRLF() throws {
+        let path = try folder(weights: builder().build(), vocabulary: Array("0\t[PAD]\t\r\n1\ta\tA\r\n2\tb\t\r\n3\tc\tC\r\n4\td\tD\r\n".utf8))
+        let output = URL(fileURLWithPath: path).appendingPathComponent("out.seqrec").path
+        try FixtureImporter.convert(folder: path, output: output)
+        let vocabulary = try #require(try ModelFile.open(path: output).vocabulary)
+        #expect(vocabulary.id(ofToken: "d") == 4)
+        #expect(vocabulary.title(of: 3) == "C")
+    }
+
     @Test("missing tensor")
     func missingTensor() throws {
         var weights = builder()

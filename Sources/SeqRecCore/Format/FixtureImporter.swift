@@ -67,14 +67,12 @@ enum VocabularyTSV {
         guard let text = String(data: data, encoding: .utf8) else {
             throw FormatError(file: path, field: "file", problem: "is not valid UTF-8")
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        if lines.last == "" { lines.removeLast() }
+        let lines = text.textLines
         var tokens: [String] = []
         var titles: [String] = []
         tokens.reserveCapacity(lines.count)
         titles.reserveCapacity(lines.count)
-        for (index, rawLine) in lines.enumerated() {
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+        for (index, line) in lines.enumerated() {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
             guard fields.count == 2 || fields.count == 3 else {
                 throw FormatError(file: path, field: "line \(index + 1)",
