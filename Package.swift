@@ -35,7 +35,7 @@ func hostCPUFlags() -> Set<Substring>? {
     defer { fclose(file) }
     var line = [CChar](repeating: 0, count: 8192)
     while fgets(&line, Int32(line.count), file) != nil {
-        let text = String(cString: line)
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if text.hasPrefix("flags") {
             return Set(text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }))
         }
@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol"]),
         .executableTarget(
             name: "seqrec",
-            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient", "SeqRecBench"]
+            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient"]
         ),
         .testTarget(name: "SeqRecCoreTests", dependencies: ["SeqRecCore"]),
         .testTarget(name: "SeqRecProtocolTests", dependencies: ["SeqRecProtocol"]),

@@ -42,24 +42,31 @@ struct DemoCommand {
         }
         print("server: \(recommender.info.name) (\(recommender.info.family), \(recommender.info.itemCount) items) on 127.0.0.1:\(server.port)")
 
-        // The gateway knows its own item ids: turn the titles into vocabulary tokens client-side.
+        // The gateway knows its own item ids: turn the titles into vocabulary tokens client-side (a model
+        // without a vocabulary only has internal ids).
         let ids = try SessionParser(recommender: recommender, external: false).parse(session)
-        let tokens = ids.map { recommender.token(of: $0) }
+        let sent: ItemIDs = recommender.vocabulary == nil ? .internal(ids.map { UInt32($0) }) : .external(ids.map { recommender.token(of: $0) })
         let client = SeqRecClient(host: "127.0.0.1", port: server.port)
         defer { client.close() }
         let started = ContinuousClock.now
         let response = try await client.recommend(
-            RecommendRequest(session: .external(tokens), k: k, excludeSeen: true), timeout: .seconds(2))
+            RecommendRequest(session: sent, k: k, excludeSeen: true), timeout: .seconds(2))
         let elapsed = ContinuousClock.now - started
         print("session: " + ids.map { title(of: $0, recommender) }.joined(separator: " → "))
         let microseconds = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
         print("recommended by \(response.modelName) v\(response.modelVersion) over TCP in \(Int(microseconds)) µs "
             + "(first request on a new connection):")
-        guard case .external(let answer) = response.items else { throw UsageError("server answered in internal ids") }
-        for (rank, (token, score)) in zip(answer, response.scores).enumerated() {
-            let item = recommender.vocabulary?.id(ofToken: token).map(Int32.init)
-            let name = item.map { title(of: $0, recommender) } ?? token
-            print("\(String(rank + 1).leftPadded(to: 3)). \(name)  (item \(token), score \(score))")
+        let answer: [(name: String, id: String)]
+        switch response.items {
+        case .external(let tokens):
+            answer = tokens.map { token in
+                (recommender.vocabulary?.id(ofToken: token).map { title(of: Int32($0), recommender) } ?? token, token)
+            }
+        case .internal(let items):
+            answer = items.map { (title(of: Int32(clamping: $0), recommender), String($0)) }
+        }
+        for (rank, (item, score)) in zip(answer, response.scores).enumerated() {
+            print("\(String(rank + 1).leftPadded(to: 3)). \(item.name)  (item \(item.id), score \(score))")
         }
     }
 

@@ -1,7 +1,6 @@
 // seqrec: convert, inspect, recommend, serve, bench. Each subcommand is a thin layer over the libraries.
 import Foundation
 import SeqRecCore
-import SeqRecBench
 import SeqRecServer
 
 let usage = """
@@ -14,7 +13,7 @@ let usage = """
       serve [--model FILE] [--host 127.0.0.1] [--port 7878] [limits...]   (seqrec serve --help)
       bench --model <file> [--batch 1] [--k 10] [--kernels auto|blas|simd] [--format json|text]
                                           in-process latency percentiles and heap allocations per request
-                                          (the same code as `seqrec-bench inprocess`; see Benchmarks/)
+                                          (runs `seqrec-bench inprocess`, built next to seqrec; see Benchmarks/)
       demo [--session "<titles; ...>"] [--k 10] [--model FILE]
                                           serve the default model on a free port, send one real request
     Environment: SEQREC_KERNELS=auto|blas|simd overrides the kernel path; SEQREC_BLAS_THREADS (default 1).
@@ -43,8 +42,7 @@ func run(_ arguments: [String]) async throws {
             print(error.message)
         }
     case "bench":
-        let status = BenchCommandLine.main(["inprocess"] + Array(arguments.dropFirst()))
-        if status != 0 { exit(status) }
+        try runBenchmark(Array(arguments.dropFirst()))
     case "demo":
         try await DemoCommand(&rest).run()
     case "help", "--help", "-h":
@@ -52,6 +50,22 @@ func run(_ arguments: [String]) async throws {
     default:
         throw UsageError("unknown command '\(command)'\n" + usage)
     }
+}
+
+/// Replaces this process with `seqrec-bench inprocess`. Counting allocations interposes malloc for the
+/// whole process, so that code lives only in the benchmark binary: `seqrec` itself (the server) keeps
+/// the system allocator, or whatever allocator the operator preloads.
+func runBenchmark(_ arguments: [String]) throws {
+    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let bench = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("seqrec-bench").path
+    guard FileManager.default.isExecutableFile(atPath: bench) else {
+        throw UsageError("bench runs seqrec-bench, which is not built next to this binary (\(bench)); "
+            + "run `swift build -c release` (builds both)")
+    }
+    fflush(nil)
+    let argv = (["seqrec-bench", "inprocess"] + arguments).map { strdup($0) } + [nil]
+    execv(bench, argv)
+    throw UsageError("cannot run \(bench): \(String(cString: strerror(errno)))")
 }
 
 do {

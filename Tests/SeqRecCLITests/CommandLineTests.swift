@@ -162,4 +162,13 @@ struct CommandLineTests {
         #expect(run.stdout.contains("session: Star Wars → Return of the Jedi"))
         #expect(run.stdout.split(separator: "\n").filter { $0.contains("score") }.count == 3)
     }
+
+    /// A model without a vocabulary has no external ids: the demo must send (and print) internal ones.
+    @Test func demoServesAModelWithoutVocabulary() throws {
+        let model = try Self.converted("pmixer-sasrec-v1-ml1m-e601")
+        defer { try? FileManager.default.removeItem(atPath: model) }
+        let run = try Self.run(["demo", "--model", model, "--session", "1; 2; 3", "--k", "3"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.split(separator: "\n").filter { $0.contains("score") }.count == 3, "\(run.stdout)")
+    }
 }
