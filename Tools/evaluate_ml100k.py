@@ -157,7 +157,7 @@ def main():
     p.add_argument("--dataset-dir", default=os.path.join(here, "..", "..", "shared", "datasets",
                                                          "ml-100k"))
     p.add_argument("--seqrec", default="swift run -c release seqrec recommend --model "
-                   "Models/recbole-sasrec-ml100k.seqrec",
+                   "Models/sasrec-ml100k.seqrec",
                    help="recommend command; --input/--k/--format are appended")
     p.add_argument("--split", choices=["test", "valid"], default="test")
     p.add_argument("--json", help="also write the metrics here")
