@@ -1,7 +1,7 @@
 /// `seqrec-bench bandwidth`: the memory-bandwidth probe as JSON or a line of text.
 public enum BandwidthCommand {
     public static func run(_ options: [String]) throws -> String {
-        let arguments = try BenchArguments(options)
+        let arguments = try BenchArguments(options, known: ["rows", "dim", "repeats", "format"])
         let rows = try arguments.int("rows", default: 1_000_000, range: 1...100_000_000)
         let dim = try arguments.int("dim", default: 64, range: 8...4096)
         guard dim % 8 == 0 else { throw BenchUsageError("--dim must be a multiple of 8, got \(dim)") }

@@ -16,11 +16,14 @@ public enum BenchCommandLine {
                  every *.seqrec in <dir> × batch × kernel path; a table, JSON and CSV
       bandwidth  [--rows 1000000] [--dim 64] [--repeats 5] [--format json|text]
                  memory-bandwidth probe: stream an R×D f32 table, dot each row with a vector
-      load       --port <p> [--host 127.0.0.1] --mode open|closed [--rate <req/s>]
-                 [--connections 64] [--duration 10] [--batch 1] [--k 10] [--items <N>]
-                 [--json <file>] [--csv <file>] [--svg <file>]
+      load       [--host 127.0.0.1] [--port 7878] [--mode closed|open|sweep] [--rate 1000[,…]]
+                 [--connections 64] [--depth 1] [--warmup 1] [--duration 10]
+                 [--fractions 0.1,0.3,0.5,0.7,0.9] [--items 1682] [--first-item 1]
+                 [--session-length 50] [--k 10] [--model-name ""]
+                 [--json <file>] [--csv <file>] [--svg <file>] [--svg-load <file>]
                  load generator against `seqrec serve` (open loop: latency from the scheduled
-                 send time; closed loop: N connections each with one request in flight)
+                 send time, one run per rate; closed loop: each connection keeps --depth requests
+                 in flight; sweep: closed loop for the maximum, then open loop at those fractions)
       kernels    [--rows 1,50] [--shapes 64x64,64x256,256x64,64x384,128x384] [--iterations 2000]
                  the models' linear-map GEMMs (K×N weights) on BLAS and SIMD, with weights in
                  PyTorch layout and pre-transposed: median and best µs per call

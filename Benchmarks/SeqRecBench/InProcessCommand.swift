@@ -1,5 +1,8 @@
 /// `seqrec-bench inprocess` (also `seqrec bench`): one configuration, JSON or a text line.
 public enum InProcessCommand {
+    static let options: Set<String> = ["model", "batch", "k", "kernels", "session-length", "warmup", "iterations",
+                                       "max-seconds", "min-iterations", "repeats", "format"]
+
     public static func configuration(_ arguments: BenchArguments) throws -> InProcessConfiguration {
         let plan = TimingPlan(
             warmup: try arguments.int("warmup", default: 100, range: 0...1_000_000),
@@ -17,7 +20,7 @@ public enum InProcessCommand {
     }
 
     public static func run(_ options: [String]) throws -> String {
-        let arguments = try BenchArguments(options)
+        let arguments = try BenchArguments(options, known: Self.options)
         let format = try arguments.choice("format", default: "text", from: ["json", "text"])
         let report = try InProcessBenchmark.run(try configuration(arguments))
         return format == "json" ? try ReportEncoding.json(report) : textLine(report)

@@ -17,7 +17,7 @@ public enum KernelsCommand {
     }
 
     public static func run(_ options: [String]) throws -> String {
-        let arguments = try BenchArguments(options)
+        let arguments = try BenchArguments(options, known: ["rows", "shapes", "iterations"])
         let rows = try arguments.intList("rows", default: [1, 50], range: 1...4096)
         let widths = arguments.string("shapes", default: "64x64,64x256,256x64,64x384,128x384")
         let plan = TimingPlan(warmup: 200, iterations: try arguments.int("iterations", default: 2000, range: 1...1_000_000),

@@ -3,6 +3,10 @@ import SeqRecProtocol
 /// `seqrec-bench load`: open-loop, closed-loop or a sweep (closed loop to find the maximum, then
 /// open loop at fractions of it) against a running `seqrec serve`, with JSON, CSV and SVG output.
 public enum LoadCommand {
+    static let options: Set<String> = ["mode", "connections", "depth", "host", "port", "warmup", "duration", "rate",
+                                       "fractions", "json", "csv", "svg", "svg-load", "items", "session-length", "k",
+                                       "first-item", "model-name"]
+
     struct RunReport: Codable {
         var mode: String
         var connections: Int
@@ -23,7 +27,7 @@ public enum LoadCommand {
     }
 
     public static func run(_ options: [String]) throws -> String {
-        let arguments = try BenchArguments(options)
+        let arguments = try BenchArguments(options, known: Self.options)
         let mode = try arguments.choice("mode", default: "closed", from: ["open", "closed", "sweep"])
         let connections = try arguments.int("connections", default: 64, range: 1...1000)
         let depth = try arguments.int("depth", default: 1, range: 1...128)

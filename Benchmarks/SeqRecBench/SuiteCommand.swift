@@ -3,13 +3,14 @@ import Foundation
 /// `seqrec-bench suite`: every model in a folder × batch sizes × kernel paths, one table.
 public enum SuiteCommand {
     public static func run(_ options: [String]) throws -> String {
-        let arguments = try BenchArguments(options)
+        let arguments = try BenchArguments(options, known: Set(["models", "batches", "kernels", "json", "csv"])
+            .union(passThroughNames))
         let folder = try arguments.requiredString("models")
         let batches = try arguments.intList("batches", default: [1, 8, 32, 64], range: 1...4096)
         let kernelNames = (arguments.string("kernels") ?? "blas,simd").split(separator: ",").map(String.init)
         for name in kernelNames { _ = try InProcessBenchmark.kernelSelection(name) }
         let template = try InProcessCommand.configuration(try BenchArguments(
-            ["--model", folder] + passThrough(arguments)))
+            ["--model", folder] + passThrough(arguments), known: InProcessCommand.options))
         let models = try FileManager.default.contentsOfDirectory(atPath: folder)
             .filter { $0.hasSuffix(".seqrec") }.sorted()
         guard !models.isEmpty else { throw BenchUsageError("no *.seqrec files in \(folder)") }
@@ -35,8 +36,12 @@ public enum SuiteCommand {
         return markdownTable(reports)
     }
 
+    /// The inprocess options a suite hands to every run.
+    private static let passThroughNames: Set<String> = ["k", "session-length", "warmup", "iterations", "max-seconds",
+                                                         "min-iterations", "repeats"]
+
     private static func passThrough(_ arguments: BenchArguments) -> [String] {
-        ["k", "session-length", "warmup", "iterations", "max-seconds", "min-iterations", "repeats"].flatMap { name in
+        passThroughNames.sorted().flatMap { name in
             arguments.string(name).map { ["--\(name)", $0] } ?? []
         }
     }

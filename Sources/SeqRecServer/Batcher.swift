@@ -77,8 +77,6 @@ package final class Batcher: @unchecked Sendable {
         }
     }
 
-    package var queuedCount: Int { monitor.withLock { queued } }
-
     /// Makes the workers return once their current batch is done. Queued requests are dropped:
     /// the server stops only when no connection is left to answer them.
     package func stop() {

@@ -55,9 +55,6 @@ package final class RequestPool: @unchecked Sendable {
         base.deallocate()
     }
 
-    /// Event loop only.
-    package var freeCount: Int { free.count }
-
     /// Event loop only: a free slot, or nil when every slot is in use.
     package func acquire() -> Int? { free.popLast() }
 

@@ -41,7 +41,7 @@ import Testing
     }
 
     static func frames() throws -> [[UInt8]] {
-        try LoadCommand.requestFrames(try BenchArguments(["--items", "1682", "--session-length", "20"]))
+        try LoadCommand.requestFrames(try BenchArguments(["--items", "1682", "--session-length", "20"], known: LoadCommand.options))
     }
 
     @Test func closedLoopAnswersEveryRequest() throws {

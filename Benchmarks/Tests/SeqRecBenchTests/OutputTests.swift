@@ -32,13 +32,21 @@ import FoundationXML
     }
 
     @Test func argumentsValidateRangesAndNames() throws {
-        let arguments = try BenchArguments(["--batch", "32", "--kernels", "simd", "--verbose"], flagNames: ["verbose"])
+        let known: Set<String> = ["batch", "kernels", "batches"]
+        let arguments = try BenchArguments(["--batch", "32", "--kernels", "simd", "--verbose"], known: known,
+                                           flagNames: ["verbose"])
         #expect(try arguments.int("batch", default: 1, range: 1...64) == 32)
         #expect(arguments.flag("verbose"))
         #expect(throws: BenchUsageError.self) { try arguments.int("batch", default: 1, range: 1...8) }
         #expect(throws: BenchUsageError.self) { try arguments.choice("kernels", default: "auto", from: ["blas"]) }
-        #expect(throws: BenchUsageError.self) { try BenchArguments(["--batch"]) }
-        #expect(throws: BenchUsageError.self) { try BenchArguments(["batch", "1"]) }
+        #expect(throws: BenchUsageError.self) { try BenchArguments(["--batch"], known: known) }
+        #expect(throws: BenchUsageError.self) { try BenchArguments(["batch", "1"], known: known) }
+        // A misspelt option is an error that lists the right ones, not silently ignored.
+        #expect {
+            try BenchArguments(["--bacth", "32"], known: known)
+        } throws: { error in
+            "\(error)".contains("unknown option '--bacth'") && "\(error)".contains("--batch, --batches, --kernels")
+        }
         #expect(try arguments.intList("batches", default: [1, 8], range: 1...64) == [1, 8])
     }
 
