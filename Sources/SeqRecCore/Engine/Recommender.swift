@@ -26,6 +26,7 @@ public final class Recommender: @unchecked Sendable {
         configureBLASThreadsUnlessConfigured()
         file = try ModelFile.open(path: path)
         encoder = try makeEncoder(file, packing: packedWeights, maxBatch: maxBatch)
+        try Self.checkScratch(encoder, maxBatch: maxBatch)
         let memory = try tableMemory ?? TableMemory.fromEnvironmentValue(
             ProcessInfo.processInfo.environment[TableMemory.environmentVariable])
         let table = encoder.scoring
@@ -43,6 +44,26 @@ public final class Recommender: @unchecked Sendable {
     }
 
     public func makeContext() -> InferenceContext { InferenceContext(self) }
+
+    /// Most scratch memory one inference context may take. The workspace grows with the batch limit times
+    /// the file's window and widths; a file within the format's ranges could ask for terabytes, which must
+    /// be an error at load, not a failed allocation later.
+    static let maxScratchBytes = 4 << 30
+
+    private static func checkScratch(_ encoder: any SequenceEncoder, maxBatch: Int) throws {
+        let layout = encoder.workspaceLayout
+        // Each count is below 2⁴⁷ (FamilySchema's ranges times maxBatch ≤ 1024), so these sums cannot overflow.
+        let table = encoder.scoring
+        let bytes = layout.floatCount * MemoryLayout<Float>.stride + layout.intCount * MemoryLayout<Int>.stride
+            + maxBatch * (table.width + CatalogScorer.chunk) * MemoryLayout<Float>.stride   // readout, score block
+            + maxBatch * (table.rows + 63) / 64 * MemoryLayout<UInt64>.stride               // exclusion bitsets
+            + maxBatch * SessionQuery.maxK * (MemoryLayout<Float>.stride + MemoryLayout<Int32>.stride)  // heaps
+        guard bytes <= maxScratchBytes else {
+            throw ModelLoadError("model load: one inference context would need \(bytes >> 20) MiB of scratch memory for a "
+                + "batch limit of \(maxBatch) and a window of \(encoder.window) items (limit \(maxScratchBytes >> 20) MiB); "
+                + "lower the batch limit (seqrec serve --max-batch) or check the file's window and layer sizes")
+        }
+    }
 
     /// Checks a query against the model; the error names the offending field and value.
     public func validate(_ query: SessionQuery) throws(RecommendError) {
