@@ -50,7 +50,7 @@ public enum ServerCommand {
 
         func value(of flag: String) throws(ServerCommandError) -> String {
             index += 1
-            guard index < arguments.count else { throw ServerCommandError(message: "\(flag) needs a value\n\(usage)") }
+            guard index < arguments.count else { throw ServerCommandError(message: "\(flag) needs a value") }
             return arguments[index]
         }
         func integer(of flag: String) throws(ServerCommandError) -> Int {
@@ -101,7 +101,7 @@ public enum ServerCommand {
             case "--drain-delay-ms": configuration.drainDelayMilliseconds = try integer(of: flag)
             case "--drain-grace-ms": configuration.drainGraceMilliseconds = try integer(of: flag)
             case "--auth-token-file": configuration.authToken = try authToken(path: try value(of: flag))
-            default: throw ServerCommandError(message: "unknown option '\(flag)'\n\(usage)")
+            default: throw ServerCommandError(message: "unknown option '\(flag)'; `seqrec serve --help` lists the options")
             }
             index += 1
         }

@@ -16,16 +16,21 @@ let usage = """
                                           (runs `seqrec-bench inprocess`, built next to seqrec; see Benchmarks/)
       demo [--session "<titles; ...>"] [--k 10] [--model FILE]
                                           serve the default model on a free port, send one real request
-    Environment: SEQREC_KERNELS=auto|blas|simd overrides the kernel path; SEQREC_BLAS_THREADS (default 1).
+    Environment: SEQREC_KERNELS=auto|blas|simd|naive overrides the kernel path; SEQREC_BLAS_THREADS (default 1);
+      SEQREC_TABLE_MEMORY=auto|mapped|resident: read scoring tables from the mapped file or a huge-page copy
+      (auto copies tables of 32 MB and more).
     """
 
 func run(_ arguments: [String]) async throws {
-    guard let command = arguments.first else { throw UsageError("missing command\n" + usage) }
+    guard let command = arguments.first else {
+        throw UsageError("missing command (convert, inspect, recommend, serve, bench, demo); `seqrec help` prints the usage")
+    }
     var rest = Arguments(arguments.dropFirst())
     switch command {
     case "convert":
-        let folder = try rest.positional("input folder")
+        // Options first: `convert -o out.seqrec folder` must not take "-o" for the folder.
         guard let output = try rest.option("-o") ?? rest.option("--output") else { throw UsageError("convert needs -o <out file>") }
+        let folder = try rest.positional("input folder")
         try rest.finish()
         try FixtureImporter.convert(folder: folder, output: output)
         print("wrote \(output)")
@@ -38,7 +43,8 @@ func run(_ arguments: [String]) async throws {
     case "serve":
         do {
             try Server.run(configuration: ServerCommand.parse(arguments: Array(arguments.dropFirst())))
-        } catch let error as ServerCommandError where error.isHelpRequest {
+        } catch let error as ServerCommandError {
+            guard error.isHelpRequest else { throw UsageError("serve: \(error.message)") }
             print(error.message)
         }
     case "bench":
@@ -48,7 +54,7 @@ func run(_ arguments: [String]) async throws {
     case "help", "--help", "-h":
         print(usage)
     default:
-        throw UsageError("unknown command '\(command)'\n" + usage)
+        throw UsageError("unknown command '\(command)' (convert, inspect, recommend, serve, bench, demo); `seqrec help` prints the usage")
     }
 }
 

@@ -74,13 +74,16 @@ struct CommandLineTests {
         (["recommend", "--model", "Models/sasrec-ml100k.seqrec", "--session", "No Such Film Title"], "No Such Film Title"),
         (["recommend", "--model", "Models/sasrec-ml100k.seqrec", "--session", "0"], "session"),
         (["serve", "--port", "70000"], "--port"),
+        (["serve", "--bogus"], "unknown option '--bogus'"),
+        (["convert", "-o", "/tmp/x.seqrec", "/no/such/folder"], "/no/such/folder"),
         (["frobnicate"], "unknown command"),
+        ([], "missing command"),
     ])
     func badInputGivesOneLineErrorAndNonZeroExit(arguments: [String], mention: String) throws {
         let run = try Self.run(arguments)
         #expect(run.status != 0)
         let lines = run.stderr.split(separator: "\n")
-        #expect(!lines.isEmpty && lines[0].hasPrefix("seqrec:"), "stderr: \(run.stderr)")
+        #expect(lines.count == 1 && lines[0].hasPrefix("seqrec:"), "stderr: \(run.stderr)")
         #expect(lines.first?.contains(mention) == true, "stderr: \(run.stderr)")
     }
 
