@@ -511,7 +511,7 @@ def main(argv=None) -> int:
                 print(f"{client.ping() * 1e6:.0f} us")
     except SeqRecError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return 3  # 2 is argparse's status for a bad command line
     except (ProtocolViolation, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

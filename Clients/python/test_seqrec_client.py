@@ -267,6 +267,19 @@ class ClientTests(unittest.TestCase):
         self.assertIn('"scores": [1.5, -0.25]', output.getvalue())
         self.assertEqual(server.join(), [])
 
+    def test_cli_exit_status_of_a_server_error_differs_from_a_usage_error(self):
+        request = sc.encode_recommend(1, [4, 5], k=2)
+        refusal = sc.encode_frame(sc.ERROR, 1, golden("error")[16:], flags=0x02, aux=100)
+        server = FakeServer([[(OPENING, golden("hello_ack")), (request, refusal)]])
+        with contextlib.redirect_stderr(io.StringIO()) as errors:
+            code = sc.main(["--port", str(server.port), "recommend", "--session", "4,5", "--k", "2"])
+        self.assertEqual(code, 3)
+        self.assertIn("RESOURCE_EXHAUSTED", errors.getvalue())
+        self.assertEqual(server.join(), [])
+        with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(SystemExit) as usage:
+            sc.main(["recommend", "--k", "2"])  # --session missing
+        self.assertEqual(usage.exception.code, 2)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -69,6 +69,23 @@ struct ClientTests {
 
     static let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: FileManager.default.isExecutableFile)
 
+    /// The Python client's own suite (golden frames shared with GoldenFrameTests, decoders, CLI), so CI
+    /// runs it with the Swift tests.
+    @Test(.enabled(if: python != nil, "needs python3 (present on CI)"))
+    func pythonClientUnitTests() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(Self.python))
+        process.arguments = ["-m", "unittest", "test_seqrec_client"]
+        process.currentDirectoryURL = URL(fileURLWithPath: DefaultModel.packageRoot + "/Clients/python")
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let report = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(report)")
+        #expect(report.contains("OK"), "\(report)")
+    }
+
     @Test(.enabled(if: python != nil, "needs python3 (present on CI)"))
     func pythonClientEndToEnd() throws {
         let python = try #require(Self.python)
