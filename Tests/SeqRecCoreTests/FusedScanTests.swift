@@ -1,5 +1,5 @@
 // The fused catalog scan against its twins: `dot8` against the naive dot per row, and whole-catalog
-// selection (fused and blocked, every backend) against a brute-force sort, on awkward shapes.
+// selection (fused, batched and blocked, every backend) against a brute-force sort, on awkward shapes.
 import Testing
 @testable import SeqRecCore
 
@@ -59,7 +59,8 @@ struct FusedScanTests {
     static let shapes: [(rows: Int, width: Int)] = [(0, 64), (1, 64), (7, 64), (8, 64), (9, 64), (4097, 64),
                                                    (4097, 13), (1030, 7)]
 
-    @Test(arguments: [1, 3, 8, 9], [false, true])
+    /// 9: one narrow BatchScan group padded from 1 session; 32: one wide group; 41: wide, narrow, padded narrow.
+    @Test(arguments: [1, 3, 8, 9, 32, 41], [false, true])
     func fullCatalogSelectionMatchesBruteForce(sessions: Int, withBias: Bool) {
         for (rows, width) in Self.shapes {
             for firstItem in [0, 1] {
@@ -108,7 +109,7 @@ struct FusedScanTests {
     @Test func dispatchRule() {
         for selection in [KernelSelection.automatic, .forced(.simd)] {
             #expect((1...8).allSatisfy { selection.catalogScan(sessions: $0) == .fused })
-            #expect(selection.catalogScan(sessions: 9) == .blocked)
+            #expect([9, 32, 41, 1_024].allSatisfy { selection.catalogScan(sessions: $0) == .batched })
         }
         for backend in [KernelBackend.blas, .naive] {
             #expect([1, 4, 9].allSatisfy { KernelSelection.forced(backend).catalogScan(sessions: $0) == .blocked })

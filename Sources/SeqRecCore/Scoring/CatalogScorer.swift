@@ -1,6 +1,7 @@
 // Scores readout vectors against the item table and keeps each session's top k.
 //   B sessions, F of them scored over the full catalog, w readout width, N table rows, C chunk rows
-//   fused (KernelSelection.catalogScan): per slab of S rows, each session's FusedScan → its TopKHeap
+//   fused (KernelSelection.catalogScan, 1–8 sessions): per slab of S rows, each session's FusedScan → its TopKHeap
+//   batched (more sessions): per slab of S rows, groups of 32/8 sessions in lanes (BatchScan) → their TopKHeaps
 //   blocked: readout [F, w] · table[lo..<hi]ᵀ → block [F, C] (+ bias) → one TopKHeap per session
 
 /// Per-context scoring state (chunk buffer, heaps, filter bitsets), sized once; never allocates.
@@ -21,6 +22,8 @@ final class CatalogScorer {
     private let allowed: UnsafeMutablePointer<UInt64>    // [words]: allow-list of the candidate session in hand
     private let fullCatalog: UnsafeMutablePointer<Int>   // [maxBatch]: sessions scored over the whole table
     private let compact: UnsafeMutablePointer<Float>     // [maxBatch, w]: their readouts, contiguous
+    private let transposed: UnsafeMutablePointer<Float>  // [w, groups' columns]: BatchScan's Rᵀ, group by group
+    private let thresholds: UnsafeMutablePointer<Float>  // [groups' columns]: BatchScan's per-session thresholds
     private let block: UnsafeMutablePointer<Float>       // [maxBatch, chunk]
 
     init(table: ScoringTable, maxBatch: Int) {
@@ -34,8 +37,13 @@ final class CatalogScorer {
         excluded.initialize(repeating: 0, count: maxBatch * words)
         allowed = .allocate(capacity: words)
         allowed.initialize(repeating: 0, count: words)
-        fullCatalog = .allocate(capacity: maxBatch)
+        // BatchScan pads the last group to a whole vector of sessions.
+        let columns = (maxBatch + BatchScan.narrow - 1) / BatchScan.narrow * BatchScan.narrow
+        fullCatalog = .allocate(capacity: columns)
+        fullCatalog.initialize(repeating: 0, count: columns)
         compact = .allocate(capacity: maxBatch * table.width)
+        transposed = .allocate(capacity: columns * table.width)
+        thresholds = .allocate(capacity: columns)
         block = .allocate(capacity: maxBatch * Self.chunk)
     }
 
@@ -47,6 +55,8 @@ final class CatalogScorer {
         allowed.deallocate()
         fullCatalog.deallocate()
         compact.deallocate()
+        transposed.deallocate()
+        thresholds.deallocate()
         block.deallocate()
     }
 
@@ -80,7 +90,12 @@ final class CatalogScorer {
     private func scanCatalog(sessions count: Int, kernels: Kernels) {
         let w = table.width
         var low = table.firstItem
-        if kernels.selection.catalogScan(sessions: count) == .fused {
+        let scan = kernels.selection.catalogScan(sessions: count)
+        if scan == .batched {
+            batchScan(sessions: count)
+            return
+        }
+        if scan == .fused {
             while low < table.rows {
                 let high = Swift.min(low + Self.slab, table.rows)
                 for f in 0..<count {
@@ -100,6 +115,41 @@ final class CatalogScorer {
                 let b = fullCatalog[f], row = block + f * Self.chunk
                 if let bias = table.bias { kernels.add(count: n, bias + low, into: row) }
                 heaps[b].offerPassing(row, items: low..<high, excluded: excluded + b * words)
+            }
+            low = high
+        }
+    }
+
+    /// `BatchScan` over the whole catalog: sessions in groups of 32, the rest in groups of 8 (the last one
+    /// padded with zero readouts and +∞ thresholds); slab by slab, so every group reads the slab from cache.
+    private func batchScan(sessions count: Int) {
+        let w = table.width
+        var start = 0
+        while start < count {
+            let width = count - start >= BatchScan.wide ? BatchScan.wide : BatchScan.narrow
+            let block = transposed + start * w
+            for column in 0..<width {
+                let session = start + column
+                let used = session < count
+                thresholds[session] = used ? heaps[fullCatalog[session]].threshold : .infinity
+                for p in 0..<w { block[p * width + column] = used ? compact[session * w + p] : 0 }
+            }
+            start += width
+        }
+        var low = table.firstItem
+        while low < table.rows {
+            let high = Swift.min(low + Self.slab, table.rows)
+            start = 0
+            while start < count {
+                let wide = count - start >= BatchScan.wide
+                let group = ScanGroup(readouts: transposed + start * w, thresholds: thresholds + start,
+                                      sessions: fullCatalog + start)
+                if wide {
+                    BatchScan.scanWide(table, rows: low..<high, group: group, heaps: heaps, excluded: excluded, words: words)
+                } else {
+                    BatchScan.scanNarrow(table, rows: low..<high, group: group, heaps: heaps, excluded: excluded, words: words)
+                }
+                start += wide ? BatchScan.wide : BatchScan.narrow
             }
             low = high
         }
