@@ -55,7 +55,7 @@ public final class Recommender: @unchecked Sendable {
         // Each count is below 2⁴⁷ (FamilySchema's ranges times maxBatch ≤ 1024), so these sums cannot overflow.
         let table = encoder.scoring
         let bytes = layout.floatCount * MemoryLayout<Float>.stride + layout.intCount * MemoryLayout<Int>.stride
-            + maxBatch * (table.width + CatalogScorer.chunk) * MemoryLayout<Float>.stride   // readout, score block
+            + (maxBatch + 8) * (3 * table.width + CatalogScorer.chunk) * MemoryLayout<Float>.stride  // readouts, score block
             + maxBatch * (table.rows + 63) / 64 * MemoryLayout<UInt64>.stride               // exclusion bitsets
             + maxBatch * SessionQuery.maxK * (MemoryLayout<Float>.stride + MemoryLayout<Int32>.stride)  // heaps
         guard bytes <= maxScratchBytes else {
