@@ -116,6 +116,34 @@ def evaluate_only(args, trainer, valid_data, test_data):
     print(json.dumps(result, indent=2), flush=True)
 
 
+def average_epochs(args, model, trainer, valid_data, test_data):
+    """RecBole's own evaluation of the mean of the weights of epochs FIRST..LAST (kept by --keep-epochs);
+    saved as a RecBole checkpoint (the run's best one with its weights replaced) for the exporter."""
+    first, last = (int(part) for part in args.average_epochs.split("-"))
+    states = [torch.load(os.path.join(args.work_dir, "epochs", f"epoch-{epoch}.pt"), map_location="cpu")
+              for epoch in range(first, last + 1)]
+    averaged = {name: (sum(state[name] for state in states) / len(states)
+                       if states[0][name].is_floating_point() else states[0][name])
+                for name in states[0]}
+    model.load_state_dict(averaged)
+    valid = trainer.evaluate(valid_data, load_best_model=False, show_progress=False)
+    test = trainer.evaluate(test_data, load_best_model=False, show_progress=False)
+    saved = os.path.join(args.work_dir, "saved")
+    template = next(os.path.join(saved, name) for name in sorted(os.listdir(saved))
+                    if name.startswith("SASRec") and name.endswith(".pth"))
+    checkpoint = torch.load(template, map_location="cpu")
+    checkpoint["state_dict"], checkpoint["epoch"] = averaged, last
+    checkpoint["averaged_epochs"] = [first, last]
+    out = os.path.join(saved, f"averaged-{first}-{last}.pth")
+    torch.save(checkpoint, out)
+    result = {"checkpoint": out, "averaged_epochs": [first, last],
+              "valid": {k: round(float(v), 4) for k, v in valid.items()},
+              "test": {k: round(float(v), 4) for k, v in test.items()}}
+    with open(os.path.join(args.work_dir, f"average-{first}-{last}.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    print(json.dumps(result, indent=2), flush=True)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -144,6 +172,11 @@ def main():
                    help="continue from a checkpoint this script saved (its best-valid epoch); "
                         "--epochs stays the total. Not bit-identical to one uninterrupted run "
                         "(RNG state is not saved), so the result records it")
+    p.add_argument("--keep-epochs", action="store_true",
+                   help="also save every epoch's weights to <work-dir>/epochs/ (for --average-epochs)")
+    p.add_argument("--average-epochs", default="", metavar="FIRST-LAST",
+                   help="no training: RecBole's valid and test metrics of the mean weights of epochs "
+                        "FIRST..LAST kept by --keep-epochs in --work-dir; saved as saved/averaged-FIRST-LAST.pth")
     p.add_argument("--export", default="", help="export the best model to this folder")
     p.add_argument("--evaluate-only", default="", metavar="CKPT",
                    help="no training: RecBole's valid and test metrics of a saved checkpoint")
@@ -171,6 +204,9 @@ def main():
     if args.evaluate_only:
         evaluate_only(args, trainer, valid_data, test_data)
         return
+    if args.average_epochs:
+        average_epochs(args, model, trainer, valid_data, test_data)
+        return
 
     if args.resume:
         # RecBole overwrites the file it resumes from; keep the original, resume from a copy.
@@ -187,8 +223,14 @@ def main():
     t0 = time.time()
     epoch_times = []
 
+    epochs_dir = os.path.join(args.work_dir, "epochs")
+    if args.keep_epochs:
+        os.makedirs(epochs_dir, exist_ok=True)
+
     def on_epoch(epoch_idx, valid_score):
         epoch_times.append(time.time() - t0 - sum(epoch_times))
+        if args.keep_epochs:  # for --average-epochs later
+            torch.save(model.state_dict(), os.path.join(epochs_dir, f"epoch-{epoch_idx}.pt"))
         print(f"[train] epoch {epoch_idx} done at {time.time() - t0:.0f}s "
               f"(valid MRR@10 {valid_score:.4f})", flush=True)
         if args.max_minutes and time.time() - t0 > args.max_minutes * 60:
