@@ -9,8 +9,10 @@ public enum BenchCommandLine {
       inprocess  --model <file.seqrec> [--batch 1] [--k 10] [--kernels auto|blas|simd|naive]
                  [--session-length 50] [--warmup 100] [--iterations 5000] [--max-seconds 3]
                  [--min-iterations 20] [--repeats 3] [--format json|text]
+                 [--state-cache 0] [--sessions fixed|growing]
                  one configuration in-process: p50/p90/p99/p99.9 over many calls after warm-up,
-                 heap allocations per request (counted by the malloc interposer)
+                 heap allocations per request (counted by the malloc interposer); GRU state cache
+                 off by default (full forward pass per call); growing sessions add one item per call
       suite      --models <dir> [--batches 1,8,32,64] [--kernels blas,simd] [--repeats 3]
                  [--json <file>] [--csv <file>]
                  every *.seqrec in <dir> × batch × kernel path; a table, JSON and CSV

@@ -1,5 +1,8 @@
 // In-process latency of one model configuration: B full-length sessions per call through
-// `InferenceContext.recommend`, timed per call after warm-up, heap allocations counted.
+// `InferenceContext.recommend`, timed per call after warm-up, heap allocations counted. By default the
+// GRU state cache is off, so every call does the whole forward pass (what ORT and PyTorch are compared
+// with); `growing` sessions with the cache on measure a gateway's click stream instead: each call's
+// sessions are the previous call's plus one item, cycling through lengths 1…L.
 import SeqRecCore
 
 /// What to measure.
@@ -10,6 +13,10 @@ public struct InProcessConfiguration: Sendable {
     public var kernels: String
     public var sessionLength: Int
     public var plan: TimingPlan
+    /// GRU windows whose states each context keeps (0: none, every call computes everything).
+    public var stateCacheEntries = 0
+    /// Sessions grow by one item per call (1…sessionLength, then again) instead of repeating.
+    public var growing = false
 
     public init(modelPath: String, batch: Int, k: Int, kernels: String, sessionLength: Int, plan: TimingPlan) {
         self.modelPath = modelPath
@@ -30,6 +37,10 @@ public struct InProcessReport: Sendable, Codable {
     public var k: Int
     public var kernels: String
     public var sessionLength: Int
+    /// "fixed" (the same full-length sessions every call) or "growing" (one item more per call).
+    public var sessions: String
+    /// GRU windows kept per context (0: every call computes the whole forward pass).
+    public var stateCacheEntries: Int
     public var warmup: Int
     /// Timed calls per repeat (the smallest over repeats).
     public var iterations: Int
@@ -55,6 +66,7 @@ public struct InProcessReport: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case model, family, items, batch, k, kernels, warmup, iterations, repeats, runs
+        case sessions, stateCacheEntries = "state_cache"
         case sessionLength = "session_length", p50Us = "p50_us", p90Us = "p90_us", p99Us = "p99_us"
         case p999Us = "p999_us", meanUs = "mean_us", p50Spread = "p50_spread", p99Spread = "p99_spread"
         case perRequestP50Us = "per_request_p50_us", throughputRPS = "throughput_rps"
@@ -77,20 +89,26 @@ public enum InProcessBenchmark {
         configureBLASThreads(1)
         let selection = try kernelSelection(configuration.kernels)
         let recommender = try Recommender(path: configuration.modelPath, name: "bench", kernels: selection,
-                                          maxBatch: configuration.batch)
+                                          maxBatch: configuration.batch,
+                                          stateCacheEntries: configuration.stateCacheEntries)
         let info = recommender.info
         let firstItem = info.firstItem
-        let queries = (0..<configuration.batch).map { session in
-            SessionQuery(items: (0..<configuration.sessionLength).map { position in
-                BenchSessions.item(session: session, position: position, itemCount: info.itemCount, firstItem: firstItem)
-            }, k: configuration.k)
+        // One batch per session length used: just the full length, or every length for growing sessions.
+        let lengths = configuration.growing ? Array(1...configuration.sessionLength) : [configuration.sessionLength]
+        let batches = lengths.map { length in
+            (0..<configuration.batch).map { session in
+                SessionQuery(items: (0..<length).map { position in
+                    BenchSessions.item(session: session, position: position, itemCount: info.itemCount, firstItem: firstItem)
+                }, k: configuration.k)
+            }
         }
-        for query in queries { try recommender.validate(query) }
+        for query in batches.joined() { try recommender.validate(query) }
         let context = recommender.makeContext()
         var results = [Recommendation](repeating: Recommendation(), count: configuration.batch)
-        let slice = queries[...]
+        var call = 0
         let runs = TimingLoop.measure(configuration.plan) {
-            context.recommend(slice, into: &results)
+            context.recommend(batches[call % batches.count][...], into: &results)
+            call += 1
         }
         let latencies = runs.map(\.latency)
         let requests = runs.map { Double($0.calls * configuration.batch) }
@@ -101,7 +119,8 @@ public enum InProcessBenchmark {
         return InProcessReport(
             model: configuration.modelPath, family: info.family, items: info.itemCount,
             batch: configuration.batch, k: configuration.k, kernels: configuration.kernels,
-            sessionLength: configuration.sessionLength, warmup: configuration.plan.warmup,
+            sessionLength: configuration.sessionLength, sessions: configuration.growing ? "growing" : "fixed",
+            stateCacheEntries: configuration.stateCacheEntries, warmup: configuration.plan.warmup,
             iterations: runs.map(\.calls).min() ?? 0, repeats: runs.count,
             p50Us: p50.median, p90Us: Spread(latencies.map(\.p90)).median,
             p99Us: Spread(latencies.map(\.p99)).median, p999Us: Spread(latencies.map(\.p999)).median,

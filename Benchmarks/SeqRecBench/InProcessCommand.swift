@@ -1,7 +1,7 @@
 /// `seqrec-bench inprocess` (also `seqrec bench`): one configuration, JSON or a text line.
 public enum InProcessCommand {
     static let options: Set<String> = ["model", "batch", "k", "kernels", "session-length", "warmup", "iterations",
-                                       "max-seconds", "min-iterations", "repeats", "format"]
+                                       "max-seconds", "min-iterations", "repeats", "format", "state-cache", "sessions"]
 
     public static func configuration(_ arguments: BenchArguments) throws -> InProcessConfiguration {
         let plan = TimingPlan(
@@ -10,13 +10,16 @@ public enum InProcessCommand {
             maxSeconds: try arguments.double("max-seconds", default: 3, range: 0.001...3600),
             minimumIterations: try arguments.int("min-iterations", default: 20, range: 1...1_000_000),
             repeats: try arguments.int("repeats", default: 3, range: 1...1000))
-        return InProcessConfiguration(
+        var configuration = InProcessConfiguration(
             modelPath: try arguments.requiredString("model"),
             batch: try arguments.int("batch", default: 1, range: 1...4096),
             k: try arguments.int("k", default: 10, range: 1...1000),
             kernels: try arguments.choice("kernels", default: "auto", from: ["auto", "blas", "simd", "naive"]),
             sessionLength: try arguments.int("session-length", default: 50, range: 1...100_000),
             plan: plan)
+        configuration.stateCacheEntries = try arguments.int("state-cache", default: 0, range: 0...(1 << 20))
+        configuration.growing = try arguments.choice("sessions", default: "fixed", from: ["fixed", "growing"]) == "growing"
+        return configuration
     }
 
     public static func run(_ options: [String]) throws -> String {

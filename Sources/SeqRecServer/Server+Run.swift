@@ -16,7 +16,8 @@ extension Server {
         var backends: [any InferenceBackend] = []
         for source in sources {
             let recommender = try Recommender(path: source.path, name: source.name, kernels: kernels,
-                                              maxBatch: configuration.maxBatch)
+                                              maxBatch: configuration.maxBatch,
+                                              stateCacheEntries: configuration.stateCacheEntries)
             backends.append(RecommenderBackend(recommender))
         }
         let server = try Server(configuration: configuration, backends: backends)

@@ -38,6 +38,8 @@ public enum ServerCommand {
           --max-timeout-us N       cap on request deadlines (default 10000000)
           --drain-delay-ms N       after SIGTERM, serve this long with health NOT_SERVING (default 5000)
           --drain-grace-ms N       then exit at the latest after this long (default 20000)
+          --state-cache N          GRU models: windows whose states each worker keeps, so a session one
+                                   item longer than before runs one step (default 4096; 0 = off)
           --auth-token-file FILE   require HELLO to carry this file's bytes (one trailing newline
                                    dropped; 1...256 bytes); default: no authentication
         """
@@ -100,6 +102,7 @@ public enum ServerCommand {
             case "--max-timeout-us": configuration.maxTimeoutMicroseconds = try unsigned32(of: flag)
             case "--drain-delay-ms": configuration.drainDelayMilliseconds = try integer(of: flag)
             case "--drain-grace-ms": configuration.drainGraceMilliseconds = try integer(of: flag)
+            case "--state-cache": configuration.stateCacheEntries = try integer(of: flag)
             case "--auth-token-file": configuration.authToken = try authToken(path: try value(of: flag))
             default: throw ServerCommandError(message: "unknown option '\(flag)'; `seqrec serve --help` lists the options")
             }

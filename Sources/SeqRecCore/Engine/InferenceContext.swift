@@ -52,6 +52,9 @@ public final class InferenceContext {
         return results[0]
     }
 
+    /// Sessions looked up in, and resumed from, this context's GRU state cache; nil for models without one.
+    public var stateCacheStatistics: (lookups: Int, hits: Int)? { recommender.encoder.stateCacheStatistics(workspace) }
+
     /// The raw score of every table row (padding row included) for one valid session: parity tests
     /// compare these with upstream's full score vectors.
     package func rawScores(session: [Int32]) -> [Float] {

@@ -119,9 +119,13 @@ struct GRUStack {
         let inputs, projected, hidden, gi, gh, order: Int
         /// Steps per chunk: 1…16, as many as fit `chunkRows` at the bound batch limit.
         let chunkSteps: Int
+        /// States of recent windows, and per session [skipped items, key.a, key.b]; nil = no cache.
+        let cache: GRUStateCache?
+        let resumes: Int
     }
 
-    func reserve(_ layout: inout WorkspaceLayout, maxBatch: Int) -> Regions {
+    /// `cacheEntries` windows' states are kept per context (0: none, every window runs from a zero state).
+    func reserve(_ layout: inout WorkspaceLayout, maxBatch: Int, cacheEntries: Int = 0) -> Regions {
         let chunkSteps = Swift.max(1, Swift.min(16, Self.chunkRows / maxBatch))
         let chunkRows = chunkSteps * maxBatch
         var projectedWidth = 0
@@ -130,19 +134,31 @@ struct GRUStack {
                        projected: layout.reserve(chunkRows * projectedWidth),
                        hidden: layout.reserve(maxBatch * totalHidden),
                        gi: layout.reserve(maxBatch * 3 * widest), gh: layout.reserve(maxBatch * 3 * widest),
-                       order: layout.reserveInts(2 * maxBatch), chunkSteps: chunkSteps)
+                       order: layout.reserveInts(2 * maxBatch), chunkSteps: chunkSteps,
+                       cache: cacheEntries > 0 ? GRUStateCache(&layout, capacity: cacheEntries, width: totalHidden) : nil,
+                       resumes: layout.reserveInts(cacheEntries > 0 ? 3 * maxBatch : 0))
     }
 
     /// Feeds session b's `lengths[b]` items (item t from `item(b, t)`, embedded by `embed`) and writes each
-    /// session's top-layer state to `out[b]` [B, outputWidth].
+    /// session's top-layer state to `out[b]` [B, outputWidth]. With a state cache, a session whose window
+    /// minus its last item was stored starts from that state and runs only the last item, and a window
+    /// stored whole runs no step at all.
     func run(sessions count: Int, lengths: (Int) -> Int, item: (Int, Int) -> Int,
              embed: (Int, UnsafeMutablePointer<Float>) -> Void, workspace: Workspace, regions: Regions,
              into out: UnsafeMutablePointer<Float>, kernels: Kernels) {
         let order = workspace.intRegion(regions.order)
         let length = order + count
+        let skipped = workspace.intRegion(regions.resumes), keys = skipped + count
         for b in 0..<count {
             var slot = b
-            let n = lengths(b)
+            var n = lengths(b)
+            if let cache = regions.cache {
+                let key = lookUp(b, items: n, item: item, cache: cache, workspace: workspace)
+                skipped[b] = key.skipped
+                keys[2 * b] = Int(Int64(bitPattern: key.window.a))
+                keys[2 * b + 1] = Int(Int64(bitPattern: key.window.b))
+                n -= key.skipped
+            }
             // Insertion sort, longest first: batches are small.
             while slot > 0 && length[slot - 1] < n {
                 order[slot] = order[slot - 1]
@@ -156,6 +172,19 @@ struct GRUStack {
         let inputs = workspace.region(regions.inputs), projected = workspace.region(regions.projected)
         let hidden = workspace.region(regions.hidden)
         hidden.update(repeating: 0, count: count * totalHidden)
+        func first(_ row: Int) -> Int { regions.cache == nil ? 0 : skipped[order[row]] }
+        if let cache = regions.cache {
+            for row in 0..<count where skipped[order[row]] > 0 {
+                let b = order[row]
+                var known = WindowKey(a: UInt64(bitPattern: Int64(keys[2 * b])), b: UInt64(bitPattern: Int64(keys[2 * b + 1])))
+                if length[row] > 0 {  // resumed from the window minus its last item
+                    known = WindowKey()
+                    for t in 0..<skipped[b] { known.append(item(b, t)) }
+                }
+                // safe: lookUp found this key a moment ago and nothing was stored since.
+                copyStates(from: cache.find(known, in: workspace)!, toRow: row, of: hidden, count: count)
+            }
+        }
         let firstGates = 3 * layers[0].hiddenWidth
         // Sessions are sorted longest first and right-aligned, so those stepping at t are a prefix.
         func stepping(atLeast rows: Int, at t: Int) -> Int {
@@ -174,7 +203,7 @@ struct GRUStack {
                 startedRows = stepping(atLeast: startedRows, at: t)
                 let block = inputs + (t - chunkStart) * count * inputWidth
                 for row in 0..<startedRows {
-                    embed(item(order[row], t - (steps - length[row])), block + row * inputWidth)
+                    embed(item(order[row], first(row) + t - (steps - length[row])), block + row * inputWidth)
                 }
                 (block + startedRows * inputWidth).update(repeating: 0, count: (count - startedRows) * inputWidth)
             }
@@ -207,6 +236,50 @@ struct GRUStack {
         let top = state(hidden, count: count)
         for row in 0..<count {
             (out + order[row] * outputWidth).update(from: top + row * outputWidth, count: outputWidth)
+        }
+        if let cache = regions.cache {
+            for row in 0..<count {
+                let key = WindowKey(a: UInt64(bitPattern: Int64(keys[2 * order[row]])),
+                                    b: UInt64(bitPattern: Int64(keys[2 * order[row] + 1])))
+                copyStates(ofRow: row, of: hidden, count: count, to: cache.store(key, in: workspace))
+            }
+        }
+    }
+
+    /// The key of session b's whole window, and how many of its leading items a stored state covers: all
+    /// of them when this very window was stored (a repeated request), all but the last when the window
+    /// minus its last item was (the session grew by one item), else none.
+    private func lookUp(_ b: Int, items n: Int, item: (Int, Int) -> Int, cache: GRUStateCache,
+                        workspace: Workspace) -> (window: WindowKey, skipped: Int) {
+        var key = WindowKey()
+        for t in 0..<(n - 1) { key.append(item(b, t)) }
+        let prefix = key
+        key.append(item(b, n - 1))
+        let skipped = cache.find(key, in: workspace) != nil ? n
+            : n > 1 && cache.find(prefix, in: workspace) != nil ? n - 1 : 0
+        cache.count(hit: skipped > 0, in: workspace)
+        return (key, skipped)
+    }
+
+    /// Layer states live in layer blocks [count, D_l]; a cache entry holds one row of each, concatenated.
+    private func copyStates(from entry: UnsafePointer<Float>, toRow row: Int, of hidden: UnsafeMutablePointer<Float>,
+                            count: Int) {
+        var block = hidden, offset = 0
+        for layer in layers {
+            let d = layer.hiddenWidth
+            (block + row * d).update(from: entry + offset, count: d)
+            block += count * d
+            offset += d
+        }
+    }
+
+    private func copyStates(ofRow row: Int, of hidden: UnsafePointer<Float>, count: Int, to entry: UnsafeMutablePointer<Float>) {
+        var block = hidden, offset = 0
+        for layer in layers {
+            let d = layer.hiddenWidth
+            (entry + offset).update(from: block + row * d, count: d)
+            block += count * d
+            offset += d
         }
     }
 

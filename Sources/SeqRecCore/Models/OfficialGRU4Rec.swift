@@ -48,7 +48,7 @@ final class OfficialGRU4Rec: SequenceEncoder, @unchecked Sendable {
     var window: Int { Int.max }
     var inputItems: Range<Int> { 0..<configuration.itemRows }
 
-    init(_ binder: WeightBinder, maxBatch: Int) throws {
+    init(_ binder: WeightBinder, maxBatch: Int, stateCacheEntries: Int = 0) throws {
         let config = try Configuration(binder)
         configuration = config
         let n = config.itemRows, widths = config.layers, last = widths[widths.count - 1]
@@ -84,8 +84,12 @@ final class OfficialGRU4Rec: SequenceEncoder, @unchecked Sendable {
         }
         stack = GRUStack(layers: cells, inputWidth: inputWidth)
         var layout = WorkspaceLayout()
-        stackRegions = stack.reserve(&layout, maxBatch: maxBatch)
+        stackRegions = stack.reserve(&layout, maxBatch: maxBatch, cacheEntries: stateCacheEntries)
         workspaceLayout = layout
+    }
+
+    func stateCacheStatistics(_ workspace: Workspace) -> (lookups: Int, hits: Int)? {
+        stackRegions.cache?.statistics(workspace)
     }
 
     func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,

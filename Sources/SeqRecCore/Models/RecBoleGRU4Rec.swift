@@ -35,7 +35,7 @@ final class RecBoleGRU4Rec: SequenceEncoder, @unchecked Sendable {
     var window: Int { configuration.maxLength }
     var inputItems: Range<Int> { 1..<configuration.itemRows }
 
-    init(_ binder: WeightBinder, maxBatch: Int) throws {
+    init(_ binder: WeightBinder, maxBatch: Int, stateCacheEntries: Int = 0) throws {
         let config = try Configuration(binder)
         configuration = config
         let e = config.embeddingSize, d = config.hiddenSize
@@ -48,9 +48,13 @@ final class RecBoleGRU4Rec: SequenceEncoder, @unchecked Sendable {
         dense = try binder.linear("dense", input: d, output: e)
         scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: e, firstItem: 1)
         var layout = WorkspaceLayout()
-        stackRegions = stack.reserve(&layout, maxBatch: maxBatch)
+        stackRegions = stack.reserve(&layout, maxBatch: maxBatch, cacheEntries: stateCacheEntries)
         finalState = layout.reserve(maxBatch * d)
         workspaceLayout = layout
+    }
+
+    func stateCacheStatistics(_ workspace: Workspace) -> (lookups: Int, hits: Int)? {
+        stackRegions.cache?.statistics(workspace)
     }
 
     func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,

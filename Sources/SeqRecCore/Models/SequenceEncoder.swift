@@ -22,6 +22,12 @@ package protocol SequenceEncoder: AnyObject, Sendable {
     /// Writes the readout of session b to `readout[b·width ..< (b+1)·width]`. Sessions are valid and non-empty.
     func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,
                 into readout: UnsafeMutablePointer<Float>, kernels: Kernels)
+    /// Windows looked up in, and resumed from, the context's GRU state cache (nil: the family has none).
+    func stateCacheStatistics(_ workspace: Workspace) -> (lookups: Int, hits: Int)?
+}
+
+extension SequenceEncoder {
+    func stateCacheStatistics(_ workspace: Workspace) -> (lookups: Int, hits: Int)? { nil }
 }
 
 
@@ -33,13 +39,15 @@ func recentItems(_ items: [Int32], window: Int) -> ArraySlice<Int32> {
 
 /// Binds a model file to the forward pass of its family; re-laid-out weight copies go to `packing`,
 /// which must live as long as the encoder.
-package func makeEncoder(_ file: ModelFile, packing: PackedWeights, maxBatch: Int) throws -> any SequenceEncoder {
+/// `stateCacheEntries`: windows whose GRU states each context keeps (GRU families only; 0 = none).
+package func makeEncoder(_ file: ModelFile, packing: PackedWeights, maxBatch: Int,
+                         stateCacheEntries: Int = 0) throws -> any SequenceEncoder {
     let binder = WeightBinder(file: file, packing: packing)
     switch file.family {
     case .recboleSASRec: return try RecBoleSASRec(binder, maxBatch: maxBatch)
     case .recboleBERT4Rec: return try RecBoleBERT4Rec(binder, maxBatch: maxBatch)
-    case .recboleGRU4Rec: return try RecBoleGRU4Rec(binder, maxBatch: maxBatch)
+    case .recboleGRU4Rec: return try RecBoleGRU4Rec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
     case .pmixerSASRecV1, .pmixerSASRecV2, .pmixerSASRecV3: return try PmixerSASRec(binder, maxBatch: maxBatch)
-    case .gru4recOfficial: return try OfficialGRU4Rec(binder, maxBatch: maxBatch)
+    case .gru4recOfficial: return try OfficialGRU4Rec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
     }
 }

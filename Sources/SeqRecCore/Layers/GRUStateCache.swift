@@ -1,0 +1,86 @@
+// A per-context cache of GRU stack states keyed by the item window they were computed from. A gateway
+// sends the whole session on every click, so the window of the next request is usually the last one
+// plus one item: its state is the stored state stepped once (MODELS.md §5.5, §7.5), one step instead of
+// the whole window. The state is the same up to summation order, as batching already allows.
+//   C entries, direct-mapped by key; entry = 128-bit key (2 Ints) + the stack's states [Σ D_l] floats
+
+/// 128 bits identifying an item sequence: two independent 64-bit folds, so a false match needs both to
+/// collide (≈ 2⁻¹²⁸ per pair of sequences).
+struct WindowKey: Equatable {
+    private(set) var a: UInt64 = 0x243F_6A88_85A3_08D3
+    private(set) var b: UInt64 = 0x1319_8A2E_0370_7344
+
+    /// The key of the empty sequence.
+    init() {}
+
+    /// A key saved earlier as its two halves.
+    init(a: UInt64, b: UInt64) {
+        self.a = a
+        self.b = b
+    }
+
+    mutating func append(_ item: Int) {
+        let x = UInt64(bitPattern: Int64(item))
+        a = Self.mix(a ^ (x &* 0x9E37_79B9_7F4A_7C15))
+        b = Self.mix(b &+ (x ^ 0xC2B2_AE3D_27D4_EB4F) &* 0x1656_67B1_9E37_79F9)
+    }
+
+    /// A slot index in 0..<capacity.
+    func slot(_ capacity: Int) -> Int { Int(a % UInt64(capacity)) }
+
+    /// SplitMix64's finaliser: every input bit affects every output bit.
+    private static func mix(_ value: UInt64) -> UInt64 {
+        var z = value
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Where one context's cache lives in its workspace, and how to use it. Empty slots hold the key (0, 0),
+/// which `WindowKey` never produces in practice (both folds would have to be 0).
+struct GRUStateCache {
+    let capacity: Int
+    /// Floats per entry: the states of every layer, concatenated.
+    let width: Int
+    private let keys: Int     // int region [capacity, 2]
+    private let states: Int   // float region [capacity, width]
+    private let counters: Int // int region [2]: windows looked up, windows resumed from a stored state
+
+    init(_ layout: inout WorkspaceLayout, capacity: Int, width: Int) {
+        precondition(capacity > 0, "a state cache has at least one entry")
+        self.capacity = capacity
+        self.width = width
+        keys = layout.reserveInts(2 * capacity)
+        states = layout.reserve(capacity * width)
+        counters = layout.reserveInts(2)
+    }
+
+    /// Windows looked up and windows resumed since the context was made.
+    func statistics(_ workspace: Workspace) -> (lookups: Int, hits: Int) {
+        let counts = workspace.intRegion(counters)
+        return (counts[0], counts[1])
+    }
+
+    func count(hit: Bool, in workspace: Workspace) {
+        let counts = workspace.intRegion(counters)
+        counts[0] += 1
+        if hit { counts[1] += 1 }
+    }
+
+    /// The stored states of the window `key`, or nil.
+    func find(_ key: WindowKey, in workspace: Workspace) -> UnsafeMutablePointer<Float>? {
+        let slot = key.slot(capacity), stored = workspace.intRegion(keys) + 2 * slot
+        // safe: slot < capacity, and the key region holds 2 Ints per slot.
+        guard UInt64(bitPattern: Int64(stored[0])) == key.a, UInt64(bitPattern: Int64(stored[1])) == key.b else { return nil }
+        return workspace.region(states) + slot * width
+    }
+
+    /// Claims the slot of `key` (evicting whatever it held) and returns its states to be filled.
+    func store(_ key: WindowKey, in workspace: Workspace) -> UnsafeMutablePointer<Float> {
+        let slot = key.slot(capacity), stored = workspace.intRegion(keys) + 2 * slot
+        stored[0] = Int(Int64(bitPattern: key.a))
+        stored[1] = Int(Int64(bitPattern: key.b))
+        return workspace.region(states) + slot * width
+    }
+}

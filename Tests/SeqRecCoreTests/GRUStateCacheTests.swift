@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+@testable import SeqRecCore
+
+/// A GRU session that grew by one item resumes from its stored state (MODELS.md §5.5, §7.5): the scores
+/// must still be upstream's, on both kernel paths, and the cache must actually be used.
+@Suite("GRU state cache", .serialized)
+struct GRUStateCacheTests {
+    static let fixtures = ["recbole-gru4rec-ml100k", "gru4rec-official-ml100k-separate", "gru4rec-official-video"]
+
+    /// Every golden session, sent the way a gateway does (one item more per request): the full session's
+    /// scores come from a resumed state and must match the golden scores.
+    @Test(arguments: fixtures, ParityTests.backends)
+    func resumedSessionsMatchGolden(fixture name: String, backend: KernelBackend) throws {
+        let fixture = try GoldenFixture(name)
+        let path = try fixture.convert()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let recommender = try Recommender(path: path, kernels: .forced(backend), maxBatch: 16)
+        let context = recommender.makeContext()
+        var resumable = 0
+        for (index, golden) in fixture.cases.enumerated() {
+            guard let expected = golden.scores, golden.session.count > 1 else { continue }
+            let hitsBefore = context.stateCacheStatistics?.hits ?? 0
+            _ = context.rawScores(session: Array(golden.session.dropLast()))
+            let actual = context.rawScores(session: golden.session)
+            let resumed = (context.stateCacheStatistics?.hits ?? 0) > hitsBefore
+            // RecBole restarts its window from zero once the session is longer than it (§5.5): no reuse.
+            let shouldResume = golden.session.count <= recommender.encoder.window
+            #expect(resumed == shouldResume, "\(name) case \(index): resumed \(resumed)")
+            if resumed { resumable += 1 }
+            let scale = expected.compactMap { $0 }.filter(\.isFinite).map(abs).max() ?? 1
+            let worst = zip(actual, expected).compactMap { a, e in e.map { abs(a - $0) } }.max() ?? 0
+            #expect(worst <= 1e-4 * scale, "\(name) [\(backend)] case \(index): max |Δ| \(worst), scale \(scale)")
+        }
+        #expect(resumable > 0, "\(name): no golden session was resumed")
+    }
+
+    /// A batch mixing resumed and fresh sessions of different lengths gives what a cache-less model gives.
+    @Test(arguments: ["recbole-gru4rec-ml100k", "gru4rec-official-ml100k-separate"])
+    func mixedBatchesMatchAModelWithoutCache(fixture name: String) throws {
+        let fixture = try GoldenFixture(name)
+        let path = try fixture.convert()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let recommender = try Recommender(path: path, maxBatch: 16)
+        let cached = recommender.makeContext()
+        let plain = try Recommender(path: path, maxBatch: 16, stateCacheEntries: 0).makeContext()
+        #expect(plain.stateCacheStatistics == nil)
+        // Within the window, so every warmed session is resumable.
+        let window = recommender.encoder.window
+        let sessions = fixture.cases.map(\.session).filter { $0.count > 2 && $0.count <= window }.prefix(12)
+        #expect(sessions.count == 12)
+        // Warm the cache with every other session minus its last item, then run all of them in one batch.
+        var warmup: [SessionQuery] = []
+        for (index, session) in sessions.enumerated() where index % 2 == 0 {
+            warmup.append(SessionQuery(items: Array(session.dropLast()), k: 5))
+        }
+        var ignored: [Recommendation] = []
+        cached.recommend(warmup[...], into: &ignored)
+        let queries = sessions.map { SessionQuery(items: $0, k: 20) }
+        var fromCache: [Recommendation] = [], fromScratch: [Recommendation] = []
+        let hitsBefore = cached.stateCacheStatistics?.hits ?? 0
+        cached.recommend(queries[...], into: &fromCache)
+        plain.recommend(queries[...], into: &fromScratch)
+        #expect((cached.stateCacheStatistics?.hits ?? 0) - hitsBefore == warmup.count)
+        for index in queries.indices {
+            let scale = fromScratch[index].scores.map(abs).max() ?? 1
+            for (a, b) in zip(fromCache[index].scores, fromScratch[index].scores) {
+                #expect(abs(a - b) <= 1e-5 * scale, "\(name) session \(index)")
+            }
+        }
+    }
+
+    /// Colliding slots evict: a one-entry cache holds the last window only, and a stale entry is never
+    /// mistaken for another window's.
+    @Test func aOneEntryCacheKeepsOnlyTheLastWindow() throws {
+        let fixture = try GoldenFixture("gru4rec-official-ml100k-separate")
+        let path = try fixture.convert()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let context = try Recommender(path: path, maxBatch: 4, stateCacheEntries: 1).makeContext()
+        let reference = try Recommender(path: path, maxBatch: 4, stateCacheEntries: 0).makeContext()
+        let a: [Int32] = [3, 7, 11], b: [Int32] = [5, 9]
+        _ = context.rawScores(session: a)
+        _ = context.rawScores(session: b)                      // evicts a
+        #expect(context.rawScores(session: a + [13]) == reference.rawScores(session: a + [13]))
+        #expect(context.stateCacheStatistics?.hits == 0)
+        _ = context.rawScores(session: b + [2])                 // b's window was evicted by a + [13]
+        #expect(context.stateCacheStatistics?.hits == 0)
+        let resumed = context.rawScores(session: b + [2, 4])    // b + [2] is the last window stored
+        #expect(context.stateCacheStatistics?.hits == 1)
+        let expected = reference.rawScores(session: b + [2, 4])
+        #expect(zip(resumed, expected).allSatisfy { abs($0 - $1) <= 1e-5 * (expected.map(abs).max() ?? 1) })
+    }
+
+    /// A repeated request (same window) runs no step at all and gives bit-identical scores; the RecBole
+    /// model reuses a repeated window even beyond its length limit, since the window itself is the key.
+    @Test(arguments: ["recbole-gru4rec-ml100k", "gru4rec-official-ml100k-separate"])
+    func aRepeatedWindowIsServedFromTheCache(fixture name: String) throws {
+        let fixture = try GoldenFixture(name)
+        let path = try fixture.convert()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let context = try Recommender(path: path, maxBatch: 4).makeContext()
+        let longest = try #require(fixture.cases.map(\.session).max { $0.count < $1.count })
+        let first = context.rawScores(session: longest)
+        let hits = context.stateCacheStatistics?.hits ?? 0
+        #expect(context.rawScores(session: longest) == first)
+        #expect(context.stateCacheStatistics?.hits == hits + 1)
+    }
+
+    @Test func keysDependOnOrderAndLength() {
+        func key(_ items: [Int]) -> WindowKey {
+            var key = WindowKey()
+            for item in items { key.append(item) }
+            return key
+        }
+        #expect(key([1, 2]) != key([2, 1]))
+        #expect(key([0]) != key([]))
+        #expect(key([0, 0]) != key([0]))
+        #expect(key([5, 6, 7]) == key([5, 6, 7]))
+    }
+}
