@@ -38,8 +38,9 @@ public enum ServerCommand {
           --max-timeout-us N       cap on request deadlines (default 10000000)
           --drain-delay-ms N       after SIGTERM, serve this long with health NOT_SERVING (default 5000)
           --drain-grace-ms N       then exit at the latest after this long (default 20000)
-          --state-cache N          GRU models: windows whose states each worker keeps, so a session one
-                                   item longer than before runs one step (default 4096; 0 = off)
+          --state-cache N          GRU and SASRec models: recent windows whose states each worker keeps, so
+                                   a session one item longer than before runs one step/token (0 = off;
+                                   default 4096 for GRU, 256 for SASRec: 50 KB each at L 50, H 64)
           --auth-token-file FILE   require HELLO to carry this file's bytes (one trailing newline
                                    dropped; 1...256 bytes); default: no authentication
         """

@@ -54,8 +54,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var drainDelayMilliseconds = 5_000
     /// After SIGTERM: exit at the latest this long after the drain delay, even with work in flight.
     public var drainGraceMilliseconds = 20_000
-    /// GRU models: recent windows whose states each worker keeps per model (0: none).
-    public var stateCacheEntries = Recommender.defaultStateCacheEntries
+    /// GRU and SASRec models: recent windows whose states each worker keeps per model (0: none; nil: the
+    /// family's default, see `Recommender.init`).
+    public var stateCacheEntries: Int?
     /// When set, HELLO must carry exactly these bytes (docs/PROTOCOL.md §7.1); nil = no authentication.
     public var authToken: [UInt8]?
 
@@ -107,7 +108,9 @@ public struct ServerConfiguration: Sendable, Equatable {
                     "--drain-delay-ms must be 0...\(longest), got \(drainDelayMilliseconds)")
         try require((0...longest).contains(drainGraceMilliseconds),
                     "--drain-grace-ms must be 0...\(longest), got \(drainGraceMilliseconds)")
-        try require((0...(1 << 20)).contains(stateCacheEntries), "--state-cache must be 0...1048576, got \(stateCacheEntries)")
+        if let entries = stateCacheEntries {
+            try require((0...(1 << 20)).contains(entries), "--state-cache must be 0...1048576, got \(entries)")
+        }
         if let token = authToken {
             try require((1...ProtocolLimits.maxAuthTokenBytes).contains(token.count),
                         "the auth token must be 1...\(ProtocolLimits.maxAuthTokenBytes) bytes, got \(token.count)")

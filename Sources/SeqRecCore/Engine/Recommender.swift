@@ -20,13 +20,15 @@ public final class Recommender: @unchecked Sendable {
     /// - Parameter name: the name the model is served under (default: the file name without extension).
     /// - Parameter tableMemory: where the scoring table is read from; nil = `SEQREC_TABLE_MEMORY`, else
     ///   `.automatic` (large tables are copied into huge-page memory, see `TableMemory`).
-    /// - Parameter stateCacheEntries: GRU families only: how many recent windows' states each context keeps,
-    ///   so a session that grew by one item runs one step (0 = none; see `GRUStateCache`).
+    /// - Parameter stateCacheEntries: GRU families and SASRec: how many recent windows' states each context
+    ///   keeps, so a session that grew by one item runs one step or token (0 = none; nil = the family's
+    ///   default: 4,096 GRU states, 2 MB at hidden 128; 256 SASRec key/value sets, 13 MB for the default
+    ///   model; see `GRUStateCache`, `TransformerStateCache`).
     public init(path: String, name: String? = nil, kernels: KernelSelection = .automatic, maxBatch: Int = 64,
-                tableMemory: TableMemory? = nil, stateCacheEntries: Int = Recommender.defaultStateCacheEntries) throws {
+                tableMemory: TableMemory? = nil, stateCacheEntries: Int? = nil) throws {
         guard (1...1024).contains(maxBatch) else { throw ModelLoadError("model load: maxBatch is \(maxBatch), expected 1…1024") }
-        guard (0...(1 << 20)).contains(stateCacheEntries) else {
-            throw ModelLoadError("model load: stateCacheEntries is \(stateCacheEntries), expected 0…1048576")
+        if let entries = stateCacheEntries, !(0...(1 << 20)).contains(entries) {
+            throw ModelLoadError("model load: stateCacheEntries is \(entries), expected 0…1048576")
         }
         configureBLASThreadsUnlessConfigured()
         file = try ModelFile.open(path: path)
@@ -49,9 +51,6 @@ public final class Recommender: @unchecked Sendable {
     }
 
     public func makeContext() -> InferenceContext { InferenceContext(self) }
-
-    /// Recent windows whose GRU states a context keeps by default: 2 MB per context at hidden size 128.
-    public static let defaultStateCacheEntries = 4_096
 
     /// Most scratch memory one inference context may take. The workspace grows with the batch limit times
     /// the file's window and widths; a file within the format's ranges could ask for terabytes, which must

@@ -4,39 +4,6 @@
 // the whole window. The state is the same up to summation order, as batching already allows.
 //   C entries, direct-mapped by key; entry = 128-bit key (2 Ints) + the stack's states [Σ D_l] floats
 
-/// 128 bits identifying an item sequence: two independent 64-bit folds, so a false match needs both to
-/// collide (≈ 2⁻¹²⁸ per pair of sequences).
-struct WindowKey: Equatable {
-    private(set) var a: UInt64 = 0x243F_6A88_85A3_08D3
-    private(set) var b: UInt64 = 0x1319_8A2E_0370_7344
-
-    /// The key of the empty sequence.
-    init() {}
-
-    /// A key saved earlier as its two halves.
-    init(a: UInt64, b: UInt64) {
-        self.a = a
-        self.b = b
-    }
-
-    mutating func append(_ item: Int) {
-        let x = UInt64(bitPattern: Int64(item))
-        a = Self.mix(a ^ (x &* 0x9E37_79B9_7F4A_7C15))
-        b = Self.mix(b &+ (x ^ 0xC2B2_AE3D_27D4_EB4F) &* 0x1656_67B1_9E37_79F9)
-    }
-
-    /// A slot index in 0..<capacity.
-    func slot(_ capacity: Int) -> Int { Int(a % UInt64(capacity)) }
-
-    /// SplitMix64's finaliser: every input bit affects every output bit.
-    private static func mix(_ value: UInt64) -> UInt64 {
-        var z = value
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Where one context's cache lives in its workspace, and how to use it. Empty slots hold the key (0, 0),
 /// which `WindowKey` never produces in practice (both folds would have to be 0).
 struct GRUStateCache {

@@ -81,6 +81,28 @@ struct RecBoleTransformerLayer {
         outputAndFeedForward(rows: sessions, y, scratch: s, kernels: kernels)
     }
 
+    /// One new token per session (causal attention): x [sessions, H] holds the new tokens; session s's
+    /// earlier keys and values are the first `known(s)` rows of `cached(s)`. The new token's key and value
+    /// are appended there, it attends over all of them, and x becomes the layer's output for it.
+    func forwardAppended(_ x: UnsafeMutablePointer<Float>, sessions: Int, layer: Int,
+                         cached: (Int) -> TransformerStateCache.Entry, known: (Int) -> Int,
+                         scratch s: Scratch, kernels: Kernels) {
+        let h = hidden
+        query(rows: sessions, x, ldx: h, into: s.q, ldo: h, kernels: kernels)
+        key(rows: sessions, x, ldx: h, into: s.k, ldo: h, kernels: kernels)
+        value(rows: sessions, x, ldx: h, into: s.v, ldo: h, kernels: kernels)
+        for session in 0..<sessions {
+            let entry = cached(session), n = known(session)
+            // safe: n < maxTokens rows are stored per layer, so row n exists.
+            (entry.keys(layer) + n * h).update(from: s.k + session * h, count: h)
+            (entry.values(layer) + n * h).update(from: s.v + session * h, count: h)
+            attention(query: s.q + session * h, ldq: h, queryCount: 1, keys: entry.keys(layer), ldk: h,
+                      values: entry.values(layer), ldv: h, keyCount: n + 1, padKey: nil,
+                      scratch: s.scores, into: s.context + session * h, ldo: h, kernels: kernels)
+        }
+        outputAndFeedForward(rows: sessions, x, scratch: s, kernels: kernels)
+    }
+
     /// x ← LN(dense(context) + x); x ← LN(dense2(act(dense1(x))) + x), row by row.
     private func outputAndFeedForward(rows: Int, _ x: UnsafeMutablePointer<Float>, scratch s: Scratch,
                                       kernels: Kernels) {

@@ -44,16 +44,38 @@ struct RecBoleTransformerStack {
     }
 
     /// Runs every layer over the `rows` packed tokens of `sessions` sessions; only the last layer's
-    /// readout rows (each session's last token) are computed, into `out` [sessions, H].
-    func run(sessions: Int, rows: Int, workspace: Workspace, into out: UnsafeMutablePointer<Float>, kernels: Kernels) {
+    /// readout rows (each session's last token) are computed, into `out` [sessions, H]. `keep` sees every
+    /// layer's keys and values of all rows [rows, H] (session b's at rows `span(b)`).
+    func run(sessions: Int, rows: Int, workspace: Workspace, into out: UnsafeMutablePointer<Float>, kernels: Kernels,
+             keep: (_ layer: Int, _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>) -> Void = { _, _, _ in }) {
         let x = workspace.region(regions.tokens), spans = workspace.intRegion(regions.spans)
         let scratch = RecBoleTransformerLayer.scratch(workspace, regions.layer)
-        for layer in layers.dropLast() {
+        for (index, layer) in layers.dropLast().enumerated() {
             layer.forward(x, rows: rows, spans: spans, sessions: sessions, scratch: scratch, kernels: kernels)
+            keep(index, scratch.k, scratch.v)
         }
         // safe: the configuration guarantees n_layers ≥ 1.
         layers[layers.count - 1].forwardLastRows(x, rows: rows, spans: spans, sessions: sessions, into: out,
                                                  scratch: scratch, kernels: kernels)
+        keep(layers.count - 1, scratch.k, scratch.v)
+    }
+
+    /// Session b's packed rows: (first row, token count).
+    func span(_ b: Int, workspace: Workspace) -> (start: Int, count: Int) {
+        let spans = workspace.intRegion(regions.spans)
+        return (spans[2 * b], spans[2 * b + 1])
+    }
+
+    /// One new token per session through every layer, against cached keys and values (see
+    /// `RecBoleTransformerLayer.forwardAppended`); x [sessions, H] holds the embedded tokens and ends as
+    /// their readouts.
+    func runAppended(_ x: UnsafeMutablePointer<Float>, sessions: Int, cached: (Int) -> TransformerStateCache.Entry,
+                     known: (Int) -> Int, workspace: Workspace, kernels: Kernels) {
+        let scratch = RecBoleTransformerLayer.scratch(workspace, regions.layer)
+        for (index, layer) in layers.enumerated() {
+            layer.forwardAppended(x, sessions: sessions, layer: index, cached: cached, known: known,
+                                  scratch: scratch, kernels: kernels)
+        }
     }
 }
 

@@ -39,15 +39,16 @@ func recentItems(_ items: [Int32], window: Int) -> ArraySlice<Int32> {
 
 /// Binds a model file to the forward pass of its family; re-laid-out weight copies go to `packing`,
 /// which must live as long as the encoder.
-/// `stateCacheEntries`: windows whose GRU states each context keeps (GRU families only; 0 = none).
+/// `stateCacheEntries`: recent windows whose states each context keeps (GRU families and SASRec; 0 = none,
+/// nil = the family's default: 4,096 GRU states, 256 SASRec key/value sets).
 package func makeEncoder(_ file: ModelFile, packing: PackedWeights, maxBatch: Int,
-                         stateCacheEntries: Int = 0) throws -> any SequenceEncoder {
+                         stateCacheEntries: Int? = 0) throws -> any SequenceEncoder {
     let binder = WeightBinder(file: file, packing: packing)
     switch file.family {
-    case .recboleSASRec: return try RecBoleSASRec(binder, maxBatch: maxBatch)
+    case .recboleSASRec: return try RecBoleSASRec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries ?? 256)
     case .recboleBERT4Rec: return try RecBoleBERT4Rec(binder, maxBatch: maxBatch)
-    case .recboleGRU4Rec: return try RecBoleGRU4Rec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
+    case .recboleGRU4Rec: return try RecBoleGRU4Rec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries ?? 4_096)
     case .pmixerSASRecV1, .pmixerSASRecV2, .pmixerSASRecV3: return try PmixerSASRec(binder, maxBatch: maxBatch)
-    case .gru4recOfficial: return try OfficialGRU4Rec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
+    case .gru4recOfficial: return try OfficialGRU4Rec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries ?? 4_096)
     }
 }

@@ -2,11 +2,13 @@ import Foundation
 import Testing
 @testable import SeqRecCore
 
-/// A GRU session that grew by one item resumes from its stored state (MODELS.md §5.5, §7.5): the scores
-/// must still be upstream's, on both kernel paths, and the cache must actually be used.
-@Suite("GRU state cache", .serialized)
-struct GRUStateCacheTests {
-    static let fixtures = ["recbole-gru4rec-ml100k", "gru4rec-official-ml100k-separate", "gru4rec-official-video"]
+/// A session that grew by one item resumes from its stored state — GRU hidden states (MODELS.md §5.5,
+/// §7.5), SASRec keys and values (§3.6): the scores must still be upstream's, on both kernel paths, and
+/// the cache must actually be used.
+@Suite("State caches", .serialized)
+struct StateCacheTests {
+    static let fixtures = ["recbole-gru4rec-ml100k", "gru4rec-official-ml100k-separate", "gru4rec-official-video",
+                           "recbole-sasrec-ml100k"]
 
     /// Every golden session, sent the way a gateway does (one item more per request): the full session's
     /// scores come from a resumed state and must match the golden scores.
@@ -24,7 +26,7 @@ struct GRUStateCacheTests {
             _ = context.rawScores(session: Array(golden.session.dropLast()))
             let actual = context.rawScores(session: golden.session)
             let resumed = (context.stateCacheStatistics?.hits ?? 0) > hitsBefore
-            // RecBole restarts its window from zero once the session is longer than it (§5.5): no reuse.
+            // RecBole's window slides once the session is longer than it (§3.6, §5.5): no reuse.
             let shouldResume = golden.session.count <= recommender.encoder.window
             #expect(resumed == shouldResume, "\(name) case \(index): resumed \(resumed)")
             if resumed { resumable += 1 }
@@ -36,7 +38,7 @@ struct GRUStateCacheTests {
     }
 
     /// A batch mixing resumed and fresh sessions of different lengths gives what a cache-less model gives.
-    @Test(arguments: ["recbole-gru4rec-ml100k", "gru4rec-official-ml100k-separate"])
+    @Test(arguments: ["recbole-gru4rec-ml100k", "gru4rec-official-ml100k-separate", "recbole-sasrec-ml100k"])
     func mixedBatchesMatchAModelWithoutCache(fixture name: String) throws {
         let fixture = try GoldenFixture(name)
         let path = try fixture.convert()
@@ -72,8 +74,33 @@ struct GRUStateCacheTests {
 
     /// Colliding slots evict: a one-entry cache holds the last window only, and a stale entry is never
     /// mistaken for another window's.
-    @Test func aOneEntryCacheKeepsOnlyTheLastWindow() throws {
-        let fixture = try GoldenFixture("gru4rec-official-ml100k-separate")
+    /// Every window of a batch maps to the one slot of a one-entry cache: a resumed session's stored state
+    /// must be read before the batch's other windows are written over it.
+    @Test(arguments: ["recbole-gru4rec-ml100k", "gru4rec-official-ml100k-separate", "recbole-sasrec-ml100k"])
+    func windowsSharingASlotInOneBatchStayCorrect(fixture name: String) throws {
+        let fixture = try GoldenFixture(name)
+        let path = try fixture.convert()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let context = try Recommender(path: path, maxBatch: 8, stateCacheEntries: 1).makeContext()
+        let reference = try Recommender(path: path, maxBatch: 8, stateCacheEntries: 0).makeContext()
+        let a: [Int32] = [3, 7, 11, 2], b: [Int32] = [5, 9], c: [Int32] = [4, 6, 8]
+        var ignored: [Recommendation] = []
+        context.recommend([SessionQuery(items: Array(a.dropLast()))][...], into: &ignored)
+        let queries = [b, a, c, a, b + [1]].map { SessionQuery(items: $0, k: 30) }
+        var cached: [Recommendation] = [], plain: [Recommendation] = []
+        context.recommend(queries[...], into: &cached)
+        reference.recommend(queries[...], into: &plain)
+        #expect((context.stateCacheStatistics?.hits ?? 0) >= 2, "both copies of a resume")
+        for index in queries.indices {
+            let scale = plain[index].scores.map(abs).max() ?? 1
+            #expect(cached[index].items == plain[index].items, "\(name) query \(index)")
+            #expect(zip(cached[index].scores, plain[index].scores).allSatisfy { abs($0 - $1) <= 1e-5 * scale })
+        }
+    }
+
+    @Test(arguments: ["gru4rec-official-ml100k-separate", "recbole-sasrec-ml100k"])
+    func aOneEntryCacheKeepsOnlyTheLastWindow(fixture name: String) throws {
+        let fixture = try GoldenFixture(name)
         let path = try fixture.convert()
         defer { try? FileManager.default.removeItem(atPath: path) }
         let context = try Recommender(path: path, maxBatch: 4, stateCacheEntries: 1).makeContext()
@@ -93,7 +120,7 @@ struct GRUStateCacheTests {
 
     /// A repeated request (same window) runs no step at all and gives bit-identical scores; the RecBole
     /// model reuses a repeated window even beyond its length limit, since the window itself is the key.
-    @Test(arguments: ["recbole-gru4rec-ml100k", "gru4rec-official-ml100k-separate"])
+    @Test(arguments: ["recbole-gru4rec-ml100k", "gru4rec-official-ml100k-separate", "recbole-sasrec-ml100k"])
     func aRepeatedWindowIsServedFromTheCache(fixture name: String) throws {
         let fixture = try GoldenFixture(name)
         let path = try fixture.convert()

@@ -1,0 +1,34 @@
+// The identity of an item window for the state caches (GRUStateCache, TransformerStateCache).
+
+/// 128 bits identifying an item sequence: two independent 64-bit folds, so a false match needs both to
+/// collide (≈ 2⁻¹²⁸ per pair of sequences).
+struct WindowKey: Equatable {
+    private(set) var a: UInt64 = 0x243F_6A88_85A3_08D3
+    private(set) var b: UInt64 = 0x1319_8A2E_0370_7344
+
+    /// The key of the empty sequence.
+    init() {}
+
+    /// A key saved earlier as its two halves.
+    init(a: UInt64, b: UInt64) {
+        self.a = a
+        self.b = b
+    }
+
+    mutating func append(_ item: Int) {
+        let x = UInt64(bitPattern: Int64(item))
+        a = Self.mix(a ^ (x &* 0x9E37_79B9_7F4A_7C15))
+        b = Self.mix(b &+ (x ^ 0xC2B2_AE3D_27D4_EB4F) &* 0x1656_67B1_9E37_79F9)
+    }
+
+    /// A slot index in 0..<capacity.
+    func slot(_ capacity: Int) -> Int { Int(a % UInt64(capacity)) }
+
+    /// SplitMix64's finaliser: every input bit affects every output bit.
+    private static func mix(_ value: UInt64) -> UInt64 {
+        var z = value
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
