@@ -133,6 +133,24 @@ struct StateCacheTests {
         #expect(context.stateCacheStatistics?.hits == hits + 1)
     }
 
+    /// gru4rec-official's one-hot mode (a GRU-embedding first cell) has no golden fixture: a small synthetic
+    /// model of each mode must give the same scores with and without the cache as a session grows.
+    @Test(arguments: ["onehot", "separate", "constrained"])
+    func growingSessionsOfEveryOfficialModeMatchNoCache(mode: String) throws {
+        let path = try FormatTestSupport.write(try FormatTestSupport.smallWriter(.gru4recOfficial, mode: mode).serialize())
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let context = try Recommender(path: path, maxBatch: 2).makeContext()
+        let reference = try Recommender(path: path, maxBatch: 2, stateCacheEntries: 0).makeContext()
+        let session: [Int32] = [1, 4, 2, 0, 3, 3]
+        for length in 1...session.count {
+            let window = Array(session.prefix(length))
+            let expected = reference.rawScores(session: window), actual = context.rawScores(session: window)
+            let scale = expected.map(abs).max() ?? 1
+            #expect(zip(actual, expected).allSatisfy { abs($0 - $1) <= 1e-5 * scale }, "\(mode) length \(length)")
+        }
+        #expect(context.stateCacheStatistics?.hits == session.count - 1)
+    }
+
     @Test func keysDependOnOrderAndLength() {
         func key(_ items: [Int]) -> WindowKey {
             var key = WindowKey()
