@@ -25,7 +25,9 @@ public enum BenchCommandLine {
                  [--json <file>] [--csv <file>] [--svg <file>] [--svg-load <file>]
                  load generator against `seqrec serve` (open loop: latency from the scheduled
                  send time, one run per rate; closed loop: each connection keeps --depth requests
-                 in flight; sweep: closed loop for the maximum, then open loop at those fractions)
+                 in flight; sweep: closed loop for the maximum, then open loop at those fractions);
+                 it repeats 64 fixed sessions, so start the server with --state-cache 0 to measure
+                 full forward passes rather than the GRU/SASRec state cache (Benchmarks/run-load does)
       kernels    [--rows 1,50] [--shapes 64x64,64x256,256x64,64x384,128x384] [--iterations 2000]
                  the models' linear-map GEMMs (K×N weights) on BLAS and SIMD, with weights in
                  PyTorch layout and pre-transposed: median and best µs per call

@@ -40,7 +40,7 @@ public enum ServerCommand {
           --drain-grace-ms N       then exit at the latest after this long (default 20000)
           --state-cache N          GRU and SASRec models: recent windows whose states each worker keeps, so
                                    a session one item longer than before runs one step/token (0 = off;
-                                   default 4096 for GRU, 256 for SASRec: 50 KB each at L 50, H 64)
+                                   default: up to 4096 GRU / 256 SASRec entries within 64 MiB)
           --auth-token-file FILE   require HELLO to carry this file's bytes (one trailing newline
                                    dropped; 1...256 bytes); default: no authentication
         """

@@ -33,6 +33,14 @@ struct FusedScanTests {
         let rows: Int, width: Int, firstItem: Int
         let values: [Float], bias: [Float]?
 
+        init(rows: Int, width: Int, firstItem: Int, values: [Float], bias: [Float]?) {
+            self.rows = rows
+            self.width = width
+            self.firstItem = firstItem
+            self.values = values
+            self.bias = bias
+        }
+
         init(rows: Int, width: Int, firstItem: Int, withBias: Bool, seed: UInt64) {
             var rng = SplitMix64(seed: seed)
             self.rows = rows
@@ -84,6 +92,31 @@ struct FusedScanTests {
                         #expect(results[b].scores == results[b].items.map { catalog.score(Int($0), u) })
                     }
                 }
+            }
+        }
+    }
+
+    /// A +∞ bias (a broken but loadable file) must reach only real sessions: the padded columns of a
+    /// BatchScan group must not pass it on to whichever session their stale index names.
+    @Test func infiniteBiasReachesOnlyRealSessions() {
+        let rows = 100, width = 8
+        var catalog = Catalog(rows: rows, width: width, firstItem: 1, withBias: true, seed: 99)
+        var bias = catalog.bias!
+        bias[37] = .infinity
+        catalog = Catalog(rows: rows, width: width, firstItem: 1, values: catalog.values, bias: bias)
+        var rng = SplitMix64(seed: 7)
+        let readouts = (0..<(10 * width)).map { _ in Float(rng.next() % 9) / 2 - 2 } + [0]
+        // The first session re-ranks candidates: item 37 must never appear in its answer. The other 9 scan
+        // the catalog: a full narrow group and one with 7 padded columns.
+        var queries = (0..<10).map { _ in SessionQuery(items: [2], k: 5) }
+        queries[0].candidates = [3, 4, 5]
+        for selection in selectionsUnderTest + [.forced(.naive)] {
+            let results = select(catalog, queries, readouts, selection)
+            #expect(!results[0].items.contains(37), "[\(selection)] \(results[0].items)")
+            #expect(results[0].items.count == 3)
+            for b in 1..<10 {
+                #expect(results[b].items.first == 37, "[\(selection)] session \(b)")
+                #expect(Set(results[b].items).count == results[b].items.count, "[\(selection)] duplicates")
             }
         }
     }

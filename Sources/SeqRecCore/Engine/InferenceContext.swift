@@ -52,7 +52,8 @@ public final class InferenceContext {
         return results[0]
     }
 
-    /// Sessions looked up in, and resumed from, this context's GRU state cache; nil for models without one.
+    /// Sessions looked up in, and resumed from, this context's state cache (GRU states or SASRec keys and
+    /// values); nil for models without one.
     public var stateCacheStatistics: (lookups: Int, hits: Int)? { recommender.encoder.stateCacheStatistics(workspace) }
 
     /// The raw score of every table row (padding row included) for one valid session: parity tests

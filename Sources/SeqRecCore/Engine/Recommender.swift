@@ -59,7 +59,8 @@ public final class Recommender: @unchecked Sendable {
 
     private static func checkScratch(_ encoder: any SequenceEncoder, maxBatch: Int) throws {
         let layout = encoder.workspaceLayout
-        // Each count is below 2⁴⁷ (FamilySchema's ranges times maxBatch ≤ 1024), so these sums cannot overflow.
+        // FamilySchema's ranges times maxBatch ≤ 1024 and cache entries ≤ 2²⁰ keep every count, and so
+        // these sums of bytes, far below 2⁶³.
         let table = encoder.scoring
         let bytes = layout.floatCount * MemoryLayout<Float>.stride + layout.intCount * MemoryLayout<Int>.stride
             + (maxBatch + 8) * (3 * table.width + CatalogScorer.chunk) * MemoryLayout<Float>.stride  // readouts, score block
@@ -68,7 +69,8 @@ public final class Recommender: @unchecked Sendable {
         guard bytes <= maxScratchBytes else {
             throw ModelLoadError("model load: one inference context would need \(bytes >> 20) MiB of scratch memory for a "
                 + "batch limit of \(maxBatch) and a window of \(encoder.window) items (limit \(maxScratchBytes >> 20) MiB); "
-                + "lower the batch limit (seqrec serve --max-batch) or check the file's window and layer sizes")
+                + "lower the batch limit (seqrec serve --max-batch) or the state cache (--state-cache), or check "
+                + "the file's window and layer sizes")
         }
     }
 

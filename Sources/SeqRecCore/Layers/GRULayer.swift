@@ -119,13 +119,15 @@ struct GRUStack {
         let inputs, projected, hidden, gi, gh, order: Int
         /// Steps per chunk: 1…16, as many as fit `chunkRows` at the bound batch limit.
         let chunkSteps: Int
-        /// States of recent windows, and per session [skipped items, key.a, key.b]; nil = no cache.
+        /// States of recent windows, and per session [skipped items, window key (2), prefix key (2)]; nil = no cache.
         let cache: GRUStateCache?
         let resumes: Int
     }
 
-    /// `cacheEntries` windows' states are kept per context (0: none, every window runs from a zero state).
-    func reserve(_ layout: inout WorkspaceLayout, maxBatch: Int, cacheEntries: Int = 0) -> Regions {
+    /// `cacheEntries` windows' states are kept per context (0: none, every window runs from a zero state;
+    /// nil: up to 4,096 within 64 MiB).
+    func reserve(_ layout: inout WorkspaceLayout, maxBatch: Int, cacheEntries requested: Int? = 0) -> Regions {
+        let cacheEntries = requested ?? defaultStateCacheEntries(preferred: 4_096, floatsPerEntry: totalHidden)
         let chunkSteps = Swift.max(1, Swift.min(16, Self.chunkRows / maxBatch))
         let chunkRows = chunkSteps * maxBatch
         var projectedWidth = 0
@@ -136,7 +138,7 @@ struct GRUStack {
                        gi: layout.reserve(maxBatch * 3 * widest), gh: layout.reserve(maxBatch * 3 * widest),
                        order: layout.reserveInts(2 * maxBatch), chunkSteps: chunkSteps,
                        cache: cacheEntries > 0 ? GRUStateCache(&layout, capacity: cacheEntries, width: totalHidden) : nil,
-                       resumes: layout.reserveInts(cacheEntries > 0 ? 3 * maxBatch : 0))
+                       resumes: layout.reserveInts(cacheEntries > 0 ? 5 * maxBatch : 0))
     }
 
     /// Feeds session b's `lengths[b]` items (item t from `item(b, t)`, embedded by `embed`) and writes each
@@ -148,15 +150,17 @@ struct GRUStack {
              into out: UnsafeMutablePointer<Float>, kernels: Kernels) {
         let order = workspace.intRegion(regions.order)
         let length = order + count
-        let skipped = workspace.intRegion(regions.resumes), keys = skipped + count
+        let skipped = workspace.intRegion(regions.resumes), keys = skipped + count  // keys: [window, prefix] per session
         for b in 0..<count {
             var slot = b
             var n = lengths(b)
             if let cache = regions.cache {
                 let key = lookUp(b, items: n, item: item, cache: cache, workspace: workspace)
                 skipped[b] = key.skipped
-                keys[2 * b] = Int(Int64(bitPattern: key.window.a))
-                keys[2 * b + 1] = Int(Int64(bitPattern: key.window.b))
+                keys[4 * b] = Int(Int64(bitPattern: key.window.a))
+                keys[4 * b + 1] = Int(Int64(bitPattern: key.window.b))
+                keys[4 * b + 2] = Int(Int64(bitPattern: key.prefix.a))
+                keys[4 * b + 3] = Int(Int64(bitPattern: key.prefix.b))
                 n -= key.skipped
             }
             // Insertion sort, longest first: batches are small.
@@ -175,12 +179,9 @@ struct GRUStack {
         func first(_ row: Int) -> Int { regions.cache == nil ? 0 : skipped[order[row]] }
         if let cache = regions.cache {
             for row in 0..<count where skipped[order[row]] > 0 {
-                let b = order[row]
-                var known = WindowKey(a: UInt64(bitPattern: Int64(keys[2 * b])), b: UInt64(bitPattern: Int64(keys[2 * b + 1])))
-                if length[row] > 0 {  // resumed from the window minus its last item
-                    known = WindowKey()
-                    for t in 0..<skipped[b] { known.append(item(b, t)) }
-                }
+                // Resumed from the window minus its last item (one step left), or the window itself (none).
+                let k = 4 * order[row] + (length[row] > 0 ? 2 : 0)
+                let known = WindowKey(a: UInt64(bitPattern: Int64(keys[k])), b: UInt64(bitPattern: Int64(keys[k + 1])))
                 // safe: lookUp found this key a moment ago and nothing was stored since.
                 copyStates(from: cache.find(known, in: workspace)!, toRow: row, of: hidden, count: count)
             }
@@ -239,8 +240,8 @@ struct GRUStack {
         }
         if let cache = regions.cache {
             for row in 0..<count {
-                let key = WindowKey(a: UInt64(bitPattern: Int64(keys[2 * order[row]])),
-                                    b: UInt64(bitPattern: Int64(keys[2 * order[row] + 1])))
+                let key = WindowKey(a: UInt64(bitPattern: Int64(keys[4 * order[row]])),
+                                    b: UInt64(bitPattern: Int64(keys[4 * order[row] + 1])))
                 copyStates(ofRow: row, of: hidden, count: count, to: cache.store(key, in: workspace))
             }
         }
@@ -250,7 +251,7 @@ struct GRUStack {
     /// of them when this very window was stored (a repeated request), all but the last when the window
     /// minus its last item was (the session grew by one item), else none.
     private func lookUp(_ b: Int, items n: Int, item: (Int, Int) -> Int, cache: GRUStateCache,
-                        workspace: Workspace) -> (window: WindowKey, skipped: Int) {
+                        workspace: Workspace) -> (window: WindowKey, prefix: WindowKey, skipped: Int) {
         var key = WindowKey()
         for t in 0..<(n - 1) { key.append(item(b, t)) }
         let prefix = key
@@ -258,7 +259,7 @@ struct GRUStack {
         let skipped = cache.find(key, in: workspace) != nil ? n
             : n > 1 && cache.find(prefix, in: workspace) != nil ? n - 1 : 0
         cache.count(hit: skipped > 0, in: workspace)
-        return (key, skipped)
+        return (key, prefix, skipped)
     }
 
     /// Layer states live in layer blocks [count, D_l]; a cache entry holds one row of each, concatenated.

@@ -56,10 +56,12 @@ struct TransformerStateCache {
         return Entry(base: workspace.region(entries) + slot * entryWidth, tokens: tokens, cache: self)
     }
 
-    /// Copies `entry` (its first `tokens` rows per layer and its readout) into the slot of `key`.
+    /// Copies `entry` (its first `tokens` rows per layer and its readout) into the slot of `key`. A full
+    /// window's keys and values are not copied: no window extends it (it would exceed the model's
+    /// length), so only its readout can ever be used, by a repeated request.
     func store(_ key: WindowKey, _ entry: Entry, in workspace: Workspace) {
         let target = claim(key, tokens: entry.tokens, in: workspace)
-        copy(entry, rows: entry.tokens, into: target)
+        if entry.tokens < maxTokens { copy(entry, rows: entry.tokens, into: target) }
         target.readout.update(from: entry.readout, count: hidden)
     }
 

@@ -1,4 +1,11 @@
-// The identity of an item window for the state caches (GRUStateCache, TransformerStateCache).
+// What the state caches (GRUStateCache, TransformerStateCache) share: the identity of an item window,
+// and how many entries a cache gets when none is configured.
+
+/// Entries of a state cache when the caller did not choose: up to `preferred`, within 64 MiB per context,
+/// so a model with wide states gets fewer entries instead of a huge workspace.
+func defaultStateCacheEntries(preferred: Int, floatsPerEntry: Int) -> Int {
+    min(preferred, (64 << 20) / (max(floatsPerEntry, 1) * MemoryLayout<Float>.stride))
+}
 
 /// 128 bits identifying an item sequence: two independent 64-bit folds, so a false match needs both to
 /// collide (≈ 2⁻¹²⁸ per pair of sequences).

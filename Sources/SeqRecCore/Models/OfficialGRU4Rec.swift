@@ -48,7 +48,8 @@ final class OfficialGRU4Rec: SequenceEncoder, @unchecked Sendable {
     var window: Int { Int.max }
     var inputItems: Range<Int> { 0..<configuration.itemRows }
 
-    init(_ binder: WeightBinder, maxBatch: Int, stateCacheEntries: Int = 0) throws {
+    /// `stateCacheEntries`: see `GRUStack.reserve` (nil: up to 4,096 within 64 MiB).
+    init(_ binder: WeightBinder, maxBatch: Int, stateCacheEntries: Int? = 0) throws {
         let config = try Configuration(binder)
         configuration = config
         let n = config.itemRows, widths = config.layers, last = widths[widths.count - 1]

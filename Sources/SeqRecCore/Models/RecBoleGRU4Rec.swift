@@ -35,7 +35,8 @@ final class RecBoleGRU4Rec: SequenceEncoder, @unchecked Sendable {
     var window: Int { configuration.maxLength }
     var inputItems: Range<Int> { 1..<configuration.itemRows }
 
-    init(_ binder: WeightBinder, maxBatch: Int, stateCacheEntries: Int = 0) throws {
+    /// `stateCacheEntries`: see `GRUStack.reserve` (nil: up to 4,096 within 64 MiB).
+    init(_ binder: WeightBinder, maxBatch: Int, stateCacheEntries: Int? = 0) throws {
         let config = try Configuration(binder)
         configuration = config
         let e = config.embeddingSize, d = config.hiddenSize

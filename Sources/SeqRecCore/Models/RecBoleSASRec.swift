@@ -54,8 +54,9 @@ final class RecBoleSASRec: SequenceEncoder, @unchecked Sendable {
     var window: Int { configuration.maxLength }
     var inputItems: Range<Int> { 1..<configuration.itemRows }
 
-    /// `stateCacheEntries` windows' keys and values are kept per context (0: none; see `TransformerStateCache`).
-    init(_ binder: WeightBinder, maxBatch: Int, stateCacheEntries: Int = 0) throws {
+    /// `stateCacheEntries` windows' keys and values are kept per context (0: none; nil: up to 256 within
+    /// 64 MiB; see `TransformerStateCache`).
+    init(_ binder: WeightBinder, maxBatch: Int, stateCacheEntries requested: Int? = 0) throws {
         let config = try Configuration(binder)
         configuration = config
         let h = config.hiddenSize
@@ -63,6 +64,8 @@ final class RecBoleSASRec: SequenceEncoder, @unchecked Sendable {
         var layout = WorkspaceLayout()
         stack = try RecBoleTransformerStack(binder, config, items: items, causal: true, maxBatch: maxBatch, layout: &layout)
         scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: h, firstItem: 1)
+        let entryFloats = config.layers * 2 * config.maxLength * h + h
+        let stateCacheEntries = requested ?? defaultStateCacheEntries(preferred: 256, floatsPerEntry: entryFloats)
         if stateCacheEntries > 0 {
             let states = TransformerStateCache(&layout, capacity: stateCacheEntries, layers: config.layers,
                                                maxTokens: config.maxLength, hidden: h)
@@ -144,6 +147,8 @@ final class RecBoleSASRec: SequenceEncoder, @unchecked Sendable {
             stack.run(sessions: misses, rows: rows, workspace: workspace, into: missReadouts, kernels: kernels) { layer, k, v in
                 for m in 0..<misses {
                     let span = stack.span(m, workspace: workspace)
+                    // A full window's keys and values are never extended (see `TransformerStateCache.store`).
+                    guard span.count < configuration.maxLength else { continue }
                     let entry = states.claim(key(order[m]), tokens: span.count, in: workspace)
                     entry.keys(layer).update(from: k + span.start * h, count: span.count * h)
                     entry.values(layer).update(from: v + span.start * h, count: span.count * h)

@@ -22,7 +22,7 @@ package protocol SequenceEncoder: AnyObject, Sendable {
     /// Writes the readout of session b to `readout[b·width ..< (b+1)·width]`. Sessions are valid and non-empty.
     func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,
                 into readout: UnsafeMutablePointer<Float>, kernels: Kernels)
-    /// Windows looked up in, and resumed from, the context's GRU state cache (nil: the family has none).
+    /// Windows looked up in, and resumed from, the context's state cache (nil: the family has none).
     func stateCacheStatistics(_ workspace: Workspace) -> (lookups: Int, hits: Int)?
 }
 
@@ -40,15 +40,15 @@ func recentItems(_ items: [Int32], window: Int) -> ArraySlice<Int32> {
 /// Binds a model file to the forward pass of its family; re-laid-out weight copies go to `packing`,
 /// which must live as long as the encoder.
 /// `stateCacheEntries`: recent windows whose states each context keeps (GRU families and SASRec; 0 = none,
-/// nil = the family's default: 4,096 GRU states, 256 SASRec key/value sets).
+/// nil = the family's default: up to 4,096 GRU states or 256 SASRec key/value sets, within 64 MiB).
 package func makeEncoder(_ file: ModelFile, packing: PackedWeights, maxBatch: Int,
                          stateCacheEntries: Int? = 0) throws -> any SequenceEncoder {
     let binder = WeightBinder(file: file, packing: packing)
     switch file.family {
-    case .recboleSASRec: return try RecBoleSASRec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries ?? 256)
+    case .recboleSASRec: return try RecBoleSASRec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
     case .recboleBERT4Rec: return try RecBoleBERT4Rec(binder, maxBatch: maxBatch)
-    case .recboleGRU4Rec: return try RecBoleGRU4Rec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries ?? 4_096)
+    case .recboleGRU4Rec: return try RecBoleGRU4Rec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
     case .pmixerSASRecV1, .pmixerSASRecV2, .pmixerSASRecV3: return try PmixerSASRec(binder, maxBatch: maxBatch)
-    case .gru4recOfficial: return try OfficialGRU4Rec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries ?? 4_096)
+    case .gru4recOfficial: return try OfficialGRU4Rec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
     }
 }

@@ -3,7 +3,7 @@
 // and no packing of the table are needed; scores stay in registers and are compared with the sessions'
 // top-k thresholds a vector at a time.
 //   table rows lo..<hi of [N, w] (+ bias [N]), a group's readouts transposed Rᵀ [w, G] (column s =
-//   session s; G = 32 "wide" or 8 "narrow", unused columns zero), thresholds [G] (+∞ on unused columns)
+//   session s; G = 32 "wide" or 8 "narrow", unused columns zero), thresholds [G] (NaN on unused columns)
 //   → the group's heaps (k best, excluded rows skipped)
 // Twin: the blocked path in CatalogScorer (GEMM into a score block, then a threshold scan); FusedScanTests
 // compares both with a brute-force sort.
@@ -12,7 +12,7 @@
 struct ScanGroup {
     /// Rᵀ [w, width].
     let readouts: UnsafePointer<Float>
-    /// [width]: each session's current heap threshold; +∞ on unused columns, so they never pass.
+    /// [width]: each session's current heap threshold; NaN on unused columns, so no score passes there.
     let thresholds: UnsafeMutablePointer<Float>
     /// [width]: the batch index of each used column's session (its heap and exclusion bitset).
     let sessions: UnsafePointer<Int>
@@ -121,7 +121,7 @@ enum BatchScan {
         let passing = scores .>= group.thresholds.lanes(at: first)   // NaN compares false: never offered
         guard any(passing) else { return }
         for lane in 0..<SIMDWidth.lanes where passing[lane] {
-            // safe: a passing column is a used one (unused columns hold +∞), so its session index is valid.
+            // safe: a passing column is a used one (unused columns hold NaN), so its session index is valid.
             let b = group.sessions[first + lane]
             heaps[b].offer(scores[lane], item, excluded: excluded + b * words)
             group.thresholds[first + lane] = heaps[b].threshold

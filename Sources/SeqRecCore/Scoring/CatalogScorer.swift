@@ -121,7 +121,7 @@ final class CatalogScorer {
     }
 
     /// `BatchScan` over the whole catalog: sessions in groups of 32, the rest in groups of 8 (the last one
-    /// padded with zero readouts and +∞ thresholds); slab by slab, so every group reads the slab from cache.
+    /// padded with zero readouts and NaN thresholds, which no score passes); slab by slab, so every group reads the slab from cache.
     private func batchScan(sessions count: Int) {
         let w = table.width
         var start = 0
@@ -131,7 +131,8 @@ final class CatalogScorer {
             for column in 0..<width {
                 let session = start + column
                 let used = session < count
-                thresholds[session] = used ? heaps[fullCatalog[session]].threshold : .infinity
+                // NaN, not +∞, on unused columns: x ≥ NaN is false for every x, +∞ ≥ +∞ is not (a +∞ bias).
+                thresholds[session] = used ? heaps[fullCatalog[session]].threshold : .nan
                 for p in 0..<w { block[p * width + column] = used ? compact[session * w + p] : 0 }
             }
             start += width
