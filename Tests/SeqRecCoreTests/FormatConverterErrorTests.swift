@@ -112,6 +112,15 @@ struct FormatConverterErrorTests {
         #expect(vocabulary.title(of: 3) == "C")
     }
 
+    @Test("non-finite weight")
+    func nonFiniteWeight() throws {
+        var weights = builder()
+        let index = weights.items.firstIndex { $0.name == "pos_emb.weight" }!
+        weights.items[index].values[5] = .infinity
+        expectFailure(try folder(weights: weights.build()), file: "weights.safetensors",
+                      "tensor 'pos_emb.weight'[5]", "not a finite number")
+    }
+
     @Test("missing tensor")
     func missingTensor() throws {
         var weights = builder()

@@ -45,7 +45,14 @@ public enum FixtureImporter {
         let byName = Dictionary(uniqueKeysWithValues: weights.entries.map { ($0.name, $0) })
         for spec in FamilySchema.expectedTensors(config.family, hyperparameters) {
             guard let entry = byName[spec.name] else { continue }  // safe: validateTensors proved presence.
-            writer.addTensor(spec.name, shape: spec.shape, values: weights.floats(entry))
+            let values = weights.floats(entry)
+            // A NaN or infinite weight makes scores NaN or ±∞: reject the checkpoint rather than serve that.
+            if let index = values.firstIndex(where: { !$0.isFinite }) {
+                throw FormatError(file: join(folder, "weights.safetensors"), field: "tensor '\(spec.name)'[\(index)]",
+                                  problem: "is \(values[index]), not a finite number",
+                                  hint: "the checkpoint is broken (diverged training?); re-export it")
+            }
+            writer.addTensor(spec.name, shape: spec.shape, values: values)
         }
         return writer
     }
