@@ -258,7 +258,7 @@ struct GRUStack {
         key.append(item(b, n - 1))
         let skipped = cache.find(key, in: workspace) != nil ? n
             : n > 1 && cache.find(prefix, in: workspace) != nil ? n - 1 : 0
-        cache.count(hit: skipped > 0, in: workspace)
+        cache.counters.count(hit: skipped > 0, in: workspace)
         return (key, prefix, skipped)
     }
 

@@ -12,7 +12,7 @@ struct GRUStateCache {
     let width: Int
     private let keys: Int     // int region [capacity, 2]
     private let states: Int   // float region [capacity, width]
-    private let counters: Int // int region [2]: windows looked up, windows resumed from a stored state
+    let counters: CacheCounters
 
     init(_ layout: inout WorkspaceLayout, capacity: Int, width: Int) {
         precondition(capacity > 0, "a state cache has at least one entry")
@@ -20,19 +20,7 @@ struct GRUStateCache {
         self.width = width
         keys = layout.reserveInts(2 * capacity)
         states = layout.reserve(capacity * width)
-        counters = layout.reserveInts(2)
-    }
-
-    /// Windows looked up and windows resumed since the context was made.
-    func statistics(_ workspace: Workspace) -> (lookups: Int, hits: Int) {
-        let counts = workspace.intRegion(counters)
-        return (counts[0], counts[1])
-    }
-
-    func count(hit: Bool, in workspace: Workspace) {
-        let counts = workspace.intRegion(counters)
-        counts[0] += 1
-        if hit { counts[1] += 1 }
+        counters = CacheCounters(&layout)
     }
 
     /// The stored states of the window `key`, or nil.

@@ -12,7 +12,7 @@ struct TransformerStateCache {
     let hidden: Int
     private let slots: Int     // int region [capacity, 3]
     private let entries: Int   // float region [capacity, entryWidth]
-    private let counters: Int  // int region [2]: windows looked up, windows served from an entry
+    let counters: CacheCounters
 
     /// Floats per entry.
     var entryWidth: Int { layers * 2 * maxTokens * hidden + hidden }
@@ -25,7 +25,7 @@ struct TransformerStateCache {
         self.hidden = hidden
         slots = layout.reserveInts(3 * capacity)
         entries = layout.reserve(capacity * (layers * 2 * maxTokens * hidden + hidden))
-        counters = layout.reserveInts(2)
+        counters = CacheCounters(&layout)
     }
 
     /// One window's keys, values and readout, in an entry or in scratch laid out the same way.
@@ -71,16 +71,5 @@ struct TransformerStateCache {
             target.keys(layer).update(from: source.keys(layer), count: rows * hidden)
             target.values(layer).update(from: source.values(layer), count: rows * hidden)
         }
-    }
-
-    func statistics(_ workspace: Workspace) -> (lookups: Int, hits: Int) {
-        let counts = workspace.intRegion(counters)
-        return (counts[0], counts[1])
-    }
-
-    func count(hit: Bool, in workspace: Workspace) {
-        let counts = workspace.intRegion(counters)
-        counts[0] += 1
-        if hit { counts[1] += 1 }
     }
 }

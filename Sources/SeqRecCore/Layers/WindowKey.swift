@@ -1,5 +1,23 @@
 // What the state caches (GRUStateCache, TransformerStateCache) share: the identity of an item window,
-// and how many entries a cache gets when none is configured.
+// their hit counters, and how many entries a cache gets when none is configured.
+
+/// Windows looked up in a state cache and windows served from it, in two Ints of the context's workspace.
+struct CacheCounters {
+    private let region: Int
+
+    init(_ layout: inout WorkspaceLayout) { region = layout.reserveInts(2) }
+
+    func statistics(_ workspace: Workspace) -> (lookups: Int, hits: Int) {
+        let counts = workspace.intRegion(region)
+        return (counts[0], counts[1])
+    }
+
+    func count(hit: Bool, in workspace: Workspace) {
+        let counts = workspace.intRegion(region)
+        counts[0] += 1
+        if hit { counts[1] += 1 }
+    }
+}
 
 /// Entries of a state cache when the caller did not choose: up to `preferred`, within 64 MiB per context,
 /// so a model with wide states gets fewer entries instead of a huge workspace.

@@ -55,7 +55,7 @@ final class RecBoleGRU4Rec: SequenceEncoder, @unchecked Sendable {
     }
 
     func stateCacheStatistics(_ workspace: Workspace) -> (lookups: Int, hits: Int)? {
-        stackRegions.cache?.statistics(workspace)
+        stackRegions.cache?.counters.statistics(workspace)
     }
 
     func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,

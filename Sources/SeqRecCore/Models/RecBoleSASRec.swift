@@ -80,7 +80,7 @@ final class RecBoleSASRec: SequenceEncoder, @unchecked Sendable {
     }
 
     func stateCacheStatistics(_ workspace: Workspace) -> (lookups: Int, hits: Int)? {
-        cache?.states.statistics(workspace)
+        cache?.states.counters.statistics(workspace)
     }
 
     func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,
@@ -125,7 +125,7 @@ final class RecBoleSASRec: SequenceEncoder, @unchecked Sendable {
             keys[2 * b + 1] = Int(Int64(bitPattern: full.b))
             if let stored = states.find(full, in: workspace) {
                 (readout + b * h).update(from: stored.readout, count: h)
-                states.count(hit: true, in: workspace)
+                states.counters.count(hit: true, in: workspace)
             } else if window.count > 1, let stored = states.find(prefix, in: workspace) {
                 states.copy(stored, rows: window.count - 1, into: block(appends, tokens: window.count))
                 stack.embedding.embed(item: Int(window[window.endIndex - 1]), position: window.count - 1,
@@ -133,13 +133,13 @@ final class RecBoleSASRec: SequenceEncoder, @unchecked Sendable {
                 appendOrder[appends] = b
                 tokens[appends] = window.count
                 appends += 1
-                states.count(hit: true, in: workspace)
+                states.counters.count(hit: true, in: workspace)
             } else {
                 rows = stack.pack(session: misses, items: window, mask: nil, after: rows, workspace: workspace,
                                   kernels: kernels)
                 order[misses] = b
                 misses += 1
-                states.count(hit: false, in: workspace)
+                states.counters.count(hit: false, in: workspace)
             }
         }
         if misses > 0 {
