@@ -62,4 +62,10 @@ package protocol InferenceWorker: AnyObject {
     /// Runs up to max-batch validated queries as one batch; `results[i]` answers `queries[i]`.
     /// `results` has at least `queries.count` elements whose buffers should be reused.
     func recommend(_ queries: ArraySlice<SessionQuery>, into results: inout [ScoredItems])
+    /// Sessions this worker looked up in its state cache and resumed from it, so far (nil: no cache).
+    var stateCacheStatistics: (lookups: Int, hits: Int)? { get }
+}
+
+extension InferenceWorker {
+    var stateCacheStatistics: (lookups: Int, hits: Int)? { nil }
 }

@@ -57,6 +57,8 @@ package final class InferenceThreads: @unchecked Sendable {
 /// One thread's state: its workers and reusable batch buffers.
 private final class WorkerLoop {
     private let workers: [any InferenceWorker]
+    /// Each worker's state-cache counts when last added to the server's counters.
+    private var stateCacheSeen: [(lookups: Int, hits: Int)]
     private let pool: RequestPool
     private let counters: ServerCounters
     private var batch: [Int] = []
@@ -66,6 +68,7 @@ private final class WorkerLoop {
 
     init(backends: [any InferenceBackend], pool: RequestPool, counters: ServerCounters, maxBatch: Int) {
         workers = backends.map { $0.makeWorker() }
+        stateCacheSeen = Array(repeating: (0, 0), count: backends.count)
         self.pool = pool
         self.counters = counters
         batch.reserveCapacity(maxBatch)
@@ -89,6 +92,7 @@ private final class WorkerLoop {
                 workers[model].recommend(queries[...], into: &results)
                 counters.add(\.batches)
                 counters.add(\.batchedRequests, queries.count)
+                countStateCache(model)
                 for position in runnable.indices {
                     let slot = runnable[position]
                     // The slot takes the fresh answer; the worker keeps the old buffers for the next batch.
@@ -101,5 +105,14 @@ private final class WorkerLoop {
             runnable.removeAll(keepingCapacity: true)
             completions.post(batch)
         }
+    }
+
+    /// Adds what worker `model`'s state cache did since the last batch to the server's counters.
+    private func countStateCache(_ model: Int) {
+        guard let now = workers[model].stateCacheStatistics else { return }
+        let seen = stateCacheSeen[model]
+        if now.lookups > seen.lookups { counters.add(\.stateCacheLookups, now.lookups - seen.lookups) }
+        if now.hits > seen.hits { counters.add(\.stateCacheHits, now.hits - seen.hits) }
+        stateCacheSeen[model] = now
     }
 }

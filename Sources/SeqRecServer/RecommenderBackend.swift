@@ -43,6 +43,8 @@ private final class RecommenderWorker: InferenceWorker {
 
     init(_ context: InferenceContext) { self.context = context }
 
+    var stateCacheStatistics: (lookups: Int, hits: Int)? { context.stateCacheStatistics }
+
     func recommend(_ queries: ArraySlice<SessionQuery>, into results: inout [ScoredItems]) {
         context.recommend(queries, into: &recommendations)
         for index in 0..<queries.count {

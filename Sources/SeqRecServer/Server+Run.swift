@@ -37,7 +37,9 @@ extension Server {
         let statistics = server.statistics
         printLine("seqrec serve: stopped; \(statistics.answeredRequests) requests answered, "
             + "\(statistics.rejectedOverload) rejected for overload, \(statistics.expiredInQueue) expired in the queue, "
-            + "\(statistics.abandonedAtStop) abandoned at the grace limit")
+            + "\(statistics.abandonedAtStop) abandoned at the grace limit"
+            + (statistics.stateCacheLookups > 0
+                ? "; \(statistics.stateCacheHits) of \(statistics.stateCacheLookups) sessions resumed from the state cache" : ""))
     }
 
     /// The one line printed when the server accepts connections.

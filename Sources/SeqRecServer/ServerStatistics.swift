@@ -30,6 +30,10 @@ public struct ServerStatistics: Sendable, Equatable {
     public var batchedRequests = 0
     /// Connections closed because their unsent output passed the cap.
     public var slowReadersDisconnected = 0
+    /// Sessions looked up in the workers' state caches (GRU and SASRec models), and those resumed from a
+    /// stored window instead of computed in full.
+    public var stateCacheLookups = 0
+    public var stateCacheHits = 0
 
     public init() {}
 }

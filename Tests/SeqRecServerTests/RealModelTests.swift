@@ -62,6 +62,25 @@ struct RealModelTests {
         #expect(Int(models[0].firstItemID) == DefaultModel.recommender.info.firstItem)
     }
 
+    /// A click stream on one worker: the session's second request resumes from the first one's state, and
+    /// the server counts it; the answer is still the engine's.
+    @Test func aGrowingSessionIsResumedAndCounted() async throws {
+        let server = try TestServer(backends: [RecommenderBackend(DefaultModel.recommender)]) { $0.workers = 1 }
+        defer { server.stop() }
+        let connection = try SeqRecConnection(port: server.port)
+        defer { connection.close() }
+        let session = DefaultModel.session(7, length: 4)
+        for length in [3, 4] {
+            let prefix = Array(session.prefix(length))
+            let response = try await connection.recommend(
+                RecommendRequest(session: .internal(prefix.map { UInt32($0) }), k: 10), timeout: .seconds(5))
+            expectSame(response, DefaultModel.expected(prefix, k: 10))
+        }
+        let statistics = server.server.statistics
+        #expect(statistics.stateCacheLookups == 2)
+        #expect(statistics.stateCacheHits == 1)
+    }
+
     @Test func externalTokensRoundTrip() async throws {
         let recommender = DefaultModel.recommender
         let vocabulary = try #require(recommender.vocabulary)
