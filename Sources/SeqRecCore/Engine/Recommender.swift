@@ -22,8 +22,8 @@ public final class Recommender: @unchecked Sendable {
     ///   `.automatic` (large tables are copied into huge-page memory, see `TableMemory`).
     /// - Parameter stateCacheEntries: GRU families and SASRec: how many recent windows' states each context
     ///   keeps, so a session that grew by one item runs one step or token (0 = none; nil = the family's
-    ///   default: 4,096 GRU states, 2 MB at hidden 128; 256 SASRec key/value sets, 13 MB for the default
-    ///   model; see `GRUStateCache`, `TransformerStateCache`).
+    ///   default: up to 4,096 GRU states or 256 SASRec key/value sets within 64 MiB — 2 MB at GRU hidden
+    ///   128, 13 MB for the default SASRec model; see `GRUStateCache`, `TransformerStateCache`).
     public init(path: String, name: String? = nil, kernels: KernelSelection = .automatic, maxBatch: Int = 64,
                 tableMemory: TableMemory? = nil, stateCacheEntries: Int? = nil) throws {
         guard (1...1024).contains(maxBatch) else { throw ModelLoadError("model load: maxBatch is \(maxBatch), expected 1…1024") }

@@ -157,10 +157,8 @@ struct GRUStack {
             if let cache = regions.cache {
                 let key = lookUp(b, items: n, item: item, cache: cache, workspace: workspace)
                 skipped[b] = key.skipped
-                keys[4 * b] = Int(Int64(bitPattern: key.window.a))
-                keys[4 * b + 1] = Int(Int64(bitPattern: key.window.b))
-                keys[4 * b + 2] = Int(Int64(bitPattern: key.prefix.a))
-                keys[4 * b + 3] = Int(Int64(bitPattern: key.prefix.b))
+                key.window.save(to: keys + 4 * b)
+                key.prefix.save(to: keys + 4 * b + 2)
                 n -= key.skipped
             }
             // Insertion sort, longest first: batches are small.
@@ -180,8 +178,7 @@ struct GRUStack {
         if let cache = regions.cache {
             for row in 0..<count where skipped[order[row]] > 0 {
                 // Resumed from the window minus its last item (one step left), or the window itself (none).
-                let k = 4 * order[row] + (length[row] > 0 ? 2 : 0)
-                let known = WindowKey(a: UInt64(bitPattern: Int64(keys[k])), b: UInt64(bitPattern: Int64(keys[k + 1])))
+                let known = WindowKey(loading: keys + 4 * order[row] + (length[row] > 0 ? 2 : 0))
                 // safe: lookUp found this key a moment ago and nothing was stored since.
                 copyStates(from: cache.find(known, in: workspace)!, toRow: row, of: hidden, count: count)
             }
@@ -240,8 +237,7 @@ struct GRUStack {
         }
         if let cache = regions.cache {
             for row in 0..<count {
-                let key = WindowKey(a: UInt64(bitPattern: Int64(keys[4 * order[row]])),
-                                    b: UInt64(bitPattern: Int64(keys[4 * order[row] + 1])))
+                let key = WindowKey(loading: keys + 4 * order[row])
                 copyStates(ofRow: row, of: hidden, count: count, to: cache.store(key, in: workspace))
             }
         }

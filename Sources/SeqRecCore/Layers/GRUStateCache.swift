@@ -27,15 +27,14 @@ struct GRUStateCache {
     func find(_ key: WindowKey, in workspace: Workspace) -> UnsafeMutablePointer<Float>? {
         let slot = key.slot(capacity), stored = workspace.intRegion(keys) + 2 * slot
         // safe: slot < capacity, and the key region holds 2 Ints per slot.
-        guard UInt64(bitPattern: Int64(stored[0])) == key.a, UInt64(bitPattern: Int64(stored[1])) == key.b else { return nil }
+        guard WindowKey(loading: stored) == key else { return nil }
         return workspace.region(states) + slot * width
     }
 
     /// Claims the slot of `key` (evicting whatever it held) and returns its states to be filled.
     func store(_ key: WindowKey, in workspace: Workspace) -> UnsafeMutablePointer<Float> {
         let slot = key.slot(capacity), stored = workspace.intRegion(keys) + 2 * slot
-        stored[0] = Int(Int64(bitPattern: key.a))
-        stored[1] = Int(Int64(bitPattern: key.b))
+        key.save(to: stored)
         return workspace.region(states) + slot * width
     }
 }

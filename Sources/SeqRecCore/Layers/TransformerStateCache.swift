@@ -42,7 +42,7 @@ struct TransformerStateCache {
     func find(_ key: WindowKey, in workspace: Workspace) -> Entry? {
         let slot = key.slot(capacity), stored = workspace.intRegion(slots) + 3 * slot
         // safe: slot < capacity, and the slot region holds 3 Ints per slot.
-        guard UInt64(bitPattern: Int64(stored[0])) == key.a, UInt64(bitPattern: Int64(stored[1])) == key.b else { return nil }
+        guard WindowKey(loading: stored) == key else { return nil }
         return Entry(base: workspace.region(entries) + slot * entryWidth, tokens: stored[2], cache: self)
     }
 
@@ -50,18 +50,20 @@ struct TransformerStateCache {
     /// entry, to be filled.
     func claim(_ key: WindowKey, tokens: Int, in workspace: Workspace) -> Entry {
         let slot = key.slot(capacity), stored = workspace.intRegion(slots) + 3 * slot
-        stored[0] = Int(Int64(bitPattern: key.a))
-        stored[1] = Int(Int64(bitPattern: key.b))
+        key.save(to: stored)
         stored[2] = tokens
         return Entry(base: workspace.region(entries) + slot * entryWidth, tokens: tokens, cache: self)
     }
 
-    /// Copies `entry` (its first `tokens` rows per layer and its readout) into the slot of `key`. A full
-    /// window's keys and values are not copied: no window extends it (it would exceed the model's
-    /// length), so only its readout can ever be used, by a repeated request.
+    /// Whether a window of `tokens` tokens can be extended by one, so its keys and values are worth storing:
+    /// a full window cannot (it would exceed the model's length); only its readout can be used again, by a
+    /// repeated request.
+    func isExtendable(tokens: Int) -> Bool { tokens < maxTokens }
+
+    /// Copies `entry` (its keys and values if it `isExtendable`, and its readout) into the slot of `key`.
     func store(_ key: WindowKey, _ entry: Entry, in workspace: Workspace) {
         let target = claim(key, tokens: entry.tokens, in: workspace)
-        if entry.tokens < maxTokens { copy(entry, rows: entry.tokens, into: target) }
+        if isExtendable(tokens: entry.tokens) { copy(entry, rows: entry.tokens, into: target) }
         target.readout.update(from: entry.readout, count: hidden)
     }
 

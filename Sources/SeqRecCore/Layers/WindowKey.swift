@@ -34,10 +34,16 @@ struct WindowKey: Equatable {
     /// The key of the empty sequence.
     init() {}
 
-    /// A key saved earlier as its two halves.
-    init(a: UInt64, b: UInt64) {
-        self.a = a
-        self.b = b
+    /// A key saved by `save(to:)`.
+    init(loading ints: UnsafePointer<Int>) {
+        a = UInt64(bitPattern: Int64(ints[0]))
+        b = UInt64(bitPattern: Int64(ints[1]))
+    }
+
+    /// Writes the key into two Ints (how the caches and their per-batch scratch hold keys in a workspace).
+    func save(to ints: UnsafeMutablePointer<Int>) {
+        ints[0] = Int(Int64(bitPattern: a))
+        ints[1] = Int(Int64(bitPattern: b))
     }
 
     mutating func append(_ item: Int) {

@@ -107,9 +107,7 @@ final class RecBoleSASRec: SequenceEncoder, @unchecked Sendable {
         let keys = workspace.intRegion(cache.keys), order = workspace.intRegion(cache.sessions)
         let tokens = workspace.intRegion(cache.tokens)
         let appended = workspace.region(cache.appended), appendedRows = workspace.region(cache.appendedRows)
-        func key(_ b: Int) -> WindowKey {
-            WindowKey(a: UInt64(bitPattern: Int64(keys[2 * b])), b: UInt64(bitPattern: Int64(keys[2 * b + 1])))
-        }
+        func key(_ b: Int) -> WindowKey { WindowKey(loading: keys + 2 * b) }
         func block(_ a: Int, tokens: Int) -> TransformerStateCache.Entry {
             TransformerStateCache.Entry(base: appended + a * states.entryWidth, tokens: tokens, cache: states)
         }
@@ -121,8 +119,7 @@ final class RecBoleSASRec: SequenceEncoder, @unchecked Sendable {
             for item in window.dropLast() { full.append(Int(item)) }
             let prefix = full
             full.append(Int(window[window.endIndex - 1]))
-            keys[2 * b] = Int(Int64(bitPattern: full.a))
-            keys[2 * b + 1] = Int(Int64(bitPattern: full.b))
+            full.save(to: keys + 2 * b)
             if let stored = states.find(full, in: workspace) {
                 (readout + b * h).update(from: stored.readout, count: h)
                 states.counters.count(hit: true, in: workspace)
@@ -147,8 +144,7 @@ final class RecBoleSASRec: SequenceEncoder, @unchecked Sendable {
             stack.run(sessions: misses, rows: rows, workspace: workspace, into: missReadouts, kernels: kernels) { layer, k, v in
                 for m in 0..<misses {
                     let span = stack.span(m, workspace: workspace)
-                    // A full window's keys and values are never extended (see `TransformerStateCache.store`).
-                    guard span.count < configuration.maxLength else { continue }
+                    guard states.isExtendable(tokens: span.count) else { continue }
                     let entry = states.claim(key(order[m]), tokens: span.count, in: workspace)
                     entry.keys(layer).update(from: k + span.start * h, count: span.count * h)
                     entry.values(layer).update(from: v + span.start * h, count: span.count * h)

@@ -24,6 +24,10 @@ enum BatchScan {
     /// Sessions in a narrow group: 1 vector, eight table rows at a time (8 accumulators).
     static var narrow: Int { SIMDWidth.lanes }
 
+    /// Columns of the next group when `remaining` sessions are left: wide while 32 remain, then narrow
+    /// (the last narrow group padded).
+    static func groupWidth(remaining: Int) -> Int { remaining >= wide ? wide : narrow }
+
     /// Scores `rows` for a wide group. An odd last row is computed twice and offered once.
     static func scanWide(_ table: ScoringTable, rows: Range<Int>, group: ScanGroup,
                          heaps: UnsafeMutablePointer<TopKHeap>, excluded: UnsafePointer<UInt64>, words: Int) {

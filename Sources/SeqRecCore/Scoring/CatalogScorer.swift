@@ -126,14 +126,14 @@ final class CatalogScorer {
         let w = table.width
         var start = 0
         while start < count {
-            let width = count - start >= BatchScan.wide ? BatchScan.wide : BatchScan.narrow
-            let block = transposed + start * w
+            let width = BatchScan.groupWidth(remaining: count - start)
+            let groupReadouts = transposed + start * w
             for column in 0..<width {
                 let session = start + column
                 let used = session < count
                 // NaN, not +∞, on unused columns: x ≥ NaN is false for every x, +∞ ≥ +∞ is not (a +∞ bias).
                 thresholds[session] = used ? heaps[fullCatalog[session]].threshold : .nan
-                for p in 0..<w { block[p * width + column] = used ? compact[session * w + p] : 0 }
+                for p in 0..<w { groupReadouts[p * width + column] = used ? compact[session * w + p] : 0 }
             }
             start += width
         }
@@ -142,15 +142,15 @@ final class CatalogScorer {
             let high = Swift.min(low + Self.slab, table.rows)
             start = 0
             while start < count {
-                let wide = count - start >= BatchScan.wide
+                let width = BatchScan.groupWidth(remaining: count - start)
                 let group = ScanGroup(readouts: transposed + start * w, thresholds: thresholds + start,
                                       sessions: fullCatalog + start)
-                if wide {
+                if width == BatchScan.wide {
                     BatchScan.scanWide(table, rows: low..<high, group: group, heaps: heaps, excluded: excluded, words: words)
                 } else {
                     BatchScan.scanNarrow(table, rows: low..<high, group: group, heaps: heaps, excluded: excluded, words: words)
                 }
-                start += wide ? BatchScan.wide : BatchScan.narrow
+                start += width
             }
             low = high
         }
