@@ -62,12 +62,14 @@ let package = Package(
         .target(name: "SeqRecProtocol"),
         .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "CLinux"]),
         .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol"]),
+        .target(name: "SeqRecOperations", dependencies: ["SeqRecProtocol"]),
         .executableTarget(
             name: "seqrec",
             dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient"]
         ),
         .testTarget(name: "SeqRecCoreTests", dependencies: ["SeqRecCore"]),
         .testTarget(name: "SeqRecProtocolTests", dependencies: ["SeqRecProtocol"]),
+        .testTarget(name: "SeqRecOperationsTests", dependencies: ["SeqRecOperations"]),
         .testTarget(name: "SeqRecCLITests", dependencies: ["seqrec", "SeqRecCore"]),
         .testTarget(name: "SeqRecServerTests", dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore"]),
         .target(name: "CBenchSupport", path: "Benchmarks/CBenchSupport"),
