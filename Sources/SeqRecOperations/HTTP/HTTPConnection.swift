@@ -37,6 +37,9 @@ public struct HTTPConnection: Sendable {
     /// Part of a request is buffered (the receive deadline applies).
     public var isInsideRequest: Bool { !isClosing && parser.isInsideRequest }
 
+    /// The parse error that ended the connection, if one did.
+    public var failure: HTTPParseError? { parser.failure }
+
     /// Requests dispatched and not yet answered.
     public var unansweredCount: Int { slots.count { $0.bytes == nil } }
 
