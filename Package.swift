@@ -63,6 +63,7 @@ let package = Package(
         .target(name: "SeqRecProtocol"),
         .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "SeqRecPosix"]),
         .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol", "SeqRecPosix"]),
+        .target(name: "SeqRecOperations", dependencies: ["SeqRecProtocol", "SeqRecPosix"]),
         .executableTarget(
             name: "seqrec",
             dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient"]
@@ -70,6 +71,7 @@ let package = Package(
         .testTarget(name: "SeqRecCoreTests", dependencies: ["SeqRecCore"]),
         .testTarget(name: "SeqRecProtocolTests", dependencies: ["SeqRecProtocol"]),
         .testTarget(name: "SeqRecPosixTests", dependencies: ["SeqRecPosix"]),
+        .testTarget(name: "SeqRecOperationsTests", dependencies: ["SeqRecOperations", "SeqRecPosix"]),
         .testTarget(name: "SeqRecCLITests", dependencies: ["seqrec", "SeqRecCore"]),
         .testTarget(name: "SeqRecServerTests", dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore"]),
         .target(name: "CBenchSupport", path: "Benchmarks/CBenchSupport"),
