@@ -58,7 +58,8 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
         .systemLibrary(name: "CLinux"),
-        .target(name: "SeqRecCore", dependencies: ["CBLAS"], swiftSettings: simdSettings()),
+        .target(name: "CSeqRecKernels"),
+        .target(name: "SeqRecCore", dependencies: ["CBLAS", "CSeqRecKernels"], swiftSettings: simdSettings()),
         .target(name: "SeqRecProtocol"),
         .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "CLinux"]),
         .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol"]),
