@@ -72,6 +72,13 @@ final class WeightBinder {
                               eps: eps)
     }
 
+    /// The same, names given one by one.
+    func gruLayer(inputWeights: String, hiddenWeights: String, inputBias: String?, hiddenBias: String?) throws
+        -> GRULayer {
+        try gruLayer(GRULayerNames(inputWeights: inputWeights, hiddenWeights: hiddenWeights, inputBias: inputBias,
+                                   hiddenBias: hiddenBias))
+    }
+
     /// A PyTorch GRU layer (see `TensorTable.addGRULayer`).
     func gruLayer(_ names: GRULayerNames) throws -> GRULayer {
         let inputWeights = names.inputWeights, hiddenWeights = names.hiddenWeights
