@@ -72,7 +72,7 @@ final class WeightBinder {
                               eps: eps)
     }
 
-    /// The same, names given one by one.
+    /// A PyTorch GRU layer from its tensor names given one by one (see `gruLayer(_:)`).
     func gruLayer(inputWeights: String, hiddenWeights: String, inputBias: String?, hiddenBias: String?) throws
         -> GRULayer {
         try gruLayer(GRULayerNames(inputWeights: inputWeights, hiddenWeights: hiddenWeights, inputBias: inputBias,
