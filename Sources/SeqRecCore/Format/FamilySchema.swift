@@ -37,6 +37,24 @@ public enum FamilySchema {
              ("n_items", .int), ("layer_norm_eps", .float), ("norm_first", .bool)]
         case .gru4recOfficial:
             [("layers", .ints), ("embedding_mode", .string), ("embedding", .int), ("n_items", .int)]
+        case .recboleNARM:
+            [("embedding_size", .int), ("hidden_size", .int), ("n_layers", .int), ("MAX_ITEM_LIST_LENGTH", .int),
+             ("n_items", .int)]
+        case .recboleSTAMP:
+            [("embedding_size", .int), ("MAX_ITEM_LIST_LENGTH", .int), ("n_items", .int)]
+        case .recboleCORE:
+            [("dnn_type", .string), ("embedding_size", .int), ("inner_size", .int), ("n_layers", .int),
+             ("n_heads", .int), ("hidden_act", .string), ("layer_norm_eps", .float), ("temperature", .float),
+             ("MAX_ITEM_LIST_LENGTH", .int), ("n_items", .int)]
+        case .recboleSRGNN:
+            [("embedding_size", .int), ("step", .int), ("MAX_ITEM_LIST_LENGTH", .int), ("n_items", .int)]
+        case .recboleGCSAN:
+            [("hidden_size", .int), ("step", .int), ("n_layers", .int), ("n_heads", .int), ("inner_size", .int),
+             ("hidden_act", .string), ("layer_norm_eps", .float), ("weight", .float), ("MAX_ITEM_LIST_LENGTH", .int),
+             ("n_items", .int)]
+        case .recboleLightSANs:
+            [("hidden_size", .int), ("n_layers", .int), ("n_heads", .int), ("k_interests", .int), ("inner_size", .int),
+             ("hidden_act", .string), ("layer_norm_eps", .float), ("MAX_ITEM_LIST_LENGTH", .int), ("n_items", .int)]
         }
     }
 
@@ -111,6 +129,57 @@ public enum FamilySchema {
                 throw check.error("layers", "has \(layers.count) entries; onehot mode supports exactly 1")
             }
             _ = try check.int("n_items", 1 ... maxItems)
+        case .recboleNARM:
+            _ = try check.int("embedding_size", 1 ... maxWidth)
+            _ = try check.int("hidden_size", 1 ... maxWidth)
+            _ = try check.int("n_layers", 1 ... maxLayers)
+            _ = try check.int("MAX_ITEM_LIST_LENGTH", 1 ... maxLength)
+            _ = try check.int("n_items", 2 ... maxItems)
+        case .recboleSTAMP:
+            _ = try check.int("embedding_size", 1 ... maxWidth)
+            _ = try check.int("MAX_ITEM_LIST_LENGTH", 1 ... maxLength)
+            _ = try check.int("n_items", 2 ... maxItems)
+        case .recboleCORE:
+            try check.oneOf("dnn_type", ["trm", "ave"])
+            let width = try check.int("embedding_size", 1 ... maxWidth)
+            _ = try check.int("inner_size", 1 ... 4 * maxWidth)
+            _ = try check.int("n_layers", 1 ... maxLayers)
+            try check.divides("n_heads", width: width, widthKey: "embedding_size")
+            try check.oneOf("hidden_act", activations)
+            try check.epsilon("layer_norm_eps")
+            guard let temperature = check.values.float("temperature"), temperature.isFinite, temperature > 0 else {
+                throw check.error("temperature", "is \(check.values.value("temperature")?.displayText ?? "missing"), expected > 0")
+            }
+            _ = try check.int("MAX_ITEM_LIST_LENGTH", 1 ... maxLength)
+            _ = try check.int("n_items", 2 ... maxItems)
+        case .recboleSRGNN:
+            _ = try check.int("embedding_size", 1 ... maxWidth)
+            _ = try check.int("step", 1 ... maxLayers)
+            _ = try check.int("MAX_ITEM_LIST_LENGTH", 1 ... maxLength)
+            _ = try check.int("n_items", 2 ... maxItems)
+        case .recboleGCSAN:
+            let width = try check.int("hidden_size", 1 ... maxWidth)
+            _ = try check.int("step", 1 ... maxLayers)
+            _ = try check.int("n_layers", 1 ... maxLayers)
+            try check.divides("n_heads", width: width, widthKey: "hidden_size")
+            _ = try check.int("inner_size", 1 ... 4 * maxWidth)
+            try check.oneOf("hidden_act", activations)
+            try check.epsilon("layer_norm_eps")
+            guard let weight = check.values.float("weight"), weight.isFinite else {
+                throw check.error("weight", "is \(check.values.value("weight")?.displayText ?? "missing"), expected a finite number")
+            }
+            _ = try check.int("MAX_ITEM_LIST_LENGTH", 1 ... maxLength)
+            _ = try check.int("n_items", 2 ... maxItems)
+        case .recboleLightSANs:
+            let width = try check.int("hidden_size", 1 ... maxWidth)
+            _ = try check.int("n_layers", 1 ... maxLayers)
+            try check.divides("n_heads", width: width, widthKey: "hidden_size")
+            _ = try check.int("k_interests", 1 ... maxLength)
+            _ = try check.int("inner_size", 1 ... 4 * maxWidth)
+            try check.oneOf("hidden_act", activations)
+            try check.epsilon("layer_norm_eps")
+            _ = try check.int("MAX_ITEM_LIST_LENGTH", 1 ... maxLength)
+            _ = try check.int("n_items", 2 ... maxItems)
         }
     }
 
@@ -204,7 +273,120 @@ public enum FamilySchema {
             }
             add("Wy.weight", items, last)
             add("By.weight", items, 1)
+        case .recboleNARM:
+            let embedding = hp.int("embedding_size") ?? 0, hidden = hp.int("hidden_size") ?? 0
+            add("item_embedding.weight", items, embedding)
+            for layer in 0 ..< (hp.int("n_layers") ?? 0) {
+                add("gru.weight_ih_l\(layer)", 3 * hidden, layer == 0 ? embedding : hidden)
+                add("gru.weight_hh_l\(layer)", 3 * hidden, hidden)
+            }
+            add("a_1.weight", hidden, hidden)
+            add("a_2.weight", hidden, hidden)
+            add("v_t.weight", 1, hidden)
+            add("b.weight", embedding, 2 * hidden)
+        case .recboleSTAMP:
+            let width = hp.int("embedding_size") ?? 0
+            add("item_embedding.weight", items, width)
+            for name in ["w1", "w2", "w3"] { add(name + ".weight", width, width) }
+            add("w0.weight", 1, width)
+            add("b_a", width)
+            for name in ["mlp_a", "mlp_b"] {
+                add(name + ".weight", width, width)
+                add(name + ".bias", width)
+            }
+        case .recboleCORE:
+            let width = hp.int("embedding_size") ?? 0
+            add("item_embedding.weight", items, width)
+            if hp.string("dnn_type") == "trm" {
+                add("net.position_embedding.weight", hp.int("MAX_ITEM_LIST_LENGTH") ?? 0, width)
+                add("net.LayerNorm.weight", width)
+                add("net.LayerNorm.bias", width)
+                for layer in 0 ..< (hp.int("n_layers") ?? 0) {
+                    for spec in recboleTransformerLayer("net.trm_encoder", layer, width, hp.int("inner_size") ?? 0) {
+                        specs.append(spec)
+                    }
+                }
+                add("net.fn.weight", 1, width)
+                add("net.fn.bias", 1)
+            }
+        case .recboleSRGNN, .recboleGCSAN:
+            let srgnn = family == .recboleSRGNN
+            let width = hp.int(srgnn ? "embedding_size" : "hidden_size") ?? 0
+            add("item_embedding.weight", items, width)
+            add("gnn.w_ih", 3 * width, 2 * width)
+            add("gnn.w_hh", 3 * width, width)
+            add("gnn.b_ih", 3 * width)
+            add("gnn.b_hh", 3 * width)
+            if srgnn {
+                add("gnn.b_iah", width)
+                add("gnn.b_ioh", width)
+            }
+            for name in ["gnn.linear_edge_in", "gnn.linear_edge_out"] {
+                add(name + ".weight", width, width)
+                add(name + ".bias", width)
+            }
+            if srgnn {
+                for name in ["linear_one", "linear_two"] {
+                    add(name + ".weight", width, width)
+                    add(name + ".bias", width)
+                }
+                add("linear_three.weight", 1, width)
+                add("linear_transform.weight", width, 2 * width)
+                add("linear_transform.bias", width)
+            } else {
+                for layer in 0 ..< (hp.int("n_layers") ?? 0) {
+                    specs += recboleTransformerLayer("self_attention", layer, width, hp.int("inner_size") ?? 0)
+                }
+            }
+        case .recboleLightSANs:
+            let width = hp.int("hidden_size") ?? 0, inner = hp.int("inner_size") ?? 0
+            let interests = hp.int("k_interests") ?? 0
+            add("item_embedding.weight", items, width)
+            add("position_embedding.weight", hp.int("MAX_ITEM_LIST_LENGTH") ?? 0, width)
+            add("LayerNorm.weight", width)
+            add("LayerNorm.bias", width)
+            for layer in 0 ..< (hp.int("n_layers") ?? 0) {
+                let attention = "trm_encoder.layer.\(layer).multi_head_attention."
+                for part in ["query", "key", "value", "dense", "pos_q_linear", "pos_k_linear"] {
+                    add(attention + part + ".weight", width, width)
+                    add(attention + part + ".bias", width)
+                }
+                add(attention + "attpooling_key.theta", width, interests)
+                add(attention + "attpooling_value.theta", width, interests)
+                for part in ["pos_ln", "LayerNorm"] {
+                    add(attention + part + ".weight", width)
+                    add(attention + part + ".bias", width)
+                }
+                let feedForward = "trm_encoder.layer.\(layer).feed_forward."
+                add(feedForward + "dense_1.weight", inner, width)
+                add(feedForward + "dense_1.bias", inner)
+                add(feedForward + "dense_2.weight", width, inner)
+                add(feedForward + "dense_2.bias", width)
+                add(feedForward + "LayerNorm.weight", width)
+                add(feedForward + "LayerNorm.bias", width)
+            }
         }
+        return specs
+    }
+
+    /// The tensors of RecBole's post-LN transformer layer `layer` under `encoder` (MODELS.md §3.2).
+    private static func recboleTransformerLayer(_ encoder: String, _ layer: Int, _ width: Int, _ inner: Int) -> [TensorSpec] {
+        var specs: [TensorSpec] = []
+        func add(_ name: String, _ shape: Int...) { specs.append(TensorSpec(name: name, shape: shape)) }
+        let attention = "\(encoder).layer.\(layer).multi_head_attention."
+        for part in ["query", "key", "value", "dense"] {
+            add(attention + part + ".weight", width, width)
+            add(attention + part + ".bias", width)
+        }
+        add(attention + "LayerNorm.weight", width)
+        add(attention + "LayerNorm.bias", width)
+        let feedForward = "\(encoder).layer.\(layer).feed_forward."
+        add(feedForward + "dense_1.weight", inner, width)
+        add(feedForward + "dense_1.bias", inner)
+        add(feedForward + "dense_2.weight", width, inner)
+        add(feedForward + "dense_2.bias", width)
+        add(feedForward + "LayerNorm.weight", width)
+        add(feedForward + "LayerNorm.bias", width)
         return specs
     }
 

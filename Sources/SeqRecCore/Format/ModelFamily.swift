@@ -3,6 +3,8 @@ public enum ModelFamily: String, Sendable, CaseIterable {
     case recboleSASRec = "recbole-sasrec", recboleBERT4Rec = "recbole-bert4rec", recboleGRU4Rec = "recbole-gru4rec"
     case pmixerSASRecV1 = "pmixer-sasrec-v1", pmixerSASRecV2 = "pmixer-sasrec-v2", pmixerSASRecV3 = "pmixer-sasrec-v3"
     case gru4recOfficial = "gru4rec-official"
+    case recboleNARM = "recbole-narm", recboleSTAMP = "recbole-stamp", recboleCORE = "recbole-core"
+    case recboleSRGNN = "recbole-srgnn", recboleGCSAN = "recbole-gcsan", recboleLightSANs = "recbole-lightsans"
 }
 
 /// Element types of stored tensors (FORMAT.md §8). Version 1 families use only `f32`; the others are

@@ -13,9 +13,11 @@ struct RecBoleTransformerLayer {
     var hidden: Int { query.outputWidth }
     var inner: Int { dense1.outputWidth }
 
-    init(_ binder: WeightBinder, index: Int, hidden: Int, inner: Int, heads: Int, eps: Float,
-         activation: Activation, causal: Bool) throws {
-        let prefix = "trm_encoder.layer.\(index)."
+    /// Layer `index` of the encoder whose keys start with `encoder` (`trm_encoder`, CORE's `net.trm_encoder`,
+    /// GC-SAN's `self_attention`).
+    init(_ binder: WeightBinder, encoder: String = "trm_encoder", index: Int, hidden: Int, inner: Int, heads: Int,
+         eps: Float, activation: Activation, causal: Bool) throws {
+        let prefix = "\(encoder).layer.\(index)."
         let attentionPrefix = prefix + "multi_head_attention."
         query = try binder.linear(attentionPrefix + "query", input: hidden, output: hidden)
         key = try binder.linear(attentionPrefix + "key", input: hidden, output: hidden)

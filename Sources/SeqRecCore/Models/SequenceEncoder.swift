@@ -50,5 +50,11 @@ package func makeEncoder(_ file: ModelFile, packing: PackedWeights, maxBatch: In
     case .recboleGRU4Rec: return try RecBoleGRU4Rec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
     case .pmixerSASRecV1, .pmixerSASRecV2, .pmixerSASRecV3: return try PmixerSASRec(binder, maxBatch: maxBatch)
     case .gru4recOfficial: return try OfficialGRU4Rec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
+    case .recboleNARM: return try RecBoleNARM(binder, maxBatch: maxBatch)
+    case .recboleSTAMP: return try RecBoleSTAMP(binder, maxBatch: maxBatch)
+    case .recboleCORE: return try RecBoleCORE(binder, maxBatch: maxBatch)
+    case .recboleSRGNN: return try RecBoleSRGNN(binder, maxBatch: maxBatch)
+    case .recboleGCSAN: return try RecBoleGCSAN(binder, maxBatch: maxBatch)
+    case .recboleLightSANs: return try RecBoleLightSANs(binder, maxBatch: maxBatch)
     }
 }
