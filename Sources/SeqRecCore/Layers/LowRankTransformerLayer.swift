@@ -32,9 +32,9 @@ struct LowRankTransformerLayer {
     }
 
     static func scratch(_ workspace: Workspace, _ offsets: [Int]) -> Scratch {
-        let r = offsets.map { workspace.region($0) }
-        return Scratch(q: r[0], k: r[1], v: r[2], context: r[3], sum: r[4], inner: r[5], pooledKeys: r[6],
-                       pooledValues: r[7], map: r[8])
+        func r(_ index: Int) -> UnsafeMutablePointer<Float> { workspace.region(offsets[index]) }
+        return Scratch(q: r(0), k: r(1), v: r(2), context: r(3), sum: r(4), inner: r(5), pooledKeys: r(6),
+                       pooledValues: r(7), map: r(8))
     }
 
     /// Every slot of `sessions` sessions of L slots; x is updated in place.
