@@ -59,17 +59,32 @@ struct GatedGraphCell {
 }
 
 extension WeightBinder {
-    /// The cell under `gnn.` with width d; `messageBiases` reads SR-GNN's `gnn.b_iah` / `gnn.b_ioh`.
+    /// The cell under `gnn.` with width d; `messageBiases` binds SR-GNN's `gnn.b_iah` / `gnn.b_ioh`.
     func gatedGraphCell(width d: Int, messageBiases: Bool) throws -> GatedGraphCell {
         GatedGraphCell(
-            edgeIn: try linear("gnn.linear_edge_in", input: d, output: d),
-            edgeOut: try linear("gnn.linear_edge_out", input: d, output: d),
-            input: linear(weight: try tensor("gnn.w_ih", [3 * d, 2 * d]), bias: try tensor("gnn.b_ih", [3 * d]),
-                          input: 2 * d, output: 3 * d),
-            hidden: linear(weight: try tensor("gnn.w_hh", [3 * d, d]), bias: try tensor("gnn.b_hh", [3 * d]),
-                           input: d, output: 3 * d),
-            inBias: messageBiases ? try tensor("gnn.b_iah", [d]) : nil,
-            outBias: messageBiases ? try tensor("gnn.b_ioh", [d]) : nil,
+            edgeIn: try linear("gnn.linear_edge_in"), edgeOut: try linear("gnn.linear_edge_out"),
+            input: linear(weight: try tensor("gnn.w_ih"), bias: try tensor("gnn.b_ih"), input: 2 * d, output: 3 * d),
+            hidden: linear(weight: try tensor("gnn.w_hh"), bias: try tensor("gnn.b_hh"), input: d, output: 3 * d),
+            inBias: messageBiases ? try tensor("gnn.b_iah") : nil,
+            outBias: messageBiases ? try tensor("gnn.b_ioh") : nil,
             width: d)
+    }
+}
+
+extension TensorTable {
+    /// The `gnn.` tensors of a cell of width d (SR-GNN: `messageBiases`), in upstream's order.
+    mutating func addGatedGraphCell(width d: Int, messageBiases: Bool) {
+        add("gnn.w_ih", 3 * d, 2 * d)
+        add("gnn.w_hh", 3 * d, d)
+        add("gnn.b_ih", 3 * d)
+        add("gnn.b_hh", 3 * d)
+        if messageBiases {
+            add("gnn.b_iah", d)
+            add("gnn.b_ioh", d)
+        }
+        add("gnn.linear_edge_in.weight", d, d)
+        add("gnn.linear_edge_in.bias", d)
+        add("gnn.linear_edge_out.weight", d, d)
+        add("gnn.linear_edge_out.bias", d)
     }
 }

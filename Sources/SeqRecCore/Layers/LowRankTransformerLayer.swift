@@ -114,33 +114,57 @@ struct LowRankTransformerLayer {
 extension WeightBinder {
     /// Layer `index` of `trm_encoder`; its position maps Β are computed here from `positions` [L, d]
     /// (they depend on weights only, §8.4) and kept in `derived`.
-    func lowRankTransformerLayer(index: Int, hidden d: Int, inner: Int, heads: Int, interests: Int, slots: Int,
-                                 eps: Float, activation: Activation, positions: UnsafePointer<Float>,
+    func lowRankTransformerLayer(index: Int, width d: Int, heads: Int, interests: Int, slots: Int, eps: Float,
+                                 activation: Activation, positions: UnsafePointer<Float>,
                                  derived: DerivedWeights) throws -> LowRankTransformerLayer {
-        let prefix = "trm_encoder.layer.\(index).", attention = prefix + "multi_head_attention."
-        let positionNorm = try layerNorm(attention + "pos_ln", width: d, eps: eps)
-        let positionQuery = try tensor(attention + "pos_q_linear.weight", [d, d])
-        let positionQueryBias = try tensor(attention + "pos_q_linear.bias", [d])
-        let positionKey = try tensor(attention + "pos_k_linear.weight", [d, d])
-        let positionKeyBias = try tensor(attention + "pos_k_linear.bias", [d])
+        let prefix = LowRankTransformerLayer.prefix(index), attention = prefix + "multi_head_attention."
+        let positionNorm = try layerNorm(attention + "pos_ln", eps: eps)
+        let positionQuery = (try tensor(attention + "pos_q_linear.weight"), try tensor(attention + "pos_q_linear.bias"))
+        let positionKey = (try tensor(attention + "pos_k_linear.weight"), try tensor(attention + "pos_k_linear.bias"))
         let maps = derived.make(count: heads * slots * slots) { out in
             PositionAttention(slots: slots, width: d, heads: heads).maps(
-                positions: positions, norm: positionNorm, query: (positionQuery, positionQueryBias),
-                key: (positionKey, positionKeyBias), into: out.baseAddress!)
+                positions: positions, norm: positionNorm, query: positionQuery, key: positionKey,
+                into: out.baseAddress!)
         }
         return LowRankTransformerLayer(
-            query: try linear(attention + "query", input: d, output: d),
-            key: try linear(attention + "key", input: d, output: d),
-            value: try linear(attention + "value", input: d, output: d),
-            dense: try linear(attention + "dense", input: d, output: d),
-            keyInterests: try tensor(attention + "attpooling_key.theta", [d, interests]),
-            valueInterests: try tensor(attention + "attpooling_value.theta", [d, interests]),
+            query: try linear(attention + "query"), key: try linear(attention + "key"),
+            value: try linear(attention + "value"), dense: try linear(attention + "dense"),
+            keyInterests: try tensor(attention + "attpooling_key.theta"),
+            valueInterests: try tensor(attention + "attpooling_value.theta"),
             positionMaps: maps,
-            attentionNorm: try layerNorm(attention + "LayerNorm", width: d, eps: eps),
-            dense1: try linear(prefix + "feed_forward.dense_1", input: d, output: inner),
-            dense2: try linear(prefix + "feed_forward.dense_2", input: inner, output: d),
-            feedForwardNorm: try layerNorm(prefix + "feed_forward.LayerNorm", width: d, eps: eps),
+            attentionNorm: try layerNorm(attention + "LayerNorm", eps: eps),
+            dense1: try linear(prefix + "feed_forward.dense_1"), dense2: try linear(prefix + "feed_forward.dense_2"),
+            feedForwardNorm: try layerNorm(prefix + "feed_forward.LayerNorm", eps: eps),
             activation: activation, heads: heads, interests: interests, slots: slots)
+    }
+}
+
+extension LowRankTransformerLayer {
+    static func prefix(_ index: Int) -> String { "trm_encoder.layer.\(index)." }
+
+    /// Layer `index`'s tensors: width d, FFN width `inner`, k `interests`.
+    static func addTensors(index: Int, width d: Int, inner: Int, interests: Int, to table: inout TensorTable) {
+        let prefix = prefix(index), attention = prefix + "multi_head_attention."
+        for part in ["query", "key", "value", "dense"] {
+            table.add(attention + part + ".weight", d, d)
+            table.add(attention + part + ".bias", d)
+        }
+        table.add(attention + "attpooling_key.theta", d, interests)
+        table.add(attention + "attpooling_value.theta", d, interests)
+        for part in ["pos_q_linear", "pos_k_linear"] {
+            table.add(attention + part + ".weight", d, d)
+            table.add(attention + part + ".bias", d)
+        }
+        for part in ["pos_ln", "LayerNorm"] {
+            table.add(attention + part + ".weight", d)
+            table.add(attention + part + ".bias", d)
+        }
+        table.add(prefix + "feed_forward.dense_1.weight", inner, d)
+        table.add(prefix + "feed_forward.dense_1.bias", inner)
+        table.add(prefix + "feed_forward.dense_2.weight", d, inner)
+        table.add(prefix + "feed_forward.dense_2.bias", d)
+        table.add(prefix + "feed_forward.LayerNorm.weight", d)
+        table.add(prefix + "feed_forward.LayerNorm.bias", d)
     }
 }
 

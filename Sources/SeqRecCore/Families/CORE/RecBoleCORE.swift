@@ -1,167 +1,74 @@
 // RecBole 1.2.x `CORE` (recbole/model/sequential_recommender/core.py), MODELS-next.md §5.
-// The session vector is a weighted mean of the window's raw item embeddings: weights from a causal
-// transformer (`dnn_type` trm) or uniform (`ave`), L2-normalised. Scores are cosines with the item
-// table divided by the temperature: the table is normalised once at load and the readout carries
-// 1/temperature (row 0 = PAD is never returned).
 
-final class RecBoleCORE: SequenceEncoder, @unchecked Sendable {
-    /// Hyperparameters under RecBole's names; defaults are RecBole's.
-    struct Configuration {
-        enum Pooling: String { case trm, ave }
-        var pooling = Pooling.trm           // dnn_type
-        var embeddingSize = 64              // embedding_size (also the transformer width)
-        var temperature: Float = 0.07       // temperature
-        var maxLength = 50                  // MAX_ITEM_LIST_LENGTH
-        var itemRows = 0                    // n_items (PAD included)
-        var layers = 2                      // n_layers (trm)
-        var heads = 2                       // n_heads (trm)
-        var innerSize = 256                 // inner_size (trm)
-        var activation = Activation.gelu    // hidden_act (trm)
-        var layerNormEps: Float = 1e-12     // layer_norm_eps (trm)
-
-        init() {}
-
-        init(_ binder: WeightBinder) throws {
-            let type = try binder.string("dnn_type")
-            guard let parsed = Pooling(rawValue: type) else {
-                throw ModelLoadError.hyperparameter("dnn_type", "is '\(type)', expected trm or ave")
-            }
-            pooling = parsed
-            embeddingSize = try binder.int("embedding_size")
-            temperature = try binder.float("temperature")
-            guard temperature > 0 else { throw ModelLoadError.hyperparameter("temperature", "must be positive") }
-            maxLength = try binder.int("MAX_ITEM_LIST_LENGTH")
-            itemRows = try binder.int("n_items", atLeast: 2)
-            guard pooling == .trm else { return }
-            layers = try binder.int("n_layers")
-            heads = try binder.int("n_heads")
-            innerSize = try binder.int("inner_size")
-            activation = try binder.activation("hidden_act")
-            layerNormEps = try binder.float("layer_norm_eps")
-            guard embeddingSize % heads == 0 else {
-                throw ModelLoadError.hyperparameter("n_heads", "must divide embedding_size")
-            }
-        }
-    }
-
-    /// The trm pooling network (`net.`): embedding stage, causal layers, one logit per row.
-    private struct PoolingNetwork {
-        let embedding: TransformerEmbedding
-        let layers: [RecBoleTransformerLayer]
-        let logitWeights: UnsafePointer<Float>   // net.fn.weight [1, d]
-        let logitBias: Float                     // net.fn.bias [1]
-        let regions: TransformerRegions
-        let logits: Int
-    }
-
-    let configuration: Configuration
-    let items: UnsafePointer<Float>
-    let scoring: ScoringTable
-    let workspaceLayout: WorkspaceLayout
-    private let network: PoolingNetwork?
-    private let derived = DerivedWeights()
-
-    var family: ModelFamily { .recboleCORE }
-    var window: Int { configuration.maxLength }
-    var inputItems: Range<Int> { 1..<configuration.itemRows }
-
-    init(_ binder: WeightBinder, maxBatch: Int) throws {
-        let config = try Configuration(binder)
-        configuration = config
-        let d = config.embeddingSize, rows = config.itemRows
-        items = try binder.tensor("item_embedding.weight", [rows, d])
-        var layout = WorkspaceLayout()
-        if config.pooling == .trm {
-            let embedding = TransformerEmbedding(
-                items: items, positions: try binder.tensor("net.position_embedding.weight", [config.maxLength, d]),
-                norm: try binder.layerNorm("net.LayerNorm", width: d, eps: config.layerNormEps), width: d)
-            let layers = try (0..<config.layers).map {
-                try RecBoleTransformerLayer(binder, encoder: "net.trm_encoder", index: $0, hidden: d,
-                                            inner: config.innerSize, heads: config.heads, eps: config.layerNormEps,
-                                            activation: config.activation, causal: true)
-            }
-            network = PoolingNetwork(
-                embedding: embedding, layers: layers, logitWeights: try binder.tensor("net.fn.weight", [1, d]),
-                logitBias: try binder.tensor("net.fn.bias", [1]).pointee,
-                regions: TransformerRegions(&layout, maxBatch: maxBatch, maxTokens: config.maxLength, hidden: d,
-                                            inner: config.innerSize),
-                logits: layout.reserve(maxBatch * config.maxLength))
-        } else {
-            network = nil
-        }
-        // Ê_i = E_i / max(‖E_i‖, 1e-12) for every row, PAD included (full_sort_predict, §5.5).
-        let table = items
-        let normalised = derived.make(count: rows * d) { out in
-            for row in 0..<rows {
-                normalise(table + row * d, count: d, into: out.baseAddress! + row * d)
-            }
-        }
-        scoring = ScoringTable(table: normalised, bias: nil, rows: rows, width: d, firstItem: 1)
-        workspaceLayout = layout
-    }
-
-    func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,
-                into readout: UnsafeMutablePointer<Float>, kernels: Kernels) {
-        let d = configuration.embeddingSize, window = configuration.maxLength
-        if let network {
-            pool(sessions, network: network, workspace: workspace, into: readout, kernels: kernels)
-        } else {
-            for (b, session) in sessions.enumerated() {
-                // α_j = 1/m in float32 for every real slot, then Σ α_j·E[t_j].
-                let items = recentItems(session.items, window: window), u = readout + b * d
-                let alpha = 1 / Float(items.count)
-                u.update(repeating: 0, count: d)
-                for item in items { kernels.axpy(count: d, alpha: alpha, x: self.items + Int(item) * d, y: u) }
-            }
-        }
-        // u = normalize(v) / temperature: the scores are then (u·Ê_i) / temperature.
-        let inverseTemperature = 1 / configuration.temperature
-        for b in 0..<sessions.count {
-            let u = readout + b * d
-            normalise(u, count: d, into: u)
-            kernels.scale(count: d, alpha: inverseTemperature, u)
-        }
-    }
-
-    /// trm (§5.3): α = softmax over the real slots of fn(transformer rows); v = Σ α_j·E[t_j] (raw embeddings).
-    private func pool(_ sessions: ArraySlice<SessionQuery>, network: PoolingNetwork, workspace: Workspace,
-                      into readout: UnsafeMutablePointer<Float>, kernels: Kernels) {
-        let d = configuration.embeddingSize, window = configuration.maxLength
-        let x = workspace.region(network.regions.tokens), spans = workspace.intRegion(network.regions.spans)
-        var rows = 0
-        for (b, session) in sessions.enumerated() {
-            let items = recentItems(session.items, window: window)
-            for (position, item) in items.enumerated() {
-                network.embedding.embed(item: Int(item), position: position, into: x + (rows + position) * d,
-                                        kernels: kernels)
-            }
-            spans[2 * b] = rows
-            spans[2 * b + 1] = items.count
-            rows += items.count
-        }
-        let scratch = RecBoleTransformerLayer.scratch(workspace, network.regions.layer)
-        for layer in network.layers {
-            layer.forward(x, rows: rows, spans: spans, sessions: sessions.count, scratch: scratch, kernels: kernels)
-        }
-        let logits = workspace.region(network.logits)
-        for row in 0..<rows {
-            logits[row] = kernels.dot(count: d, x + row * d, network.logitWeights) + network.logitBias
-        }
-        for (b, session) in sessions.enumerated() {
-            let start = spans[2 * b], count = spans[2 * b + 1], u = readout + b * d
-            kernels.softmaxRows(rows: 1, cols: count, x: logits + start, ldx: count)
-            u.update(repeating: 0, count: d)
-            for (j, item) in recentItems(session.items, window: window).enumerated() {
-                kernels.axpy(count: d, alpha: logits[start + j], x: items + Int(item) * d, y: u)
-            }
-        }
-    }
+extension ModelFamily {
+    public static let recboleCORE = ModelFamily(declaring: "recbole-core")
 }
 
-/// `v / max(‖v‖, 1e-12)` (PyTorch `F.normalize`); `out` may equal `v`.
-private func normalise(_ v: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
-    var sum: Double = 0
-    for j in 0..<count { sum += Double(v[j]) * Double(v[j]) }
-    let norm = Swift.max(Float(sum.squareRoot()), 1e-12)
-    for j in 0..<count { out[j] = v[j] / norm }
+/// The family's declaration: one id for both `dnn_type`s. Files store the transformer keys for `ave`
+/// too (upstream's config always carries them); only `trm` has the `net.` tensors.
+enum RecBoleCORE: Family {
+    enum Pooling: String, CaseIterable { case trm, ave }
+
+    struct Configuration {
+        let pooling: Pooling            // dnn_type
+        let embeddingSize: Int          // embedding_size (also the transformer width)
+        let innerSize: Int              // inner_size (trm)
+        let layers: Int                 // n_layers (trm)
+        let heads: Int                  // n_heads (trm)
+        let activation: Activation      // hidden_act (trm)
+        let layerNormEps: Float         // layer_norm_eps (trm)
+        let temperature: Float          // temperature: scores are cosines divided by it
+        let maxLength: Int              // MAX_ITEM_LIST_LENGTH
+        let itemRows: Int               // n_items (PAD included)
+    }
+
+    static let ids = [ModelFamily.recboleCORE]
+
+    static func parameters(_ id: ModelFamily) -> [FamilyParameter] {
+        [FamilyParameter("dnn_type", .string), FamilyParameter("embedding_size", .int),
+         FamilyParameter("inner_size", .int), FamilyParameter("n_layers", .int), FamilyParameter("n_heads", .int),
+         FamilyParameter("hidden_act", .string), FamilyParameter("layer_norm_eps", .float),
+         FamilyParameter("temperature", .float), FamilyParameter("MAX_ITEM_LIST_LENGTH", .int),
+         FamilyParameter("n_items", .int)]
+    }
+
+    static let upstreamOnlyKeys = RecBoleUpstreamKeys.common.union(["hidden_dropout_prob", "attn_dropout_prob",
+                                                                    "sess_dropout", "item_dropout"])
+
+    /// The transformer's keys under `net.trm_encoder`.
+    static let encoderKeys = RecBoleEncoderKeys(encoder: "net.trm_encoder")
+
+    static func configuration(_ values: HyperparameterReader) throws(FormatError) -> Configuration {
+        let width = try values.width("embedding_size")
+        guard let temperature = values.values.float("temperature"), temperature.isFinite, temperature > 0 else {
+            throw values.error("temperature", "is \(values.values.value("temperature")?.displayText ?? "missing"), "
+                               + "expected a finite number > 0")
+        }
+        return Configuration(
+            pooling: try values.choice("dnn_type", Pooling.self), embeddingSize: width,
+            innerSize: try values.int("inner_size", 1 ... 4 * FamilyLimits.maxWidth), layers: try values.layers("n_layers"),
+            heads: try values.heads("n_heads", dividing: width, widthKey: "embedding_size"),
+            activation: try values.choice("hidden_act", Activation.self), layerNormEps: try values.epsilon("layer_norm_eps"),
+            temperature: Float(temperature), maxLength: try values.length("MAX_ITEM_LIST_LENGTH"),
+            itemRows: try values.items("n_items", minimum: 2))
+    }
+
+    static func tensors(_ c: Configuration) -> TensorTable {
+        let d = c.embeddingSize
+        var table = TensorTable()
+        table.add("item_embedding.weight", c.itemRows, d)
+        guard c.pooling == .trm else { return table }
+        table.add("net.position_embedding.weight", c.maxLength, d)
+        table.add("net.LayerNorm.weight", d)
+        table.add("net.LayerNorm.bias", d)
+        encoderKeys.addTensors(layers: c.layers, width: d, inner: c.innerSize, to: &table)
+        table.add("net.fn.weight", 1, d)
+        table.add("net.fn.bias", 1)
+        return table
+    }
+
+    static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
+                        stateCacheEntries: Int?) throws -> any SequenceEncoder {
+        try RecBoleCOREEncoder(configuration, weights: weights, maxBatch: maxBatch)
+    }
 }

@@ -1,113 +1,65 @@
 // RecBole 1.2.x `GCSAN` (recbole/model/sequential_recommender/gcsan.py), MODELS-next.md §7.
-// SR-GNN's session graph and gated graph steps (without the message biases), then RecBole's causal
-// post-LN transformer over the slots' node states (no positions, no embedding LayerNorm); the readout
-// mixes the last layer's newest row with the newest item's node. Scores: dot products with the item
-// table (row 0 = PAD is never returned).
 
-final class RecBoleGCSAN: SequenceEncoder, @unchecked Sendable {
-    /// Hyperparameters under RecBole's names; defaults are RecBole's.
+extension ModelFamily {
+    public static let recboleGCSAN = ModelFamily(declaring: "recbole-gcsan")
+}
+
+/// The family's declaration: hyperparameters under RecBole's names, rules, tensor table, encoder.
+enum RecBoleGCSAN: Family {
     struct Configuration {
-        var hiddenSize = 64                 // hidden_size
-        var steps = 1                       // step
-        var layers = 2                      // n_layers
-        var heads = 2                       // n_heads
-        var innerSize = 256                 // inner_size
-        var activation = Activation.gelu    // hidden_act
-        var layerNormEps: Float = 1e-12     // layer_norm_eps
-        var weight: Float = 0.6             // weight: ω of ω·a_t + (1 − ω)·h_t
-        var complement: Float = 0.4         // 1 − ω, formed in double as upstream's Python does
-        var maxLength = 50                  // MAX_ITEM_LIST_LENGTH (no position table: must come from the file)
-        var itemRows = 0                    // n_items (PAD included)
-
-        init() {}
-
-        init(_ binder: WeightBinder) throws {
-            hiddenSize = try binder.int("hidden_size")
-            steps = try binder.int("step")
-            layers = try binder.int("n_layers")
-            heads = try binder.int("n_heads")
-            innerSize = try binder.int("inner_size")
-            activation = try binder.activation("hidden_act")
-            layerNormEps = try binder.float("layer_norm_eps")
-            guard let omega = binder.file.hyperparameters.float("weight"), omega.isFinite else {
-                throw ModelLoadError.hyperparameter("weight", "is missing or not a finite number")
-            }
-            weight = Float(omega)
-            complement = Float(1 - omega)
-            maxLength = try binder.int("MAX_ITEM_LIST_LENGTH")
-            itemRows = try binder.int("n_items", atLeast: 2)
-            guard hiddenSize % heads == 0 else { throw ModelLoadError.hyperparameter("n_heads", "must divide hidden_size") }
-        }
+        let hiddenSize: Int             // hidden_size
+        let steps: Int                  // step: gated graph steps
+        let layers: Int                 // n_layers
+        let heads: Int                  // n_heads
+        let innerSize: Int              // inner_size
+        let activation: Activation      // hidden_act
+        let layerNormEps: Float         // layer_norm_eps
+        let weight: Float               // weight: ω of ω·a_t + (1 − ω)·h_t
+        let complement: Float           // 1 − ω, formed in double as upstream's Python does
+        let maxLength: Int              // MAX_ITEM_LIST_LENGTH (no position table: must come from the file)
+        let itemRows: Int               // n_items (PAD included)
     }
 
-    let configuration: Configuration
-    let items: UnsafePointer<Float>
-    let cell: GatedGraphCell
-    let layers: [RecBoleTransformerLayer]
-    let scoring: ScoringTable
-    let workspaceLayout: WorkspaceLayout
-    private let graphRegions: SessionGraphRegions
-    private let cellScratch: [Int]
-    private let transformer: TransformerRegions
-    private let nodeStates, attended: Int
+    static let ids = [ModelFamily.recboleGCSAN]
 
-    var family: ModelFamily { .recboleGCSAN }
-    var window: Int { configuration.maxLength }
-    var inputItems: Range<Int> { 1..<configuration.itemRows }
-
-    init(_ binder: WeightBinder, maxBatch: Int) throws {
-        let config = try Configuration(binder)
-        configuration = config
-        let d = config.hiddenSize
-        items = try binder.tensor("item_embedding.weight", [config.itemRows, d])
-        cell = try binder.gatedGraphCell(width: d, messageBiases: false)
-        layers = try (0..<config.layers).map {
-            try RecBoleTransformerLayer(binder, encoder: "self_attention", index: $0, hidden: d, inner: config.innerSize,
-                                        heads: config.heads, eps: config.layerNormEps, activation: config.activation,
-                                        causal: true)
-        }
-        scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: d, firstItem: 1)
-        var layout = WorkspaceLayout()
-        let rows = maxBatch * config.maxLength
-        graphRegions = SessionGraphRegions(&layout, maxBatch: maxBatch, window: config.maxLength)
-        cellScratch = GatedGraphCell.reserve(&layout, nodes: rows, width: d)
-        transformer = TransformerRegions(&layout, maxBatch: maxBatch, maxTokens: config.maxLength, hidden: d,
-                                         inner: config.innerSize)
-        nodeStates = layout.reserve(rows * d)
-        attended = layout.reserve(maxBatch * d)
-        workspaceLayout = layout
+    static func parameters(_ id: ModelFamily) -> [FamilyParameter] {
+        [FamilyParameter("hidden_size", .int), FamilyParameter("step", .int), FamilyParameter("n_layers", .int),
+         FamilyParameter("n_heads", .int), FamilyParameter("inner_size", .int), FamilyParameter("hidden_act", .string),
+         FamilyParameter("layer_norm_eps", .float), FamilyParameter("weight", .float),
+         FamilyParameter("MAX_ITEM_LIST_LENGTH", .int), FamilyParameter("n_items", .int)]
     }
 
-    func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,
-                into readout: UnsafeMutablePointer<Float>, kernels: Kernels) {
-        let d = configuration.hiddenSize, count = sessions.count
-        var graphs = SessionGraphs(graphRegions, workspace: workspace)
-        for session in sessions { graphs.append(window: recentItems(session.items, window: configuration.maxLength)) }
-        let h = workspace.region(nodeStates)
-        for node in 0..<graphs.nodeCount { (h + node * d).update(from: items + graphs.nodeItems[node] * d, count: d) }
-        let scratch = GatedGraphCell.scratch(workspace, cellScratch)
-        for _ in 0..<configuration.steps { cell.step(h, graphs: graphs, scratch: scratch, kernels: kernels) }
+    static let upstreamOnlyKeys = RecBoleUpstreamKeys.common.union(["hidden_dropout_prob", "attn_dropout_prob",
+                                                                    "reg_weight"])
 
-        // X_0: each slot's node state, as is; the sessions' slots are already packed row after row.
-        let x = workspace.region(transformer.tokens), spans = workspace.intRegion(transformer.spans)
-        for slot in 0..<graphs.slotCount { (x + slot * d).update(from: h + graphs.slotNodes[slot] * d, count: d) }
-        for b in 0..<count {
-            let span = graphs.slots(b)
-            spans[2 * b] = span.start
-            spans[2 * b + 1] = span.count
+    /// The transformer's keys under `self_attention`.
+    static let encoderKeys = RecBoleEncoderKeys(encoder: "self_attention")
+
+    static func configuration(_ values: HyperparameterReader) throws(FormatError) -> Configuration {
+        let width = try values.width("hidden_size")
+        guard let omega = values.values.float("weight"), omega.isFinite else {
+            throw values.error("weight", "is \(values.values.value("weight")?.displayText ?? "missing"), expected a finite number")
         }
-        let layerScratch = RecBoleTransformerLayer.scratch(workspace, transformer.layer)
-        for layer in layers.dropLast() {
-            layer.forward(x, rows: graphs.slotCount, spans: spans, sessions: count, scratch: layerScratch, kernels: kernels)
-        }
-        let a = workspace.region(attended)
-        // safe: the configuration guarantees n_layers ≥ 1.
-        layers[layers.count - 1].forwardLastRows(x, rows: graphs.slotCount, spans: spans, sessions: count, into: a,
-                                                 scratch: layerScratch, kernels: kernels)
-        // u = ω·a_t + (1 − ω)·h_t
-        for b in 0..<count {
-            let u = readout + b * d, at = a + b * d, ht = h + graphs.lastNode(b) * d
-            for j in 0..<d { u[j] = configuration.weight * at[j] + configuration.complement * ht[j] }
-        }
+        return Configuration(
+            hiddenSize: width, steps: try values.layers("step"), layers: try values.layers("n_layers"),
+            heads: try values.heads("n_heads", dividing: width, widthKey: "hidden_size"),
+            innerSize: try values.int("inner_size", 1 ... 4 * FamilyLimits.maxWidth),
+            activation: try values.choice("hidden_act", Activation.self), layerNormEps: try values.epsilon("layer_norm_eps"),
+            weight: Float(omega), complement: Float(1 - omega), maxLength: try values.length("MAX_ITEM_LIST_LENGTH"),
+            itemRows: try values.items("n_items", minimum: 2))
+    }
+
+    /// SR-GNN's cell without `gnn.b_iah` / `gnn.b_ioh`; no position table, no embedding LayerNorm (§7.2).
+    static func tensors(_ c: Configuration) -> TensorTable {
+        var table = TensorTable()
+        table.add("item_embedding.weight", c.itemRows, c.hiddenSize)
+        table.addGatedGraphCell(width: c.hiddenSize, messageBiases: false)
+        encoderKeys.addTensors(layers: c.layers, width: c.hiddenSize, inner: c.innerSize, to: &table)
+        return table
+    }
+
+    static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
+                        stateCacheEntries: Int?) throws -> any SequenceEncoder {
+        try RecBoleGCSANEncoder(configuration, weights: weights, maxBatch: maxBatch)
     }
 }

@@ -1,90 +1,61 @@
 // RecBole 1.2.x `LightSANs` (recbole/model/sequential_recommender/lightsans.py), MODELS-next.md §8.
-// LayerNorm of the raw item embeddings of all L slots of the right-padded window (PAD slots hold
-// E[0] and take part), low-rank transformer layers with decoupled position attention, and the newest
-// item's row of the last layer as the readout. Scores: dot products with the item table (row 0 = PAD
-// is never returned).
 
-final class RecBoleLightSANs: SequenceEncoder, @unchecked Sendable {
-    /// Hyperparameters under RecBole's names; defaults are RecBole's.
+extension ModelFamily {
+    public static let recboleLightSANs = ModelFamily(declaring: "recbole-lightsans")
+}
+
+/// The family's declaration: hyperparameters under RecBole's names, rules, tensor table, encoder.
+enum RecBoleLightSANs: Family {
     struct Configuration {
-        var hiddenSize = 64                 // hidden_size
-        var layers = 2                      // n_layers
-        var heads = 2                       // n_heads
-        var interests = 5                   // k_interests
-        var innerSize = 256                 // inner_size
-        var activation = Activation.gelu    // hidden_act
-        var layerNormEps: Float = 1e-12     // layer_norm_eps
-        var maxLength = 50                  // MAX_ITEM_LIST_LENGTH: the slots every session runs
-        var itemRows = 0                    // n_items (PAD included)
-
-        init() {}
-
-        init(_ binder: WeightBinder) throws {
-            hiddenSize = try binder.int("hidden_size")
-            layers = try binder.int("n_layers")
-            heads = try binder.int("n_heads")
-            interests = try binder.int("k_interests")
-            innerSize = try binder.int("inner_size")
-            activation = try binder.activation("hidden_act")
-            layerNormEps = try binder.float("layer_norm_eps")
-            maxLength = try binder.int("MAX_ITEM_LIST_LENGTH")
-            itemRows = try binder.int("n_items", atLeast: 2)
-            guard hiddenSize % heads == 0 else { throw ModelLoadError.hyperparameter("n_heads", "must divide hidden_size") }
-        }
+        let hiddenSize: Int             // hidden_size
+        let layers: Int                 // n_layers
+        let heads: Int                  // n_heads
+        let interests: Int              // k_interests
+        let innerSize: Int              // inner_size
+        let activation: Activation      // hidden_act
+        let layerNormEps: Float         // layer_norm_eps
+        let maxLength: Int              // MAX_ITEM_LIST_LENGTH: the slots every session runs
+        let itemRows: Int               // n_items (PAD included)
     }
 
-    let configuration: Configuration
-    let items: UnsafePointer<Float>
-    let embeddingNorm: LayerNormLayer
-    let layers: [LowRankTransformerLayer]
-    let scoring: ScoringTable
-    let workspaceLayout: WorkspaceLayout
-    private let derived = DerivedWeights()
-    private let tokens: Int
-    private let readoutSlots: Int
-    private let layerOffsets: [Int]
+    static let ids = [ModelFamily.recboleLightSANs]
 
-    var family: ModelFamily { .recboleLightSANs }
-    var window: Int { configuration.maxLength }
-    var inputItems: Range<Int> { 1..<configuration.itemRows }
-
-    init(_ binder: WeightBinder, maxBatch: Int) throws {
-        let config = try Configuration(binder)
-        configuration = config
-        let d = config.hiddenSize, l = config.maxLength
-        items = try binder.tensor("item_embedding.weight", [config.itemRows, d])
-        embeddingNorm = try binder.layerNorm("LayerNorm", width: d, eps: config.layerNormEps)
-        let positions = try binder.tensor("position_embedding.weight", [l, d])
-        let derived = derived
-        layers = try (0..<config.layers).map {
-            try binder.lowRankTransformerLayer(index: $0, hidden: d, inner: config.innerSize, heads: config.heads,
-                                               interests: config.interests, slots: l, eps: config.layerNormEps,
-                                               activation: config.activation, positions: positions, derived: derived)
-        }
-        scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: d, firstItem: 1)
-        var layout = WorkspaceLayout()
-        tokens = layout.reserve(maxBatch * l * d)
-        layerOffsets = LowRankTransformerLayer.reserve(&layout, rows: maxBatch * l, slots: l, hidden: d,
-                                                       inner: config.innerSize, interests: config.interests)
-        readoutSlots = layout.reserveInts(maxBatch)
-        workspaceLayout = layout
+    static func parameters(_ id: ModelFamily) -> [FamilyParameter] {
+        [FamilyParameter("hidden_size", .int), FamilyParameter("n_layers", .int), FamilyParameter("n_heads", .int),
+         FamilyParameter("k_interests", .int), FamilyParameter("inner_size", .int),
+         FamilyParameter("hidden_act", .string), FamilyParameter("layer_norm_eps", .float),
+         FamilyParameter("MAX_ITEM_LIST_LENGTH", .int), FamilyParameter("n_items", .int)]
     }
 
-    func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,
-                into readout: UnsafeMutablePointer<Float>, kernels: Kernels) {
-        let d = configuration.hiddenSize, l = configuration.maxLength
-        let x = workspace.region(tokens), newest = workspace.intRegion(readoutSlots)
-        for (b, session) in sessions.enumerated() {
-            let window = recentItems(session.items, window: l), block = x + b * l * d
-            for (j, item) in window.enumerated() { (block + j * d).update(from: items + Int(item) * d, count: d) }
-            for j in window.count..<l { (block + j * d).update(from: items, count: d) }  // PAD slots: E[0]
-            newest[b] = window.count - 1
+    static let upstreamOnlyKeys = RecBoleUpstreamKeys.common.union(["hidden_dropout_prob", "attn_dropout_prob"])
+
+    static func configuration(_ values: HyperparameterReader) throws(FormatError) -> Configuration {
+        let width = try values.width("hidden_size")
+        let maxLength = try values.length("MAX_ITEM_LIST_LENGTH")
+        return Configuration(
+            hiddenSize: width, layers: try values.layers("n_layers"),
+            heads: try values.heads("n_heads", dividing: width, widthKey: "hidden_size"),
+            interests: try values.int("k_interests", 1 ... FamilyLimits.maxLength),
+            innerSize: try values.int("inner_size", 1 ... 4 * FamilyLimits.maxWidth),
+            activation: try values.choice("hidden_act", Activation.self), layerNormEps: try values.epsilon("layer_norm_eps"),
+            maxLength: maxLength, itemRows: try values.items("n_items", minimum: 2))
+    }
+
+    static func tensors(_ c: Configuration) -> TensorTable {
+        var table = TensorTable()
+        table.add("item_embedding.weight", c.itemRows, c.hiddenSize)
+        table.add("position_embedding.weight", c.maxLength, c.hiddenSize)
+        table.add("LayerNorm.weight", c.hiddenSize)
+        table.add("LayerNorm.bias", c.hiddenSize)
+        for layer in 0 ..< c.layers {
+            LowRankTransformerLayer.addTensors(index: layer, width: c.hiddenSize, inner: c.innerSize,
+                                               interests: c.interests, to: &table)
         }
-        embeddingNorm(rows: sessions.count * l, x, ldx: d, into: x, ldo: d, kernels: kernels)
-        let scratch = LowRankTransformerLayer.scratch(workspace, layerOffsets)
-        for layer in layers.dropLast() { layer.forward(x, sessions: sessions.count, scratch: scratch, kernels: kernels) }
-        // safe: the configuration guarantees n_layers ≥ 1.
-        layers[layers.count - 1].forwardReadout(x, sessions: sessions.count, readoutSlot: { newest[$0] },
-                                                into: readout, scratch: scratch, kernels: kernels)
+        return table
+    }
+
+    static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
+                        stateCacheEntries: Int?) throws -> any SequenceEncoder {
+        try RecBoleLightSANsEncoder(configuration, weights: weights, maxBatch: maxBatch)
     }
 }

@@ -1,89 +1,49 @@
 // RecBole 1.2.x `SRGNN` (recbole/model/sequential_recommender/srgnn.py), MODELS-next.md §6.
-// The last L items form a session graph; `step` gated graph steps update its nodes; each slot reads
-// its node, and a sigmoid attention from the newest item's node pools the slots. Scores are dot
-// products with the item table (row 0 = PAD is never returned).
 
-final class RecBoleSRGNN: SequenceEncoder, @unchecked Sendable {
-    /// Hyperparameters under RecBole's names; defaults are RecBole's.
+extension ModelFamily {
+    public static let recboleSRGNN = ModelFamily(declaring: "recbole-srgnn")
+}
+
+/// The family's declaration: hyperparameters under RecBole's names, rules, tensor table, encoder.
+enum RecBoleSRGNN: Family {
     struct Configuration {
-        var embeddingSize = 64      // embedding_size
-        var steps = 1               // step
-        var maxLength = 50          // MAX_ITEM_LIST_LENGTH (no position table: must come from the file)
-        var itemRows = 0            // n_items (PAD included)
-
-        init() {}
-
-        init(_ binder: WeightBinder) throws {
-            embeddingSize = try binder.int("embedding_size")
-            steps = try binder.int("step")
-            maxLength = try binder.int("MAX_ITEM_LIST_LENGTH")
-            itemRows = try binder.int("n_items", atLeast: 2)
-        }
+        let embeddingSize: Int      // embedding_size
+        let steps: Int              // step: gated graph steps
+        let maxLength: Int          // MAX_ITEM_LIST_LENGTH (no position table: must come from the file)
+        let itemRows: Int           // n_items (PAD included)
     }
 
-    let configuration: Configuration
-    let items: UnsafePointer<Float>
-    let cell: GatedGraphCell
-    let linearOne, linearTwo, linearTransform: Linear
-    let pooling: SigmoidAttentionPooling
-    let scoring: ScoringTable
-    let workspaceLayout: WorkspaceLayout
-    private let graphRegions: SessionGraphRegions
-    private let cellScratch: [Int]
-    private let nodeStates, slotStates, slotKeys, queries, joined, poolScratch: Int
+    static let ids = [ModelFamily.recboleSRGNN]
 
-    var family: ModelFamily { .recboleSRGNN }
-    var window: Int { configuration.maxLength }
-    var inputItems: Range<Int> { 1..<configuration.itemRows }
-
-    init(_ binder: WeightBinder, maxBatch: Int) throws {
-        let config = try Configuration(binder)
-        configuration = config
-        let d = config.embeddingSize
-        items = try binder.tensor("item_embedding.weight", [config.itemRows, d])
-        cell = try binder.gatedGraphCell(width: d, messageBiases: true)
-        linearOne = try binder.linear("linear_one", input: d, output: d)
-        linearTwo = try binder.linear("linear_two", input: d, output: d)
-        pooling = SigmoidAttentionPooling(weights: try binder.tensor("linear_three.weight", [1, d]), width: d)
-        linearTransform = try binder.linear("linear_transform", input: 2 * d, output: d)
-        scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: d, firstItem: 1)
-        var layout = WorkspaceLayout()
-        let rows = maxBatch * config.maxLength
-        graphRegions = SessionGraphRegions(&layout, maxBatch: maxBatch, window: config.maxLength)
-        cellScratch = GatedGraphCell.reserve(&layout, nodes: rows, width: d)
-        nodeStates = layout.reserve(rows * d)
-        slotStates = layout.reserve(rows * d)
-        slotKeys = layout.reserve(rows * d)
-        queries = layout.reserve(maxBatch * d)
-        joined = layout.reserve(maxBatch * 2 * d)
-        poolScratch = layout.reserve(d)
-        workspaceLayout = layout
+    static func parameters(_ id: ModelFamily) -> [FamilyParameter] {
+        [FamilyParameter("embedding_size", .int), FamilyParameter("step", .int),
+         FamilyParameter("MAX_ITEM_LIST_LENGTH", .int), FamilyParameter("n_items", .int)]
     }
 
-    func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,
-                into readout: UnsafeMutablePointer<Float>, kernels: Kernels) {
-        let d = configuration.embeddingSize, count = sessions.count
-        var graphs = SessionGraphs(graphRegions, workspace: workspace)
-        for session in sessions { graphs.append(window: recentItems(session.items, window: configuration.maxLength)) }
-        let h = workspace.region(nodeStates)
-        for node in 0..<graphs.nodeCount { (h + node * d).update(from: items + graphs.nodeItems[node] * d, count: d) }
-        let scratch = GatedGraphCell.scratch(workspace, cellScratch)
-        for _ in 0..<configuration.steps { cell.step(h, graphs: graphs, scratch: scratch, kernels: kernels) }
+    static let upstreamOnlyKeys = RecBoleUpstreamKeys.common
 
-        // Slot j reads its node; [a | h_t] per session, h_t = the newest item's node.
-        let slots = workspace.region(slotStates), z = workspace.region(joined)
-        for slot in 0..<graphs.slotCount { (slots + slot * d).update(from: h + graphs.slotNodes[slot] * d, count: d) }
-        for b in 0..<count { (z + b * 2 * d + d).update(from: h + graphs.lastNode(b) * d, count: d) }
-        let q = workspace.region(queries), keys = workspace.region(slotKeys)
-        linearOne(rows: count, z + d, ldx: 2 * d, into: q, ldo: d, kernels: kernels)
-        linearTwo(rows: graphs.slotCount, slots, ldx: d, into: keys, ldo: d, kernels: kernels)
-        let poolRow = workspace.region(poolScratch)
-        for b in 0..<count {
-            let span = graphs.slots(b)
-            pooling(rows: span.count, keys: keys + span.start * d, ldk: d, query: q + b * d,
-                    values: slots + span.start * d, ldv: d, valueWidth: d, scratch: poolRow,
-                    into: z + b * 2 * d, kernels: kernels)
+    static func configuration(_ values: HyperparameterReader) throws(FormatError) -> Configuration {
+        Configuration(embeddingSize: try values.width("embedding_size"), steps: try values.layers("step"),
+                      maxLength: try values.length("MAX_ITEM_LIST_LENGTH"), itemRows: try values.items("n_items", minimum: 2))
+    }
+
+    static func tensors(_ c: Configuration) -> TensorTable {
+        let d = c.embeddingSize
+        var table = TensorTable()
+        table.add("item_embedding.weight", c.itemRows, d)
+        table.addGatedGraphCell(width: d, messageBiases: true)
+        for name in ["linear_one", "linear_two"] {
+            table.add(name + ".weight", d, d)
+            table.add(name + ".bias", d)
         }
-        linearTransform(rows: count, z, ldx: 2 * d, into: readout, ldo: d, kernels: kernels)
+        table.add("linear_three.weight", 1, d)
+        table.add("linear_transform.weight", d, 2 * d)
+        table.add("linear_transform.bias", d)
+        return table
+    }
+
+    static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
+                        stateCacheEntries: Int?) throws -> any SequenceEncoder {
+        try RecBoleSRGNNEncoder(configuration, weights: weights, maxBatch: maxBatch)
     }
 }
