@@ -49,6 +49,20 @@ class Parser(argparse.ArgumentParser):
         super().__init__(prog=tool, allow_abbrev=False, **kwargs)
         self.tool = tool
 
+    def parse_args(self, args=None, namespace=None):
+        # Unknown options first: argparse would report a misspelt required option as a missing one.
+        argv = sys.argv[1:] if args is None else list(args)
+        known = {s for a in self._actions for s in a.option_strings}
+        unknown = []
+        for word in argv:
+            if word == "--":
+                break
+            if word.startswith("-") and len(word) > 1 and not word[1].isdigit() and word.split("=")[0] not in known:
+                unknown.append(word)
+        if unknown:
+            self.error("unrecognized arguments: " + " ".join(unknown))
+        return super().parse_args(argv, namespace)
+
     def error(self, message):
         if message.startswith("unrecognized arguments:"):
             known = [s for a in self._actions for s in a.option_strings]
