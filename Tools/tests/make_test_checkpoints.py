@@ -13,7 +13,8 @@ Every file is written by upstream code, never by ours (they test the exporters o
   * pmixer-v3/SASRec.epoch=1.lr=0.001.layer=2.head=2.hidden=8.maxlen=5.pth + args.txt: upstream model.py (v3,
     norm_first) built with those arguments and randomly initialised as main.py does, saved with torch.save
     (state_dict) under main.py's file-name pattern, args.txt written as main.py writes it;
-  * gru4rec-official-tiny.pt: upstream GRU4Rec.fit (layers [8], constrained, cross-entropy, 2 epochs,
+  * gru4rec-official-tiny.pt, gru4rec-official-onehot-tiny.pt: upstream GRU4Rec.fit (layers [8], constrained
+    resp. one-hot input (embedding 0, constrained_embedding False), cross-entropy, 2 epochs,
     compatibility_mode=False) on tiny-gru4rec.tsv, saved with GRU4Rec.savemodel.
 """
 import argparse
@@ -79,6 +80,7 @@ def make_recbole():
         trainer = Trainer(config, model)
         trainer.fit(train, valid, saved=True, show_progress=False)
         shutil.copyfile(trainer.saved_model_file, os.path.join(DATA, "recbole-gru4rec-tiny.pth"))
+        trainer.tensorboard.close()  # before its folder is removed
     finally:
         os.chdir(cwd)
         shutil.rmtree(work, ignore_errors=True)
@@ -119,6 +121,12 @@ def make_gru4rec(gru4rec_dir):
                   constrained_embedding=True, device=torch.device("cpu"))
     gru.fit(data, compatibility_mode=False)
     gru.savemodel(os.path.join(DATA, "gru4rec-official-tiny.pt"))
+    torch.manual_seed(42)
+    np.random.seed(42)
+    onehot = GRU4Rec(layers=[8], loss="cross-entropy", batch_size=16, n_sample=0, n_epochs=2, embedding=0,
+                     constrained_embedding=False, device=torch.device("cpu"))
+    onehot.fit(data, compatibility_mode=False)
+    onehot.savemodel(os.path.join(DATA, "gru4rec-official-onehot-tiny.pt"))
 
 
 def main():

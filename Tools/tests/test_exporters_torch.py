@@ -121,11 +121,13 @@ class RoundTrip(unittest.TestCase):
 
     @unittest.skipUnless(GRU4REC_DIR, "needs SEQREC_GRU4REC_DIR (GRU4Rec_PyTorch_Official checkout)")
     def test_gru4rec_official(self):
-        folder, _ = self.export("export_gru4rec_official.py", os.path.join(DATA, "gru4rec-official-tiny.pt"),
-                                "--upstream-dir", GRU4REC_DIR, "--data-file", os.path.join(DATA, "tiny-gru4rec.tsv"))
-        with open(os.path.join(folder, "config.json")) as f:
-            self.assertEqual(json.load(f)["hyperparameters"]["embedding_mode"], "constrained")
-        self.convert_and_serve(folder, first_item=0)
+        for name, mode in (("gru4rec-official-tiny.pt", "constrained"), ("gru4rec-official-onehot-tiny.pt", "onehot")):
+            with self.subTest(mode=mode):
+                folder, _ = self.export("export_gru4rec_official.py", os.path.join(DATA, name), "--upstream-dir",
+                                        GRU4REC_DIR, "--data-file", os.path.join(DATA, "tiny-gru4rec.tsv"))
+                self.assertEqual(read_json(folder, "config.json")["hyperparameters"]["embedding_mode"], mode)
+                self.convert_and_serve(folder, first_item=0)
+                shutil.rmtree(folder)
 
 
 FAMILY_FIXTURES = ["recbole-sasrec-ml100k", "recbole-bert4rec-ml100k", "recbole-gru4rec-ml100k",
