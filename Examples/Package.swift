@@ -8,7 +8,7 @@ import PackageDescription
 let package = Package(
     name: "SeqRecExamples",
     dependencies: [
-        .package(path: ".."),
+        .package(name: "SeqRec", path: ".."),
     ],
     targets: [
         .executableTarget(
