@@ -45,7 +45,7 @@ final class RecBoleGRU4Rec: SequenceEncoder, @unchecked Sendable {
             .standard(try binder.gruLayer(inputWeights: "gru_layers.weight_ih_l\(k)",
                                           hiddenWeights: "gru_layers.weight_hh_l\(k)", inputBias: nil, hiddenBias: nil,
                                           input: k == 0 ? e : d, hidden: d))
-        }, inputWidth: e)
+        }, inputWidth: e, inputTable: (items, config.itemRows))
         dense = try binder.linear("dense", input: d, output: e)
         scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: e, firstItem: 1)
         var layout = WorkspaceLayout()
