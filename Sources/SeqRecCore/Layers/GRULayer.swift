@@ -371,16 +371,3 @@ struct GRUStack {
         return top
     }
 }
-
-extension WeightBinder {
-    func gruLayer(inputWeights: String, hiddenWeights: String, inputBias: String?, hiddenBias: String?,
-                  input: Int, hidden: Int) throws -> GRULayer {
-        let recurrentWeights = try tensor(hiddenWeights, [3 * hidden, hidden])
-        return GRULayer(input: linear(weight: try tensor(inputWeights, [3 * hidden, input]),
-                                      bias: try inputBias.map { try tensor($0, [3 * hidden]) }, input: input,
-                                      output: 3 * hidden),
-                        hidden: linear(weight: recurrentWeights, bias: try hiddenBias.map { try tensor($0, [3 * hidden]) },
-                                       input: hidden, output: 3 * hidden),
-                        recurrent: GRURecurrentWeights(weights: recurrentWeights, hiddenWidth: hidden))
-    }
-}
