@@ -65,13 +65,13 @@ let package = Package(
         .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol", "SeqRecPosix"]),
         .executableTarget(
             name: "seqrec",
-            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient"]
+            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient", "SeqRecPosix"]
         ),
         .testTarget(name: "SeqRecCoreTests", dependencies: ["SeqRecCore"]),
         .testTarget(name: "SeqRecProtocolTests", dependencies: ["SeqRecProtocol"]),
         .testTarget(name: "SeqRecPosixTests", dependencies: ["SeqRecPosix"]),
         .testTarget(name: "SeqRecCLITests", dependencies: ["seqrec", "SeqRecCore"]),
-        .testTarget(name: "SeqRecServerTests", dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore"]),
+        .testTarget(name: "SeqRecServerTests", dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore", "SeqRecPosix"]),
         .target(name: "CBenchSupport", path: "Benchmarks/CBenchSupport"),
         .target(
             name: "SeqRecBench",
