@@ -8,13 +8,16 @@ import Testing
 @Suite("Upstream parity", .serialized)
 struct ParityTests {
     static let backends: [KernelBackend] = [.blas, .simd]
+    /// Every kernel path: BLAS, and the SIMD backend at each native level (a level above the CPU's runs at
+    /// the CPU's, docs/KERNELS.md).
+    static let selections: [KernelSelection] = [.forced(.blas)] + InstructionSet.allCases.reversed().map { .instructionSet($0) }
 
-    @Test(arguments: GoldenFixture.names, backends)
-    func matchesGolden(fixture name: String, backend: KernelBackend) throws {
+    @Test(arguments: GoldenFixture.names, selections)
+    func matchesGolden(fixture name: String, selection backend: KernelSelection) throws {
         let fixture = try GoldenFixture(name)
         let path = try fixture.convert()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let recommender = try Recommender(path: path, kernels: .forced(backend), maxBatch: 16)
+        let recommender = try Recommender(path: path, kernels: backend, maxBatch: 16)
         let context = recommender.makeContext()
         let firstItem = recommender.encoder.scoring.firstItem
         expectRawScores(fixture, context, label: "\(name) [\(backend)]")

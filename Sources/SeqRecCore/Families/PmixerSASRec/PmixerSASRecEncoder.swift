@@ -4,42 +4,8 @@
 
 import Foundation
 
-final class PmixerSASRec: SequenceEncoder, @unchecked Sendable {
-    /// Which upstream block the weights are run through.
-    enum Variant {
-        case v1          // LN'd-query block, positions by slot, pad rows zeroed (2020-10 … 2024-06)
-        case v2          // LN'd-query block, positions 1…T, pads at position 0 (2024-06 … 2025-04)
-        case v3PostLN    // norm_first = false (2025-05 …)
-        case v3PreLN     // norm_first = true
-    }
-
-    /// Hyperparameters under pmixer's argument names; defaults are its `main.py` defaults.
-    struct Configuration {
-        var variant = Variant.v2
-        var hiddenUnits = 50            // hidden_units
-        var blocks = 2                  // num_blocks
-        var heads = 1                   // num_heads
-        var maxLength = 200             // maxlen
-        var layerNormEps: Float = 1e-8  // hard-coded upstream
-        var itemRows = 0                // itemnum + 1
-
-        init() {}
-
-        init(_ binder: WeightBinder) throws {
-            switch binder.file.family {
-            case .pmixerSASRecV1: variant = .v1
-            case .pmixerSASRecV2: variant = .v2
-            default: variant = binder.file.hyperparameters.bool("norm_first") == true ? .v3PreLN : .v3PostLN
-            }
-            hiddenUnits = try binder.int("hidden_units")
-            blocks = try binder.int("num_blocks")
-            heads = try binder.int("num_heads")
-            maxLength = try binder.int("maxlen")
-            layerNormEps = try binder.float("layer_norm_eps")
-            itemRows = try binder.int("n_items", atLeast: 2)
-            guard hiddenUnits % heads == 0 else { throw ModelLoadError.hyperparameter("num_heads", "must divide hidden_units") }
-        }
-    }
+final class PmixerSASRecEncoder: SequenceEncoder, @unchecked Sendable {
+    typealias Configuration = PmixerSASRec.Configuration
 
     let configuration: Configuration
     let items: UnsafePointer<Float>
@@ -56,18 +22,17 @@ final class PmixerSASRec: SequenceEncoder, @unchecked Sendable {
     var window: Int { configuration.maxLength }
     var inputItems: Range<Int> { 1..<configuration.itemRows }
 
-    init(_ binder: WeightBinder, maxBatch: Int) throws {
-        let config = try Configuration(binder)
+    init(_ config: Configuration, weights binder: WeightBinder, maxBatch: Int) throws {
         configuration = config
         family = binder.file.family
         let d = config.hiddenUnits, t = config.maxLength
-        items = try binder.tensor("item_emb.weight", [config.itemRows, d])
-        positions = try binder.tensor("pos_emb.weight", [config.variant == .v1 ? t : t + 1, d])
+        items = try binder.tensor("item_emb.weight")
+        positions = try binder.tensor("pos_emb.weight")
         blocks = try (0..<config.blocks).map {
             try PmixerBlock(binder, index: $0, width: d, heads: config.heads, eps: config.layerNormEps,
                             variant: config.variant)
         }
-        lastNorm = try binder.layerNorm("last_layernorm", width: d, eps: config.layerNormEps)
+        lastNorm = try binder.layerNorm("last_layernorm", eps: config.layerNormEps)
         scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: d, firstItem: 1)
         embeddingScale = Float(Double(d).squareRoot())
         var layout = WorkspaceLayout()

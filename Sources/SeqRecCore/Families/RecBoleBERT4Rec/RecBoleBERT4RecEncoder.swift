@@ -2,10 +2,8 @@
 // Input quirk: the oldest of the last min(n, L) items is dropped and MASK (id N) is appended; the
 // MASK row goes through the output head (dense, erf-GELU, LayerNorm) and is scored with a bias.
 
-final class RecBoleBERT4Rec: SequenceEncoder, @unchecked Sendable {
-    /// Same hyperparameter names and defaults as SASRec (`RecBoleSASRec.Configuration`);
-    /// `n_items` counts the MASK row, so N = n_items − 1 items are scored.
-    typealias Configuration = RecBoleSASRec.Configuration
+final class RecBoleBERT4RecEncoder: SequenceEncoder, @unchecked Sendable {
+    typealias Configuration = RecBoleBERT4Rec.Configuration
 
     let configuration: Configuration
     let stack: RecBoleTransformerStack
@@ -20,19 +18,16 @@ final class RecBoleBERT4Rec: SequenceEncoder, @unchecked Sendable {
     var maskItem: Int { configuration.itemRows - 1 }
     var inputItems: Range<Int> { 1..<maskItem }
 
-    init(_ binder: WeightBinder, maxBatch: Int) throws {
-        let config = try Configuration(binder)
-        guard config.itemRows >= 3 else { throw ModelLoadError.hyperparameter("n_items", "must count PAD, ≥ 1 item and MASK") }
+    init(_ config: Configuration, weights binder: WeightBinder, maxBatch: Int) throws {
         configuration = config
         let h = config.hiddenSize
-        let items = try binder.tensor("item_embedding.weight", [config.itemRows, h])
+        let items = try binder.tensor("item_embedding.weight")
         var layout = WorkspaceLayout()
-        stack = try RecBoleTransformerStack(binder, config, items: items, causal: false, maxBatch: maxBatch,
-                                            layout: &layout)
-        outputDense = try binder.linear("output_ffn", input: h, output: h)
-        outputNorm = try binder.layerNorm("output_ln", width: h, eps: config.layerNormEps)
+        stack = try config.bindStack(binder, items: items, causal: false, maxBatch: maxBatch, layout: &layout)
+        outputDense = try binder.linear("output_ffn")
+        outputNorm = try binder.layerNorm("output_ln", eps: config.layerNormEps)
         let scored = config.itemRows - 1
-        scoring = ScoringTable(table: items, bias: try binder.tensor("output_bias", [scored]), rows: scored,
+        scoring = ScoringTable(table: items, bias: try binder.tensor("output_bias"), rows: scored,
                                width: h, firstItem: 1)
         head = layout.reserve(maxBatch * h)
         workspaceLayout = layout

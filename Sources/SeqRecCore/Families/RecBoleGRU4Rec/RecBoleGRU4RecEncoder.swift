@@ -2,25 +2,8 @@
 // A bias-free nn.GRU over the last L items from a zero state, then `dense` (D → E); scores are dot
 // products with the input item table (row 0 = PAD is never returned).
 
-final class RecBoleGRU4Rec: SequenceEncoder, @unchecked Sendable {
-    /// Hyperparameters under RecBole's names; defaults are RecBole's.
-    struct Configuration {
-        var embeddingSize = 64      // embedding_size
-        var hiddenSize = 128        // hidden_size
-        var layers = 1              // num_layers
-        var maxLength = 50          // MAX_ITEM_LIST_LENGTH (no position table: must come from the file)
-        var itemRows = 0            // n_items (PAD included)
-
-        init() {}
-
-        init(_ binder: WeightBinder) throws {
-            embeddingSize = try binder.int("embedding_size")
-            hiddenSize = try binder.int("hidden_size")
-            layers = try binder.int("num_layers")
-            maxLength = try binder.int("MAX_ITEM_LIST_LENGTH")
-            itemRows = try binder.int("n_items", atLeast: 2)
-        }
-    }
+final class RecBoleGRU4RecEncoder: SequenceEncoder, @unchecked Sendable {
+    typealias Configuration = RecBoleGRU4Rec.Configuration
 
     let configuration: Configuration
     let items: UnsafePointer<Float>
@@ -36,17 +19,15 @@ final class RecBoleGRU4Rec: SequenceEncoder, @unchecked Sendable {
     var inputItems: Range<Int> { 1..<configuration.itemRows }
 
     /// `stateCacheEntries`: see `GRUStack.reserve` (nil: up to 4,096 within 64 MiB).
-    init(_ binder: WeightBinder, maxBatch: Int, stateCacheEntries: Int? = 0) throws {
-        let config = try Configuration(binder)
+    init(_ config: Configuration, weights binder: WeightBinder, maxBatch: Int, stateCacheEntries: Int?) throws {
         configuration = config
         let e = config.embeddingSize, d = config.hiddenSize
-        items = try binder.tensor("item_embedding.weight", [config.itemRows, e])
+        items = try binder.tensor("item_embedding.weight")
         stack = GRUStack(layers: try (0..<config.layers).map { k in
             .standard(try binder.gruLayer(inputWeights: "gru_layers.weight_ih_l\(k)",
-                                          hiddenWeights: "gru_layers.weight_hh_l\(k)", inputBias: nil, hiddenBias: nil,
-                                          input: k == 0 ? e : d, hidden: d))
+                                          hiddenWeights: "gru_layers.weight_hh_l\(k)", inputBias: nil, hiddenBias: nil))
         }, inputWidth: e)
-        dense = try binder.linear("dense", input: d, output: e)
+        dense = try binder.linear("dense")
         scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: e, firstItem: 1)
         var layout = WorkspaceLayout()
         stackRegions = stack.reserve(&layout, maxBatch: maxBatch, cacheEntries: stateCacheEntries)

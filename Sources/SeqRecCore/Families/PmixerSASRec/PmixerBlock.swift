@@ -1,4 +1,4 @@
-// One pmixer SASRec block over packed real tokens (MODELS.md §6.5), with the folded pad key (§6.8).
+// One pmixer SASRec block (a family-specific layer: it lives with its family) over packed real tokens (MODELS.md §6.5), with the folded pad key (§6.8).
 //   R packed token rows, d width, B sessions
 //   x [R, d] → x [R, d] (full pass) or → y [B, d] (each session's last row only, last block)
 //   spans: per session (first row, token count, pad count P)
@@ -15,21 +15,21 @@ struct PmixerBlock {
     var width: Int { query.outputWidth }
 
     init(_ binder: WeightBinder, index: Int, width d: Int, heads: Int, eps: Float, variant: PmixerSASRec.Variant) throws {
-        attentionNorm = try binder.layerNorm("attention_layernorms.\(index)", width: d, eps: eps)
-        feedForwardNorm = try binder.layerNorm("forward_layernorms.\(index)", width: d, eps: eps)
+        attentionNorm = try binder.layerNorm("attention_layernorms.\(index)", eps: eps)
+        feedForwardNorm = try binder.layerNorm("forward_layernorms.\(index)", eps: eps)
         let prefix = "attention_layers.\(index)."
-        let inWeights = try binder.tensor(prefix + "in_proj_weight", [3 * d, d])
-        let inBias = try binder.tensor(prefix + "in_proj_bias", [3 * d])
+        let inWeights = try binder.tensor(prefix + "in_proj_weight")
+        let inBias = try binder.tensor(prefix + "in_proj_bias")
         query = binder.linear(weight: inWeights, bias: inBias, input: d, output: d)
         key = binder.linear(weight: inWeights + d * d, bias: inBias + d, input: d, output: d)
         value = binder.linear(weight: inWeights + 2 * d * d, bias: inBias + 2 * d, input: d, output: d)
-        output = try binder.linear(prefix + "out_proj", input: d, output: d)
+        output = try binder.linear(prefix + "out_proj")
         let ffn = "forward_layers.\(index)."
         // A 1×1 convolution [out, in, 1] is a linear map [out, in].
-        conv1 = binder.linear(weight: try binder.tensor(ffn + "conv1.weight", [d, d, 1]),
-                              bias: try binder.tensor(ffn + "conv1.bias", [d]), input: d, output: d)
-        conv2 = binder.linear(weight: try binder.tensor(ffn + "conv2.weight", [d, d, 1]),
-                              bias: try binder.tensor(ffn + "conv2.bias", [d]), input: d, output: d)
+        conv1 = binder.linear(weight: try binder.tensor(ffn + "conv1.weight"), bias: try binder.tensor(ffn + "conv1.bias"),
+                              input: d, output: d)
+        conv2 = binder.linear(weight: try binder.tensor(ffn + "conv2.weight"), bias: try binder.tensor(ffn + "conv2.bias"),
+                              input: d, output: d)
         attention = Attention(heads: heads, headWidth: d / heads, causal: true, scaling: .queryFirst)
         self.variant = variant
     }

@@ -30,25 +30,8 @@ extension SequenceEncoder {
     func stateCacheStatistics(_ workspace: Workspace) -> (lookups: Int, hits: Int)? { nil }
 }
 
-
 /// The last `min(count, window)` items of a session, oldest first.
 @inline(__always)
 func recentItems(_ items: [Int32], window: Int) -> ArraySlice<Int32> {
     items.suffix(window)
-}
-
-/// Binds a model file to the forward pass of its family; re-laid-out weight copies go to `packing`,
-/// which must live as long as the encoder.
-/// `stateCacheEntries`: recent windows whose states each context keeps (GRU families and SASRec; 0 = none,
-/// nil = the family's default: up to 4,096 GRU states or 256 SASRec key/value sets, within 64 MiB).
-package func makeEncoder(_ file: ModelFile, packing: PackedWeights, maxBatch: Int,
-                         stateCacheEntries: Int? = 0) throws -> any SequenceEncoder {
-    let binder = WeightBinder(file: file, packing: packing)
-    switch file.family {
-    case .recboleSASRec: return try RecBoleSASRec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
-    case .recboleBERT4Rec: return try RecBoleBERT4Rec(binder, maxBatch: maxBatch)
-    case .recboleGRU4Rec: return try RecBoleGRU4Rec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
-    case .pmixerSASRecV1, .pmixerSASRecV2, .pmixerSASRecV3: return try PmixerSASRec(binder, maxBatch: maxBatch)
-    case .gru4recOfficial: return try OfficialGRU4Rec(binder, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
-    }
 }
