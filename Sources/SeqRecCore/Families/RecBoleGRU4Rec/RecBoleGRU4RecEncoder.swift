@@ -25,7 +25,7 @@ final class RecBoleGRU4RecEncoder: SequenceEncoder, @unchecked Sendable {
         items = try binder.tensor("item_embedding.weight")
         stack = GRUStack(layers: try (0..<config.layers).map { k in
             .standard(try binder.gruLayer(RecBoleGRU4Rec.gruLayer(k)))
-        }, inputWidth: e)
+        }, inputWidth: e, inputTable: (items, config.itemRows))
         dense = try binder.linear("dense")
         scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: e, firstItem: 1)
         var layout = WorkspaceLayout()
