@@ -48,11 +48,10 @@ struct KernelsGRUStepTests {
         let d = t.hiddenWidth, rows = t.rows
         let run = { (selection: KernelSelection, states: inout [Float]) in
             var gi = [Float](repeating: 0, count: Swift.max(1, rows * 3 * d)), gh = gi
-            var pointers = [UnsafePointer<Float>?](repeating: nil, count: Swift.max(1, rows))
             x.withUnsafeBufferPointer { px in
                 states.withUnsafeMutableBufferPointer { ph in
                     layer.step(rows: rows, px.baseAddress!, ldx: t.inputWidth, hidden: ph.baseAddress!,
-                               gi: &gi, gh: &gh, rowPointers: &pointers, kernels: Kernels(selection))
+                               gi: &gi, gh: &gh, kernels: Kernels(selection))
                 }
             }
         }
@@ -77,6 +76,32 @@ struct KernelsGRUStepTests {
                 actual = expected  // every step starts from the same state on both paths
             }
         }
+        expectRowPointersEqualBlock(layer, t)
+    }
+
+    /// Inputs given as row pointers (here: a block's rows in reverse order, each row's state moved with
+    /// it) give what the strided block gives, up to summation order (states are in (−1, 1)).
+    private func expectRowPointersEqualBlock(_ layer: GRULayer, _ t: GRUStepCase) {
+        let d = t.hiddenWidth, rows = t.rows, kernels = Kernels(.automatic)
+        guard kernels.hasFusedGRUStep, rows > 0 else { return }
+        var rng = SplitMix64(seed: testSeed(rows, d, 5))
+        let gi = rng.floats(rows * 3 * d), start = rng.floats(rows * d)
+        var viaBlock = start, scratch = [Float](repeating: 0, count: rows * d)
+        var viaRows = (0..<rows).reversed().flatMap { start[($0 * d)..<(($0 + 1) * d)] }
+        gi.withUnsafeBufferPointer { g in
+            let base = g.baseAddress!
+            let pointers: [UnsafePointer<Float>?] = (0..<rows).map { base + (rows - 1 - $0) * 3 * d }
+            pointers.withUnsafeBufferPointer { p in
+                kernels.fusedGRUStep(rows: rows, weights: layer.recurrent, hiddenBias: layer.hidden.bias,
+                                     inputs: .rows(p.baseAddress!), hidden: &viaRows, scratch: &scratch)
+            }
+            kernels.fusedGRUStep(rows: rows, weights: layer.recurrent, hiddenBias: layer.hidden.bias,
+                                 inputs: .block(base, ldgi: 3 * d), hidden: &viaBlock, scratch: &scratch)
+        }
+        let reordered = Array((0..<rows).reversed().flatMap { viaRows[($0 * d)..<(($0 + 1) * d)] })
+        // Not bit-identical: a row's tile (8 rows, or alone with 4 partial sums) sets its summation order.
+        expectClose(reordered, viaBlock, magnitude: [Float](repeating: 1, count: rows * d),
+                    "\(t.testDescription): row pointers against the block")
     }
 }
 
