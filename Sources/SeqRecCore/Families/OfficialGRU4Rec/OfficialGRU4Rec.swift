@@ -14,7 +14,7 @@ enum OfficialGRU4Rec: Family {
         case onehot         // layer 0 is the GRU-embedding cell over Wx0[item]
 
         /// A mode as config.json may spell it: the file's own names, or `one-hot` as
-        /// `Tools/export_gru4rec_official.py` and upstream's documentation write it.
+        /// `Tools/export_gru4rec_official.py` writes it.
         init?(configSpelling text: String) {
             self.init(rawValue: text == "one-hot" ? "onehot" : text)
         }
@@ -99,8 +99,8 @@ enum OfficialGRU4Rec: Family {
             : tensorShapes.keys.contains { $0.hasPrefix("GE.") } ? .onehot : .constrained
         if let stated = config.values["embedding_mode"] {
             guard case .string(let text) = stated, let mode = EmbeddingMode(configSpelling: text) else {
-                throw config.error("embedding_mode", "is \(stated.typeName == "a string" ? "unknown" : stated.typeName)",
-                                   hint: "expected constrained, separate, onehot or one-hot")
+                let shown = if case .string(let text) = stated { "'\(text)'" } else { stated.typeName }
+                throw config.error("embedding_mode", "is \(shown), expected constrained, separate, onehot or one-hot")
             }
             guard mode == derived else {
                 throw config.error("embedding_mode", "is '\(text)' but the weights are in \(derived.rawValue) mode")
