@@ -164,6 +164,8 @@ struct FormatConverterErrorTests {
 
     @Test("config.json problems", arguments: [
         (#"{"family":"sasrec","n_items":5,"hyperparameters":{}}"#, "family: unknown family 'sasrec'"),
+        (#"{"family":"pmixer-sasrec-v4","n_items":5,"hyperparameters":{}}"#,
+         "family: unknown family 'pmixer-sasrec-v4' (did you mean 'pmixer-sasrec-v1'? known: recbole-sasrec"),
         (#"{"n_items":5,"hyperparameters":{}}"#, "family: is missing"),
         (#"{"family":"pmixer-sasrec-v2","hyperparameters":{}}"#, "n_items: is missing"),
         (#"{"family":"pmixer-sasrec-v2","n_items":5.5,"hyperparameters":{}}"#, "n_items: is missing or not an integer"),
@@ -362,6 +364,8 @@ struct FormatConverterUnknownKeyTests {
         #expect(nearestKey(to: "layer_norm_epsilon", among: ["layer_norm_eps", "hidden_size"]) == "layer_norm_eps")
         #expect(nearestKey(to: "max_item_list_length", among: ["MAX_ITEM_LIST_LENGTH"]) == "MAX_ITEM_LIST_LENGTH")
         #expect(nearestKey(to: "xyz", among: ["hidden_units", "maxlen"]) == nil)
+        #expect(nearestKey(to: "recbole-core", among: ["recbole-sasrec"], maxDistance: 2) == nil)
+        #expect(nearestKey(to: "recbole-sasrce", among: ["recbole-sasrec"], maxDistance: 2) == "recbole-sasrec")
         #expect(editDistance(Array("ab"), Array("ba")) == 1)
         #expect(editDistance(Array(""), Array("abc")) == 3)
     }

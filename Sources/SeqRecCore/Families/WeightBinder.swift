@@ -80,9 +80,11 @@ final class WeightBinder {
             throw ModelLoadError("model load: GRU weights '\(inputWeights)', '\(hiddenWeights)' are not matrices")
         }
         let gates = hiddenShape[0], hidden = hiddenShape[1], input = inputShape[1]
+        let recurrentWeights = try tensor(hiddenWeights)
         return GRULayer(input: linear(weight: try tensor(inputWeights), bias: try inputBias.map { try tensor($0) },
                                       input: input, output: gates),
-                        hidden: linear(weight: try tensor(hiddenWeights), bias: try hiddenBias.map { try tensor($0) },
-                                       input: hidden, output: gates))
+                        hidden: linear(weight: recurrentWeights, bias: try hiddenBias.map { try tensor($0) },
+                                       input: hidden, output: gates),
+                        recurrent: GRURecurrentWeights(weights: recurrentWeights, hiddenWidth: hidden))
     }
 }
