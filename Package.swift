@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "SeqRecCore", dependencies: ["CBLAS"], swiftSettings: simdSettings()),
         .target(name: "SeqRecProtocol"),
         .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "CLinux"]),
-        .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol"]),
+        .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol", "CLinux"]),
         .executableTarget(
             name: "seqrec",
             dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient"]
@@ -69,6 +69,7 @@ let package = Package(
         .testTarget(name: "SeqRecCoreTests", dependencies: ["SeqRecCore"]),
         .testTarget(name: "SeqRecProtocolTests", dependencies: ["SeqRecProtocol"]),
         .testTarget(name: "SeqRecCLITests", dependencies: ["seqrec", "SeqRecCore"]),
+        .testTarget(name: "SeqRecClientTests", dependencies: ["SeqRecClient", "SeqRecProtocol"]),
         .testTarget(name: "SeqRecServerTests", dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore"]),
         .target(name: "CBenchSupport", path: "Benchmarks/CBenchSupport"),
         .target(
