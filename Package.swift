@@ -58,23 +58,28 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
         .systemLibrary(name: "CLinux"),
-        .target(name: "SeqRecCore", dependencies: ["CBLAS"], swiftSettings: simdSettings()),
+        .target(name: "SeqRecPosix", dependencies: ["CLinux"]),
+        .target(name: "CSeqRecKernels"),
+        .target(name: "SeqRecCore", dependencies: ["CBLAS", "CSeqRecKernels"], swiftSettings: simdSettings()),
         .target(name: "SeqRecProtocol"),
-        .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "CLinux"]),
-        .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol", "CLinux"]),
+        .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "SeqRecPosix"]),
+        .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol", "SeqRecPosix"]),
+        .target(name: "SeqRecOperations", dependencies: ["SeqRecProtocol", "SeqRecPosix"]),
         .executableTarget(
             name: "seqrec",
             dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient"]
         ),
         .testTarget(name: "SeqRecCoreTests", dependencies: ["SeqRecCore"]),
         .testTarget(name: "SeqRecProtocolTests", dependencies: ["SeqRecProtocol"]),
+        .testTarget(name: "SeqRecPosixTests", dependencies: ["SeqRecPosix"]),
+        .testTarget(name: "SeqRecOperationsTests", dependencies: ["SeqRecOperations", "SeqRecPosix"]),
         .testTarget(name: "SeqRecCLITests", dependencies: ["seqrec", "SeqRecCore"]),
         .testTarget(name: "SeqRecClientTests", dependencies: ["SeqRecClient", "SeqRecProtocol"]),
         .testTarget(name: "SeqRecServerTests", dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore"]),
         .target(name: "CBenchSupport", path: "Benchmarks/CBenchSupport"),
         .target(
             name: "SeqRecBench",
-            dependencies: ["SeqRecCore", "SeqRecProtocol", "CBenchSupport"],
+            dependencies: ["SeqRecCore", "SeqRecProtocol", "SeqRecPosix", "CBenchSupport"],
             path: "Benchmarks/SeqRecBench"
         ),
         .executableTarget(

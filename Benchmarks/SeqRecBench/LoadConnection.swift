@@ -1,6 +1,7 @@
 // One load-generator connection to `seqrec serve`: handshake, pre-encoded RECOMMEND frames sent
 // with a reusable buffer, and a table of in-flight requests (slot = request id − 1) holding the
 // time each request was due and the time it was sent.
+import SeqRecPosix
 import SeqRecProtocol
 
 final class LoadConnection {
@@ -10,7 +11,8 @@ final class LoadConnection {
         var succeeded: Bool
     }
 
-    private let socket: LoadSocket
+    /// Non-blocking: receives never wait; `writeAll` waits for room, so sends block.
+    private let socket: Socket
     private var decoder = FrameDecoder(role: .client)
     private var readBuffer = [UInt8](repeating: 0, count: 1 << 16)
     private var sendBuffer: [UInt8] = []
@@ -24,14 +26,14 @@ final class LoadConnection {
 
     /// Connects and completes the HELLO / HELLO_ACK handshake (waiting at most 5 s).
     init(host: String, port: UInt16, maxInFlight wanted: Int) throws {
-        socket = try LoadSocket(host: host, port: port)
+        socket = try Socket.connect(to: SocketAddress(host: host, port: port), timeoutMilliseconds: 5_000, nonBlocking: true)
         var opening = ConnectionPreface.bytes
         Hello().encodeFrame(requestID: 0, into: &opening)
-        try socket.sendAll(opening)
+        try socket.writeAll(opening)
         let deadline = monotonicNanoseconds() + 5_000_000_000
         var acknowledgement: HelloAck?
         while acknowledgement == nil {
-            let count = try socket.receiveAvailable(into: &readBuffer)
+            let count = try Self.receiveAvailable(socket, into: &readBuffer)
             if count > 0 {
                 decoder.feed(readBuffer[0..<count])
                 if let frame = try decoder.next() {
@@ -68,14 +70,25 @@ final class LoadConnection {
         busy[slot] = true
         scheduledAt[slot] = scheduled
         sentAt[slot] = monotonicNanoseconds()
-        try socket.sendAll(sendBuffer)
+        try socket.writeAll(sendBuffer)
         return true
+    }
+
+    /// Reads what is available into `readBuffer` without waiting: the byte count, 0 if nothing is
+    /// ready. A closed peer is an error (the generator never closes first while requests run).
+    private static func receiveAvailable(_ socket: Socket, into readBuffer: inout [UInt8]) throws -> Int {
+        let result = try readBuffer.withUnsafeMutableBytes { buffer in try socket.read(into: buffer) }
+        switch result {
+        case .transferred(let count): return count
+        case .wouldBlock: return 0
+        case .endOfFile: throw LoadProtocolFailure("the server closed the connection")
+        }
     }
 
     /// Reads whatever has arrived and reports each answered request.
     func receive(_ completed: (Completion) -> Void) throws {
         while true {
-            let count = try socket.receiveAvailable(into: &readBuffer)
+            let count = try Self.receiveAvailable(socket, into: &readBuffer)
             if count == 0 { return }
             decoder.feed(readBuffer[0..<count])
             while let frame = try decoder.next() {

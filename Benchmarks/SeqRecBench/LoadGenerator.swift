@@ -6,6 +6,7 @@
 // the next as soon as one is answered; latency runs from the actual send.
 // Only requests due (open) or sent (closed) after the warm-up are recorded. The run is bounded:
 // it stops sending at warm-up + duration and waits at most `drainSeconds` for the last answers.
+import SeqRecPosix
 
 public struct LoadPlan: Sendable {
     public enum Mode: Sendable, Equatable {
@@ -60,13 +61,13 @@ public enum LoadGenerator {
         for _ in 0..<plan.connections {
             connections.append(try LoadConnection(host: plan.host, port: plan.port, maxInFlight: depth))
         }
-        let poller = try LoadPoller(capacity: plan.connections + 1)
-        let timer = try LoadTimer()
+        let poller = try Poller(capacity: plan.connections + 1)
+        let timer = try DeadlineTimer()
         let timerToken = plan.connections
         for (token, connection) in connections.enumerated() {
-            try poller.watchReadable(connection.descriptor, token: token)
+            try poller.add(connection.descriptor, .readable, token: UInt64(token))
         }
-        try poller.watchReadable(timer.descriptor, token: timerToken)
+        try poller.add(timer.descriptor, .readable, token: UInt64(timerToken))
 
         let start = monotonicNanoseconds() + 20_000_000
         let measureStart = start + UInt64(plan.warmupSeconds * 1e9)
@@ -109,7 +110,8 @@ public enum LoadGenerator {
                 }
                 if next == total && connections.allSatisfy({ $0.inFlight == 0 }) { break }
                 if next < total && !stalled { try timer.arm(at: due(next)) }
-                try poller.wait(timeoutMilliseconds: 50) { token in
+                try poller.wait(timeoutMilliseconds: 50) { event in
+                    let token = Int(event.token)
                     if token == timerToken { timer.acknowledge() } else { try connections[token].receive(record) }
                 }
             }
@@ -123,7 +125,8 @@ public enum LoadGenerator {
             for connection in connections { try refill(connection) }
             while monotonicNanoseconds() < giveUp {
                 if monotonicNanoseconds() >= measureEnd && connections.allSatisfy({ $0.inFlight == 0 }) { break }
-                try poller.wait(timeoutMilliseconds: 50) { token in
+                try poller.wait(timeoutMilliseconds: 50) { event in
+                    let token = Int(event.token)
                     guard token != timerToken else { return }
                     let connection = connections[token]
                     try connection.receive(record)

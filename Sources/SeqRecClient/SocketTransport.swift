@@ -2,6 +2,7 @@
 // caller could not write at once, and fires deadlines; it ends when the connection ends. Callers'
 // writes never block: they send what the kernel takes now and leave the rest to the I/O thread.
 import Foundation
+import SeqRecPosix
 import Synchronization
 
 final class SocketTransport: ClientTransport, @unchecked Sendable {

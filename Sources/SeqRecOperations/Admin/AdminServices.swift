@@ -1,0 +1,43 @@
+// The seam between the admin port and the server: everything the admin API needs from the
+// server, as one protocol the server implements (tests use fakes). Every method is called on the
+// admin thread and must not block on the binary protocol's event loop.
+import SeqRecProtocol
+
+/// How a recommend submitted through the admin port ended.
+public enum AdminRecommendOutcome: Sendable, Equatable {
+    /// The answer, and optionally a display title per item.
+    case answered(RecommendResponse, titles: [String?]?)
+    /// A protocol status other than OK; `retryAfterMilliseconds` for RESOURCE_EXHAUSTED/UNAVAILABLE.
+    case failed(StatusCode, message: String, retryAfterMilliseconds: UInt32?)
+}
+
+/// Whether the server takes traffic, and why not.
+public struct Readiness: Sendable, Equatable {
+    public var ready: Bool
+    /// Why not ready (e.g. "draining", "loading model m"); empty when ready.
+    public var reason: String
+
+    public init(ready: Bool, reason: String = "") {
+        self.ready = ready
+        self.reason = reason
+    }
+}
+
+public protocol AdminServices: AnyObject, Sendable {
+    /// The serving loops make progress (not wedged); never depends on models or downstream state.
+    func liveness() -> Readiness
+    /// Every model loaded and warm, and not draining.
+    func readiness() -> Readiness
+    /// What MODEL_LIST answers.
+    func models() -> [ModelDescription]
+    /// The limits the binary protocol applies to the same request.
+    var protocolLimits: ProtocolLimits { get }
+    /// Submits `request` through the same batcher as binary requests; `completion` is called exactly
+    /// once, on any thread.
+    func recommend(_ request: RecommendRequest, timeoutMicroseconds: UInt32,
+                   completion: @escaping @Sendable (AdminRecommendOutcome) -> Void)
+    /// Gauges for /metrics.
+    func gauges() -> ServerGauges
+    /// Loaded model versions for /metrics.
+    func modelMetrics() -> [ModelMetrics]
+}
