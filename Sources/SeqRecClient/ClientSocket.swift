@@ -54,7 +54,7 @@ package final class ClientSocket: @unchecked Sendable {
     private static func address(host: String, port: UInt16, into storage: inout sockaddr_storage)
         throws(SeqRecError) -> socklen_t
     {
-        guard let length = SeqRecProtocol.SocketAddress.fill(host: host, port: port, into: &storage) else {
+        guard let length = SocketAddress.fill(host: host, port: port, into: &storage) else {
             throw SeqRecError(.connection, "host '\(host)' is not an IPv4 or IPv6 address literal")
         }
         return length

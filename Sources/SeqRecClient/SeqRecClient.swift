@@ -59,6 +59,7 @@ public final class SeqRecClient: Sendable {
 
     /// A client for several replicas of one service. Nothing connects until the first call.
     public convenience init(endpoints: [Endpoint], configuration: Configuration = Configuration()) throws(SeqRecError) {
+        for endpoint in endpoints { _ = try SocketTransport.address(host: endpoint.host, port: endpoint.port) }
         try self.init(endpoints: endpoints, configuration: configuration, clock: SocketTransport.monotonicNanoseconds) {
             endpoint in
             try await SeqRecConnection(host: endpoint.host, port: endpoint.port,

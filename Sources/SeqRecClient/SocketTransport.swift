@@ -35,8 +35,8 @@ final class SocketTransport: ClientTransport, @unchecked Sendable {
 
     /// Checks the address; connecting happens on the I/O thread after `start`.
     init(host: String, port: UInt16, connectTimeout: Duration) throws(SeqRecError) {
+        address = try Self.address(host: host, port: port)
         do {
-            address = try SocketAddress(host: host, port: port)
             poller = try Poller(capacity: 2)
             wakeup = try WakeupEvent()
         } catch {
@@ -49,6 +49,17 @@ final class SocketTransport: ClientTransport, @unchecked Sendable {
     }
 
     static func monotonicNanoseconds() -> UInt64 { MonotonicClock.now() }
+
+    /// The socket address of an endpoint; a host that is not an address literal, or port 0, is the
+    /// caller's mistake (`.invalidRequest`).
+    static func address(host: String, port: UInt16) throws(SeqRecError) -> SocketAddress {
+        guard port != 0 else { throw SeqRecError(.invalidRequest, "port 0 is not a server port (endpoint \(host):0)") }
+        do {
+            return try SocketAddress(host: host, port: port)
+        } catch {
+            throw SeqRecError(.invalidRequest, "host '\(host)' is not an IPv4 or IPv6 address literal (or \"localhost\"); resolve names before calling")
+        }
+    }
 
     func start(_ core: ConnectionCore) {
         // The thread holds the core (not the public connection) until it stops, so dropping the last

@@ -168,6 +168,15 @@ struct ClientTests {
             }
         }
         #expect(server.server.statistics.acceptedRequests == before)
+        for (host, port) in [("example.com", server.port), ("127.0.0.1", UInt16(0)), ("10.0.0.300", server.port)] {
+            await #expect { try await SeqRecConnection(host: host, port: port) } throws: {
+                ($0 as? SeqRecError)?.kind == .invalidRequest
+            }
+            #expect { try SeqRecClient(host: host, port: port) } throws: { ($0 as? SeqRecError)?.kind == .invalidRequest }
+        }
+        #expect { try SeqRecClient(endpoints: []) } throws: { ($0 as? SeqRecError)?.kind == .invalidRequest }
+        #expect { try SeqRecClient(port: server.port, connections: 0) } throws: { ($0 as? SeqRecError)?.kind == .invalidRequest }
+        #expect { try SeqRecClient(port: server.port, maxAttempts: 0) } throws: { ($0 as? SeqRecError)?.kind == .invalidRequest }
         // Found by the server: its status and message.
         do {
             _ = try await client.recommend(RecommendRequest(session: .internal([1]), modelName: "missing"))
