@@ -98,6 +98,7 @@ let package = Package(
         .testTarget(name: "SeqRecPosixTests", dependencies: ["SeqRecPosix"]),
         .testTarget(name: "SeqRecOperationsTests", dependencies: ["SeqRecOperations", "SeqRecPosix"]),
         .testTarget(name: "SeqRecCLITests", dependencies: ["seqrec", "SeqRecCore", "CSeqRecCPU"]),
+        .testTarget(name: "SeqRecClientTests", dependencies: ["SeqRecClient", "SeqRecProtocol"]),
         .testTarget(name: "SeqRecServerTests", dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore", "SeqRecPosix"]),
         .target(name: "CBenchSupport", path: "Benchmarks/CBenchSupport"),
         .target(
