@@ -76,13 +76,13 @@ public struct InProcessReport: Sendable, Codable {
 
 public enum InProcessBenchmark {
     public static func kernelSelection(_ name: String) throws(BenchUsageError) -> KernelSelection {
-        switch name {
-        case "auto": return .automatic
-        case "blas": return .forced(.blas)
-        case "simd": return .forced(.simd)
-        case "naive": return .forced(.naive)
-        default: throw BenchUsageError("--kernels must be auto, blas, simd or naive, got '\(name)'")
+        guard let selection = KernelSelection(name: name) else {
+            throw BenchUsageError("--kernels must be one of \(KernelSelection.acceptedNames.joined(separator: ", ")), got '\(name)'")
         }
+        do { try selection.checkSupported(detected: InstructionSet.detected) } catch {
+            throw BenchUsageError(error.description)
+        }
+        return selection
     }
 
     public static func run(_ configuration: InProcessConfiguration) throws -> InProcessReport {

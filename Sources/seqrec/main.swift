@@ -5,7 +5,10 @@ import SeqRecServer
 
 let usage = """
     usage: seqrec <command> [options]
-      convert <folder> -o <file>          convert weights.safetensors + config.json [+ vocab.tsv] to a .seqrec file
+      convert <folder> -o <file> [--verify|--no-verify]
+                                          convert weights.safetensors + config.json [+ vocab.tsv] to a .seqrec file;
+                                          when the folder has golden.json (default) or with --verify, the file is
+                                          kept only if it reproduces upstream's golden outputs on both kernel paths
       inspect <file>                      print a model file's header, hyperparameters, tensors and checksums
       recommend --model <file> --session "<ids or titles; separated by ;>" [--k 10] [--exclude-seen]
                 [--external] [--kernels auto|blas|simd|naive]
@@ -30,9 +33,14 @@ func run(_ arguments: [String]) async throws {
     case "convert":
         // Options first: `convert -o out.seqrec folder` must not take "-o" for the folder.
         guard let output = try rest.option("-o") ?? rest.option("--output") else { throw UsageError("convert needs -o <out file>") }
+        let (verifyFlag, noVerifyFlag) = (rest.flag("--verify"), rest.flag("--no-verify"))
+        guard !(verifyFlag && noVerifyFlag) else { throw UsageError("convert takes --verify or --no-verify, not both") }
+        let verify: Bool? = verifyFlag ? true : noVerifyFlag ? false : nil
         let folder = try rest.positional("input folder")
         try rest.finish()
-        try FixtureImporter.convert(folder: folder, output: output)
+        if let verified = try VerifiedConversion.convert(folder: folder, output: output, verify: verify) {
+            print("verified: \(verified)")
+        }
         print("wrote \(output)")
     case "inspect":
         let path = try rest.positional("model file")

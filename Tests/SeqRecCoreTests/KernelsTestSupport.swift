@@ -33,8 +33,10 @@ func testSeed(_ parts: Int...) -> UInt64 {
     parts.reduce(0x5EED_5EED) { ($0 &* 1_000_003) ^ UInt64(truncatingIfNeeded: $1) }
 }
 
-/// The backends compared against the naive reference: both forced fast paths and the automatic rule.
+/// The backends compared against the naive reference: both forced fast paths, the automatic rule, and
+/// the SIMD backend pinned at each native level (a level above this CPU's runs at the CPU's).
 let selectionsUnderTest: [KernelSelection] = [.forced(.blas), .forced(.simd), .automatic]
+    + InstructionSet.allCases.map { .instructionSet($0) }
 
 /// Values written into padding (between a row's used columns and its stride) to detect stray writes.
 let paddingSentinel: Float = 12345

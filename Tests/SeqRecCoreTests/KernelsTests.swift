@@ -27,6 +27,10 @@ struct GEMVCase: Sendable, CustomTestStringConvertible {
 private let gemmShapes: [(Int, Int, Int)] = [
     (0, 5, 3), (5, 0, 3), (5, 3, 0), (1, 1, 1), (7, 7, 7), (8, 8, 8), (9, 9, 9), (4, 8, 64), (5, 17, 33),
     (13, 31, 64), (3, 64, 64), (64, 256, 64), (1, 1683, 64), (2, 1683, 64), (3, 1030, 17), (67, 259, 71),
+    // The native tiles: 16-lane vectors (15/16/17, 47/48/49, 63/64/65 columns), 6- and 8-row tiles,
+    // one-row products 8 vectors wide (127/128/129), the GRU's 50 × 128 → 384.
+    (6, 47, 5), (7, 48, 9), (9, 49, 16), (12, 65, 3), (1, 15, 1), (2, 16, 2), (1, 129, 128), (1, 127, 130),
+    (2, 63, 1), (50, 384, 128),
 ]
 
 private let scalings: [(Float, Float)] = [(1, 0), (0.75, -1.5)]

@@ -8,13 +8,16 @@ import Testing
 @Suite("Upstream parity", .serialized)
 struct ParityTests {
     static let backends: [KernelBackend] = [.blas, .simd]
+    /// Every kernel path: BLAS, and the SIMD backend at each native level (a level above the CPU's runs at
+    /// the CPU's, docs/KERNELS.md).
+    static let selections: [KernelSelection] = [.forced(.blas)] + InstructionSet.allCases.reversed().map { .instructionSet($0) }
 
-    @Test(arguments: GoldenFixture.names, backends)
-    func matchesGolden(fixture name: String, backend: KernelBackend) throws {
+    @Test(arguments: GoldenFixture.names, selections)
+    func matchesGolden(fixture name: String, selection backend: KernelSelection) throws {
         let fixture = try GoldenFixture(name)
         let path = try fixture.convert()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let recommender = try Recommender(path: path, kernels: .forced(backend), maxBatch: 16)
+        let recommender = try Recommender(path: path, kernels: backend, maxBatch: 16)
         let context = recommender.makeContext()
         let firstItem = recommender.encoder.scoring.firstItem
         expectRawScores(fixture, context, label: "\(name) [\(backend)]")
@@ -56,36 +59,21 @@ struct ParityTests {
         expectRawScores(fixture, recommender.makeContext(), label: "\(name) [maxBatch 1024]")
     }
 
-    /// Full score vectors (padding row included) within 1e-4 · max|golden| of every golden case.
+    /// Full score vectors (padding row included) within 1e-4 · max|golden| of every golden case
+    /// (`GoldenComparison`, the rule `seqrec convert --verify` applies).
     private func expectRawScores(_ fixture: GoldenFixture, _ context: InferenceContext, label: String) {
         for (index, golden) in fixture.cases.enumerated() {
             guard let expected = golden.scores else { continue }
-            let actual = context.rawScores(session: golden.session)
-            #expect(actual.count == expected.count, "\(label) case \(index): score count")
             let scale = expected.compactMap { $0 }.filter(\.isFinite).map(abs).max() ?? 1
-            var worst: (error: Float, item: Int) = (0, -1)
-            for (item, value) in expected.enumerated() {
-                guard let value, value.isFinite, item < actual.count else { continue }
-                let error = abs(actual[item] - value)
-                if error > worst.error { worst = (error, item) }
-            }
-            #expect(worst.error <= 1e-4 * scale,
-                    "\(label) case \(index): max |Δ| \(worst.error) at item \(worst.item), scale \(scale)")
+            let problem = GoldenComparison.checkScores(context.rawScores(session: golden.session), against: expected, scale: scale)
+            #expect(problem == nil, "\(label) case \(index): \(problem ?? "")")
         }
     }
 
     private func expectTopMatches(_ result: Recommendation, _ golden: [(item: Int32, score: Float)], scale: Float,
                                   label: String) {
-        #expect(result.items.count == golden.count, "\(label): \(result.items.count) items, expected \(golden.count)")
-        let tolerance = 1e-4 * scale, tie = 1e-5 * scale
-        for rank in 0..<min(result.items.count, golden.count) {
-            #expect(abs(result.scores[rank] - golden[rank].score) <= tolerance,
-                    "\(label) rank \(rank): score \(result.scores[rank]) vs golden \(golden[rank].score)")
-            guard result.items[rank] != golden[rank].item else { continue }
-            let nearTie = (rank > 0 && abs(golden[rank].score - golden[rank - 1].score) <= tie)
-                || (rank + 1 < golden.count && abs(golden[rank].score - golden[rank + 1].score) <= tie)
-                || (rank == golden.count - 1 && abs(result.scores[rank] - golden[rank].score) <= tie)
-            #expect(nearTie, "\(label) rank \(rank): item \(result.items[rank]) vs golden \(golden[rank].item) (not a near-tie)")
-        }
+        let problem = GoldenComparison.checkTop(items: result.items, scores: result.scores,
+                                                against: golden.map { GoldenScore(item: $0.item, score: $0.score) }, scale: scale)
+        #expect(problem == nil, "\(label): \(problem ?? "")")
     }
 }

@@ -10,7 +10,7 @@ import Testing
 @Suite("Steady-state allocations", .serialized)
 struct SteadyStateAllocationTests {
     static let fixtures = ["recbole-sasrec-ml100k", "recbole-bert4rec-ml100k", "recbole-gru4rec-ml100k",
-                           "pmixer-sasrec-v3-wiki-prenorm", "gru4rec-official-ml100k-separate"]
+                           "pmixer-sasrec-v3-wiki-prenorm", "gru4rec-official-ml100k-separate", "recbole-narm-ml100k", "recbole-stamp-ml100k", "recbole-core-ml100k", "recbole-core-ave-ml100k", "recbole-srgnn-ml100k", "recbole-gcsan-ml100k", "recbole-lightsans-ml100k"]
 
     static func fixtureFolder(_ name: String) -> String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -1,12 +1,13 @@
 import Foundation
 
 /// A fixture `config.json` (MODELS.md §10): the family, the top-level `n_items` and the upstream
-/// `hyperparameters`, turned into the typed header entries of FORMAT.md §4.
+/// `hyperparameters`, turned into the typed header entries of FORMAT.md §4 by the family's declaration
+/// (`Family.parameters`, `upstreamOnlyKeys`, `derivedParameters`).
 struct ConfigFile {
     let path: String
     let family: ModelFamily
     let itemCount: Int64
-    private let values: [String: JSONValue]
+    let upstream: UpstreamConfig
 
     init(path: String) throws {
         self.path = path
@@ -27,8 +28,11 @@ struct ConfigFile {
             throw FormatError(file: path, field: "family", problem: "is missing or not a string")
         }
         guard let family = ModelFamily(rawValue: familyName) else {
+            let known = ModelFamily.allCases.map(\.rawValue)
+            // Family ids differ by a few letters (recbole-core, recbole-sasrec): suggest only near-exact typos.
+            let guess = nearestKey(to: familyName, among: known, maxDistance: 2).map { "did you mean '\($0)'? " } ?? ""
             throw FormatError(file: path, field: "family", problem: "unknown family '\(familyName)'",
-                              hint: "known: " + ModelFamily.allCases.map(\.rawValue).joined(separator: ", "))
+                              hint: guess + "known: " + known.joined(separator: ", "))
         }
         guard case .int(let itemCount)? = root["n_items"] else {
             throw FormatError(file: path, field: "n_items", problem: "is missing or not an integer",
@@ -39,41 +43,59 @@ struct ConfigFile {
         }
         self.family = family
         self.itemCount = itemCount
-        self.values = values
+        upstream = UpstreamConfig(path: path, family: family, values: values)
     }
 
-    /// The header entries for this family, in `FamilySchema.requiredKeys` order.
-    func hyperparameters(tensorNames: [String], tensorShape: (String) -> [Int]?) throws -> Hyperparameters {
+    /// The header entries of this family, in `Family.parameters` order. Every key of `hyperparameters`
+    /// must be a parameter or an upstream-only key of the family: a misspelt key would otherwise be
+    /// dropped and its default used, converting a model that scores wrongly without a word.
+    func hyperparameters(tensorShapes: [String: [Int]]) throws -> Hyperparameters {
+        guard let declaration = FamilyRegistry.family(family) else {
+            throw FormatError(file: path, field: "family", problem: "'\(family.rawValue)' is not registered")
+        }
+        let parameters = declaration.parameters(family)
+        let parameterKeys = parameters.map(\.key)
+        for key in upstream.values.keys.sorted()
+        where !parameterKeys.contains(key) && !declaration.upstreamOnlyKeys.contains(key) {
+            let valid = Set(parameterKeys).union(declaration.upstreamOnlyKeys).subtracting(["n_items"])
+            let guess = nearestKey(to: key, among: valid.sorted())
+            throw FormatError(file: path, field: "hyperparameters.\(key)",
+                              problem: "is not a hyperparameter of \(family.rawValue)"
+                                  + (guess.map { "; did you mean '\($0)'?" } ?? ""),
+                              hint: "\(family.rawValue) reads: "
+                                  + parameterKeys.filter { $0 != "n_items" }.joined(separator: ", "))
+        }
+        let derived = try declaration.derivedParameters(upstream, family, tensorShapes)
         var entries: [(key: String, value: HyperparameterValue)] = []
-        for (key, kind) in FamilySchema.requiredKeys(family) {
-            entries.append((key, try value(key, kind, tensorNames: tensorNames, tensorShape: tensorShape)))
+        for parameter in parameters {
+            if parameter.key == "n_items" {
+                entries.append((parameter.key, .int(itemCount)))
+            } else if let value = derived[parameter.key] {
+                entries.append((parameter.key, value))
+            } else if upstream.values[parameter.key] == nil, let fallback = parameter.converterDefault {
+                entries.append((parameter.key, fallback))
+            } else {
+                entries.append((parameter.key, try upstream.typed(parameter.key, parameter.kind)))
+            }
         }
         return Hyperparameters(entries)
     }
+}
 
-    private func value(_ key: String, _ kind: HyperparameterKind, tensorNames: [String],
-                       tensorShape: (String) -> [Int]?) throws -> HyperparameterValue {
-        switch (family, key) {
-        case (_, "n_items"):
-            return .int(itemCount)
-        case (.pmixerSASRecV1, "layer_norm_eps"), (.pmixerSASRecV2, "layer_norm_eps"), (.pmixerSASRecV3, "layer_norm_eps"):
-            return values[key] == nil ? .float(1e-8) : try typed(key, kind)
-        case (.pmixerSASRecV3, "norm_first"):
-            return values[key] == nil ? .bool(false) : try typed(key, kind)
-        case (.gru4recOfficial, "embedding_mode"):
-            return .string(try embeddingMode(tensorNames: tensorNames))
-        case (.gru4recOfficial, "embedding"):
-            guard try embeddingMode(tensorNames: tensorNames) == "separate" else { return .int(0) }
-            return .int(try separateWidth(tensorShape: tensorShape))
-        default:
-            return try typed(key, kind)
-        }
+/// The `hyperparameters` object of a config.json, as families' converter hooks read it.
+struct UpstreamConfig {
+    let path: String
+    let family: ModelFamily
+    let values: [String: JSONValue]
+
+    func error(_ key: String, _ problem: String, hint: String? = nil) -> FormatError {
+        FormatError(file: path, field: "hyperparameters.\(key)", problem: problem, hint: hint)
     }
 
-    private func typed(_ key: String, _ kind: HyperparameterKind) throws -> HyperparameterValue {
-        let field = "hyperparameters.\(key)"
+    /// The value of `key` as a hyperparameter of `kind` (a JSON integer is accepted where a float is expected).
+    func typed(_ key: String, _ kind: HyperparameterKind) throws(FormatError) -> HyperparameterValue {
         guard let raw = values[key] else {
-            throw FormatError(file: path, field: field, problem: "is missing (\(kind.rawValue) required by \(family.rawValue))")
+            throw error(key, "is missing (\(kind.rawValue) required by \(family.rawValue))")
         }
         switch (kind, raw) {
         case (.int, .int(let number)): return .int(number)
@@ -85,54 +107,13 @@ struct ConfigFile {
             var numbers: [Int64] = []
             for item in items {
                 guard case .int(let number) = item else {
-                    throw FormatError(file: path, field: field, problem: "has \(item.typeName) entry, expected integers")
+                    throw error(key, "has \(item.typeName) entry, expected integers")
                 }
                 numbers.append(number)
             }
             return .ints(numbers)
         default:
-            throw FormatError(file: path, field: field, problem: "is \(raw.typeName), expected \(kind.rawValue)")
-        }
-    }
-
-    /// gru4rec-official: the mode the tensor names imply, cross-checked with the config (MODELS.md §7.1).
-    private func embeddingMode(tensorNames: [String]) throws -> String {
-        let derived = tensorNames.contains("E.weight") ? "separate"
-            : tensorNames.contains { $0.hasPrefix("GE.") } ? "onehot" : "constrained"
-        if case .string(let stated)? = values["embedding_mode"], stated != derived {
-            throw FormatError(file: path, field: "hyperparameters.embedding_mode",
-                              problem: "is '\(stated)' but the weights are in \(derived) mode")
-        }
-        if case .bool(let constrained)? = values["constrained_embedding"] {
-            let width: Int64 = switch values["embedding"] {
-            case .int(let number)?: number
-            case .string("layersize")?: 1
-            default: 0
-            }
-            let stated = constrained ? "constrained" : width > 0 ? "separate" : "onehot"
-            guard stated == derived else {
-                throw FormatError(file: path, field: "hyperparameters.constrained_embedding",
-                                  problem: "constrained_embedding/embedding select \(stated) mode but the weights are in \(derived) mode")
-            }
-        }
-        return derived
-    }
-
-    /// gru4rec-official separate mode: `embedding` (or `"layersize"` = layers[0]), else `E.weight` columns.
-    private func separateWidth(tensorShape: (String) -> [Int]?) throws -> Int64 {
-        switch values["embedding"] {
-        case .int(let number)?:
-            return number
-        case .string("layersize")?:
-            guard case .ints(let layers) = try typed("layers", .ints), let first = layers.first else {
-                throw FormatError(file: path, field: "hyperparameters.layers", problem: "is empty")
-            }
-            return first
-        case nil:
-            return Int64(tensorShape("E.weight")?.last ?? 0)
-        case let other?:
-            throw FormatError(file: path, field: "hyperparameters.embedding",
-                              problem: "is \(other.typeName), expected an integer or \"layersize\"")
+            throw error(key, "is \(raw.typeName), expected \(kind.rawValue)")
         }
     }
 }

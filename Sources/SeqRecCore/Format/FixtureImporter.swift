@@ -1,8 +1,9 @@
 import Foundation
 
 /// `seqrec convert`: turns a fixture folder (`weights.safetensors` + `config.json` [+ `vocab.tsv`], the layout
-/// of MODELS.md §10) into a model file. Strict: every hyperparameter and tensor is checked against
-/// `FamilySchema` before anything is written, and errors name the file and the offending field or tensor.
+/// of MODELS.md §10) into a model file. Strict: every config key, hyperparameter and tensor is checked
+/// against the family's declaration (`FamilySchema`, `ConfigFile`) before anything is written, and errors
+/// name the file and the offending field or tensor.
 public enum FixtureImporter {
     public static func convert(folder: String, output: String) throws {
         let writer = try makeWriter(folder: folder)
@@ -23,10 +24,10 @@ public enum FixtureImporter {
 
         let config = try ConfigFile(path: configPath)
         let weights = try SafetensorsReader(path: weightsPath)
-        let tensorNames = weights.entries.map(\.name)
-        let hyperparameters = try config.hyperparameters(tensorNames: tensorNames,
-                                                         tensorShape: { name in weights.entries.first { $0.name == name }?.shape })
-        try FamilySchema.validate(hyperparameters, family: config.family, file: configPath)
+        var shapes: [String: [Int]] = [:]
+        for entry in weights.entries { shapes[entry.name] = entry.shape }
+        let hyperparameters = try config.hyperparameters(tensorShapes: shapes)
+        let table = try FamilySchema.tensorTable(hyperparameters, family: config.family, file: configPath)
         try FamilySchema.validateTensors(weights.entries.map { ($0.name, DType.f32, $0.shape) }, family: config.family,
                                          hyperparameters: hyperparameters, file: weightsPath)
 
@@ -43,7 +44,7 @@ public enum FixtureImporter {
 
         var writer = ModelFileWriter(family: config.family, hyperparameters: hyperparameters, vocabulary: vocabulary)
         let byName = Dictionary(uniqueKeysWithValues: weights.entries.map { ($0.name, $0) })
-        for spec in FamilySchema.expectedTensors(config.family, hyperparameters) {
+        for spec in table.specs {
             guard let entry = byName[spec.name] else { continue }  // safe: validateTensors proved presence.
             let values = weights.floats(entry)
             // A NaN or infinite weight makes scores NaN or ±∞: reject the checkpoint rather than serve that.

@@ -1,8 +1,21 @@
-/// The model families SeqRec runs; raw values are the family ids of MODELS.md §1.
-public enum ModelFamily: String, Sendable, CaseIterable {
-    case recboleSASRec = "recbole-sasrec", recboleBERT4Rec = "recbole-bert4rec", recboleGRU4Rec = "recbole-gru4rec"
-    case pmixerSASRecV1 = "pmixer-sasrec-v1", pmixerSASRecV2 = "pmixer-sasrec-v2", pmixerSASRecV3 = "pmixer-sasrec-v3"
-    case gru4recOfficial = "gru4rec-official"
+/// A model family id (FORMAT.md §4, MODELS.md §1), such as `recbole-sasrec`. Known ids are the ones
+/// `FamilyRegistry` lists; each family's folder declares its ids as static members (`.recboleSASRec`).
+public struct ModelFamily: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    /// A registered family id; nil for any other string.
+    public init?(rawValue: String) {
+        guard FamilyRegistry.family(id: rawValue) != nil else { return nil }
+        self.rawValue = rawValue
+    }
+
+    /// Declares an id; only family folders call this (their `ids`).
+    init(declaring id: String) { rawValue = id }
+
+    /// Every registered family id, in registry order.
+    public static var allCases: [ModelFamily] { FamilyRegistry.ids }
+
+    public var description: String { rawValue }
 }
 
 /// Element types of stored tensors (FORMAT.md §8). Version 1 families use only `f32`; the others are

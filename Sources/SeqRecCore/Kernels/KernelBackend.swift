@@ -43,18 +43,40 @@ public enum KernelSelection: Sendable, Equatable {
     case automatic
     /// One backend for every kernel (BLAS falls back to SIMD where BLAS has no primitive).
     case forced(KernelBackend)
+    /// The SIMD backend everywhere with its native kernels capped at this level (`.portable`: the Swift
+    /// SIMD code only). A level above the CPU's runs at the CPU's (`Kernels` caps it);
+    /// `fromEnvironmentValue` rejects it.
+    case instructionSet(InstructionSet)
 
     /// The environment variable read by `fromEnvironment()`.
     public static let environmentVariable = "SEQREC_KERNELS"
 
-    /// Parses "auto" | "blas" | "simd" | "naive"; nil for anything else.
+    /// Every accepted name, for usage messages: auto, blas, simd, naive, simd-avx512, simd-avx2, simd-portable.
+    public static var acceptedNames: [String] {
+        ["auto"] + KernelBackend.allCases.map(\.rawValue) + InstructionSet.allCases.reversed().map { "simd-\($0.rawValue)" }
+    }
+
+    /// Parses one of `acceptedNames` ("auto" | "blas" | "simd" | "naive" | "simd-<level>"); nil for anything else.
     public init?(name: String) {
         if name == "auto" {
             self = .automatic
         } else if let backend = KernelBackend(rawValue: name) {
             self = .forced(backend)
+        } else if name.hasPrefix("simd-"), let level = InstructionSet(rawValue: String(name.dropFirst(5))) {
+            self = .instructionSet(level)
         } else {
             return nil
+        }
+    }
+
+    /// The native-kernel level this selection runs at on a CPU that supports `detected`: the detected
+    /// level for `.automatic` and `.forced(.simd)`, the requested one capped at it for `.instructionSet`,
+    /// `.portable` for BLAS and naive (they run BLAS or the reference, and Swift SIMD where BLAS has none).
+    package func nativeLevel(detected: InstructionSet) -> InstructionSet {
+        switch self {
+        case .automatic, .forced(.simd): return detected
+        case .instructionSet(let requested): return Swift.min(requested, detected)
+        case .forced(.blas), .forced(.naive): return .portable
         }
     }
 
@@ -66,12 +88,21 @@ public enum KernelSelection: Sendable, Equatable {
 
     /// The parsing behind `fromEnvironment()`, separate so it can be tested without touching the process
     /// environment: nil (unset) → `.automatic`; a valid name → its selection; anything else throws.
+    /// A level this CPU lacks throws too.
     public static func fromEnvironmentValue(_ value: String?) throws -> KernelSelection {
         guard let value else { return .automatic }
         guard let selection = KernelSelection(name: value) else {
             throw KernelSelectionError(variable: environmentVariable, value: value)
         }
+        try selection.checkSupported(detected: InstructionSet.detected)
         return selection
+    }
+
+    /// Throws `UnsupportedInstructionSetError` when the selection asks for a level above `detected`.
+    public func checkSupported(detected: InstructionSet) throws(UnsupportedInstructionSetError) {
+        if case .instructionSet(let requested) = self, requested > detected {
+            throw UnsupportedInstructionSetError(requested: requested, detected: detected)
+        }
     }
 }
 
@@ -81,8 +112,19 @@ public struct KernelSelectionError: Error, CustomStringConvertible, Equatable {
     public let value: String
 
     public var description: String {
-        "\(variable)=\"\(value)\" is not a kernel selection; use one of: auto, blas, simd, naive "
-            + "(or leave it unset for auto)"
+        "\(variable)=\"\(value)\" is not a kernel selection; use one of: "
+            + KernelSelection.acceptedNames.joined(separator: ", ") + " (or leave it unset for auto)"
+    }
+}
+
+/// A kernel selection naming an instruction-set level this CPU does not have.
+public struct UnsupportedInstructionSetError: Error, CustomStringConvertible, Equatable {
+    public let requested: InstructionSet
+    public let detected: InstructionSet
+
+    public var description: String {
+        "kernel selection simd-\(requested.rawValue) needs a CPU with \(requested.rawValue); this one supports "
+            + "simd-\(detected.rawValue) at most (leave the selection at auto to use the best available)"
     }
 }
 
@@ -140,8 +182,11 @@ package enum CatalogScan: Equatable {
 
 extension KernelSelection {
     /// Backend for `gemm` of the given shape.
-    package func gemmBackend(transA: Bool, transB: Bool, m: Int, n: Int, k: Int) -> KernelBackend {
+    package func gemmBackend(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                             native: InstructionSet) -> KernelBackend {
+        if case .instructionSet = self { return .simd }
         guard case .forced(let backend) = self else {
+            if !transA && !transB && native >= .avx2 { return .simd }
             if !transA && transB && DispatchRule.fewRowProductRows.contains(m) && n >= DispatchRule.largeOperandRows {
                 return .simd
             }
@@ -155,13 +200,15 @@ extension KernelSelection {
     /// keep the blocked path, which runs their GEMV/GEMM).
     package func catalogScan(sessions: Int) -> CatalogScan {
         switch self {
-        case .automatic, .forced(.simd): return DispatchRule.fusedScanSessions.contains(sessions) ? .fused : .batched
+        case .automatic, .forced(.simd), .instructionSet:
+            return DispatchRule.fusedScanSessions.contains(sessions) ? .fused : .batched
         case .forced(.blas), .forced(.naive): return .blocked
         }
     }
 
     /// Backend for `gemv` with an m×n matrix.
     package func gemvBackend(trans: Bool, m: Int, n: Int) -> KernelBackend {
+        if case .instructionSet = self { return .simd }
         guard case .forced(let backend) = self else {
             if trans { return .simd }
             return atLeast(DispatchRule.gemvBLASMinimumWork, m, n, 1) ? .blas : .simd
@@ -171,6 +218,7 @@ extension KernelSelection {
 
     /// Backend for kernels that have a BLAS level-1 primitive (dot, axpy, scale, add).
     package func vectorBackend(count: Int) -> KernelBackend {
+        if case .instructionSet = self { return .simd }
         guard case .forced(let backend) = self else {
             return count >= DispatchRule.vectorBLASMinimumCount ? .blas : .simd
         }
@@ -181,8 +229,21 @@ extension KernelSelection {
     package var elementwiseBackend: KernelBackend {
         switch self {
         case .forced(.naive): return .naive
-        case .forced(.blas), .forced(.simd), .automatic: return .simd
+        case .forced(.blas), .forced(.simd), .automatic, .instructionSet: return .simd
         }
+    }
+
+    /// Which SIMD code runs a product the SIMD backend computes: the native plain-product kernel
+    /// (¬transA ∧ ¬transB; a GEMV xᵀ·A is the one-row case) at `native` ≥ AVX2, the Swift SIMD code
+    /// otherwise (transposed operands have no native kernel).
+    package static func simdProduct(transA: Bool, transB: Bool, native: InstructionSet) -> InstructionSet {
+        !transA && !transB ? native : .portable
+    }
+
+    /// How a GRU layer steps: the native fused kernel (recurrent product with the gate math in registers)
+    /// at `native` ≥ AVX2, else the composed kernels (product, then σ/tanh/update through `Kernels`).
+    package static func recurrentStep(native: InstructionSet) -> InstructionSet? {
+        native >= .avx2 ? native : nil
     }
 
     /// x·y·z ≥ threshold, saturating: a product too large for Int is certainly above it.

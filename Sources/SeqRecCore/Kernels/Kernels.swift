@@ -8,9 +8,12 @@
 /// A value holding the kernel selection; cheap to copy, safe to share between threads.
 package struct Kernels: Sendable {
     package let selection: KernelSelection
+    /// The native-kernel level, resolved once from the selection and the CPU (never above the CPU's).
+    package let native: InstructionSet
 
     package init(_ selection: KernelSelection) {
         self.selection = selection
+        native = selection.nativeLevel(detected: InstructionSet.detected)
     }
 
     /// C[m×n] = alpha·op(A)·op(B) + beta·C, op(A) is m×k, op(B) is k×n (transA: A stored k×m; transB: B
@@ -23,10 +26,13 @@ package struct Kernels: Sendable {
         precondition(lda >= (transA ? m : k), "gemm: lda \(lda) is less than the stored row length of A")
         precondition(ldb >= (transB ? k : n), "gemm: ldb \(ldb) is less than the stored row length of B")
         precondition(ldc >= n, "gemm: ldc \(ldc) is less than n \(n)")
-        switch selection.gemmBackend(transA: transA, transB: transB, m: m, n: n, k: k) {
+        switch selection.gemmBackend(transA: transA, transB: transB, m: m, n: n, k: k, native: native) {
         case .blas:
             BLASKernels.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                              b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        case .simd where KernelSelection.simdProduct(transA: transA, transB: transB, native: native) >= .avx2:
+            NativeKernels.gemm(native, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta,
+                               c: c, ldc: ldc)
         case .simd:
             SIMDKernels.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                              b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
@@ -44,6 +50,10 @@ package struct Kernels: Sendable {
         precondition(lda >= n, "gemv: lda \(lda) is less than n \(n)")
         switch selection.gemvBackend(trans: trans, m: m, n: n) {
         case .blas: BLASKernels.gemv(trans: trans, m: m, n: n, alpha: alpha, a: a, lda: lda, x: x, beta: beta, y: y)
+        case .simd where trans && KernelSelection.simdProduct(transA: false, transB: false, native: native) >= .avx2:
+            // y[1×n] = alpha·x[1×m]·A[m×n] + beta·y: the one-row plain product.
+            NativeKernels.gemm(native, m: 1, n: n, k: m, alpha: alpha, a: x, lda: Swift.max(1, m), b: a, ldb: lda,
+                               beta: beta, c: y, ldc: Swift.max(1, n))
         case .simd: SIMDKernels.gemv(trans: trans, m: m, n: n, alpha: alpha, a: a, lda: lda, x: x, beta: beta, y: y)
         case .naive:
             ReferenceKernels.gemv(trans: trans, m: m, n: n, alpha: alpha, a: a, lda: lda, x: x, beta: beta, y: y)
@@ -154,6 +164,20 @@ package struct Kernels: Sendable {
         case .simd: SIMDKernels.add(count: count, x, into: y)
         case .naive: ReferenceKernels.add(count: count, x, into: y)
         }
+    }
+
+    /// One GRU step for `rows` rows, or false when this selection composes the step from the other
+    /// kernels (see `KernelSelection.recurrentStep`): gi [rows × 3D] (stride ldgi, input bias included,
+    /// not changed), h [rows × D] updated, `scratch` ≥ rows·D floats.
+    package func fusedGRUStep(rows: Int, weights: GRURecurrentWeights, hiddenBias: UnsafePointer<Float>?,
+                              gi: UnsafePointer<Float>, ldgi: Int, hidden: UnsafeMutablePointer<Float>,
+                              scratch: UnsafeMutablePointer<Float>) -> Bool {
+        guard let level = KernelSelection.recurrentStep(native: native) else { return false }
+        Self.checkSize(rows); Self.checkSize(ldgi)
+        precondition(ldgi >= 3 * weights.hiddenWidth, "gruStep: ldgi \(ldgi) is less than 3·D")
+        NativeKernels.gruStep(level, rows: rows, hiddenWidth: weights.hiddenWidth, packed: weights.packed,
+                              hiddenBias: hiddenBias, gi: gi, ldgi: ldgi, hidden: hidden, scratch: scratch)
+        return true
     }
 
     private var useReference: Bool { selection.elementwiseBackend == .naive }

@@ -1,5 +1,5 @@
 /// Element-wise activations named as RecBole's `hidden_act` names them.
-enum Activation: String {
+enum Activation: String, CaseIterable {
     case gelu, relu, swish, tanh, sigmoid
 
     func apply(count: Int, _ x: UnsafeMutablePointer<Float>, kernels: Kernels) {

@@ -6,6 +6,8 @@
 struct GRULayer {
     let input: Linear     // W_ih [3D, I], b_ih [3D] or none
     let hidden: Linear    // W_hh [3D, D], b_hh [3D] or none
+    /// W_hh again, in the fused native step's panels (used when `Kernels.fusedGRUStep` runs).
+    let recurrent: GRURecurrentWeights
 
     var hiddenWidth: Int { hidden.inputWidth }
 
@@ -21,6 +23,10 @@ struct GRULayer {
     func step(rows: Int, projected gi: UnsafeMutablePointer<Float>, hidden h: UnsafeMutablePointer<Float>,
               gh: UnsafeMutablePointer<Float>, kernels: Kernels) {
         let d = hiddenWidth, gates = 3 * hiddenWidth
+        if kernels.fusedGRUStep(rows: rows, weights: recurrent, hiddenBias: hidden.bias, gi: gi, ldgi: gates,
+                                hidden: h, scratch: gh) {
+            return
+        }
         hidden(rows: rows, h, ldx: d, into: gh, ldo: gates, kernels: kernels)
         for row in 0..<rows {
             let i = gi + row * gates, g = gh + row * gates, state = h + row * d
@@ -284,16 +290,5 @@ struct GRUStack {
         var top = hidden
         for layer in layers.dropLast() { top += count * layer.hiddenWidth }
         return top
-    }
-}
-
-extension WeightBinder {
-    func gruLayer(inputWeights: String, hiddenWeights: String, inputBias: String?, hiddenBias: String?,
-                  input: Int, hidden: Int) throws -> GRULayer {
-        GRULayer(input: linear(weight: try tensor(inputWeights, [3 * hidden, input]),
-                               bias: try inputBias.map { try tensor($0, [3 * hidden]) }, input: input, output: 3 * hidden),
-                 hidden: linear(weight: try tensor(hiddenWeights, [3 * hidden, hidden]),
-                                bias: try hiddenBias.map { try tensor($0, [3 * hidden]) }, input: hidden,
-                                output: 3 * hidden))
     }
 }

@@ -37,21 +37,3 @@ struct LayerNormLayer {
                           out: out, ldo: ldo)
     }
 }
-
-extension WeightBinder {
-    func linear(_ prefix: String, input: Int, output: Int, bias: Bool = true) throws -> Linear {
-        linear(weight: try tensor(prefix + ".weight", [output, input]),
-               bias: bias ? try tensor(prefix + ".bias", [output]) : nil, input: input, output: output)
-    }
-
-    /// A linear map over `weight` [output, input] (already checked), packed for the kernels.
-    func linear(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, input: Int, output: Int) -> Linear {
-        Linear(transposedWeight: packing.transposed(weight, rows: output, columns: input), bias: bias,
-               inputWidth: input, outputWidth: output)
-    }
-
-    func layerNorm(_ prefix: String, width: Int, eps: Float) throws -> LayerNormLayer {
-        LayerNormLayer(gamma: try tensor(prefix + ".weight", [width]), beta: try tensor(prefix + ".bias", [width]),
-                       width: width, eps: eps)
-    }
-}

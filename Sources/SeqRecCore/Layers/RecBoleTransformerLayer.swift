@@ -13,22 +13,6 @@ struct RecBoleTransformerLayer {
     var hidden: Int { query.outputWidth }
     var inner: Int { dense1.outputWidth }
 
-    init(_ binder: WeightBinder, index: Int, hidden: Int, inner: Int, heads: Int, eps: Float,
-         activation: Activation, causal: Bool) throws {
-        let prefix = "trm_encoder.layer.\(index)."
-        let attentionPrefix = prefix + "multi_head_attention."
-        query = try binder.linear(attentionPrefix + "query", input: hidden, output: hidden)
-        key = try binder.linear(attentionPrefix + "key", input: hidden, output: hidden)
-        value = try binder.linear(attentionPrefix + "value", input: hidden, output: hidden)
-        dense = try binder.linear(attentionPrefix + "dense", input: hidden, output: hidden)
-        attentionNorm = try binder.layerNorm(attentionPrefix + "LayerNorm", width: hidden, eps: eps)
-        dense1 = try binder.linear(prefix + "feed_forward.dense_1", input: hidden, output: inner)
-        dense2 = try binder.linear(prefix + "feed_forward.dense_2", input: inner, output: hidden)
-        feedForwardNorm = try binder.layerNorm(prefix + "feed_forward.LayerNorm", width: hidden, eps: eps)
-        attention = Attention(heads: heads, headWidth: hidden / heads, causal: causal, scaling: .afterProduct)
-        self.activation = activation
-    }
-
     /// Scratch for a batch of `rows` packed tokens whose longest session has `maxTokens` tokens.
     struct Scratch {
         let q, k, v, context, sum, inner, scores: UnsafeMutablePointer<Float>

@@ -9,19 +9,15 @@ struct RecBoleTransformerStack {
     let hidden: Int
     private let regions: TransformerRegions
 
-    init(_ binder: WeightBinder, _ config: RecBoleSASRec.Configuration, items: UnsafePointer<Float>, causal: Bool,
-         maxBatch: Int, layout: inout WorkspaceLayout) throws {
-        let h = config.hiddenSize
-        hidden = h
-        embedding = TransformerEmbedding(
-            items: items, positions: try binder.tensor("position_embedding.weight", [config.maxLength, h]),
-            norm: try binder.layerNorm("LayerNorm", width: h, eps: config.layerNormEps), width: h)
-        layers = try (0..<config.layers).map {
-            try RecBoleTransformerLayer(binder, index: $0, hidden: h, inner: config.innerSize, heads: config.heads,
-                                        eps: config.layerNormEps, activation: config.activation, causal: causal)
-        }
-        regions = TransformerRegions(&layout, maxBatch: maxBatch, maxTokens: config.maxLength, hidden: h,
-                                     inner: config.innerSize)
+    /// `layers` must not be empty; windows hold at most `maxTokens` tokens.
+    init(embedding: TransformerEmbedding, layers: [RecBoleTransformerLayer], maxBatch: Int, maxTokens: Int,
+         layout: inout WorkspaceLayout) {
+        precondition(!layers.isEmpty, "a transformer stack has at least one layer")
+        self.embedding = embedding
+        self.layers = layers
+        hidden = embedding.width
+        regions = TransformerRegions(&layout, maxBatch: maxBatch, maxTokens: maxTokens, hidden: embedding.width,
+                                     inner: layers[0].inner)
     }
 
     /// Embeds session `b`'s tokens (`items`, then `mask` when given) at positions 0, 1, … after the
@@ -54,7 +50,7 @@ struct RecBoleTransformerStack {
             layer.forward(x, rows: rows, spans: spans, sessions: sessions, scratch: scratch, kernels: kernels)
             keep(index, scratch.k, scratch.v)
         }
-        // safe: the configuration guarantees n_layers ≥ 1.
+        // safe: init requires at least one layer.
         layers[layers.count - 1].forwardLastRows(x, rows: rows, spans: spans, sessions: sessions, into: out,
                                                  scratch: scratch, kernels: kernels)
         keep(layers.count - 1, scratch.k, scratch.v)

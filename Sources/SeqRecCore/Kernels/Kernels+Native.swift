@@ -1,0 +1,56 @@
+// Swift face of the native kernels (the CSeqRecKernels target): AVX-512 and AVX2 + FMA versions chosen
+// by the level `Kernels` resolved once from the selection and the CPU (KernelBackend.swift has the rule).
+// Callers pass a level ≥ .avx2 that the CPU supports (`Kernels.native` is capped at the detected level).
+import CSeqRecKernels
+
+enum NativeKernels {
+    /// C[m×n] = alpha·A[m×k]·B[k×n] + beta·C, no transposes (beta = 0 overwrites C).
+    static func gemm(_ level: InstructionSet, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>,
+                     lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>,
+                     ldc: Int) {
+        #if arch(x86_64)
+        switch level {
+        case .avx512: seqrec_sgemm_nn_avx512(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        case .avx2: seqrec_sgemm_nn_avx2(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        case .portable: preconditionFailure("native gemm called at the portable level")
+        }
+        #else
+        preconditionFailure("native kernels exist on x86-64 only")
+        #endif
+    }
+
+    /// One GRU step over `rows` rows with W_hh packed by `GRURecurrentWeights` (see CSeqRecKernels.h).
+    static func gruStep(_ level: InstructionSet, rows: Int, hiddenWidth d: Int, packed: UnsafePointer<Float>,
+                        hiddenBias: UnsafePointer<Float>?, gi: UnsafePointer<Float>, ldgi: Int,
+                        hidden: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        #if arch(x86_64)
+        switch level {
+        case .avx512: seqrec_gru_step_avx512(rows, d, packed, hiddenBias, gi, ldgi, hidden, scratch)
+        case .avx2: seqrec_gru_step_avx2(rows, d, packed, hiddenBias, gi, ldgi, hidden, scratch)
+        case .portable: preconditionFailure("native GRU step called at the portable level")
+        }
+        #else
+        preconditionFailure("native kernels exist on x86-64 only")
+        #endif
+    }
+}
+
+/// W_hh [3D × D] re-laid out once at load into the fused step's panels (16 hidden units, r | z | n side
+/// by side per input unit, zero-padded). Owned by the layer that holds it; immutable after init.
+package final class GRURecurrentWeights: @unchecked Sendable {
+    let hiddenWidth: Int
+    let packed: UnsafePointer<Float>
+
+    package init(weights: UnsafePointer<Float>, hiddenWidth d: Int) {
+        precondition(d > 0, "a GRU layer has at least one hidden unit")
+        hiddenWidth = d
+        let count = seqrec_gru_packed_count(d)
+        let block = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        seqrec_gru_pack(d, weights, block)  // writes every one of the `count` floats
+        packed = UnsafePointer(block)
+    }
+
+    deinit {
+        UnsafeMutablePointer(mutating: packed).deallocate()
+    }
+}
