@@ -80,7 +80,7 @@ public enum KernelsCommand {
             let runs = TimingLoop.measure(plan) {
                 for _ in 0..<50 {
                     if kernels.hasFusedGRUStep {
-                        kernels.fusedGRUStep(rows: m, weights: packed, hiddenBias: nil, inputRows: inputRows, hidden: h,
+                        kernels.fusedGRUStep(rows: m, weights: packed, hiddenBias: nil, inputs: .rows(inputRows), hidden: h,
                                              scratch: gh)
                     } else {
                         composedGRUStep(rows: m, hiddenWidth: d, transposedWeights: wT, gi: gi, gh: gh, hidden: h,

@@ -40,13 +40,13 @@ size_t seqrec_gru_packed_count(long d);
 void seqrec_gru_pack(long d, const float *w_hh, float *packed);
 
 /// One GRU step for R rows: gh = h·W_hhᵀ (+ b_hh when not NULL), r = σ(gi_r + gh_r), z = σ(gi_z + gh_z),
-/// n = tanh(gi_n + r ⊙ gh_n), h ← (1 − z) ⊙ n + z ⊙ h. gi_rows[i] points at row i's 3D input
-/// projections (r | z | n, input bias included; rows may lie anywhere, e.g. in a per-item table; not
-/// changed). `scratch` holds R × D floats.
+/// n = tanh(gi_n + r ⊙ gh_n), h ← (1 − z) ⊙ n + z ⊙ h. Row i's 3D input projections (r | z | n, input
+/// bias included; not changed) are at gi_rows[i] when gi_rows is not NULL (rows anywhere, e.g. in a
+/// per-item table), else at gi + i·ldgi. `scratch` holds R × D floats.
 void seqrec_gru_step_avx512(long rows, long d, const float *packed, const float *b_hh,
-                            const float *const *gi_rows, float *h, float *scratch);
+                            const float *const *gi_rows, const float *gi, long ldgi, float *h, float *scratch);
 void seqrec_gru_step_avx2(long rows, long d, const float *packed, const float *b_hh,
-                          const float *const *gi_rows, float *h, float *scratch);
+                          const float *const *gi_rows, const float *gi, long ldgi, float *h, float *scratch);
 
 #ifdef __cplusplus
 }

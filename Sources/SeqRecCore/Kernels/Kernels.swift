@@ -170,17 +170,21 @@ package struct Kernels: Sendable {
     package var hasFusedGRUStep: Bool { KernelSelection.recurrentStep(native: native) != nil }
 
     /// One GRU step for `rows` rows through the fused native kernel (only when `hasFusedGRUStep`):
-    /// inputRows[i] points at row i's 3D input projections (input bias included, not changed), h [rows × D]
-    /// is updated, `scratch` holds ≥ rows·D floats.
+    /// row i's 3D input projections (input bias included, not changed) per `inputs`, h [rows × D]
+    /// updated, `scratch` holds ≥ rows·D floats.
     package func fusedGRUStep(rows: Int, weights: GRURecurrentWeights, hiddenBias: UnsafePointer<Float>?,
-                              inputRows: UnsafePointer<UnsafePointer<Float>?>, hidden: UnsafeMutablePointer<Float>,
+                              inputs: GRUStepInputs, hidden: UnsafeMutablePointer<Float>,
                               scratch: UnsafeMutablePointer<Float>) {
         guard let level = KernelSelection.recurrentStep(native: native) else {
             preconditionFailure("fusedGRUStep called under \(selection), which composes the step")
         }
         Self.checkSize(rows)
+        if case .block(_, let ldgi) = inputs {
+            Self.checkSize(ldgi)
+            precondition(ldgi >= 3 * weights.hiddenWidth, "fusedGRUStep: ldgi \(ldgi) is less than 3·D")
+        }
         NativeKernels.gruStep(level, rows: rows, hiddenWidth: weights.hiddenWidth, packed: weights.packed,
-                              hiddenBias: hiddenBias, inputRows: inputRows, hidden: hidden, scratch: scratch)
+                              hiddenBias: hiddenBias, inputs: inputs, hidden: hidden, scratch: scratch)
     }
 
     private var useReference: Bool { selection.elementwiseBackend == .naive }

@@ -1,7 +1,7 @@
 // One PyTorch GRU layer / GRUCell step for a block of sessions (MODELS.md §2.7).
 //   R sessions stepping together, I input width, D hidden width
 //   x [R, I] (ldx), h [R, D] updated in place; gate row blocks are r | z | n
-//   scratch: gi [R, 3D], gh [R, 3D], rowPointers [R] (the fused step reads gi through row pointers)
+//   scratch: gi [R, 3D], gh [R, 3D]
 
 struct GRULayer {
     let input: Linear     // W_ih [3D, I], b_ih [3D] or none
@@ -13,21 +13,18 @@ struct GRULayer {
 
     /// h ← GRU(x, h): r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r ⊙ gh_n), h = (1 − z) ⊙ n + z ⊙ h.
     func step(rows: Int, _ x: UnsafePointer<Float>, ldx: Int, hidden h: UnsafeMutablePointer<Float>,
-              gi: UnsafeMutablePointer<Float>, gh: UnsafeMutablePointer<Float>,
-              rowPointers: UnsafeMutablePointer<UnsafePointer<Float>?>, kernels: Kernels) {
+              gi: UnsafeMutablePointer<Float>, gh: UnsafeMutablePointer<Float>, kernels: Kernels) {
         input(rows: rows, x, ldx: ldx, into: gi, ldo: 3 * hiddenWidth, kernels: kernels)
-        step(rows: rows, projected: gi, hidden: h, gh: gh, rowPointers: rowPointers, kernels: kernels)
+        step(rows: rows, projected: gi, hidden: h, gh: gh, kernels: kernels)
     }
 
     /// The same step with the input projection gi = x·W_ihᵀ + b_ih already computed (it does not depend
     /// on h, so `GRUStack` computes it for many steps in one product). Overwrites gi.
     func step(rows: Int, projected gi: UnsafeMutablePointer<Float>, hidden h: UnsafeMutablePointer<Float>,
-              gh: UnsafeMutablePointer<Float>, rowPointers: UnsafeMutablePointer<UnsafePointer<Float>?>,
-              kernels: Kernels) {
+              gh: UnsafeMutablePointer<Float>, kernels: Kernels) {
         let d = hiddenWidth, gates = 3 * hiddenWidth
         if kernels.hasFusedGRUStep {
-            for row in 0..<rows { rowPointers[row] = UnsafePointer(gi + row * gates) }
-            fusedStep(rows: rows, inputRows: rowPointers, hidden: h, scratch: gh, kernels: kernels)
+            fusedStep(rows: rows, inputs: .block(gi, ldgi: gates), hidden: h, scratch: gh, kernels: kernels)
             return
         }
         hidden(rows: rows, h, ldx: d, into: gh, ldo: gates, kernels: kernels)
@@ -45,11 +42,11 @@ struct GRULayer {
     }
 
     /// The step through the fused native kernel (only when `kernels.hasFusedGRUStep`), with row i's
-    /// projected input at inputRows[i] (a block's rows, or rows of `GRUInputProjections`).
-    func fusedStep(rows: Int, inputRows: UnsafeMutablePointer<UnsafePointer<Float>?>,
-                   hidden h: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, kernels: Kernels) {
-        kernels.fusedGRUStep(rows: rows, weights: recurrent, hiddenBias: hidden.bias, inputRows: inputRows,
-                             hidden: h, scratch: scratch)
+    /// projected inputs per `inputs` (a block's rows, or rows of `GRUInputProjections`).
+    func fusedStep(rows: Int, inputs: GRUStepInputs, hidden h: UnsafeMutablePointer<Float>,
+                   scratch: UnsafeMutablePointer<Float>, kernels: Kernels) {
+        kernels.fusedGRUStep(rows: rows, weights: recurrent, hiddenBias: hidden.bias, inputs: inputs, hidden: h,
+                             scratch: scratch)
     }
 }
 
@@ -132,11 +129,9 @@ enum RecurrentCell {
     }
 
     func step(rows: Int, _ x: UnsafePointer<Float>, ldx: Int, hidden: UnsafeMutablePointer<Float>,
-              gi: UnsafeMutablePointer<Float>, gh: UnsafeMutablePointer<Float>,
-              rowPointers: UnsafeMutablePointer<UnsafePointer<Float>?>, kernels: Kernels) {
+              gi: UnsafeMutablePointer<Float>, gh: UnsafeMutablePointer<Float>, kernels: Kernels) {
         switch self {
-        case .standard(let layer):
-            layer.step(rows: rows, x, ldx: ldx, hidden: hidden, gi: gi, gh: gh, rowPointers: rowPointers, kernels: kernels)
+        case .standard(let layer): layer.step(rows: rows, x, ldx: ldx, hidden: hidden, gi: gi, gh: gh, kernels: kernels)
         case .embedding(let cell): cell.step(rows: rows, x, hidden: hidden, gi: gi, gh: gh, kernels: kernels)
         }
     }
@@ -264,8 +259,7 @@ struct GRUStack {
             for index in 1..<layers.count {
                 let below = UnsafePointer(state), belowWidth = layers[index - 1].hiddenWidth
                 state += count * belowWidth
-                layers[index].step(rows: active, below, ldx: belowWidth, hidden: state, gi: gi, gh: gh,
-                                   rowPointers: pointers, kernels: kernels)
+                layers[index].step(rows: active, below, ldx: belowWidth, hidden: state, gi: gi, gh: gh, kernels: kernels)
             }
         }
         var active = 0
@@ -279,7 +273,7 @@ struct GRUStack {
                     precondition(index >= 0 && index < table.rows, "GRU input \(index) outside the table of \(table.rows)")
                     pointers[row] = table.values + index * table.width
                 }
-                firstLayer.fusedStep(rows: active, inputRows: pointers, hidden: hidden, scratch: gh, kernels: kernels)
+                firstLayer.fusedStep(rows: active, inputs: .rows(pointers), hidden: hidden, scratch: gh, kernels: kernels)
                 stepUpperLayers(active: active)
             }
             chunkStart = steps
@@ -307,10 +301,9 @@ struct GRUStack {
                 switch layers[0] {
                 case .standard(let first):
                     first.step(rows: active, projected: projected + (t - chunkStart) * count * firstGates,
-                               hidden: hidden, gh: gh, rowPointers: pointers, kernels: kernels)
+                               hidden: hidden, gh: gh, kernels: kernels)
                 case .embedding:
-                    layers[0].step(rows: active, x, ldx: inputWidth, hidden: hidden, gi: gi, gh: gh,
-                                   rowPointers: pointers, kernels: kernels)
+                    layers[0].step(rows: active, x, ldx: inputWidth, hidden: hidden, gi: gi, gh: gh, kernels: kernels)
                 }
                 stepUpperLayers(active: active)
             }

@@ -14,7 +14,7 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
     let scoring: ScoringTable
     let workspaceLayout: WorkspaceLayout
     private let stepRows, projected, states, gh, topStates, keys, queries, joined, poolScratch: Int
-    private let order, stepOffsets, rowPointers: Int
+    private let order, stepOffsets: Int
     private let cache: CacheRegions?
 
     /// The state cache (§3.4): per window, every layer's final state, every step's top state g_j and its
@@ -62,7 +62,6 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
         poolScratch = layout.reserve(h)
         order = layout.reserveInts(4 * maxBatch)
         stepOffsets = layout.reserveInts(config.maxLength + 1)
-        rowPointers = layout.reserveInts(maxBatch)
         let width = config.layers * h + 2 * config.maxLength * h
         let entries = requested ?? defaultStateCacheEntries(preferred: 256, floatsPerEntry: width)
         if entries > 0 {
@@ -137,7 +136,6 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
                 (x + (offset[t] + r) * e).update(from: self.items + item * e, count: e)
             }
         }
-        let pointers = rowPointerScratch(workspace, count: count)
         var inputWidth = e
         for (index, layer) in gru.enumerated() {
             layer.input(rows: rows, x, ldx: inputWidth, into: gi, ldo: 3 * h, kernels: kernels)
@@ -145,7 +143,7 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
             for t in 0..<steps {
                 let active = offset[t + 1] - offset[t]
                 layer.step(rows: active, projected: gi + offset[t] * 3 * h, hidden: state, gh: workspace.region(gh),
-                           rowPointers: pointers, kernels: kernels)
+                           kernels: kernels)
                 (x + offset[t] * h).update(from: state, count: active * h)
             }
             afterLayer(index, state)
@@ -160,14 +158,6 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
             next += length[r]
         }
         attentionKey(rows: rows, g, ldx: h, into: workspace.region(keys), ldo: h, kernels: kernels)
-    }
-
-    /// Row-pointer scratch for the fused GRU step (it reads its input rows through them).
-    private func rowPointerScratch(_ workspace: Workspace, count: Int) -> UnsafeMutablePointer<UnsafePointer<Float>?> {
-        // safe: the region holds maxBatch Ints, the same size and alignment as maxBatch pointers, and is
-        // only ever used as pointers.
-        UnsafeMutableRawPointer(workspace.intRegion(rowPointers)).bindMemory(to: UnsafePointer<Float>?.self,
-                                                                             capacity: Swift.max(1, count))
     }
 
     /// Steps 3–7 of §3.3 for `count` sessions: `rows(i)` gives session i's batch index, its g rows, key
@@ -249,7 +239,7 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
             for (index, layer) in gru.enumerated() {
                 for a in 0..<appends { (state + a * h).update(from: block(appendOrder[a]) + index * h, count: h) }
                 layer.step(rows: appends, x, ldx: inputWidth, hidden: state, gi: gi, gh: workspace.region(gh),
-                           rowPointers: rowPointerScratch(workspace, count: appends), kernels: kernels)
+                           kernels: kernels)
                 for a in 0..<appends { (block(appendOrder[a]) + index * h).update(from: state + a * h, count: h) }
                 x.update(from: state, count: appends * h)
                 inputWidth = h
