@@ -11,8 +11,10 @@ import PackageDescription
 /// `seqrec` and `seqrec-bench` check the CPU at start-up and exit with a message naming the missing
 /// features (Sources/CSeqRecCPU). The level reaches the Swift compiler as `-Xcc -march=<level>` (the
 /// clang importer's CPU, which sets IRGen's target CPU and features to exactly the level's; Swift's own
-/// `-target-cpu` does not accept the psABI level names), an unsafe flag: SwiftPM ≥ 6.2 accepts it in dependencies of every kind for manifests of tools version ≥ 6.2
-/// (swiftlang/swift-package-manager #8896, #8951); `SEQREC_ISA=x86-64` builds with no unsafe flag at all.
+/// `-target-cpu` does not accept the psABI level names), an unsafe flag: SwiftPM ≥ 6.2 accepts it in
+/// dependencies of every kind (version, branch, path) for manifests of tools version ≥ 6.2
+/// (swiftlang/swift-package-manager #8896, #8951; checked with 6.3.1: a tools-6.1 manifest with the same
+/// flag is refused as a version dependency); `SEQREC_ISA=x86-64` builds with no unsafe flag at all.
 enum InstructionSetLevel: Int {
     case baseline = 1, v2, v3, v4
 
@@ -20,6 +22,10 @@ enum InstructionSetLevel: Int {
 
     static var requested: InstructionSetLevel {
         #if arch(x86_64)
+        if let old = Context.environment["SEQREC_TARGET_CPU"] {
+            fatalError("SEQREC_TARGET_CPU=\(old) is no longer read; set \(environmentVariable) to an ISA level instead: "
+                + allLevels.map(\.name).joined(separator: ", "))
+        }
         let name = Context.environment[environmentVariable] ?? "x86-64-v3"
         guard let level = allLevels.first(where: { $0.name == name }) else {
             fatalError("\(environmentVariable)=\"\(name)\" is not an ISA level; use one of: "
@@ -85,18 +91,19 @@ let package = Package(
         .target(name: "SeqRecOperations", dependencies: ["SeqRecProtocol", "SeqRecPosix"]),
         .executableTarget(
             name: "seqrec",
-            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient", "CSeqRecCPU"]
+            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient", "SeqRecPosix", "CSeqRecCPU"]
         ),
         .testTarget(name: "SeqRecCoreTests", dependencies: ["SeqRecCore"]),
         .testTarget(name: "SeqRecProtocolTests", dependencies: ["SeqRecProtocol"]),
         .testTarget(name: "SeqRecPosixTests", dependencies: ["SeqRecPosix"]),
         .testTarget(name: "SeqRecOperationsTests", dependencies: ["SeqRecOperations", "SeqRecPosix"]),
         .testTarget(name: "SeqRecCLITests", dependencies: ["seqrec", "SeqRecCore", "CSeqRecCPU"]),
-        .testTarget(name: "SeqRecServerTests", dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore"]),
+        .testTarget(name: "SeqRecClientTests", dependencies: ["SeqRecClient", "SeqRecProtocol"]),
+        .testTarget(name: "SeqRecServerTests", dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore", "SeqRecPosix"]),
         .target(name: "CBenchSupport", path: "Benchmarks/CBenchSupport"),
         .target(
             name: "SeqRecBench",
-            dependencies: ["SeqRecCore", "SeqRecProtocol", "SeqRecPosix", "CBenchSupport"],
+            dependencies: ["SeqRecCore", "SeqRecProtocol", "SeqRecPosix", "CBenchSupport", "SeqRecOperations"],
             path: "Benchmarks/SeqRecBench"
         ),
         .executableTarget(

@@ -89,7 +89,7 @@ public enum InProcessBenchmark {
         configureBLASThreads(1)
         let selection = try kernelSelection(configuration.kernels)
         let recommender = try Recommender(path: configuration.modelPath, name: "bench", kernels: selection,
-                                          maxBatch: configuration.batch,
+                                          maxBatch: configuration.batch, tableMemory: TableMemory.fromEnvironment(),
                                           stateCacheEntries: configuration.stateCacheEntries)
         let info = recommender.info
         let firstItem = info.firstItem

@@ -13,7 +13,7 @@ let usage = """
       convert <folder> -o <file> [--verify|--no-verify]
                                           convert weights.safetensors + config.json [+ vocab.tsv] to a .seqrec file;
                                           when the folder has golden.json (default) or with --verify, the file is
-                                          kept only if it reproduces upstream's golden outputs on both kernel paths
+                                          kept only if it reproduces upstream's golden outputs on every kernel path
       inspect <file>                      print a model file's header, hyperparameters, tensors and checksums
       recommend --model <file> --session "<ids or titles; separated by ;>" [--k 10] [--exclude-seen]
                 [--external] [--kernels auto|blas|simd|naive]
@@ -56,7 +56,7 @@ func run(_ arguments: [String]) async throws {
         try RecommendCommand(&rest).run()
     case "serve":
         do {
-            try Server.run(configuration: ServerCommand.parse(arguments: Array(arguments.dropFirst())))
+            try ServeCommand.run(ServerCommand.parse(arguments: Array(arguments.dropFirst())))
         } catch let error as ServerCommandError {
             guard error.isHelpRequest else { throw UsageError("serve: \(error.message)") }
             print(error.message)

@@ -61,6 +61,52 @@ struct ZooParityTests {
         }
     }
 
+    /// NARM's state cache (MODELS-next.md §3.4): without it, and with it while every session grows one item
+    /// per request (so each request but the first resumes from the stored prefix, one GRU step), the golden
+    /// answers stay; batches mixing stored, grown and new windows too.
+    @Test(arguments: backends)
+    func narmStateCacheKeepsGoldenAnswers(backend: KernelBackend) throws {
+        let fixture = try GoldenFixture("recbole-narm-ml100k")
+        let path = try fixture.convert()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (queries, tops, scales) = Self.queries(fixture)
+        let uncached = try Recommender(path: path, kernels: .forced(backend), maxBatch: 16, stateCacheEntries: 0)
+        #expect(uncached.makeContext().stateCacheStatistics == nil)
+        var results: [Recommendation] = []
+        uncached.makeContext().recommend(queries[...], into: &results)
+        for index in queries.indices {
+            expectTop(results[index], tops[index], scale: scales[index], label: "NARM [\(backend), no cache] case \(index)")
+        }
+
+        let cached = try Recommender(path: path, kernels: .forced(backend), maxBatch: 16, stateCacheEntries: 512)
+        let context = cached.makeContext()
+        for (index, query) in queries.enumerated().prefix(40) {
+            var last = Recommendation()
+            for length in 1...query.items.count {
+                last = context.recommend(SessionQuery(items: Array(query.items.prefix(length)), k: query.k))
+            }
+            expectTop(last, tops[index], scale: scales[index], label: "NARM [\(backend)] case \(index) grown")
+        }
+        let grown = context.stateCacheStatistics
+        #expect((grown?.hits ?? 0) > (grown?.lookups ?? 0) / 2, "NARM [\(backend)]: \(String(describing: grown))")
+
+        // One batch: windows stored whole (cases 0–39), grown by one item (their sessions plus one more
+        // click, answered against golden only as a run without the cache) and never seen (cases 40–).
+        var mixed = Array(queries.prefix(48))
+        for index in 0..<8 { mixed.append(SessionQuery(items: queries[index].items + [queries[index + 8].items[0]], k: 10)) }
+        var expected: [Recommendation] = [], actual: [Recommendation] = []
+        uncached.makeContext().recommend(mixed[...], into: &expected)
+        context.recommend(mixed[...], into: &actual)
+        for index in mixed.indices {
+            let scale = index < 48 ? scales[index] : (expected[index].scores.map(abs).max() ?? 1)
+            expectTop(actual[index], Array(zip(expected[index].items, expected[index].scores)), scale: scale,
+                      label: "NARM [\(backend)] mixed batch \(index)")
+            if index < 48 {
+                expectTop(actual[index], tops[index], scale: scales[index], label: "NARM [\(backend)] mixed batch golden \(index)")
+            }
+        }
+    }
+
     /// The fixtures exercise what the families get wrong most easily (MODELS-next.md §10): windows shorter
     /// than, equal to and longer than L, and repeated items.
     @Test(arguments: fixtures)

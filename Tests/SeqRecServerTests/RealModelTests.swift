@@ -46,7 +46,7 @@ struct RealModelTests {
     @Test func answersEqualTheInProcessEngine() async throws {
         let server = try TestServer(backends: [RecommenderBackend(DefaultModel.recommender)])
         defer { server.stop() }
-        let connection = try SeqRecConnection(port: server.port)
+        let connection = try await SeqRecConnection(port: server.port)
         defer { connection.close() }
         for seed in 0..<5 {
             let session = DefaultModel.session(seed)
@@ -67,7 +67,7 @@ struct RealModelTests {
     @Test func aGrowingSessionIsResumedAndCounted() async throws {
         let server = try TestServer(backends: [RecommenderBackend(DefaultModel.recommender)]) { $0.workers = 1 }
         defer { server.stop() }
-        let connection = try SeqRecConnection(port: server.port)
+        let connection = try await SeqRecConnection(port: server.port)
         defer { connection.close() }
         let session = DefaultModel.session(7, length: 4)
         for length in [3, 4] {
@@ -86,7 +86,7 @@ struct RealModelTests {
         let vocabulary = try #require(recommender.vocabulary)
         let server = try TestServer(backends: [RecommenderBackend(recommender)])
         defer { server.stop() }
-        let connection = try SeqRecConnection(port: server.port)
+        let connection = try await SeqRecConnection(port: server.port)
         defer { connection.close() }
         let session = DefaultModel.session(42, length: 3)
         let tokens = session.map { vocabulary.token(of: Int($0)) ?? "" }
@@ -134,7 +134,7 @@ struct RealModelTests {
     @Test func sixtyFourConcurrentConnections() async throws {
         let server = try TestServer(backends: [RecommenderBackend(DefaultModel.recommender)])
         defer { server.stop() }
-        let connections = try (0..<64).map { _ in try SeqRecConnection(port: server.port) }
+        let connections = try await openConnections(64, port: server.port)
         defer { connections.forEach { $0.close() } }
         let expected = try (0..<8).map { try DefaultModel.expected(DefaultModel.session($0), k: 10) }
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -37,7 +37,6 @@
 // - `.forced(.naive)`: the scalar reference loops in `Reference/`; catalog scoring blocked.
 import CBLAS
 import Foundation
-import Synchronization
 
 /// An implementation family for the kernels.
 public enum KernelBackend: String, Sendable, CaseIterable {
@@ -135,21 +134,12 @@ public struct UnsupportedInstructionSetError: Error, CustomStringConvertible, Eq
     }
 }
 
-/// Whether the application chose OpenBLAS's thread count (see `configureBLASThreadsUnlessConfigured`).
-private let blasThreadsConfigured = Atomic<Bool>(false)
-
-/// Sets OpenBLAS's own thread count explicitly (call once at startup; SeqRec default 1, so BLAS threads
-/// never compete with the server's worker threads).
+/// Sets OpenBLAS's own thread count, process-wide: the application's call, made once at start-up (the
+/// library never makes it; `seqrec` and `seqrec-bench` set 1, or SEQREC_BLAS_THREADS, so BLAS threads
+/// never compete with the server's worker threads; OpenBLAS's own default is one thread per core).
 public func configureBLASThreads(_ count: Int) {
     precondition(count >= 1 && count <= Int(Int32.max), "BLAS thread count must be at least 1, got \(count)")
     openblas_set_num_threads(Int32(count))
-    blasThreadsConfigured.store(true, ordering: .relaxed)
-}
-
-/// Applies SeqRec's default of one OpenBLAS thread unless the application already chose a count:
-/// OpenBLAS's own default (one thread per core) would fight the inference workers for the cores.
-package func configureBLASThreadsUnlessConfigured() {
-    if !blasThreadsConfigured.load(ordering: .relaxed) { configureBLASThreads(1) }
 }
 
 /// The measured thresholds of the automatic rule (see the file comment and docs/KERNELS.md).

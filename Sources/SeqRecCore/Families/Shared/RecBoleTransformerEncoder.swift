@@ -39,23 +39,17 @@ struct RecBoleTransformerConfiguration {
         let width = hiddenSize
         table.add("item_embedding.weight", itemRows, width)
         table.add("position_embedding.weight", maxLength, width)
-        table.add("LayerNorm.weight", width)
-        table.add("LayerNorm.bias", width)
+        table.addLayerNorm("LayerNorm", width: width)
         for layer in 0 ..< layers {
             let attention = Self.attentionPrefix(layer)
             for part in ["query", "key", "value", "dense"] {
-                table.add(attention + part + ".weight", width, width)
-                table.add(attention + part + ".bias", width)
+                table.addLinear(attention + part, input: width, output: width)
             }
-            table.add(attention + "LayerNorm.weight", width)
-            table.add(attention + "LayerNorm.bias", width)
+            table.addLayerNorm(attention + "LayerNorm", width: width)
             let feedForward = Self.feedForwardPrefix(layer)
-            table.add(feedForward + "dense_1.weight", innerSize, width)
-            table.add(feedForward + "dense_1.bias", innerSize)
-            table.add(feedForward + "dense_2.weight", width, innerSize)
-            table.add(feedForward + "dense_2.bias", width)
-            table.add(feedForward + "LayerNorm.weight", width)
-            table.add(feedForward + "LayerNorm.bias", width)
+            table.addLinear(feedForward + "dense_1", input: width, output: innerSize)
+            table.addLinear(feedForward + "dense_2", input: innerSize, output: width)
+            table.addLayerNorm(feedForward + "LayerNorm", width: width)
         }
     }
 
