@@ -152,6 +152,9 @@ def markdown(document):
                   f"{b['repeats']}; median {b['median_gb_per_s']:.2f}) → bound {b['bound_us']:,.0f} µs", ""]
     results = document["results"]
     lines += _table(results, "p50_us", "p50 latency per batch call (µs)")
+    if all("min_us" in runs[0] for entry in results for runs in entry["runs"].values()):
+        lines += _table(results, "min_us", "fastest call per batch call (µs): the least disturbed by other "
+                        "processes on a loaded machine")
     lines += _table(results, "p99_us", "p99 latency per batch call (µs)")
     lines += _checks(results)
     lines += _targets(document)
