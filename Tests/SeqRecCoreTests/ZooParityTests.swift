@@ -73,7 +73,7 @@ struct ZooParityTests {
         let uncached = try Recommender(path: path, kernels: .forced(backend), maxBatch: 16, stateCacheEntries: 0)
         #expect(uncached.makeContext().stateCacheStatistics == nil)
         var results: [Recommendation] = []
-        uncached.makeContext().recommend(queries[...], into: &results)
+        try uncached.makeContext().recommend(queries[...], into: &results)
         for index in queries.indices {
             expectTop(results[index], tops[index], scale: scales[index], label: "NARM [\(backend), no cache] case \(index)")
         }
@@ -83,7 +83,7 @@ struct ZooParityTests {
         for (index, query) in queries.enumerated().prefix(40) {
             var last = Recommendation()
             for length in 1...query.items.count {
-                last = context.recommend(SessionQuery(items: Array(query.items.prefix(length)), k: query.k))
+                last = try context.recommend(SessionQuery(items: Array(query.items.prefix(length)), k: query.k))
             }
             expectTop(last, tops[index], scale: scales[index], label: "NARM [\(backend)] case \(index) grown")
         }
@@ -95,8 +95,8 @@ struct ZooParityTests {
         var mixed = Array(queries.prefix(48))
         for index in 0..<8 { mixed.append(SessionQuery(items: queries[index].items + [queries[index + 8].items[0]], k: 10)) }
         var expected: [Recommendation] = [], actual: [Recommendation] = []
-        uncached.makeContext().recommend(mixed[...], into: &expected)
-        context.recommend(mixed[...], into: &actual)
+        try uncached.makeContext().recommend(mixed[...], into: &expected)
+        try context.recommend(mixed[...], into: &actual)
         for index in mixed.indices {
             let scale = index < 48 ? scales[index] : (expected[index].scores.map(abs).max() ?? 1)
             expectTop(actual[index], Array(zip(expected[index].items, expected[index].scores)), scale: scale,
