@@ -16,6 +16,8 @@ public final class Server: @unchecked Sendable {
     private static let listenerToken: UInt64 = .max - 1
     private static let wakeToken: UInt64 = .max
     private static let readChunk = 64 * 1_024
+    /// Model calls at most this long (recent mean) run without handing the loop over first.
+    private static let runToCompletionNanoseconds: UInt64 = 200_000
 
     package let configuration: ServerConfiguration
     package let backends: [any InferenceBackend]
@@ -121,7 +123,12 @@ public final class Server: @unchecked Sendable {
             // an idle follower is woken for it; a thread still starting or waking takes the lead when
             // it gets the lock.
             if running < configuration.workers, let model = core.takeDueBatch(now: now, into: &batch) {
-                if !leaderActive, idleFollowers > 0 { monitor.signal() }
+                // Run to completion without waking anyone when nothing else waits and model calls are
+                // short: requests arriving meanwhile are read right after and batch together. A long
+                // or unknown call, or more work queued, hands the loop to a follower first.
+                let recent = core.recentBatchNanoseconds
+                let shortCall = recent > 0 && recent <= Self.runToCompletionNanoseconds
+                if !leaderActive, idleFollowers > 0, !shortCall || core.queues.count > 0 { monitor.signal() }
                 running += 1
                 let runner = idleRunners.removeLast()
                 monitor.unlock()
