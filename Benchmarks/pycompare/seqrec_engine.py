@@ -43,11 +43,11 @@ class SeqRecTools:
 class SeqRecEngine:
     """Adapter with the same shape as the Python engines' results (one repeat per call)."""
 
-    def __init__(self, tools, model, kernels):
+    def __init__(self, tools, model, kernels, name=None):
         self.tools = tools
         self.model = model
         self.kernels = kernels
-        self.name = f"seqrec-{kernels}"
+        self.name = name or f"seqrec-{kernels}"
 
     def measure(self, batch, k, warmup, iterations, max_seconds, min_iterations, session_length):
         return self.tools.inprocess(self.model, batch, k, self.kernels, warmup, iterations,

@@ -94,6 +94,7 @@ extension FrameBody {
 
 extension FrameHeader {
     /// Appends the 16 header bytes for a body of `bodyLength` bytes.
+    @inlinable
     public func encode(bodyLength: Int, into bytes: inout [UInt8]) {
         let (length, overflow) = bodyLength.addingReportingOverflow(Self.minimumLength)
         precondition(!overflow && length <= Int(UInt32.max), "body of \(bodyLength) bytes too long")

@@ -16,9 +16,9 @@ public struct Ping: FrameBody, Equatable {
     }
 
     public init(decoding body: ArraySlice<UInt8>, limits _: ProtocolLimits) throws(ProtocolError) {
+        guard body.count == 8 else { throw .wrongBodyLength(Self.frameType, length: body.count, expected: 8) }
         var reader = BodyReader(body)
         payload = UInt64(try reader.readU32("payload")) << 32 | UInt64(try reader.readU32("payload"))
-        try reader.finish(Self.frameType)
     }
 }
 
@@ -43,8 +43,8 @@ public struct Pong: FrameBody, Equatable {
     public init(decoding body: ArraySlice<UInt8>, limits: ProtocolLimits) throws(ProtocolError) {
         do {
             payload = try Ping(decoding: body, limits: limits).payload
-        } catch .trailingBytes(_, let count) {
-            throw .trailingBytes(Self.frameType, count: count)
+        } catch .wrongBodyLength(_, let length, let expected) {
+            throw .wrongBodyLength(Self.frameType, length: length, expected: expected)
         }
     }
 }

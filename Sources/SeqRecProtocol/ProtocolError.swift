@@ -40,6 +40,8 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidValue(field: String, value: Int)
     /// The body decoded does not belong to this frame type.
     case bodyTypeMismatch(expected: FrameType, actual: FrameType)
+    /// A fixed-size body (PING, PONG) of the wrong size.
+    case wrongBodyLength(FrameType, length: Int, expected: Int)
 
     /// Whether the connection must be closed (GOAWAY first, except for a bad preface).
     public var isFramingViolation: Bool {
@@ -49,7 +51,7 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
              .requestIDMissing, .auxMustBeZero, .helloRequired, .duplicateHello, .duplicateRequestID:
             true
         case .truncated, .trailingBytes, .countExceedsLimit, .stringTooLong, .emptyString,
-             .invalidUTF8, .kOutOfRange, .invalidValue, .bodyTypeMismatch:
+             .invalidUTF8, .kOutOfRange, .invalidValue, .bodyTypeMismatch, .wrongBodyLength:
             false
         }
     }
@@ -109,6 +111,8 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(field) has invalid value \(value)"
         case .bodyTypeMismatch(let expected, let actual):
             "expected a \(expected) body, the frame is \(actual)"
+        case .wrongBodyLength(let type, let length, let expected):
+            "\(type) body is \(length) bytes, must be exactly \(expected)"
         }
     }
 }

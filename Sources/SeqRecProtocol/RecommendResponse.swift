@@ -40,29 +40,41 @@ public struct RecommendResponse: FrameBody, Equatable {
         }
     }
 
-    /// Writes a whole RECOMMEND_RESPONSE frame straight from the engine's buffers, without building a
-    /// `RecommendResponse`: with a reused output array this allocates nothing. `externalID`, when
-    /// given, maps each internal id to its vocabulary token (external-id requests).
+    /// Writes a whole RECOMMEND_RESPONSE frame with internal ids straight from the engine's
+    /// buffers, without building a `RecommendResponse`. Inlinable, so callers in other modules get a
+    /// copy specialised for their concrete collections: with a reused output array it allocates nothing.
+    @inlinable
     public static func encodeFrame(
         requestID: UInt32, modelName: String, modelVersion: UInt32,
         items: some Collection<UInt32>, scores: some Collection<Float>, embedding: some Collection<Float>,
-        externalID: ((UInt32) -> String)? = nil, into bytes: inout [UInt8]
+        into bytes: inout [UInt8]
     ) {
         let start = bytes.count
         FrameHeader(type: frameType, requestID: requestID).encode(bodyLength: 0, into: &bytes)
-        if let externalID {
-            precondition(items.count == scores.count, "\(items.count) items but \(scores.count) scores")
-            writePrefix(modelName: modelName, modelVersion: modelVersion, external: true, count: items.count, into: &bytes)
-            for id in items { bytes.appendString16(externalID(id)) }
-            writeSuffix(scores: scores, embedding: embedding, into: &bytes)
-        } else {
-            encodeBody(modelName: modelName, modelVersion: modelVersion, items: items, scores: scores,
-                       embedding: embedding, into: &bytes)
-        }
+        encodeBody(modelName: modelName, modelVersion: modelVersion, items: items, scores: scores,
+                   embedding: embedding, into: &bytes)
         bytes.patchFrameLength(frameStart: start)
     }
 
-    private static func encodeBody(
+    /// The same with external ids: `externalID` maps each internal id to its vocabulary token. The
+    /// closure is non-escaping and the tokens are only read, so this allocates nothing either.
+    @inlinable
+    public static func encodeFrame(
+        requestID: UInt32, modelName: String, modelVersion: UInt32,
+        items: some Collection<UInt32>, scores: some Collection<Float>, embedding: some Collection<Float>,
+        externalID: (UInt32) -> String, into bytes: inout [UInt8]
+    ) {
+        precondition(items.count == scores.count, "\(items.count) items but \(scores.count) scores")
+        let start = bytes.count
+        FrameHeader(type: frameType, requestID: requestID).encode(bodyLength: 0, into: &bytes)
+        writePrefix(modelName: modelName, modelVersion: modelVersion, external: true, count: items.count, into: &bytes)
+        for id in items { bytes.appendString16(externalID(id)) }
+        writeSuffix(scores: scores, embedding: embedding, into: &bytes)
+        bytes.patchFrameLength(frameStart: start)
+    }
+
+    @inlinable
+    static func encodeBody(
         modelName: String, modelVersion: UInt32, items: some Collection<UInt32>, scores: some Collection<Float>,
         embedding: some Collection<Float>, into bytes: inout [UInt8]
     ) {
@@ -72,7 +84,8 @@ public struct RecommendResponse: FrameBody, Equatable {
         writeSuffix(scores: scores, embedding: embedding, into: &bytes)
     }
 
-    private static func writePrefix(
+    @inlinable
+    static func writePrefix(
         modelName: String, modelVersion: UInt32, external: Bool, count: Int, into bytes: inout [UInt8]
     ) {
         bytes.appendString16(modelName)
@@ -81,7 +94,8 @@ public struct RecommendResponse: FrameBody, Equatable {
         bytes.appendCount32(count)
     }
 
-    private static func writeSuffix(scores: some Collection<Float>, embedding: some Collection<Float>, into bytes: inout [UInt8]) {
+    @inlinable
+    static func writeSuffix(scores: some Collection<Float>, embedding: some Collection<Float>, into bytes: inout [UInt8]) {
         bytes.appendFloatsLE(scores)
         bytes.appendCount32(embedding.count)
         bytes.appendFloatsLE(embedding)

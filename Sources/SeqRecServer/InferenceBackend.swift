@@ -2,31 +2,7 @@
 // what a worker thread needs to run a batch. `Recommender` satisfies it through
 // `RecommenderBackend`; tests use small fakes with controllable timing.
 import SeqRecCore
-
-/// What MODEL_LIST and RECOMMEND_RESPONSE say about a served model.
-package struct ServedModelInfo: Sendable, Equatable {
-    package var name: String
-    package var version: UInt32
-    package var family: String
-    package var itemCount: Int
-    /// Smallest recommendable internal id (RecBole models keep row 0 for padding: 1).
-    package var firstItemID: Int
-    package var maxSessionLength: Int
-    package var embeddingWidth: Int
-    package var hasVocabulary: Bool
-
-    package init(name: String, version: UInt32 = 1, family: String, itemCount: Int, firstItemID: Int = 0,
-                 maxSessionLength: Int, embeddingWidth: Int, hasVocabulary: Bool) {
-        self.name = name
-        self.version = version
-        self.family = family
-        self.itemCount = itemCount
-        self.firstItemID = firstItemID
-        self.maxSessionLength = maxSessionLength
-        self.embeddingWidth = embeddingWidth
-        self.hasVocabulary = hasVocabulary
-    }
-}
+import SeqRecProtocol
 
 /// One request's answer. Buffers are reused between requests (capacity kept).
 package struct ScoredItems: Sendable {
@@ -46,11 +22,13 @@ package struct QueryRejection: Error, Sendable {
 
 /// A loaded model, shared by the event loop (validation) and all workers.
 package protocol InferenceBackend: AnyObject, Sendable {
-    var info: ServedModelInfo { get }
+    /// What MODEL_LIST and RECOMMEND_RESPONSE say about the model (`isDefault` is the server's to set).
+    var info: ModelDescription { get }
     /// Throws `QueryRejection` for anything the model cannot run (bad id, k out of range, ...).
     func validate(_ query: SessionQuery) throws(QueryRejection)
-    /// Internal ids of vocabulary tokens; unknown tokens are dropped or rejected.
-    func itemIDs(ofTokens tokens: [String], skipUnknown: Bool) throws(QueryRejection) -> [Int32]
+    /// Appends the internal ids of vocabulary tokens to `ids` (without allocating once `ids` has room);
+    /// unknown tokens are dropped or rejected.
+    func appendItemIDs(ofTokens tokens: [String], skipUnknown: Bool, into ids: inout [Int32]) throws(QueryRejection)
     /// The vocabulary token of an internal id (only called when `info.hasVocabulary`).
     func token(of item: Int32) -> String?
     /// A per-thread runner with its own workspace.

@@ -1,5 +1,5 @@
-// A mutex with one condition variable on the monotonic clock: how the event loop hands work to
-// the inference threads and how those threads sleep until a batch is due.
+// A mutex with one condition variable on the monotonic clock: the server's one lock over its core
+// state, and where idle threads wait for the loop or for work.
 import Glibc
 
 /// Owns a pthread mutex and condition; callers hold the lock only inside `withLock`.
@@ -25,6 +25,10 @@ package final class Monitor: @unchecked Sendable {
         condition.deallocate()
         mutex.deallocate()
     }
+
+    /// Takes the lock; pair with `unlock()` on the same thread (for code that releases it midway).
+    package func lock() { pthread_mutex_lock(mutex) }
+    package func unlock() { pthread_mutex_unlock(mutex) }
 
     package func withLock<T>(_ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(mutex)

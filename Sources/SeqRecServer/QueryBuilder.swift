@@ -54,7 +54,7 @@ enum QueryBuilder {
                 target.append(id)
             }
         case .external(let tokens):
-            target = try backend.itemIDs(ofTokens: tokens, skipUnknown: request.skipUnknown)
+            try backend.appendItemIDs(ofTokens: tokens, skipUnknown: request.skipUnknown, into: &target)
         }
     }
 }

@@ -2,17 +2,19 @@
 // `InferenceContext` and one result array, whose buffers move back and forth with the request
 // slots (swap, no copy).
 import SeqRecCore
+import SeqRecProtocol
 
 package final class RecommenderBackend: InferenceBackend {
     package let recommender: Recommender
-    package let info: ServedModelInfo
+    package let info: ModelDescription
 
     package init(_ recommender: Recommender) {
         self.recommender = recommender
         let model = recommender.info
-        info = ServedModelInfo(name: model.name, family: model.family, itemCount: model.itemCount, firstItemID: model.firstItem,
-                               maxSessionLength: model.maxSessionLength, embeddingWidth: model.embeddingWidth,
-                               hasVocabulary: model.hasVocabulary)
+        info = ModelDescription(
+            name: model.name, version: 1, family: model.family, itemCount: UInt32(clamping: model.itemCount),
+            maxSessionLength: UInt32(clamping: model.maxSessionLength), embeddingWidth: UInt32(clamping: model.embeddingWidth),
+            hasVocabulary: model.hasVocabulary, isDefault: false, firstItemID: UInt32(clamping: model.firstItem))
     }
 
     package func validate(_ query: SessionQuery) throws(QueryRejection) {
@@ -23,11 +25,16 @@ package final class RecommenderBackend: InferenceBackend {
         }
     }
 
-    package func itemIDs(ofTokens tokens: [String], skipUnknown: Bool) throws(QueryRejection) -> [Int32] {
-        do {
-            return try recommender.resolve(tokens: tokens, skipUnknown: skipUnknown)
-        } catch {
-            throw QueryRejection(error.description)
+    package func appendItemIDs(ofTokens tokens: [String], skipUnknown: Bool, into ids: inout [Int32]) throws(QueryRejection) {
+        guard let vocabulary = recommender.vocabulary else {
+            throw QueryRejection("external ids: model '\(info.name)' has no vocabulary; send internal ids")
+        }
+        for token in tokens {
+            if let id = vocabulary.id(ofToken: token) {
+                ids.append(Int32(truncatingIfNeeded: id))
+            } else if !skipUnknown {
+                throw QueryRejection("external ids: unknown item '\(token.prefix(64))'")
+            }
         }
     }
 
@@ -46,7 +53,18 @@ private final class RecommenderWorker: InferenceWorker {
     var stateCacheStatistics: (lookups: Int, hits: Int)? { context.stateCacheStatistics }
 
     func recommend(_ queries: ArraySlice<SessionQuery>, into results: inout [ScoredItems]) {
-        context.recommend(queries, into: &recommendations)
+        do {
+            try context.recommend(queries, into: &recommendations)
+        } catch {
+            // Unreachable while the event loop validates every query with this recommender before it is
+            // queued; were one to slip through, the batch answers no items rather than trapping.
+            for index in 0..<queries.count {
+                results[index].items.removeAll(keepingCapacity: true)
+                results[index].scores.removeAll(keepingCapacity: true)
+                results[index].embedding.removeAll(keepingCapacity: true)
+            }
+            return
+        }
         for index in 0..<queries.count {
             // The slot's previous buffers go to the engine for the next batch.
             swap(&results[index].items, &recommendations[index].items)

@@ -1,153 +1,95 @@
-// The SeqRec server: one event-loop thread owns the listener and every connection (non-blocking
-// sockets on epoll); inference runs on worker threads fed by the batcher; finished requests come
-// back through the completion queue and an eventfd wakeup, and are encoded on the loop.
+// The server's threads and sockets around the pure `ServerCore`, as leader/followers: of its
+// workers + 1 threads, one (the leader) waits on epoll and feeds the core; any other runs due batches.
+// A leader that finds a due batch hands the loop to an idle follower and runs the batch itself,
+// then writes the answers itself: a request reaching an idle server is read, run and answered on
+// one thread, with no wake-up on its path (docs/PROTOCOL.md Appendix B; Benchmarks/RESULTS.md).
+// Requests read together, or while every runner is busy, share the next model call. At most
+// `workers` batches run at once, so one thread is always free to lead: health checks, CANCEL and
+// the drain are answered while models run.
+import SeqRecPosix
 import SeqRecProtocol
 import Synchronization
 
 public final class Server: @unchecked Sendable {
-    /// Where the drain sequence (docs/PROTOCOL.md §10) stands.
-    enum DrainState: Equatable {
-        case serving
-        /// Health says NOT_SERVING; everything else still works until `until`.
-        case delaying(until: UInt64)
-        /// GOAWAY sent, listener closed; connections close as they become idle.
-        case draining(hardStop: UInt64)
-    }
-
-    static let listenerToken: UInt64 = .max - 1
+    // safe: every mutable property below is used only with `monitor` held, except `poller.wait`
+    // and `events` (the leader's alone: one leader at a time) and `drainRequests` (atomic).
+    private static let listenerToken: UInt64 = .max - 1
+    private static let wakeToken: UInt64 = .max
     private static let readChunk = 64 * 1_024
 
     package let configuration: ServerConfiguration
     package let backends: [any InferenceBackend]
-    package let limits: ProtocolLimits
-    package let counters = ServerCounters()
     /// The bound port (the kernel's choice when the configuration says 0).
     public let port: UInt16
 
-    let loop: EventLoop
-    let pool: RequestPool
-    let batcher: Batcher
-    let completions: CompletionQueue
-    let modelIndex: [String: Int]
-    let drainRequests = Atomic<Int>(0)
+    private let monitor = Monitor()
+    private let core: ServerCore
+    private let poller: Poller
+    private let wakeup: WakeupEvent
+    private let drainRequests = Atomic<Int>(0)
+    private var drainRequestsSeen = 0
+    private var listener: Socket?
+    /// Connection sockets by table index, with the token they belong to (an index is reused after a
+    /// close, and a close action may still be pending for the previous owner).
+    private var sockets: [(token: ConnectionToken, socket: Socket)?] = []
+    private var acceptPausedUntil: UInt64?
+    private var nextTick: UInt64 = 0
+    private var leaderActive = false
+    private var idleFollowers = 0
+    private var running = 0
+    private var stopping = false
+    /// One runner per worker: at most `workers` batches run at once, so a thread that starts one always
+    /// finds a free runner. Taken last-in first-out, so the same runner (and its state cache) serves
+    /// consecutive requests at light load.
+    private var idleRunners: [BatchRunner]
+    private var events: [ReadyEvent] = []
+    private var actions: [CoreAction] = []
+    private var dirty: [ConnectionToken] = []
+    // safe: allocated once in init, freed in deinit, used only by the leader with the lock held.
+    private let readBuffer: UnsafeMutableRawBufferPointer
     private let stopped = Monitor()
     private var hasStopped = false
 
-    // Event-loop thread only.
-    var listenerFD: Int32?
-    var connections: [Connection?] = []
-    private var generations: [UInt32] = []
-    private var freeIndices: [Int] = []
-    private(set) var connectionCount = 0
-    var drainRequestsSeen = 0
-    var drainState = DrainState.serving
-    // safe: allocated once in init, freed in deinit, used only by the loop thread.
-    private var readBuffer: UnsafeMutableRawBufferPointer
-    var finished: [Int] = []
-    var decodedRequest = RecommendRequest(session: .internal([]))
-    private var flushQueue: [Connection] = []
-    var nextTimerScan: UInt64 = 0
-    /// Set while accepting is paused after a failed accept (monotonic time to resume).
-    var acceptPausedUntil: UInt64?
-
-    /// Model name → backend index. Requests name models, so every name must be distinct and fit in a
-    /// protocol string.
-    static func indexModels(_ backends: [any InferenceBackend], limits: ProtocolLimits) throws(ServerCommandError)
-        -> [String: Int]
-    {
-        var names: [String: Int] = [:]
-        for (index, backend) in backends.enumerated() {
-            let name = backend.info.name
-            guard name.utf8.count <= limits.maxStringBytes else {
-                throw ServerCommandError(message: "model name '\(name.prefix(40))…' is \(name.utf8.count) bytes; "
-                    + "names are at most \(limits.maxStringBytes): give it a shorter one with --model NAME=FILE")
-            }
-            guard names[name] == nil else {
-                throw ServerCommandError(message: "two models are named '\(name)'; give them distinct names "
-                    + "with --model NAME=FILE")
-            }
-            names[name] = index
-        }
-        return names
-    }
-
-    /// Binds the listener and prepares the workers' queues; `run()` starts serving.
+    /// Binds the listener; `run()` starts serving.
     package init(configuration: ServerConfiguration, backends: [any InferenceBackend]) throws {
-        try configuration.validate()
-        precondition(!backends.isEmpty, "a server needs at least one model")
+        core = try ServerCore(configuration: configuration, backends: backends)
         self.configuration = configuration
         self.backends = backends
-        var limits = ProtocolLimits()
-        limits.maxFrameLength = configuration.maxFrameLength
-        limits.maxInFlightPerConnection = configuration.maxInflightPerConnection
-        limits.maxConnections = configuration.maxConnections
-        limits.defaultTimeoutMicroseconds = Int(configuration.defaultTimeoutMicroseconds)
-        limits.maxTimeoutMicroseconds = Int(configuration.maxTimeoutMicroseconds)
-        limits.maxEmbeddingWidth = max(limits.maxEmbeddingWidth, backends.map(\.info.embeddingWidth).max() ?? 0)
-        self.limits = limits
-        modelIndex = try Self.indexModels(backends, limits: limits)
-
-        loop = try EventLoop()
-        let listener = try System.listen(host: configuration.host, port: configuration.port, backlog: 511)
-        do {
-            port = try System.boundPort(listener)
-            try loop.register(listener, token: Self.listenerToken)
-        } catch {
-            System.close(listener)
-            throw error
-        }
-        listenerFD = listener
-        pool = RequestPool(capacity: configuration.maxQueue + configuration.workers * configuration.maxBatch)
-        batcher = Batcher(pool: pool, modelCount: backends.count, maxQueue: configuration.maxQueue,
-                          maxBatch: configuration.maxBatch, maxDelayMicroseconds: configuration.maxDelayMicroseconds)
-        completions = CompletionQueue(wake: { [loop] in loop.wake() })
+        poller = try Poller(capacity: 256)
+        wakeup = try WakeupEvent()
+        let listener = try Socket.listen(on: SocketAddress(host: configuration.host, port: configuration.port), backlog: 511)
+        port = try listener.localPort()
+        try poller.add(listener.descriptor, .readable, token: Self.listenerToken)
+        try poller.add(wakeup.descriptor, .readable, token: Self.wakeToken)
+        self.listener = listener
         readBuffer = .allocate(byteCount: Self.readChunk, alignment: 16)
+        events.reserveCapacity(256)
+        idleRunners = (0..<configuration.workers).map { _ in
+            BatchRunner(backends: backends, maxBatch: configuration.maxBatch)
+        }
     }
 
-    deinit {
-        if let listenerFD { System.close(listenerFD) }
-        readBuffer.deallocate()
-    }
+    deinit { readBuffer.deallocate() }
 
     /// Counters since start.
-    public var statistics: ServerStatistics { counters.snapshot }
+    public var statistics: ServerStatistics { monitor.withLock { core.statistics } }
 
-    /// Any thread (the signal handler, a test): starts the drain sequence; a second call skips to
-    /// the hard stop.
+    /// Any thread (a signal handler, a test): starts the drain sequence; a second call skips to the
+    /// hard stop.
     public func drain() {
         drainRequests.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        loop.wake()
+        wakeup.signal()
     }
 
-    /// Serves on the calling thread until the drain sequence has finished.
+    /// Serves on the calling thread plus `workers` more until the drain sequence has finished.
     public func run() throws {
-        let threads = InferenceThreads(
-            count: configuration.workers, backends: backends, batcher: batcher, pool: pool,
-            completions: completions, counters: counters, maxBatch: configuration.maxBatch)
-        var graceful = true
-        defer {
-            batcher.stop()
-            // After the grace period nobody waits for a batch still running: the exit stays bounded.
-            if graceful { threads.join() }
-            stopped.withLock { hasStopped = true }
-            stopped.broadcast()
-        }
-        while true {
-            try loop.poll(timeoutMilliseconds: pollTimeout()) { event in handle(event) }
-            let now = System.monotonicNanoseconds()
-            answerFinishedRequests()
-            advanceDrain(now: now)
-            if now >= nextTimerScan { enforceTimers(now: now) }
-            flushConnections()
-            if case .draining(let hardStop) = drainState {
-                if connectionCount == 0 { break }
-                if now >= hardStop {
-                    abandonAll()
-                    graceful = false
-                    break
-                }
-            }
-        }
+        let crew = CrewThreads(count: configuration.workers) { [self] in serve() }
+        serve()
+        // After the grace period nobody waits for a batch still running: the exit stays bounded.
+        let graceful = monitor.withLock { core.drainState == .finished(graceful: true) }
+        if graceful { crew.join() }
+        stopped.withLock { hasStopped = true }
+        stopped.broadcast()
     }
 
     /// Blocks until `run()` has returned.
@@ -157,248 +99,248 @@ public final class Server: @unchecked Sendable {
         }
     }
 
-    func pollTimeout() -> Int32 {
-        // The timers (frame reads, drain) are checked at this granularity.
-        Int32(min(100, max(1, configuration.frameReadTimeoutMilliseconds / 4)))
+    // MARK: the crew
+
+    /// One thread's life: run due batches, lead when nobody does, otherwise wait.
+    private func serve() {
+        var batch: [Int] = []
+        batch.reserveCapacity(configuration.maxBatch)
+        monitor.lock()
+        while !stopping {
+            let now = MonotonicClock.now()
+            // Someone must stay free to lead: run a batch only if a leader exists or a follower can become one.
+            if running < configuration.workers, leaderActive || idleFollowers > 0,
+               let model = core.takeDueBatch(now: now, into: &batch) {
+                if !leaderActive { monitor.signal() }
+                running += 1
+                let runner = idleRunners.removeLast()
+                monitor.unlock()
+                let report = runner.run(batch, model: model, pool: core.pool, now: now)
+                let end = MonotonicClock.now()
+                monitor.lock()
+                idleRunners.append(runner)
+                running -= 1
+                if report.ran > 0 {
+                    core.statistics.batches += 1
+                    core.statistics.batchedRequests += report.ran
+                    core.statistics.stateCacheLookups += report.stateCacheLookups
+                    core.statistics.stateCacheHits += report.stateCacheHits
+                }
+                core.complete(batch, model: model, nanoseconds: report.ran > 0 ? end &- now : 0, now: end)
+                performActions(now: end)
+                continue
+            }
+            if !leaderActive {
+                lead()
+                continue
+            }
+            idleFollowers += 1
+            monitor.wait(until: nil)
+            idleFollowers -= 1
+        }
+        monitor.unlock()
+    }
+
+    /// Called and returns with the lock held; waits on epoll without it.
+    private func lead() {
+        leaderActive = true
+        let timeout = pollTimeout(now: MonotonicClock.now())
+        monitor.unlock()
+        events.removeAll(keepingCapacity: true)
+        poller.wait(timeoutMilliseconds: timeout) { events.append($0) }
+        monitor.lock()
+        let now = MonotonicClock.now()
+        for event in events { handle(event, now: now) }
+        let requested = drainRequests.load(ordering: .sequentiallyConsistent)
+        while drainRequestsSeen < requested {
+            drainRequestsSeen += 1
+            core.requestDrain(now: now)
+        }
+        if now >= nextTick {
+            nextTick = now &+ core.tickIntervalNanoseconds
+            resumeAcceptingIfDue(now: now)
+            core.tick(now: now)
+        }
+        performActions(now: now)
+        leaderActive = false
+        if core.isFinished {
+            stopping = true
+            monitor.broadcast()
+        }
+    }
+
+    private func pollTimeout(now: UInt64) -> Int32 {
+        var until = nextTick
+        if let due = core.nextDueTime, running < configuration.workers { until = min(until, due) }
+        guard until > now else { return 0 }
+        return Int32(min(100, (until - now + 999_999) / 1_000_000))
     }
 
     // MARK: events
 
-    private func handle(_ event: ReadyEvent) {
+    private func handle(_ event: ReadyEvent, now: UInt64) {
         switch event.token {
-        case EventLoop.wakeToken:
-            return
+        case Self.wakeToken:
+            wakeup.reset()
         case Self.listenerToken:
-            acceptConnections()
+            acceptConnections(now: now)
         default:
-            guard let connection = lookup(token: event.token) else { return }
-            if event.readable || event.failed { readAvailable(connection) }
-            if event.writable, connectionIsOpen(connection) { scheduleFlush(connection) }
+            let token = ConnectionToken(index: UInt32(truncatingIfNeeded: event.token),
+                                        generation: UInt32(truncatingIfNeeded: event.token >> 32))
+            guard core.isOpen(token) else { return }
+            if event.readable || event.failed { readAvailable(token, now: now) }
+            if event.writable { flush(token, now: now) }
         }
     }
 
-    private func acceptConnections() {
-        guard let listener = listenerFD else { return }
+    private func acceptConnections(now: UInt64) {
+        guard let listener else { return }
         // Bounded per round so a connection flood cannot starve the established connections.
         for _ in 0..<64 {
-            let accepted: Int32?
+            let accepted: Socket?
             do {
-                accepted = try System.accept(listener)
+                accepted = try listener.accept()
             } catch {
-                // Out of descriptors or memory: the level-triggered listener would wake the loop
-                // at once again, so it is unwatched for a moment (the timers re-arm it).
-                loop.unregister(listener)
-                acceptPausedUntil = System.monotonicNanoseconds() &+ 100_000_000
+                // Out of descriptors or memory: the level-triggered listener would wake the loop at
+                // once again, so it is unwatched for a moment (the timers re-arm it).
+                poller.remove(listener.descriptor)
+                acceptPausedUntil = now &+ 100_000_000
                 return
             }
-            guard let fd = accepted else { return }
-            guard connectionCount < configuration.maxConnections else {
-                System.close(fd)
+            guard let socket = accepted else { return }
+            guard let token = core.open(now: now) else {
+                socket.close()  // over max-connections: closed without an answer (§12)
                 continue
             }
-            open(fd)
+            do {
+                try socket.setNoDelay()
+                try poller.add(socket.descriptor, .readable, token: epollToken(token))
+            } catch {
+                core.peerFinishedSending(token, failed: true, now: now)
+                continue
+            }
+            let index = Int(token.index)
+            if index >= sockets.count { sockets.append(contentsOf: repeatElement(nil, count: index + 1 - sockets.count)) }
+            if let stale = sockets[index] { release(stale.socket) }
+            sockets[index] = (token, socket)
         }
     }
 
-    private func open(_ fd: Int32) {
-        let index: Int
-        if let reused = freeIndices.popLast() {
-            index = reused
-        } else {
-            index = connections.count
-            connections.append(nil)
-            generations.append(0)
-        }
-        generations[index] &+= 1
-        let token = ConnectionToken(index: UInt32(index), generation: generations[index])
-        let connection = Connection(fd: fd, token: token, limits: limits, maxInFlight: configuration.maxInflightPerConnection)
+    private func resumeAcceptingIfDue(now: UInt64) {
+        guard let resume = acceptPausedUntil, now >= resume, let listener else { return }
+        acceptPausedUntil = nil
         do {
-            try System.setNoDelay(fd)
-            try loop.register(fd, token: epollToken(token))
+            try poller.add(listener.descriptor, .readable, token: Self.listenerToken)
         } catch {
-            System.close(fd)
-            freeIndices.append(index)
-            return
+            acceptPausedUntil = now &+ 100_000_000
         }
-        // A connection that sends nothing at all is timed out like a stalled frame.
-        let now = System.monotonicNanoseconds()
-        connection.frameDeadline = now &+ frameTimeoutNanoseconds
-        connection.lastActivity = now
-        connections[index] = connection
-        connectionCount += 1
     }
 
-    var frameTimeoutNanoseconds: UInt64 { UInt64(configuration.frameReadTimeoutMilliseconds) * 1_000_000 }
-
-    private func epollToken(_ token: ConnectionToken) -> UInt64 {
-        UInt64(token.generation) << 32 | UInt64(token.index)
-    }
-
-    private func lookup(token: UInt64) -> Connection? {
-        lookup(ConnectionToken(index: UInt32(truncatingIfNeeded: token), generation: UInt32(truncatingIfNeeded: token >> 32)))
-    }
-
-    /// The live connection a token names; nil once it was closed (even if its index was reused).
-    func lookup(_ token: ConnectionToken) -> Connection? {
+    /// The socket of a live connection (nil once its close was carried out).
+    private func socket(_ token: ConnectionToken) -> Socket? {
         let index = Int(token.index)
-        guard index < connections.count, let connection = connections[index],
-              connection.token.generation == token.generation else { return nil }
-        return connection
+        guard index < sockets.count, let entry = sockets[index], entry.token == token else { return nil }
+        return entry.socket
     }
 
-    private func connectionIsOpen(_ connection: Connection) -> Bool {
-        lookup(connection.token) === connection
+    private func release(_ socket: Socket) {
+        poller.remove(socket.descriptor)
+        socket.close()
     }
 
-    // MARK: reading
+    private func epollToken(_ token: ConnectionToken) -> UInt64 { UInt64(token.generation) << 32 | UInt64(token.index) }
 
-    private func readAvailable(_ connection: Connection) {
+    private func readAvailable(_ token: ConnectionToken, now: UInt64) {
+        guard let socket = socket(token) else { return }
         // A few reads per round keep one busy client from starving the others (level-triggered).
         for _ in 0..<8 {
             let result: IOResult
             do {
-                result = try System.read(connection.fd, into: readBuffer)
+                result = try socket.read(into: readBuffer)
             } catch {
-                close(connection)
+                core.peerFinishedSending(token, failed: true, now: now)
                 return
             }
             switch result {
             case .wouldBlock:
                 return
             case .endOfFile:
-                peerFinishedSending(connection)
+                core.peerFinishedSending(token, now: now)
                 return
             case .transferred(let count):
-                if connection.phase == .closing { continue }  // discarding until the peer's EOF
-                connection.decoder.feed(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
-                decodeFrames(connection)
-                guard connectionIsOpen(connection), connection.phase != .closing else { return }
-                if count < readBuffer.count { return }
+                core.receive(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]), on: token, now: now)
+                guard core.machine(token)?.wantsInput == true, count == readBuffer.count else { return }
             }
         }
     }
 
-    private func decodeFrames(_ connection: Connection) {
-        var completedFrames = false
+    // MARK: output and actions
+
+    /// Writes every connection with new output and carries out what the core asked for.
+    private func performActions(now: UInt64) {
         while true {
-            let frame: Frame?
-            do {
-                frame = try connection.decoder.next()
-            } catch {
-                failConnection(connection, error)
+            core.takeDirty(into: &dirty)
+            for token in dirty { flush(token, now: now) }
+            core.takeActions(into: &actions)
+            if actions.isEmpty && dirty.isEmpty { return }
+            for action in actions { apply(action) }
+        }
+    }
+
+    private func flush(_ token: ConnectionToken, now: UInt64) {
+        guard let socket = socket(token) else { return }
+        while true {
+            let result: Result<IOResult, SystemError>? = core.withPendingOutput(token) { pending in
+                guard !pending.isEmpty else { return .success(.transferred(0)) }
+                return Result { () throws(SystemError) in try socket.write(from: pending) }
+            }
+            switch result {
+            case nil:
+                return
+            case .failure:
+                core.wrote(0, on: token, failed: true, now: now)
+                return
+            case .success(.transferred(let count)):
+                core.wrote(count, on: token, now: now)
+                if count == 0 { return }
+            case .success(.wouldBlock), .success(.endOfFile):
+                core.wrote(0, on: token, now: now)
                 return
             }
-            guard let frame else { break }
-            completedFrames = true
-            handleFrame(frame, on: connection)
-            guard connectionIsOpen(connection), connection.phase == .open || connection.phase == .goingAway else { return }
         }
-        let now = System.monotonicNanoseconds()
-        if completedFrames { connection.lastActivity = now }
-        if connection.decoder.isInsideFrame {
-            if completedFrames || connection.frameDeadline == nil {
-                connection.frameDeadline = now &+ frameTimeoutNanoseconds
+    }
+
+    private func apply(_ action: CoreAction) {
+        switch action {
+        case .close(let token):
+            guard let socket = socket(token) else { return }
+            release(socket)
+            sockets[Int(token.index)] = nil
+        case .shutdownWrite(let token):
+            socket(token)?.shutdown(.write)
+        case .watch(let token, let interest):
+            guard let socket = socket(token) else { return }
+            do {
+                try poller.modify(socket.descriptor, interest, token: epollToken(token))
+            } catch {
+                core.peerFinishedSending(token, failed: true, now: MonotonicClock.now())
             }
-        } else {
-            connection.frameDeadline = nil
-        }
-    }
-
-    private func peerFinishedSending(_ connection: Connection) {
-        if connection.phase == .closing || connection.isIdle {
-            close(connection)
-            return
-        }
-        // Half-closed: the peer may still read the answers to what it sent.
-        connection.phase = .peerClosed
-        connection.frameDeadline = nil
-        updateInterest(connection, readable: false)
-    }
-
-    // MARK: writing and closing
-
-    func scheduleFlush(_ connection: Connection) {
-        guard !connection.flushPending else { return }
-        connection.flushPending = true
-        flushQueue.append(connection)
-    }
-
-    private func flushConnections() {
-        // Flushing can close connections but never schedules new flushes, so one pass suffices.
-        for connection in flushQueue {
-            connection.flushPending = false
-            guard connectionIsOpen(connection) else { continue }
-            guard connection.flush() else {
-                close(connection)
-                continue
+        case .closeListener:
+            if let listener {
+                poller.remove(listener.descriptor)
+                listener.close()
             }
-            let pending = connection.pendingOutputCount
-            if pending > configuration.maxOutputBytes, connection.phase != .closing {
-                counters.add(\.slowReadersDisconnected)
-                close(connection)  // a reader this slow would make the server buffer without bound
-                continue
-            }
-            connection.compactOutput()
-            switch connection.phase {
-            case .closing where pending == 0:
-                System.shutdownWrite(connection.fd)
-            case .goingAway where connection.isIdle, .peerClosed where connection.isIdle:
-                close(connection)
-                continue
-            default:
-                break
-            }
-            if (pending > 0) != connection.watchingWritable {
-                updateInterest(connection, writable: pending > 0)
-            }
-        }
-        flushQueue.removeAll(keepingCapacity: true)
-    }
-
-    private func updateInterest(_ connection: Connection, readable: Bool? = nil, writable: Bool? = nil) {
-        let wantsRead = readable ?? (connection.phase != .peerClosed)
-        let wantsWrite = writable ?? connection.watchingWritable
-        do {
-            try loop.modify(connection.fd, token: epollToken(connection.token), readable: wantsRead, writable: wantsWrite)
-            connection.watchingWritable = wantsWrite
-        } catch {
-            close(connection)
+            listener = nil
+            acceptPausedUntil = nil
         }
     }
 
-    /// A framing violation: GOAWAY with the violation (none for a bad preface), then close once
-    /// the GOAWAY is out and the peer has stopped sending.
-    func failConnection(_ connection: Connection, _ error: ProtocolError) {
-        if case .badPreface = error {
-            close(connection)
-            return
-        }
-        sendFatalGoAway(connection, status: error.status, message: error.description)
+    /// The one line printed when the server accepts connections.
+    public var readyLine: String {
+        let models = backends.map { "\($0.info.name) (\($0.info.family), \($0.info.itemCount) items)" }
+        let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+        return "seqrec serve: ready on \(host):\(port); models: \(models.joined(separator: ", ")); "
+            + "workers \(configuration.workers), max batch \(configuration.maxBatch), "
+            + "max delay \(configuration.maxDelayMicroseconds) us"
     }
-
-    func sendFatalGoAway(_ connection: Connection, status: StatusCode, message: String) {
-        let body = GoAway(status: status, message: String(message.utf8.prefix(limits.maxMessageBytes)) ?? "")
-        connection.write { body.encodeFrame(requestID: 0, aux: connection.lastRequestID, into: &$0) }
-        connection.phase = .closing
-        // The peer gets a short while to read the GOAWAY before the socket is closed under it.
-        connection.frameDeadline = System.monotonicNanoseconds() &+ min(frameTimeoutNanoseconds, 1_000_000_000)
-        scheduleFlush(connection)
-    }
-
-    func close(_ connection: Connection) {
-        guard connectionIsOpen(connection) else { return }
-        loop.unregister(connection.fd)
-        System.close(connection.fd)
-        let index = Int(connection.token.index)
-        connections[index] = nil
-        freeIndices.append(index)
-        connectionCount -= 1
-        // Queued requests nobody can receive are dropped; running ones are released on completion.
-        for slot in connection.inFlight.values where batcher.withdraw(slot, model: pool[slot].model) {
-            pool.release(slot)
-        }
-        connection.inFlight.removeAll()
-    }
-
-    var isServing: Bool { drainState == .serving }
 }

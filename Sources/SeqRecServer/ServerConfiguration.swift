@@ -1,6 +1,7 @@
 // Everything `seqrec serve` can be told: where to listen, which models to serve, and every limit.
 // Defaults follow docs/PROTOCOL.md §12 and the drain sequence of §10.
 import SeqRecCore
+import SeqRecPosix
 import SeqRecProtocol
 
 /// One model to serve: a converted `.seqrec` file and the name clients use for it.
@@ -64,7 +65,7 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// One thread is left to the event loop when the machine has more than one core.
     public static var defaultWorkerCount: Int {
-        max(1, System.processorCount - 1)
+        max(1, ProcessResources.processorCount - 1)
     }
 
     /// The models to load: the configured ones, or else `Models/default.seqrec`, or else the only

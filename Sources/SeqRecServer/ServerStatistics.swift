@@ -1,17 +1,6 @@
 // Counters the server keeps while running; read by tests, benchmarks and the shutdown log line.
-import Synchronization
-
-package final class ServerCounters: Sendable {
-    private let values = Mutex(ServerStatistics())
-
-    package init() {}
-
-    package func add(_ counter: WritableKeyPath<ServerStatistics, Int>, _ amount: Int = 1) {
-        values.withLock { $0[keyPath: counter] += amount }
-    }
-
-    package var snapshot: ServerStatistics { values.withLock { $0 } }
-}
+// They live in the server core and change only under the server's lock, so counting costs no
+// atomic operation; `Server.statistics` copies them.
 
 /// A copy of the counters.
 public struct ServerStatistics: Sendable, Equatable {
@@ -25,7 +14,7 @@ public struct ServerStatistics: Sendable, Equatable {
     public var expiredInQueue = 0
     /// Accepted requests still unanswered when the drain grace ran out (target: 0).
     public var abandonedAtStop = 0
-    /// Model calls made by the workers, and the requests they carried.
+    /// Model calls made, and the requests they carried.
     public var batches = 0
     public var batchedRequests = 0
     /// Connections closed because their unsent output passed the cap.

@@ -1,7 +1,12 @@
 // seqrec: convert, inspect, recommend, serve, bench. Each subcommand is a thin layer over the libraries.
+import CSeqRecCPU
 import Foundation
 import SeqRecCore
 import SeqRecServer
+
+// First: SeqRecCore is compiled for SEQREC_ISA (Package.swift); on a CPU without it, say so instead of
+// dying with SIGILL. This file and CSeqRecCPU are compiled for any x86-64 CPU.
+if seqrec_cpu_check("seqrec") != 0 { exit(78) }
 
 let usage = """
     usage: seqrec <command> [options]
@@ -20,6 +25,7 @@ let usage = """
       demo [--session "<titles; ...>"] [--k 10] [--model FILE]
                                           serve the default model on a free port, send one real request
     Environment: SEQREC_KERNELS=auto|blas|simd|naive overrides the kernel path; SEQREC_BLAS_THREADS (default 1);
+      exit status 78: the CPU lacks the instruction set this binary was built for (SEQREC_ISA at build time);
       SEQREC_TABLE_MEMORY=auto|mapped|resident: read scoring tables from the mapped file or a huge-page copy
       (auto copies tables of 32 MB and more).
     """
@@ -50,7 +56,7 @@ func run(_ arguments: [String]) async throws {
         try RecommendCommand(&rest).run()
     case "serve":
         do {
-            try Server.run(configuration: ServerCommand.parse(arguments: Array(arguments.dropFirst())))
+            try ServeCommand.run(ServerCommand.parse(arguments: Array(arguments.dropFirst())))
         } catch let error as ServerCommandError {
             guard error.isHelpRequest else { throw UsageError("serve: \(error.message)") }
             print(error.message)

@@ -123,7 +123,7 @@ struct CommandLineTests {
         queries[1].deny = [1]
         queries[2].candidates = [4, 5, 6]
         var results: [Recommendation] = []
-        context.recommend(queries[...], into: &results)
+        try context.recommend(queries[...], into: &results)
         for (line, expected) in zip([output[0], output[1], output[3]], results) {
             let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: [NSNumber]]
             #expect(json["items"]!.map(\.int32Value) == expected.items)

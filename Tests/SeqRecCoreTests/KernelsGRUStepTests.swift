@@ -48,10 +48,11 @@ struct KernelsGRUStepTests {
         let d = t.hiddenWidth, rows = t.rows
         let run = { (selection: KernelSelection, states: inout [Float]) in
             var gi = [Float](repeating: 0, count: Swift.max(1, rows * 3 * d)), gh = gi
+            var pointers = [UnsafePointer<Float>?](repeating: nil, count: Swift.max(1, rows))
             x.withUnsafeBufferPointer { px in
                 states.withUnsafeMutableBufferPointer { ph in
                     layer.step(rows: rows, px.baseAddress!, ldx: t.inputWidth, hidden: ph.baseAddress!,
-                               gi: &gi, gh: &gh, kernels: Kernels(selection))
+                               gi: &gi, gh: &gh, rowPointers: &pointers, kernels: Kernels(selection))
                 }
             }
         }

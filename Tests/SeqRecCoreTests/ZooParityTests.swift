@@ -29,7 +29,7 @@ struct ZooParityTests {
         for (index, golden) in fixture.cases.enumerated() {
             guard let expected = golden.scores else { continue }
             full += 1
-            expectScores(context.rawScores(session: golden.session), expected, label: "\(label) case \(index)")
+            expectScores(try context.rawScores(session: golden.session), expected, label: "\(label) case \(index)")
         }
         #expect(full == 8, "\(label): \(full) cases with full score vectors, expected 8")
 
@@ -37,10 +37,10 @@ struct ZooParityTests {
         let (queries, tops, scales) = Self.queries(fixture)
         for query in queries { try recommender.validate(query) }
         var results: [Recommendation] = []
-        context.recommend(queries[...], into: &results)
+        try context.recommend(queries[...], into: &results)
         for index in queries.indices {
             expectTop(results[index], tops[index], scale: scales[index], label: "\(label) case \(index)")
-            let single = context.recommend(queries[index])
+            let single = try context.recommend(queries[index])
             expectTop(single, tops[index], scale: scales[index], label: "\(label) case \(index) alone")
         }
     }
@@ -55,7 +55,7 @@ struct ZooParityTests {
         let recommender = try Recommender(path: path, maxBatch: maxBatch)
         let (queries, tops, scales) = Self.queries(fixture)
         var results: [Recommendation] = []
-        recommender.makeContext().recommend(queries[...], into: &results)
+        try recommender.makeContext().recommend(queries[...], into: &results)
         for index in queries.indices {
             expectTop(results[index], tops[index], scale: scales[index], label: "\(name) [maxBatch \(maxBatch)] case \(index)")
         }

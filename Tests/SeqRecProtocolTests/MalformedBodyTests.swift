@@ -144,9 +144,17 @@ func decodeRecommend(_ builder: RecommendBodyBuilder, limits: ProtocolLimits = .
         #expect(throws: ProtocolError.invalidValue(field: "status", value: 4)) {
             try HealthResponse(decoding: [4])
         }
-        #expect(throws: ProtocolError.trailingBytes(.pong, count: 1)) {
+        #expect(throws: ProtocolError.wrongBodyLength(.pong, length: 9, expected: 8)) {
             try Pong(decoding: [UInt8](repeating: 0, count: 9))
         }
+        // issue 11.1: an empty PING said "needs 4 bytes"; every wrong size names the size and the 8 it must be.
+        for length in [0, 1, 4, 7, 9, 16] {
+            #expect(throws: ProtocolError.wrongBodyLength(.ping, length: length, expected: 8)) {
+                try Ping(decoding: [UInt8](repeating: 0, count: length))
+            }
+        }
+        #expect(ProtocolError.wrongBodyLength(.ping, length: 0, expected: 8).description
+            == "PING body is 0 bytes, must be exactly 8")
         #expect(throws: ProtocolError.trailingBytes(.cancel, count: 2)) {
             try Cancel(decoding: [1, 2])
         }

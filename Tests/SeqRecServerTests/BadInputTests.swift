@@ -208,7 +208,7 @@ struct BadInputTests {
         let client = try RawClient(port: server.port)
         var small: Int32 = 4_096
         // A small fixed receive window (no autotuning), so the kernel cannot absorb the answers for us.
-        setsockopt(client.socket.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(client.socket.descriptor, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
         try client.handshake()
         // 64 KiB answers that are not read: socket buffers fill, then the server's cap is passed.
         var frames: [UInt8] = []

@@ -259,14 +259,14 @@ struct ClientTests {
         #expect(process.terminationStatus == 0, "python client failed: \(stderr)")
         let json = try JSONSerialization.jsonObject(with: output.fileHandleForReading.readDataToEndOfFile()) as? [String: Any]
         let answer = try #require(json)
-        let expected = DefaultModel.expected(session, k: 10)
+        let expected = try DefaultModel.expected(session, k: 10)
         #expect(answer["probe"] as? Bool == true)
         #expect((answer["items"] as? [Int])?.map(Int32.init) == expected.items)
         let scores = (answer["scores"] as? [Double]) ?? []
         #expect(scores.count == 10)
         for (got, want) in zip(scores, expected.scores) { #expect(abs(Float(got) - want) <= 1e-4 * max(1, abs(want))) }
         #expect(answer["model"] as? String == recommender.info.name)
-        let external = DefaultModel.expected(Array(session.prefix(3)), k: 3).items.map { vocabulary.token(of: Int($0)) ?? "" }
+        let external = try DefaultModel.expected(Array(session.prefix(3)), k: 3).items.map { vocabulary.token(of: Int($0)) ?? "" }
         #expect(answer["external"] as? [String] == external)
         #expect(answer["unknown_model"] as? String == "NOT_FOUND")
         #expect(answer["health"] as? String == "SERVING")

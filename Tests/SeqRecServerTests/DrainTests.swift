@@ -2,6 +2,8 @@
 // later requests are refused as NOT_PROCESSED, and the server exits within its grace period.
 import Foundation
 import SeqRecClient
+import SeqRecCore
+import SeqRecPosix
 import SeqRecProtocol
 import Testing
 @testable import SeqRecServer
@@ -71,7 +73,7 @@ struct DrainTests {
         #expect(statistics.answeredRequests == 41)
         #expect(statistics.abandonedAtStop == 0)
         // The listener is closed: new connections are refused.
-        #expect(throws: SeqRecError.self) { try RawClient(port: server.port) }
+        #expect(throws: SystemError("connect to 127.0.0.1:\(server.port)", code: ECONNREFUSED)) { try RawClient(port: server.port) }
     }
 
     @Test func graceLimitBoundsTheExit() throws {
@@ -91,19 +93,41 @@ struct DrainTests {
         #expect(server.server.statistics.abandonedAtStop == 1)
     }
 
-    @Test func sigtermStartsTheDrain() throws {
+    /// SIGTERM handling belongs to the executable (issue 10.3): `seqrec serve` drains on SIGTERM and
+    /// exits 0 with its summary line, while the library leaves every signal disposition alone.
+    @Test func sigtermDrainsTheServeCommandAndTheLibraryLeavesSignalsAlone() throws {
         let server = try TestServer(backends: [FakeBackend()])
-        let signals = SignalDrain(server: server.server)
-        defer { withExtendedLifetime(signals) {} }
-        // The signal source registers asynchronously: signal until the server reacts (a second
-        // signal only turns the drain into an immediate stop).
-        var stopped = false
-        for _ in 0..<50 where !stopped {
-            kill(getpid(), SIGTERM)
-            stopped = server.waitForExit(within: 0.2)
+        var action = sigaction()
+        sigaction(SIGTERM, nil, &action)
+        #expect(action.__sigaction_handler.sa_handler == nil, "the library changed SIGTERM's disposition")
+        #expect(server.stop())
+
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let model = FileManager.default.temporaryDirectory.appendingPathComponent("sigterm-\(getpid()).seqrec").path
+        try FixtureImporter.convert(folder: root.appendingPathComponent("Tests/Fixtures/recbole-sasrec-ml100k").path, output: model)
+        defer { try? FileManager.default.removeItem(atPath: model) }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("seqrec").path), directory.path != "/" {
+            directory.deleteLastPathComponent()
         }
-        #expect(stopped)
-        // Let any signal still in delivery reach the source before the default action returns.
-        Thread.sleep(forTimeInterval: 0.3)
+        let process = Process()
+        process.executableURL = directory.appendingPathComponent("seqrec")
+        process.arguments = ["serve", "--model", model, "--port", "0", "--drain-delay-ms", "0", "--workers", "1"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        var text = ""
+        while !text.contains("ready on") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(text.contains("ready on"))
+        kill(process.processIdentifier, SIGTERM)
+        text += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(text.contains("signal 15: draining"))
+        #expect(text.contains("seqrec serve: stopped; 0 requests answered"))
     }
 }

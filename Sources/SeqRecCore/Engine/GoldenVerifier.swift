@@ -98,7 +98,7 @@ public enum GoldenVerifier {
                 throw GoldenMismatch(description: "case \(index): \(error)")
             }
             if let scores = golden.scores,
-               let problem = GoldenComparison.checkScores(context.rawScores(session: golden.session), against: scores,
+               let problem = GoldenComparison.checkScores(try context.rawScores(session: golden.session), against: scores,
                                                           scale: GoldenComparison.scale(of: golden)) {
                 throw GoldenMismatch(description: "case \(index) \(label): \(problem)")
             }
@@ -106,7 +106,7 @@ public enum GoldenVerifier {
             expected.append(top)
         }
         var results: [Recommendation] = []
-        context.recommend(queries[...], into: &results)
+        try context.recommend(queries[...], into: &results)
         for (index, golden) in golden.cases.enumerated() where !expected[index].isEmpty {
             if let problem = GoldenComparison.checkTop(items: results[index].items, scores: results[index].scores,
                                                        against: expected[index], scale: GoldenComparison.scale(of: golden)) {

@@ -21,12 +21,12 @@ enum NativeKernels {
 
     /// One GRU step over `rows` rows with W_hh packed by `GRURecurrentWeights` (see CSeqRecKernels.h).
     static func gruStep(_ level: InstructionSet, rows: Int, hiddenWidth d: Int, packed: UnsafePointer<Float>,
-                        hiddenBias: UnsafePointer<Float>?, gi: UnsafePointer<Float>, ldgi: Int,
+                        hiddenBias: UnsafePointer<Float>?, inputRows: UnsafePointer<UnsafePointer<Float>?>,
                         hidden: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         #if arch(x86_64)
         switch level {
-        case .avx512: seqrec_gru_step_avx512(rows, d, packed, hiddenBias, gi, ldgi, hidden, scratch)
-        case .avx2: seqrec_gru_step_avx2(rows, d, packed, hiddenBias, gi, ldgi, hidden, scratch)
+        case .avx512: seqrec_gru_step_avx512(rows, d, packed, hiddenBias, inputRows, hidden, scratch)
+        case .avx2: seqrec_gru_step_avx2(rows, d, packed, hiddenBias, inputRows, hidden, scratch)
         case .portable: preconditionFailure("native GRU step called at the portable level")
         }
         #else

@@ -2,11 +2,12 @@
 // (deadlines, overload, drain) or several models.
 import Foundation
 import SeqRecCore
+import SeqRecProtocol
 import Synchronization
 @testable import SeqRecServer
 
 final class FakeBackend: InferenceBackend, @unchecked Sendable {
-    let info: ServedModelInfo
+    let info: ModelDescription
     /// Time each batch takes, whatever its size.
     let batchDelayMicroseconds: UInt32
     let executedQueries = Atomic<Int>(0)
@@ -17,8 +18,8 @@ final class FakeBackend: InferenceBackend, @unchecked Sendable {
 
     init(name: String = "fake", itemCount: Int = 100, batchDelayMicroseconds: UInt32 = 0, hasVocabulary: Bool = true,
          embeddingWidth: Int = 4) {
-        info = ServedModelInfo(name: name, family: "test-fake", itemCount: itemCount, maxSessionLength: 50,
-                               embeddingWidth: embeddingWidth, hasVocabulary: hasVocabulary)
+        info = ModelDescription(name: name, version: 1, family: "test-fake", itemCount: UInt32(itemCount), maxSessionLength: 50,
+                                embeddingWidth: UInt32(embeddingWidth), hasVocabulary: hasVocabulary, isDefault: false)
         self.batchDelayMicroseconds = batchDelayMicroseconds
     }
 
@@ -31,29 +32,28 @@ final class FakeBackend: InferenceBackend, @unchecked Sendable {
     static func expectedScores(k: Int) -> [Float] { (0..<k).map { Float(k - $0) } }
 
     func validate(_ query: SessionQuery) throws(QueryRejection) {
-        guard query.k >= 1, query.k <= info.itemCount else {
+        let itemCount = Int(info.itemCount)
+        guard query.k >= 1, query.k <= itemCount else {
             throw QueryRejection("k = \(query.k) must be 1...\(info.itemCount)")
         }
         for list in [query.items, query.allow ?? [], query.deny, query.candidates ?? []] {
-            if let bad = list.first(where: { $0 < 0 || Int($0) >= info.itemCount }) {
+            if let bad = list.first(where: { $0 < 0 || Int($0) >= itemCount }) {
                 throw QueryRejection("item id \(bad) is outside 0..<\(info.itemCount)")
             }
         }
-        guard query.items.count <= info.maxSessionLength else {
+        guard query.items.count <= Int(info.maxSessionLength) else {
             throw QueryRejection("session of \(query.items.count) items is longer than \(info.maxSessionLength)")
         }
     }
 
-    func itemIDs(ofTokens tokens: [String], skipUnknown: Bool) throws(QueryRejection) -> [Int32] {
-        var ids: [Int32] = []
+    func appendItemIDs(ofTokens tokens: [String], skipUnknown: Bool, into ids: inout [Int32]) throws(QueryRejection) {
         for token in tokens {
-            if token.hasPrefix("item-"), let id = Int32(token.dropFirst(5)), id >= 0, Int(id) < info.itemCount {
+            if token.hasPrefix("item-"), let id = Int32(token.dropFirst(5)), id >= 0, Int(id) < Int(info.itemCount) {
                 ids.append(id)
             } else if !skipUnknown {
                 throw QueryRejection("unknown item '\(token)'")
             }
         }
-        return ids
     }
 
     func token(of item: Int32) -> String? { "item-\(item)" }
@@ -73,14 +73,14 @@ final class FakeWorker: InferenceWorker {
         backend.executedQueries.wrappingAdd(queries.count, ordering: .relaxed)
         backend.largestBatch.max(queries.count, ordering: .relaxed)
         for (position, query) in queries.enumerated() {
-            let items = FakeBackend.expectedItems(session: query.items, k: query.k, itemCount: backend.info.itemCount)
+            let items = FakeBackend.expectedItems(session: query.items, k: query.k, itemCount: Int(backend.info.itemCount))
             results[position].items.removeAll(keepingCapacity: true)
             results[position].items.append(contentsOf: items)
             results[position].scores.removeAll(keepingCapacity: true)
             results[position].scores.append(contentsOf: FakeBackend.expectedScores(k: query.k))
             results[position].embedding.removeAll(keepingCapacity: true)
             if query.includeEmbedding {
-                results[position].embedding.append(contentsOf: repeatElement(Float(query.items.last ?? 0), count: backend.info.embeddingWidth))
+                results[position].embedding.append(contentsOf: repeatElement(Float(query.items.last ?? 0), count: Int(backend.info.embeddingWidth)))
             }
         }
     }

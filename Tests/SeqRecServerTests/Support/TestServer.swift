@@ -2,6 +2,7 @@
 // for tests that must send exactly chosen (or broken) bytes.
 import Foundation
 import SeqRecClient
+import SeqRecPosix
 import SeqRecProtocol
 @testable import SeqRecServer
 
@@ -48,12 +49,13 @@ final class TestServer: @unchecked Sendable {
 
 /// A blocking frame-level client: sends raw bytes, reads whole frames.
 final class RawClient: @unchecked Sendable {
-    let socket: ClientSocket
+    let socket: Socket
     private var decoder: FrameDecoder
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1_024, alignment: 1)
 
     init(port: UInt16) throws {
-        socket = try ClientSocket(host: "127.0.0.1", port: port, timeoutMilliseconds: 2_000)
+        socket = try Socket.connect(to: SocketAddress(host: "127.0.0.1", port: port), timeoutMilliseconds: 2_000,
+                                    nonBlocking: false)
         var limits = ProtocolLimits()
         limits.maxFrameLength = 64 * 1_024 * 1_024
         decoder = FrameDecoder(role: .client, limits: limits)
@@ -79,16 +81,11 @@ final class RawClient: @unchecked Sendable {
             if let frame = try decoder.next() {
                 return Frame(header: frame.header, body: ArraySlice(Array(frame.body)))
             }
-            guard try socket.waitFor(Int16(POLLIN), timeoutMilliseconds: timeoutMilliseconds) else {
+            guard try socket.poll(.readable, timeoutMilliseconds: timeoutMilliseconds) else {
                 throw SeqRecError(.deadlineExceeded, "no frame within \(timeoutMilliseconds) ms")
             }
-            let count: Int
-            do {
-                count = try socket.read(into: buffer)
-            } catch {
-                return nil  // a reset counts as closed
-            }
-            if count == 0 { return nil }
+            // A reset counts as closed.
+            guard case .transferred(let count) = try? socket.read(into: buffer), count > 0 else { return nil }
             decoder.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
     }
@@ -96,9 +93,8 @@ final class RawClient: @unchecked Sendable {
     /// Reads raw bytes until the server closes (for answers that must be exact bytes).
     func readAllBytes(timeoutMilliseconds: Int32 = 5_000) throws -> [UInt8] {
         var bytes: [UInt8] = []
-        while try socket.waitFor(Int16(POLLIN), timeoutMilliseconds: timeoutMilliseconds) {
-            let count = (try? socket.read(into: buffer)) ?? 0
-            if count == 0 { return bytes }
+        while try socket.poll(.readable, timeoutMilliseconds: timeoutMilliseconds) {
+            guard case .transferred(let count) = try? socket.read(into: buffer), count > 0 else { return bytes }
             bytes.append(contentsOf: buffer[0..<count])
         }
         throw SeqRecError(.deadlineExceeded, "server did not close within \(timeoutMilliseconds) ms")
@@ -108,11 +104,11 @@ final class RawClient: @unchecked Sendable {
     func readBytes(_ count: Int, timeoutMilliseconds: Int32 = 5_000) throws -> [UInt8] {
         var bytes: [UInt8] = []
         while bytes.count < count {
-            guard try socket.waitFor(Int16(POLLIN), timeoutMilliseconds: timeoutMilliseconds) else {
+            guard try socket.poll(.readable, timeoutMilliseconds: timeoutMilliseconds) else {
                 throw SeqRecError(.deadlineExceeded, "only \(bytes.count) of \(count) bytes arrived")
             }
-            let got = try socket.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(buffer.count, count - bytes.count)]))
-            if got == 0 { break }
+            let wanted = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(buffer.count, count - bytes.count)])
+            guard case .transferred(let got) = try socket.read(into: wanted), got > 0 else { break }
             bytes.append(contentsOf: buffer[0..<got])
         }
         return bytes

@@ -14,7 +14,7 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
     let scoring: ScoringTable
     let workspaceLayout: WorkspaceLayout
     private let stepRows, projected, states, gh, topStates, keys, queries, joined, poolScratch: Int
-    private let order, stepOffsets: Int
+    private let order, stepOffsets, rowPointers: Int
 
     var family: ModelFamily { .recboleNARM }
     var window: Int { configuration.maxLength }
@@ -46,6 +46,7 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
         poolScratch = layout.reserve(h)
         order = layout.reserveInts(3 * maxBatch)
         stepOffsets = layout.reserveInts(config.maxLength + 1)
+        rowPointers = layout.reserveInts(maxBatch)
         workspaceLayout = layout
     }
 
@@ -85,6 +86,10 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
                 (x + (offset[t] + r) * e).update(from: self.items + item * e, count: e)
             }
         }
+        // safe: the region holds maxBatch Ints, the same size and alignment as maxBatch pointers, and is
+        // only ever used as pointers (the fused GRU step reads its input rows through them).
+        let pointers = UnsafeMutableRawPointer(workspace.intRegion(rowPointers))
+            .bindMemory(to: UnsafePointer<Float>?.self, capacity: Swift.max(1, count))
         var inputWidth = e
         for layer in gru {
             layer.input(rows: rows, x, ldx: inputWidth, into: gi, ldo: 3 * h, kernels: kernels)
@@ -92,7 +97,7 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
             for t in 0..<steps {
                 let active = offset[t + 1] - offset[t]
                 layer.step(rows: active, projected: gi + offset[t] * 3 * h, hidden: state, gh: workspace.region(gh),
-                           kernels: kernels)
+                           rowPointers: pointers, kernels: kernels)
                 (x + offset[t] * h).update(from: state, count: active * h)
             }
             inputWidth = h

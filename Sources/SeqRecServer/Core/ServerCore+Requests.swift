@@ -1,0 +1,206 @@
+// The request frames (HEALTH, MODEL_INFO, RECOMMEND), CANCEL, and the answers to finished batches.
+// A bad request body fails only that request (ERROR INVALID_ARGUMENT).
+import SeqRecProtocol
+
+extension ServerCore {
+    func handleRequest(_ frame: Frame, on index: Int, now: UInt64) {
+        switch frame.header.type {
+        case .health: answerHealth(frame, on: index)
+        case .modelInfo: answerModelInfo(frame, on: index)
+        default: accept(frame, on: index, now: now)
+        }
+    }
+
+    private func sendError(_ status: StatusCode, _ message: String, to id: UInt32, on index: Int,
+                           notProcessed: Bool = false, retryAfterMilliseconds: UInt32 = 0) {
+        withMachine(index) {
+            $0.sendError(status, message, to: id, notProcessed: notProcessed, retryAfterMilliseconds: retryAfterMilliseconds)
+        }
+    }
+
+    private func answerHealth(_ frame: Frame, on index: Int) {
+        let request: HealthRequest
+        do {
+            request = try frame.decode(HealthRequest.self, limits: limits)
+        } catch {
+            sendError(.invalidArgument, error.description, to: frame.header.requestID, on: index)
+            return
+        }
+        let status: HealthStatus
+        if !request.service.isEmpty, modelIndex[request.service] == nil {
+            status = .serviceUnknown
+        } else {
+            status = isServing ? .serving : .notServing
+        }
+        withMachine(index) { machine in
+            machine.output.append { HealthResponse(status: status).encodeFrame(requestID: frame.header.requestID, into: &$0) }
+        }
+    }
+
+    private func answerModelInfo(_ frame: Frame, on index: Int) {
+        let request: ModelInfoRequest
+        do {
+            request = try frame.decode(ModelInfoRequest.self, limits: limits)
+        } catch {
+            sendError(.invalidArgument, error.description, to: frame.header.requestID, on: index)
+            return
+        }
+        var described: [ModelDescription] = []
+        for (position, backend) in backends.enumerated() where request.modelName.isEmpty || backend.info.name == request.modelName {
+            var description = backend.info
+            description.isDefault = position == 0
+            described.append(description)
+        }
+        guard !described.isEmpty else {
+            sendError(.notFound, "no model named '\(request.modelName)' is loaded", to: frame.header.requestID, on: index)
+            return
+        }
+        let list = ModelListResponse(models: described)
+        withMachine(index) { machine in machine.output.append { list.encodeFrame(requestID: frame.header.requestID, into: &$0) } }
+    }
+
+    /// Decodes, validates and queues a RECOMMEND, or answers it with the reason it cannot run.
+    private func accept(_ frame: Frame, on index: Int, now: UInt64) {
+        let id = frame.header.requestID
+        guard machineInFlight(index) < configuration.maxInflightPerConnection else {
+            statistics.rejectedOverload += 1
+            sendError(.resourceExhausted, "more than \(configuration.maxInflightPerConnection) requests in flight on this "
+                + "connection", to: id, on: index, notProcessed: true, retryAfterMilliseconds: retryAfterMilliseconds)
+            return
+        }
+        do {
+            // One request value is reused for every RECOMMEND: its id arrays keep their capacity.
+            try decodedRequest.decode(frame.body, limits: limits)
+        } catch {
+            sendError(.invalidArgument, error.description, to: id, on: index)
+            return
+        }
+        guard let model = decodedRequest.modelName.isEmpty ? 0 : modelIndex[decodedRequest.modelName] else {
+            sendError(.notFound, "no model named '\(decodedRequest.modelName)' is loaded", to: id, on: index)
+            return
+        }
+        let backend = backends[model]
+        guard decodedRequest.modelVersion == 0 || decodedRequest.modelVersion == backend.info.version else {
+            sendError(.notFound, "model '\(backend.info.name)' has no version \(decodedRequest.modelVersion) "
+                + "(serving \(backend.info.version))", to: id, on: index)
+            return
+        }
+        guard let slot = pool.acquire() else {
+            rejectOverload(id, on: index)
+            return
+        }
+        do throws(QueryRejection) {
+            try QueryBuilder.fill(&pool[slot].query, from: decodedRequest, backend: backend)
+            try backend.validate(pool[slot].query)
+        } catch {
+            pool.release(slot)
+            sendError(.invalidArgument, error.message, to: id, on: index)
+            return
+        }
+        let requested = frame.header.aux == 0 ? configuration.defaultTimeoutMicroseconds : frame.header.aux
+        let budget = UInt64(min(requested, configuration.maxTimeoutMicroseconds)) * 1_000
+        pool[slot].connection = connectionToken(index)
+        pool[slot].requestID = id
+        pool[slot].model = model
+        pool[slot].externalIDs = decodedRequest.usesExternalIDs
+        pool[slot].enqueuedAt = now
+        pool[slot].deadline = now &+ budget
+        pool[slot].outcome = .queued
+        guard queues.enqueue(slot, model: model, now: now) else {
+            pool.release(slot)
+            rejectOverload(id, on: index)
+            return
+        }
+        statistics.acceptedRequests += 1
+        withMachine(index) { $0.accepted(id, slot: slot) }
+    }
+
+    private func rejectOverload(_ id: UInt32, on index: Int) {
+        statistics.rejectedOverload += 1
+        sendError(.resourceExhausted, "server queue is full; retry later or elsewhere", to: id, on: index,
+                  notProcessed: true, retryAfterMilliseconds: retryAfterMilliseconds)
+    }
+
+    /// Queue-full advice (docs/PROTOCOL.md §9): the time the queued batches need at the recent model-call
+    /// time, in whole milliseconds, at least 1.
+    package var retryAfterMilliseconds: UInt32 {
+        let batches = UInt64((queues.count + configuration.maxBatch - 1) / configuration.maxBatch)
+        let workers = UInt64(configuration.workers)
+        let nanoseconds = (batches + workers - 1) / workers &* recentBatchNanoseconds
+        return UInt32(clamping: max(1, (nanoseconds + 999_999) / 1_000_000))
+    }
+
+    /// CANCEL: a request still waiting in the queue is answered CANCELLED + NOT_PROCESSED at once; one
+    /// already running is answered with its result.
+    func cancel(_ id: UInt32, slot: Int, on index: Int) {
+        guard queues.withdraw(slot, model: pool[slot].model) else { return }
+        withMachine(index) { $0.finish(id) }
+        pool.release(slot)
+        sendError(.cancelled, "request cancelled by the client", to: id, on: index, notProcessed: true)
+    }
+
+    // MARK: batches
+
+    /// Moves the most overdue due batch into `slots` and returns its model; the caller runs it (see
+    /// `BatchRunner`) and hands it back with `complete`.
+    package func takeDueBatch(now: UInt64, into slots: inout [Int]) -> Int? {
+        queues.takeDueBatch(now: now, into: &slots)
+    }
+
+    package func hasDueBatch(now: UInt64) -> Bool { queues.hasDueBatch(now: now) }
+
+    /// When the max-delay rule makes the next batch due (nil: nothing queued).
+    package var nextDueTime: UInt64? { queues.nextDueTime }
+
+    /// Answers every request of a batch the runner finished (`outcome` set in each slot) and frees the
+    /// slots. `nanoseconds` is how long the model call took.
+    package func complete(_ slots: [Int], model: Int, nanoseconds: UInt64, now: UInt64) {
+        if nanoseconds > 0 {
+            // An exponential mean over about 8 calls: recent enough for retry advice, steady enough.
+            recentBatchNanoseconds = recentBatchNanoseconds == 0 ? nanoseconds
+                : recentBatchNanoseconds - recentBatchNanoseconds / 8 + nanoseconds / 8
+        }
+        for slot in slots {
+            defer { pool.release(slot) }
+            let id = pool[slot].requestID
+            guard let index = index(ofToken: pool[slot].connection), machineSlot(index, id) == slot else { continue }
+            withMachine(index) { $0.finish(id) }
+            switch pool[slot].outcome {
+            case .answered:
+                statistics.answeredRequests += 1
+                encodeResponse(slot, on: index)
+            case .expired:
+                statistics.expiredInQueue += 1
+                sendError(.deadlineExceeded, "deadline passed while the request waited in the queue", to: id, on: index,
+                          notProcessed: true)
+            case .queued:
+                sendError(.internal, "request finished without a result", to: id, on: index)
+            }
+            settle(index, now: now)
+        }
+    }
+
+    private func encodeResponse(_ slot: Int, on index: Int) {
+        let backend = backends[pool[slot].model]
+        let embedding = pool[slot].query.includeEmbedding ? pool[slot].result.embedding : []
+        let externalIDs = pool[slot].externalIDs
+        let requestID = pool[slot].requestID
+        // The codec is inlinable, so these calls are specialised for the slot's concrete buffers and
+        // allocate nothing (Benchmarks/Tests/SeqRecBenchTests/ServerAllocationTests.swift).
+        withMachine(index) { machine in
+            machine.output.append { output in
+                let items = pool[slot].result.items.lazy.map { UInt32(bitPattern: $0) }
+                if externalIDs {
+                    RecommendResponse.encodeFrame(
+                        requestID: requestID, modelName: backend.info.name, modelVersion: backend.info.version,
+                        items: items, scores: pool[slot].result.scores, embedding: embedding,
+                        externalID: { backend.token(of: Int32(bitPattern: $0)) ?? "" }, into: &output)
+                } else {
+                    RecommendResponse.encodeFrame(
+                        requestID: requestID, modelName: backend.info.name, modelVersion: backend.info.version,
+                        items: items, scores: pool[slot].result.scores, embedding: embedding, into: &output)
+                }
+            }
+        }
+    }
+}
