@@ -120,7 +120,25 @@ final class EndpointPool: Sendable {
         }
         switch choice {
         case .use(let connection): return connection
-        case .wait(let task): return try await task.value
+        case .wait(let task): return try await Self.value(of: task)
+        }
+    }
+
+    /// The connect task's result, or `CancellationError` as soon as the caller is cancelled (the
+    /// connect itself goes on: other callers may be waiting for it, and it fills the slot).
+    private static func value(of task: Task<SeqRecConnection, any Error>) async throws -> SeqRecConnection {
+        let waiter = ConnectWaiter()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                waiter.attach(continuation)
+                Task {
+                    let result: Result<SeqRecConnection, any Error>
+                    do { result = .success(try await task.value) } catch { result = .failure(error) }
+                    waiter.resume(result)
+                }
+            }
+        } onCancel: {
+            waiter.resume(.failure(CancellationError()))
         }
     }
 
@@ -165,5 +183,44 @@ final class EndpointPool: Sendable {
             state.slots = state.slots.map { _ in .empty }
         }
         for connection in open { connection.close() }
+    }
+}
+
+/// Resumes one waiting caller once, with whichever comes first: the connect's result or cancellation.
+private final class ConnectWaiter: Sendable {
+    private enum State {
+        case idle
+        case waiting(CheckedContinuation<SeqRecConnection, any Error>)
+        case done(Result<SeqRecConnection, any Error>?)
+    }
+
+    private let state = Mutex(State.idle)
+
+    func attach(_ continuation: CheckedContinuation<SeqRecConnection, any Error>) {
+        let early: Result<SeqRecConnection, any Error>? = state.withLock { state in
+            if case .done(let result) = state {
+                state = .done(nil)
+                return result
+            }
+            state = .waiting(continuation)
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func resume(_ result: Result<SeqRecConnection, any Error>) {
+        let continuation: CheckedContinuation<SeqRecConnection, any Error>? = state.withLock { state in
+            switch state {
+            case .waiting(let continuation):
+                state = .done(nil)
+                return continuation
+            case .idle:
+                state = .done(result)  // cancelled before the continuation was attached
+                return nil
+            case .done:
+                return nil
+            }
+        }
+        continuation?.resume(with: result)
     }
 }

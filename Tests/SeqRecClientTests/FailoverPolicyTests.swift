@@ -114,6 +114,24 @@ import Testing
         clock.advance(by: .milliseconds(1_100))
         #expect(client.healthyEndpoints == endpoints)
     }
+
+    @Test func aCallWaitingForAConnectEndsAtOnceWhenCancelled() async throws {
+        let (gate, opened) = AsyncStream.makeStream(of: Void.self)
+        let connects = ConnectLog()
+        let client = try SeqRecClient(
+            endpoints: [.init(port: 1)], configuration: SeqRecClient.Configuration(), clock: ManualClock().function
+        ) { endpoint in
+            connects.record(endpoint.port)
+            for await _ in gate { break }  // a connect that hangs until the test ends
+            throw SeqRecError(.connection, "gave up", notProcessed: true)
+        }
+        let call = Task { try await client.recommend(RecommendRequest(session: .internal([1]))) }
+        for _ in 0..<100_000 where connects.ports.isEmpty { await Task.yield() }
+        #expect(connects.ports == [1])
+        call.cancel()
+        await #expect(throws: CancellationError.self) { try await call.value }
+        opened.finish()
+    }
 }
 
 /// The endpoints a test's connect function was asked for, in order.

@@ -28,7 +28,7 @@ do {
         print("  \(recommender.token(of: item))  \(recommender.vocabulary?.title(of: Int(item)) ?? "")  \(score)")
     }
 
-    let client = SeqRecClient(host: "127.0.0.1", port: port)
+    let client = try SeqRecClient(host: "127.0.0.1", port: port)
     defer { client.close() }
     let response = try await client.recommend(
         RecommendRequest(session: .external(session), k: 5, excludeSeen: true), timeout: .seconds(5))
