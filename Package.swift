@@ -62,17 +62,20 @@ let package = Package(
         .target(name: "CSeqRecKernels"),
         .target(name: "SeqRecCore", dependencies: ["CBLAS", "CSeqRecKernels"], swiftSettings: simdSettings()),
         .target(name: "SeqRecProtocol"),
-        .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "SeqRecPosix"]),
+        .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "SeqRecPosix", "SeqRecOperations"]),
         .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol", "SeqRecPosix"]),
         .target(name: "SeqRecOperations", dependencies: ["SeqRecProtocol", "SeqRecPosix"]),
         .executableTarget(
             name: "seqrec",
-            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient", "SeqRecPosix"]
+            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient", "SeqRecPosix", "SeqRecOperations"]
         ),
         .testTarget(name: "SeqRecCoreTests", dependencies: ["SeqRecCore"]),
         .testTarget(name: "SeqRecProtocolTests", dependencies: ["SeqRecProtocol"]),
         .testTarget(name: "SeqRecPosixTests", dependencies: ["SeqRecPosix"]),
-        .testTarget(name: "SeqRecOperationsTests", dependencies: ["SeqRecOperations", "SeqRecPosix"]),
+        .testTarget(
+            name: "SeqRecOperationsTests",
+            dependencies: ["SeqRecOperations", "SeqRecPosix", "SeqRecProtocol", "SeqRecClient", "seqrec"]
+        ),
         .testTarget(name: "SeqRecCLITests", dependencies: ["seqrec", "SeqRecCore"]),
         .testTarget(name: "SeqRecServerTests", dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore", "SeqRecPosix"]),
         .target(name: "CBenchSupport", path: "Benchmarks/CBenchSupport"),

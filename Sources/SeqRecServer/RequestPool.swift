@@ -55,6 +55,9 @@ package final class RequestPool: @unchecked Sendable {
         base.deallocate()
     }
 
+    /// Slots not in use (for the in-flight gauge).
+    package var freeCount: Int { free.count }
+
     /// Event loop only: a free slot, or nil when every slot is in use.
     package func acquire() -> Int? { free.popLast() }
 
