@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <malloc.h>
 
 // accept4 is a GNU extension, declared by <sys/socket.h> only under _GNU_SOURCE.
 extern int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);

@@ -58,6 +58,14 @@ public struct FrameDecoder: Sendable {
         return nil
     }
 
+    /// Gives the buffer back when nothing is buffered and it grew past `limit` bytes (one large frame
+    /// must not pin its size for the rest of a long-lived connection).
+    package mutating func releaseCapacityIfDrained(above limit: Int) {
+        guard readIndex == buffer.count, buffer.capacity > limit else { return }
+        buffer = []
+        readIndex = 0
+    }
+
     /// Appends received bytes. Call `next()` until it returns nil after each feed; then the buffer
     /// never holds more than one partial frame plus the last chunk fed.
     public mutating func feed(_ bytes: some Collection<UInt8>) {

@@ -25,6 +25,20 @@ package struct PendingRequest {
     package var result = ScoredItems()
 }
 
+extension PendingRequest {
+    /// Replaces every buffer whose capacity exceeds `limit` elements (`embeddingLimit` for the
+    /// embedding, which every request of a wide model fills legitimately) by an empty one.
+    mutating func trimBuffers(above limit: Int, embeddingAbove embeddingLimit: Int) {
+        if query.items.capacity > limit { query.items = [] }
+        if query.deny.capacity > limit { query.deny = [] }
+        if let allow = query.allow, allow.capacity > limit { query.allow = nil }
+        if let candidates = query.candidates, candidates.capacity > limit { query.candidates = nil }
+        if result.items.capacity > limit { result.items = [] }
+        if result.scores.capacity > limit { result.scores = [] }
+        if result.embedding.capacity > embeddingLimit { result.embedding = [] }
+    }
+}
+
 /// Identifies a connection across reuse of its table index: a stale token never matches.
 package struct ConnectionToken: Hashable, Sendable {
     package var index: UInt32
@@ -42,9 +56,13 @@ package final class RequestPool: @unchecked Sendable {
     private let base: UnsafeMutablePointer<PendingRequest>
     private var free: [Int]
 
-    package init(capacity: Int) {
+    /// Embedding buffers up to this many floats are kept (the widest served model's width).
+    private let retainedEmbeddingWidth: Int
+
+    package init(capacity: Int, retainedEmbeddingWidth: Int = 16_384) {
         precondition(capacity > 0, "a request pool needs at least one slot")
         self.capacity = capacity
+        self.retainedEmbeddingWidth = retainedEmbeddingWidth
         base = .allocate(capacity: capacity)
         base.initialize(repeating: PendingRequest(), count: capacity)
         free = Array((0..<capacity).reversed())
@@ -55,16 +73,22 @@ package final class RequestPool: @unchecked Sendable {
         base.deallocate()
     }
 
-    /// Slots not in use (for the in-flight gauge).
-    package var freeCount: Int { free.count }
-
     /// Event loop only: a free slot, or nil when every slot is in use.
     package func acquire() -> Int? { free.popLast() }
 
+    /// Buffers of a released slot that grew past this many elements are given back (issue 11.8):
+    /// otherwise every slot would keep the capacity of the largest request it ever held, up to
+    /// 4 lists × 10,000 ids per slot × every slot of the pool.
+    package static let retainedElements = 4_096
+
     /// Event loop only: returns a slot whose answer has been encoded.
     package func release(_ slot: Int) {
+        base[slot].trimBuffers(above: Self.retainedElements, embeddingAbove: retainedEmbeddingWidth)
         free.append(slot)
     }
+
+    /// Slots not in use (for tests and the soak test: every slot comes back).
+    package var freeCount: Int { free.count }
 
     /// The request in `slot`; only the thread owning the slot may use it.
     package subscript(slot: Int) -> PendingRequest {

@@ -16,6 +16,8 @@ public final class Server: @unchecked Sendable {
     private static let listenerToken: UInt64 = .max - 1
     private static let wakeToken: UInt64 = .max
     private static let readChunk = 64 * 1_024
+    /// Model calls at most this long (recent mean) run without handing the loop over first.
+    private static let runToCompletionNanoseconds: UInt64 = 200_000
 
     package let configuration: ServerConfiguration
     package let backends: [any InferenceBackend]
@@ -52,6 +54,8 @@ public final class Server: @unchecked Sendable {
     // safe: allocated once in init, freed in deinit, used only by the leader with the lock held.
     private let readBuffer: UnsafeMutableRawBufferPointer
     private let stopped = Monitor()
+    // Guarded by `stopped`.
+    private var finishing = false
     private var hasStopped = false
 
     /// Binds the listener; `run()` starts serving.
@@ -75,6 +79,9 @@ public final class Server: @unchecked Sendable {
 
     deinit { readBuffer.deallocate() }
 
+    /// Runs `body` on the core under the server's lock (tests and the soak test inspect it).
+    package func withCore<T>(_ body: (ServerCore) -> T) -> T { monitor.withLock { body(core) } }
+
     /// Counters since start.
     public var statistics: ServerStatistics { monitor.withLock { core.statistics } }
 
@@ -85,12 +92,16 @@ public final class Server: @unchecked Sendable {
         wakeup.signal()
     }
 
-    /// Serves on the calling thread plus `workers` more until the drain sequence has finished.
+    /// Serves until the drain sequence has finished, on `workers` + 1 crew threads; the calling thread
+    /// only waits, so it returns at the grace limit even while a model call is still running.
     public func run() throws {
-        let crew = CrewThreads(count: configuration.workers) { [self] in serve() }
-        serve()
-        // After the grace period nobody waits for a batch still running: the exit stays bounded.
+        let crew = CrewThreads(count: configuration.workers + 1) { [self] in serve() }
+        // A separate condition: a signal meant for a follower must never wake this thread instead.
+        stopped.withLock {
+            while !finishing { stopped.wait(until: nil) }
+        }
         let graceful = monitor.withLock { core.drainState == .finished(graceful: true) }
+        // After the grace period nobody waits for a batch still running: the exit stays bounded.
         if graceful { crew.join() }
         stopped.withLock { hasStopped = true }
         stopped.broadcast()
@@ -112,10 +123,16 @@ public final class Server: @unchecked Sendable {
         monitor.lock()
         while !stopping {
             let now = MonotonicClock.now()
-            // Someone must stay free to lead: run a batch only if a leader exists or a follower can become one.
-            if running < configuration.workers, leaderActive || idleFollowers > 0,
-               let model = core.takeDueBatch(now: now, into: &batch) {
-                if !leaderActive { monitor.signal() }
+            // At most `workers` batches run, so of the workers + 1 threads one is always free to lead:
+            // an idle follower is woken for it; a thread still starting or waking takes the lead when
+            // it gets the lock.
+            if running < configuration.workers, let model = core.takeDueBatch(now: now, into: &batch) {
+                // Run to completion without waking anyone when nothing else waits and model calls are
+                // short: requests arriving meanwhile are read right after and batch together. A long
+                // or unknown call, or more work queued, hands the loop to a follower first.
+                let recent = core.recentBatchNanoseconds
+                let shortCall = recent > 0 && recent <= Self.runToCompletionNanoseconds
+                if !leaderActive, idleFollowers > 0, !shortCall || core.queues.count > 0 { monitor.signal() }
                 running += 1
                 let runner = idleRunners.removeLast()
                 monitor.unlock()
@@ -173,6 +190,8 @@ public final class Server: @unchecked Sendable {
         if core.isFinished {
             stopping = true
             monitor.broadcast()
+            stopped.withLock { finishing = true }
+            stopped.broadcast()
         }
     }
 
@@ -276,7 +295,7 @@ public final class Server: @unchecked Sendable {
                 return
             case .transferred(let count):
                 core.receive(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]), on: token, now: now)
-                guard core.machine(token)?.wantsInput == true, count == readBuffer.count else { return }
+                guard core.wantsInput(token), count == readBuffer.count else { return }
             }
         }
     }

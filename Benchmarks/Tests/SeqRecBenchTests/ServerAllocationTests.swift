@@ -1,5 +1,7 @@
 import Foundation
 @testable import SeqRecBench
+import SeqRecProtocol
+@testable import SeqRecServer
 import Testing
 
 /// The server's hot path (read, decode, queue, batch, recommend, encode, write) allocates nothing per
@@ -24,15 +26,39 @@ struct ServerAllocationTests {
         // 3.8e-5, i.e. 2 allocations over ~50,000 requests).
         #expect(value.map { $0 < 0.01 } == true, "server steady state: \(report)")
     }
+
+    /// The same with external ids (vocabulary tokens in the request and in the response): resolving
+    /// tokens and encoding them allocate nothing per request either (issue 10.7).
+    @Test func servingExternalIDsAllocatesNothingPerRequest() async {
+        let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+            let perRequest = try ServerAllocationProbe.serverAllocationsPerRequest(externalIDs: true)
+            FileHandle.standardError.write(Data("server-allocations-per-request=\(perRequest)\n".utf8))
+        }
+        let report = result.map { String(decoding: $0.standardErrorContent, as: UTF8.self) } ?? ""
+        let line = report.split(separator: "\n").first { $0.hasPrefix("server-allocations-per-request=") }
+        let value = line.flatMap { Double($0.split(separator: "=").last ?? "") }
+        #expect(value.map { $0 < 0.01 } == true, "server steady state, external ids: \(report)")
+    }
 }
 
 enum ServerAllocationProbe {
     /// (allocations in a long run − in a short run) / (requests in the long run − in the short run),
     /// counting only threads other than the caller's (the server's).
-    static func serverAllocationsPerRequest() throws -> Double {
+    static func serverAllocationsPerRequest(externalIDs: Bool = false) throws -> Double {
         let running = try LoadGeneratorTests.RunningServer()
         defer { _ = running.stop() }
-        let frames = try LoadGeneratorTests.frames()
+        var frames = try LoadGeneratorTests.frames()
+        if externalIDs {
+            // The same sessions as vocabulary tokens.
+            let backend = try #require(running.server.backends.first as? RecommenderBackend)
+            frames = try frames.map { frame in
+                let request = try RecommendRequest(decoding: frame[16...])
+                guard case .internal(let ids) = request.session else { throw SeqRecBenchProbeError("expected internal ids") }
+                var external = request
+                external.session = .external(ids.map { backend.recommender.token(of: Int32($0)) })
+                return external.frameBytes(requestID: 1)
+            }
+        }
         func serverAllocations(seconds: Double) throws -> (allocations: Int64, requests: Int) {
             let plan = LoadPlan(host: "127.0.0.1", port: running.server.port, connections: 4, mode: .closed(depth: 4),
                                 warmupSeconds: 0.2, durationSeconds: seconds)

@@ -101,6 +101,7 @@ package struct ConnectionMachine {
                 // Between frames no deadline runs; inside one, it runs from the frame's first byte.
                 if !decoder.isInsideFrame {
                     frameDeadline = nil
+                    decoder.releaseCapacityIfDrained(above: 256 * 1_024)
                 } else if frameDeadline == nil {
                     frameDeadline = now &+ frameTimeoutNanoseconds
                 }

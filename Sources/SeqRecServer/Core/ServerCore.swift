@@ -86,7 +86,8 @@ package final class ServerCore {
         policy = HandshakePolicy(limits: limits, authToken: configuration.authToken)
         frameTimeout = UInt64(configuration.frameReadTimeoutMilliseconds) * 1_000_000
         idleTimeout = UInt64(configuration.idleTimeoutMilliseconds) * 1_000_000
-        pool = RequestPool(capacity: configuration.maxQueue + configuration.workers * configuration.maxBatch)
+        pool = RequestPool(capacity: configuration.maxQueue + configuration.workers * configuration.maxBatch,
+                           retainedEmbeddingWidth: limits.maxEmbeddingWidth)
         queues = ModelQueues(modelCount: backends.count, maxQueue: configuration.maxQueue,
                              maxBatch: configuration.maxBatch, maxDelayMicroseconds: configuration.maxDelayMicroseconds)
     }
@@ -144,7 +145,14 @@ package final class ServerCore {
     /// Whether `token` names a live connection.
     package func isOpen(_ token: ConnectionToken) -> Bool { index(of: token) != nil }
 
-    /// The connection's state, for tests and the transport's decisions.
+    /// Whether the transport should keep reading the connection (no copy of its state is made: a copy
+    /// would share its buffers and make the next mutation copy them).
+    package func wantsInput(_ token: ConnectionToken) -> Bool {
+        guard let index = index(of: token) else { return false }
+        return records[index]!.machine.wantsInput
+    }
+
+    /// A copy of the connection's state, for tests.
     package func machine(_ token: ConnectionToken) -> ConnectionMachine? { index(of: token).map { records[$0]!.machine } }
 
     private func index(of token: ConnectionToken) -> Int? {
@@ -209,29 +217,29 @@ package final class ServerCore {
 
     /// After any change: list for a flush, update what the socket is watched for, shut down or close.
     func settle(_ index: Int, now: UInt64) {
-        let machine = records[index]!.machine
-        if machine.shouldClose(now: now) {
+        if records[index]!.machine.shouldClose(now: now) {
             close(index)
             return
         }
-        if !machine.output.isEmpty, !records[index]!.listedDirty {
+        let outputPending = !records[index]!.machine.output.isEmpty
+        if outputPending, !records[index]!.listedDirty {
             records[index]!.listedDirty = true
             dirty.append(records[index]!.token)
         }
-        if machine.isClosing, machine.output.isEmpty, !machine.sendingShutDown {
+        if records[index]!.machine.isClosing, !outputPending, !records[index]!.machine.sendingShutDown {
             records[index]!.machine.sendingShutDown = true
             actions.append(.shutdownWrite(records[index]!.token))
         }
         var wanted: Interest = []
-        if machine.wantsInput { wanted.insert(.readable) }
+        if records[index]!.machine.wantsInput { wanted.insert(.readable) }
         // Output is first written at once (the transport flushes dirty connections); only what the
         // kernel did not take waits for EPOLLOUT.
-        if records[index]!.blockedOnWrite, !machine.output.isEmpty { wanted.insert(.writable) }
+        if records[index]!.blockedOnWrite, outputPending { wanted.insert(.writable) }
         if wanted != records[index]!.watching {
             records[index]!.watching = wanted
             actions.append(.watch(records[index]!.token, wanted))
         }
-        records[index]!.machine.output.shrinkIfEmpty(above: 1 << 20, to: 4_096)
+        records[index]!.machine.output.shrinkIfEmpty(above: 256 * 1_024, to: 4_096)
     }
 
     func close(_ index: Int) {
