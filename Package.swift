@@ -86,17 +86,20 @@ let package = Package(
         .target(name: "SeqRecCore", dependencies: ["CBLAS", "CSeqRecKernels"], swiftSettings: isa.swiftSettings),
         .target(name: "CSeqRecCPU", cSettings: isa.checkSettings),
         .target(name: "SeqRecProtocol"),
-        .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "SeqRecPosix"]),
+        .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "SeqRecPosix", "SeqRecOperations"]),
         .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol", "SeqRecPosix"]),
         .target(name: "SeqRecOperations", dependencies: ["SeqRecProtocol", "SeqRecPosix"]),
         .executableTarget(
             name: "seqrec",
-            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient", "SeqRecPosix", "CSeqRecCPU"]
+            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient", "SeqRecPosix", "SeqRecOperations", "CSeqRecCPU"]
         ),
         .testTarget(name: "SeqRecCoreTests", dependencies: ["SeqRecCore"]),
         .testTarget(name: "SeqRecProtocolTests", dependencies: ["SeqRecProtocol"]),
         .testTarget(name: "SeqRecPosixTests", dependencies: ["SeqRecPosix"]),
-        .testTarget(name: "SeqRecOperationsTests", dependencies: ["SeqRecOperations", "SeqRecPosix"]),
+        .testTarget(
+            name: "SeqRecOperationsTests",
+            dependencies: ["SeqRecOperations", "SeqRecPosix", "SeqRecProtocol", "SeqRecClient", "seqrec"]
+        ),
         .testTarget(name: "SeqRecCLITests", dependencies: ["seqrec", "SeqRecCore", "CSeqRecCPU"]),
         .testTarget(name: "SeqRecClientTests", dependencies: ["SeqRecClient", "SeqRecProtocol"]),
         .testTarget(name: "SeqRecServerTests", dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore", "SeqRecPosix"]),

@@ -56,7 +56,7 @@ func run(_ arguments: [String]) async throws {
         try RecommendCommand(&rest).run()
     case "serve":
         do {
-            try ServeCommand.run(ServerCommand.parse(arguments: Array(arguments.dropFirst())))
+            try ServeCommand.run(arguments: Array(arguments.dropFirst()))
         } catch let error as ServerCommandError {
             guard error.isHelpRequest else { throw UsageError("serve: \(error.message)") }
             print(error.message)
