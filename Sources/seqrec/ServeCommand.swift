@@ -71,7 +71,7 @@ enum ServeCommand {
         let delay = configuration.drainDelayMilliseconds
         let grace = configuration.drainGraceMilliseconds
         let json = runtime.options.logFormat == .json
-        let signals = SignalDrain { number in
+        try SignalDrain.route { number in
             server.drain()
             runtime.draining(signal: number, delayMilliseconds: delay, graceMilliseconds: grace)
             if !json {
@@ -79,7 +79,6 @@ enum ServeCommand {
                     + "exit at the latest \(grace) ms later; a second signal stops at once)")
             }
         }
-        defer { withExtendedLifetime(signals) {} }
         printLine(server.readyLine)
         runtime.ready(port: server.port, adminPort: adminPort, models: server.backends.map(\.info.name))
         if descriptors < UInt64(configuration.maxConnections) + 64 {
@@ -106,25 +105,42 @@ enum ServeCommand {
     }
 }
 
-/// Routes SIGTERM and SIGINT to `handler` until released. Dispatch signal sources run the handler on
-/// a normal thread, so it may do more than async-signal-safe calls.
-private final class SignalDrain {
-    private let sources: [any DispatchSourceSignal]
+/// Routes SIGTERM and SIGINT to a handler on a thread of its own, with the self-pipe pattern: the
+/// signal handler (installed synchronously, before the ready line) only writes the signal's number to a
+/// pipe, which is async-signal-safe in whichever thread the kernel picks (OpenBLAS starts threads
+/// before `main`, so the signals cannot be blocked everywhere); the routing thread reads the pipe and
+/// runs the drain. (A Dispatch signal source registers asynchronously after `resume()`, so a SIGTERM
+/// sent right after the ready line could be lost and the drain never started.)
+private enum SignalDrain {
+    /// The pipe's write end, read by the signal handler. Written once, before the handler is installed.
+    nonisolated(unsafe) private static var writeEnd: Int32 = -1
 
-    init(_ handler: @escaping @Sendable (Int32) -> Void) {
-        sources = [SIGTERM, SIGINT].map { number in
-            // The default action would kill the process before the drain could run.
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { handler(number) }
-            source.resume()
-            return source
+    /// Calls `handler` with each SIGTERM/SIGINT for the rest of the process's life.
+    static func route(to handler: @escaping @Sendable (Int32) -> Void) throws {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { throw ServerCommandError(message: "seqrec serve: cannot create the signal pipe (errno \(errno))") }
+        let readEnd = ends[0]
+        writeEnd = ends[1]
+        let thread = Thread {
+            var number: UInt8 = 0
+            while true {
+                let count = read(readEnd, &number, 1)
+                if count == 1 { handler(Int32(number)) } else if count < 0 && errno == EINTR { continue } else { return }
+            }
         }
-    }
-
-    deinit {
-        for source in sources { source.cancel() }
-        // Back to the default actions, so the process can be interrupted again afterwards.
-        for number in [SIGTERM, SIGINT] { signal(number, SIG_DFL) }
+        thread.name = "seqrec-signals"
+        thread.start()
+        for signalNumber in [SIGTERM, SIGINT] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { number in
+                var byte = UInt8(truncatingIfNeeded: number)
+                let saved = errno
+                _ = write(SignalDrain.writeEnd, &byte, 1)
+                errno = saved
+            }
+            action.sa_flags = SA_RESTART
+            sigemptyset(&action.sa_mask)
+            sigaction(signalNumber, &action, nil)
+        }
     }
 }
