@@ -60,29 +60,17 @@ def main():
             Interaction({field: seq, config["ITEM_LIST_LENGTH_FIELD"]: lengths}))
     scores = scores.view(len(sessions), -1)[:, :n_items].numpy().astype(np.float32)
 
-    cases = []
-    for i, s in enumerate(sessions):
-        row = scores[i]
-        order = np.lexsort((np.arange(len(row)), -row))[:K]  # score desc, ties: lower id first
-        top = ",".join(f"[{int(j)},{f32(row[j])}]" for j in order)
-        case = f'{{"session":{json.dumps(s, separators=(",", ":"))},"top":[{top}]'
-        if i < N_FULL:
-            case += ',"scores":[' + ",".join(f32(v) for v in row) + "]"
-        cases.append(case + "}")
     desc = (f"Produced with RecBole {config['model']} code (recbole 1.2.1, PyTorch "
             f"{torch.__version__}, CPU, float32) by Tools/make_golden_recbole.py: model.eval(), "
             f"torch.no_grad(), one full_sort_predict call on all {len(sessions)} cases. Sessions "
             f"are those of {os.path.basename(os.path.normpath(args.sessions_from))}/golden.json "
             f"(full histories, oldest first; the runtime truncates to the last {L}); the input "
             f"row holds the last min(n, {L}) items right-padded with 0. Raw logits over all "
-            f"{n_items} rows, row 0 ([PAD]) included as upstream computes it; 'top' = {K} pairs "
-            f"[id, score], score descending, ties by lower id; 'scores' (first {N_FULL} cases "
+            f"{n_items} rows, row 0 ([PAD]) included as upstream computes it; 'top' = {golden_io.K} pairs "
+            f"[id, score], score descending, ties by lower id; 'scores' (first {golden_io.N_FULL} cases "
             "only) = the full vector. Values are the shortest decimals of the float32 results.")
-    with open(os.path.join(args.out, "golden.json"), "w") as f:
-        f.write('{"description":' + json.dumps(desc) + f',"k":{K},"cases":[\n')
-        f.write(",\n".join(cases))
-        f.write("\n]}\n")
-    print(f"wrote {len(cases)} cases to {os.path.join(args.out, 'golden.json')}")
+    count = golden_io.write(os.path.join(args.out, "golden.json"), sessions, scores, desc)
+    print(f"wrote {count} cases to {os.path.join(args.out, 'golden.json')}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ public enum BenchCommandLine {
     usage: seqrec-bench <command> [options]
 
     commands:
-      inprocess  --model <file.seqrec> [--batch 1] [--k 10] [--kernels auto|blas|simd|naive]
+      inprocess  --model <file.seqrec> [--batch 1] [--k 10] [--kernels auto|blas|simd|naive|simd-avx512|simd-avx2|simd-portable]
                  [--session-length 50] [--warmup 100] [--iterations 5000] [--max-seconds 3]
                  [--min-iterations 20] [--repeats 3] [--format json|text]
                  [--state-cache 0] [--sessions fixed|growing]
@@ -31,6 +31,9 @@ public enum BenchCommandLine {
       kernels    [--rows 1,50] [--shapes 64x64,64x256,256x64,64x384,128x384] [--iterations 2000]
                  the models' linear-map GEMMs (K×N weights) on BLAS and SIMD, with weights in
                  PyTorch layout and pre-transposed: median and best µs per call
+      metrics    [--iterations 2000000] [--repeats 5] [--batch 8]
+                 cost of the server's per-request metrics updates (ns over an empty loop, alone and
+                 with a concurrent scraper) and their heap allocations
     """
 
     /// Runs one command; returns the process exit status. Errors go to stderr with the usage.
@@ -47,6 +50,7 @@ public enum BenchCommandLine {
             case "bandwidth": print(try BandwidthCommand.run(options))
             case "load": print(try LoadCommand.run(options))
             case "kernels": print(try KernelsCommand.run(options))
+            case "metrics": print(try MetricsCommand.run(options))
             case "help", "--help", "-h": print(usage)
             default:
                 printError("unknown command '\(command)'\n\n" + usage)

@@ -24,11 +24,15 @@ public final class Server: @unchecked Sendable {
     /// The bound port (the kernel's choice when the configuration says 0).
     public let port: UInt16
 
-    private let monitor = Monitor()
-    private let core: ServerCore
+    let monitor = Monitor()
+    let core: ServerCore
     private let poller: Poller
-    private let wakeup: WakeupEvent
-    private let drainRequests = Atomic<Int>(0)
+    let wakeup: WakeupEvent
+    let drainRequests = Atomic<Int>(0)
+    /// When a leader last took the loop (liveness, Server+Operations.swift).
+    let lastLead = Atomic<UInt64>(0)
+    /// Seconds each backend took to load (Server.load), for the operations metrics.
+    package var modelLoadSeconds: [Double] = []
     private var drainRequestsSeen = 0
     private var listener: Socket?
     /// Connection sockets by table index, with the token they belong to (an index is reused after a
@@ -143,6 +147,8 @@ public final class Server: @unchecked Sendable {
                     core.statistics.stateCacheLookups += report.stateCacheLookups
                     core.statistics.stateCacheHits += report.stateCacheHits
                 }
+                core.countBatch(model: model, ran: report.ran, nanoseconds: end &- now,
+                                stateCacheLookups: report.stateCacheLookups, stateCacheHits: report.stateCacheHits)
                 core.complete(batch, model: model, nanoseconds: report.ran > 0 ? end &- now : 0, now: end)
                 performActions(now: end)
                 continue
@@ -161,6 +167,7 @@ public final class Server: @unchecked Sendable {
     /// Called and returns with the lock held; waits on epoll without it.
     private func lead() {
         leaderActive = true
+        lastLead.store(MonotonicClock.now(), ordering: .relaxed)
         let timeout = pollTimeout(now: MonotonicClock.now())
         monitor.unlock()
         events.removeAll(keepingCapacity: true)

@@ -164,6 +164,8 @@ struct FormatConverterErrorTests {
 
     @Test("config.json problems", arguments: [
         (#"{"family":"sasrec","n_items":5,"hyperparameters":{}}"#, "family: unknown family 'sasrec'"),
+        (#"{"family":"pmixer-sasrec-v4","n_items":5,"hyperparameters":{}}"#,
+         "family: unknown family 'pmixer-sasrec-v4' (did you mean 'pmixer-sasrec-v1'? known: recbole-sasrec"),
         (#"{"n_items":5,"hyperparameters":{}}"#, "family: is missing"),
         (#"{"family":"pmixer-sasrec-v2","hyperparameters":{}}"#, "n_items: is missing"),
         (#"{"family":"pmixer-sasrec-v2","n_items":5.5,"hyperparameters":{}}"#, "n_items: is missing or not an integer"),
@@ -308,5 +310,86 @@ struct FormatConverterErrorTests {
     func vocabularyUTF8() throws {
         let bytes: [UInt8] = Array("0\tx\t\n1\t".utf8) + [0xFF, 0xFE] + Array("\t\n".utf8)
         expectFailure(try folder(weights: builder().build(), vocabulary: bytes), file: "vocab.tsv", "not valid UTF-8")
+    }
+}
+
+/// Config keys the family does not know are refused, naming the key and the nearest valid one: a
+/// misspelt key would otherwise be dropped and its default used (issue 16: 98/100 top-10 lists wrong).
+@Suite("Format: converter refuses unknown config keys")
+struct FormatConverterUnknownKeyTests {
+    static let weights = SafetensorsBuilder(family: .pmixerSASRecV2,
+                                            hyperparameters: FormatTestSupport.smallHyperparameters(.pmixerSASRecV2))
+
+    func convert(_ config: String) throws {
+        let directory = try FormatTestSupport.temporaryDirectory()
+        try Data(config.utf8).write(to: directory.appendingPathComponent("config.json"))
+        try Data(Self.weights.build()).write(to: directory.appendingPathComponent("weights.safetensors"))
+        try FixtureImporter.convert(folder: directory.path, output: directory.appendingPathComponent("o.seqrec").path)
+    }
+
+    static func pmixer(_ extra: String, family: String = "pmixer-sasrec-v2") -> String {
+        #"{"family":"\#(family)","n_items":5,"hyperparameters":{"hidden_units":4,"num_blocks":2,"num_heads":1,"maxlen":3,\#(extra)}}"#
+    }
+
+    @Test("misspelt or foreign keys name the key and the nearest valid one", arguments: [
+        (pmixer(#""norm_frist":true"#, family: "pmixer-sasrec-v3"),
+         "hyperparameters.norm_frist: is not a hyperparameter of pmixer-sasrec-v3; did you mean 'norm_first'?"),
+        (pmixer(#""layer_norm_epsilon":1e-6"#),
+         "hyperparameters.layer_norm_epsilon: is not a hyperparameter of pmixer-sasrec-v2; did you mean 'layer_norm_eps'?"),
+        (pmixer(#""MAXLEN":3"#), "hyperparameters.MAXLEN: is not a hyperparameter of pmixer-sasrec-v2; did you mean 'maxlen'?"),
+        (pmixer(#""num_head":2"#), "did you mean 'num_heads'?"),
+        (pmixer(#""norm_first":true"#), "hyperparameters.norm_first: is not a hyperparameter of pmixer-sasrec-v2"),
+        (pmixer(#""completely_unrelated":1"#),
+         "is not a hyperparameter of pmixer-sasrec-v2 (pmixer-sasrec-v2 reads: hidden_units, num_blocks, num_heads, maxlen, layer_norm_eps)"),
+        (pmixer(#""variant":"v3""#), "hyperparameters.variant: is 'v3', but the family is pmixer-sasrec-v2"),
+        (pmixer(#""variant":2"#), "hyperparameters.variant: is an integer, but the family is pmixer-sasrec-v2"),
+    ])
+    func unknownKeys(_ config: String, _ fragment: String) {
+        #expect {
+            try convert(config)
+        } throws: { error in
+            let text = "\(error)"
+            return error is FormatError && text.contains("config.json") && text.contains(fragment) && !text.contains("\n")
+        }
+    }
+
+    @Test("the exporter's notes and the matching variant are accepted")
+    func knownUpstreamKeys() throws {
+        try convert(Self.pmixer(#""variant":"v2","dropout_rate":0.2,"padding":"left","pos_emb_rows":4"#))
+    }
+
+    @Test("a suggestion is offered only for a plausible misspelling")
+    func nearest() {
+        #expect(nearestKey(to: "norm_frist", among: ["norm_first", "num_blocks"]) == "norm_first")
+        #expect(nearestKey(to: "layer_norm_epsilon", among: ["layer_norm_eps", "hidden_size"]) == "layer_norm_eps")
+        #expect(nearestKey(to: "max_item_list_length", among: ["MAX_ITEM_LIST_LENGTH"]) == "MAX_ITEM_LIST_LENGTH")
+        #expect(nearestKey(to: "xyz", among: ["hidden_units", "maxlen"]) == nil)
+        #expect(nearestKey(to: "recbole-core", among: ["recbole-sasrec"], maxDistance: 2) == nil)
+        #expect(nearestKey(to: "recbole-sasrce", among: ["recbole-sasrec"], maxDistance: 2) == "recbole-sasrec")
+        #expect(editDistance(Array("ab"), Array("ba")) == 1)
+        #expect(editDistance(Array(""), Array("abc")) == 3)
+    }
+
+    @Test("a real RecBole fixture with a misspelt key is refused", arguments: [
+        ("recbole-sasrec-ml100k", #""layer_norm_eps""#, #""layer_norm_epsilon""#, "did you mean 'layer_norm_eps'?"),
+        ("recbole-gru4rec-ml100k", #""num_layers""#, #""n_layers""#, "did you mean 'num_layers'?"),
+        ("pmixer-sasrec-v3-wiki-prenorm", #""norm_first""#, #""norm_frist""#, "did you mean 'norm_first'?"),
+    ])
+    func realFixture(_ name: String, _ key: String, _ misspelt: String, _ fragment: String) throws {
+        let source = URL(fileURLWithPath: FormatTestSupport.fixture(name))
+        let directory = try FormatTestSupport.temporaryDirectory()
+        try FileManager.default.copyItem(at: source.appendingPathComponent("weights.safetensors"),
+                                         to: directory.appendingPathComponent("weights.safetensors"))
+        let config = try String(contentsOf: source.appendingPathComponent("config.json"), encoding: .utf8)
+        #expect(config.contains(key))
+        try Data(config.replacingOccurrences(of: key, with: misspelt).utf8)
+            .write(to: directory.appendingPathComponent("config.json"))
+        let output = directory.appendingPathComponent("o.seqrec").path
+        #expect {
+            try FixtureImporter.convert(folder: directory.path, output: output)
+        } throws: { error in
+            "\(error)".contains(fragment) && "\(error)".contains("hyperparameters.\(misspelt.dropFirst().dropLast())")
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
     }
 }

@@ -23,6 +23,8 @@ struct FormatGRU4RecImportTests {
         ("separate", #"{"layers":[4,3],"constrained_embedding":false,"embedding":2}"#, 2),
         ("separate", #"{"layers":[4,3]}"#, 2),
         ("onehot", #"{"layers":[4],"constrained_embedding":false,"embedding":0,"embedding_mode":"onehot"}"#, 0),
+        // Tools/export_gru4rec_official.py writes "one-hot"; files store "onehot".
+        ("onehot", #"{"layers":[4],"embedding_mode":"one-hot","output_bias":true,"constrained_embedding":false,"embedding":0}"#, 0),
     ])
     func modes(_ mode: String, _ hyperparameters: String, _ embedding: Int) throws {
         let file = try convert(mode: mode, hyperparameters: hyperparameters)
@@ -50,6 +52,10 @@ struct FormatGRU4RecImportTests {
         ("constrained", #"{"layers":[4,3],"embedding_mode":"separate"}"#, "embedding_mode"),
         ("onehot", #"{"layers":[4],"constrained_embedding":false,"embedding":8}"#, "select separate mode"),
         ("separate", #"{"layers":[4,3],"constrained_embedding":false,"embedding":3}"#, "'E.weight'.shape: is [5, 2], expected [5, 3]"),
+        ("separate", #"{"layers":[4,3],"embedding_mode":"one-hot"}"#, "is 'one-hot' but the weights are in separate mode"),
+        ("onehot", #"{"layers":[4],"embedding_mode":"one_hot"}"#, "hyperparameters.embedding_mode: is 'one_hot', expected constrained, separate, onehot or one-hot"),
+        ("onehot", #"{"layers":[4],"embedding_mode":1}"#, "hyperparameters.embedding_mode: is an integer, expected"),
+        ("onehot", #"{"layers":[4],"embeding":0}"#, "hyperparameters.embeding: is not a hyperparameter of gru4rec-official; did you mean 'embedding'?"),
     ])
     func contradictions(_ mode: String, _ hyperparameters: String, _ fragment: String) {
         #expect {

@@ -64,6 +64,27 @@ enum FormatTestSupport {
         case .gru4recOfficial:
             Hyperparameters([("layers", .ints(mode == "onehot" ? [4] : [4, 3])), ("embedding_mode", .string(mode)),
                              ("embedding", .int(mode == "separate" ? 2 : 0)), ("n_items", .int(5))])
+        case .recboleNARM:
+            Hyperparameters([("embedding_size", .int(3)), ("hidden_size", .int(4)), ("n_layers", .int(2)),
+                             ("MAX_ITEM_LIST_LENGTH", .int(3)), ("n_items", .int(5))])
+        case .recboleSTAMP:
+            Hyperparameters([("embedding_size", .int(4)), ("MAX_ITEM_LIST_LENGTH", .int(3)), ("n_items", .int(5))])
+        case .recboleCORE:
+            Hyperparameters([("dnn_type", .string("trm")), ("embedding_size", .int(4)), ("inner_size", .int(6)),
+                             ("n_layers", .int(2)), ("n_heads", .int(2)), ("hidden_act", .string("gelu")),
+                             ("layer_norm_eps", .float(1e-12)), ("temperature", .float(0.07)),
+                             ("MAX_ITEM_LIST_LENGTH", .int(3)), ("n_items", .int(5))])
+        case .recboleSRGNN:
+            Hyperparameters([("embedding_size", .int(4)), ("step", .int(2)), ("MAX_ITEM_LIST_LENGTH", .int(3)),
+                             ("n_items", .int(5))])
+        case .recboleGCSAN:
+            Hyperparameters([("hidden_size", .int(4)), ("step", .int(1)), ("n_layers", .int(2)), ("n_heads", .int(2)),
+                             ("inner_size", .int(6)), ("hidden_act", .string("gelu")), ("layer_norm_eps", .float(1e-12)),
+                             ("weight", .float(0.6)), ("MAX_ITEM_LIST_LENGTH", .int(3)), ("n_items", .int(5))])
+        case .recboleLightSANs:
+            Hyperparameters([("hidden_size", .int(4)), ("n_layers", .int(2)), ("n_heads", .int(2)),
+                             ("k_interests", .int(2)), ("inner_size", .int(6)), ("hidden_act", .string("gelu")),
+                             ("layer_norm_eps", .float(1e-12)), ("MAX_ITEM_LIST_LENGTH", .int(3)), ("n_items", .int(5))])
         default:
             Hyperparameters()  // no small example yet: add the family here (the round-trip tests use every family)
         }

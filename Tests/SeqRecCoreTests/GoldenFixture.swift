@@ -33,16 +33,9 @@ struct GoldenFixture {
 
     init(_ name: String) throws {
         self.name = name
-        let data = try Data(contentsOf: Self.location(name).appendingPathComponent("golden.json"))
-        let json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        cases = (json["cases"] as! [[String: Any]]).map { entry in
-            // Golden scores are the shortest decimals of float32 values: read through Double, round once.
-            let top = (entry["top"] as! [[NSNumber]]).map { (Int32($0[0].intValue), Float($0[1].doubleValue)) }
-            let scores = (entry["scores"] as? [Any]).map { list in
-                list.map { value -> Float? in (value as? NSNumber).map { Float($0.doubleValue) } }
-            }
-            return Case(session: (entry["session"] as! [NSNumber]).map { Int32($0.intValue) }, top: top, scores: scores)
-        }
+        // The library's reader (also behind `seqrec convert --verify`) checks every field.
+        let golden = try GoldenFile(path: Self.location(name).appendingPathComponent("golden.json").path)
+        cases = golden.cases.map { Case(session: $0.session, top: $0.top.map { ($0.item, $0.score) }, scores: $0.scores) }
     }
 
     /// Converts the fixture with the real conversion tool into a temporary model file.

@@ -10,7 +10,7 @@ import Testing
 @Suite("Steady-state allocations", .serialized)
 struct SteadyStateAllocationTests {
     static let fixtures = ["recbole-sasrec-ml100k", "recbole-bert4rec-ml100k", "recbole-gru4rec-ml100k",
-                           "pmixer-sasrec-v3-wiki-prenorm", "gru4rec-official-ml100k-separate"]
+                           "pmixer-sasrec-v3-wiki-prenorm", "gru4rec-official-ml100k-separate", "recbole-narm-ml100k", "recbole-stamp-ml100k", "recbole-core-ml100k", "recbole-core-ave-ml100k", "recbole-srgnn-ml100k", "recbole-gcsan-ml100k", "recbole-lightsans-ml100k"]
 
     static func fixtureFolder(_ name: String) -> String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -41,11 +41,11 @@ struct SteadyStateAllocationTests {
         }
         for query in queries { try recommender.validate(query) }
         var results: [Recommendation] = []
-        context.recommend(queries[...], into: &results)   // warm-up grows the result buffers once
+        try context.recommend(queries[...], into: &results)   // warm-up grows the result buffers once
         let before = AllocationCounts.thisThread()
         for round in 0..<20 {
-            context.recommend(queries[0..<(1 + round % 8)], into: &results)
-            context.recommend(queries[...], into: &results)
+            try context.recommend(queries[0..<(1 + round % 8)], into: &results)
+            try context.recommend(queries[...], into: &results)
         }
         let allocations = AllocationCounts.thisThread().allocationsSince(before)
         #expect(allocations == 0, "\(fixture) [\(backend)]: \(allocations) allocations in 40 steady-state batches")

@@ -18,7 +18,7 @@ struct FamilyParameter: Sendable {
 
 /// A model family: one folder under `Families/` with a type conforming to this protocol and one line in
 /// `FamilyRegistry.families`.
-protocol Family {
+protocol Family: SendableMetatype {
     /// The parsed, fully checked hyperparameters the tensor table and the encoder are functions of.
     associatedtype Configuration
 

@@ -7,6 +7,12 @@ enum FamilyRegistry {
         RegisteredFamily(RecBoleGRU4Rec.self),
         RegisteredFamily(PmixerSASRec.self),
         RegisteredFamily(OfficialGRU4Rec.self),
+        RegisteredFamily(RecBoleNARM.self),
+        RegisteredFamily(RecBoleSTAMP.self),
+        RegisteredFamily(RecBoleCORE.self),
+        RegisteredFamily(RecBoleSRGNN.self),
+        RegisteredFamily(RecBoleGCSAN.self),
+        RegisteredFamily(RecBoleLightSANs.self),
     ]
 
     private static let byID: [String: RegisteredFamily] = {

@@ -1,7 +1,8 @@
 /// The candidate closest to `key` by edit distance (case-insensitive; insertions, deletions,
 /// substitutions and swaps of neighbours each cost 1), if it is close enough to be a plausible misspelling:
-/// at most max(2, a third of the key's length) edits away. Used to answer "did you mean …?".
-func nearestKey(to key: String, among candidates: some Sequence<String>) -> String? {
+/// at most `maxDistance` edits away (default: max(2, a third of the key's length)). Used to answer
+/// "did you mean …?".
+func nearestKey(to key: String, among candidates: some Sequence<String>, maxDistance: Int? = nil) -> String? {
     let typed = Array(key.lowercased())
     var best: (key: String, distance: Int)?
     for candidate in candidates {
@@ -9,7 +10,7 @@ func nearestKey(to key: String, among candidates: some Sequence<String>) -> Stri
         if let current = best, (current.distance, current.key) <= (distance, candidate) { continue }
         best = (candidate, distance)
     }
-    guard let best, best.distance <= max(2, typed.count / 3) else { return nil }
+    guard let best, best.distance <= maxDistance ?? max(2, typed.count / 3) else { return nil }
     return best.key
 }
 

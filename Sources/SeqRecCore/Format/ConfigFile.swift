@@ -29,7 +29,8 @@ struct ConfigFile {
         }
         guard let family = ModelFamily(rawValue: familyName) else {
             let known = ModelFamily.allCases.map(\.rawValue)
-            let guess = nearestKey(to: familyName, among: known).map { "did you mean '\($0)'? " } ?? ""
+            // Family ids differ by a few letters (recbole-core, recbole-sasrec): suggest only near-exact typos.
+            let guess = nearestKey(to: familyName, among: known, maxDistance: 2).map { "did you mean '\($0)'? " } ?? ""
             throw FormatError(file: path, field: "family", problem: "unknown family '\(familyName)'",
                               hint: guess + "known: " + known.joined(separator: ", "))
         }

@@ -7,11 +7,6 @@ public enum HyperparameterKind: String, Sendable {
 /// tensor set a file of each family must have. The converter, the reader and the writer check files
 /// with it; the families' folders are the only place keys, rules and tensor tables are written.
 public enum FamilySchema {
-    /// The keys a file of `family` must carry, exactly, in canonical order.
-    public static func requiredKeys(_ family: ModelFamily) -> [(key: String, kind: HyperparameterKind)] {
-        FamilyRegistry.family(family)?.parameters(family).map { ($0.key, $0.kind) } ?? []
-    }
-
     /// Checks that `hyperparameters` has exactly the required keys with the required types, and values
     /// within the family's ranges and rules.
     public static func validate(_ hyperparameters: Hyperparameters, family: ModelFamily,

@@ -1,5 +1,5 @@
 // Bucket boundaries of the server's histograms, fixed at compile time so a worker's slab has a
-// fixed shape and an observation is a short scan over a constant array.
+// fixed shape and an observation is a short binary search over a constant array.
 
 public struct HistogramLayout: Sendable, Equatable {
     /// Upper bounds in the observed unit (nanoseconds, or a plain count), ascending; +Inf is implicit.
@@ -25,8 +25,20 @@ public struct HistogramLayout: Sendable, Equatable {
     /// The bucket `value` falls in (the first bound ≥ value; the last bucket is +Inf).
     @inline(__always)
     func bucket(of value: UInt64) -> Int {
-        var index = 0
-        while index < upperBounds.count, value > upperBounds[index] { index += 1 }
-        return index
+        upperBounds.withUnsafeBufferPointer { bounds in
+            // Lower bound by halving: about 5 steps for 19 bounds wherever the value lands.
+            // safe: low + half < low + count ≤ bounds.count at every read.
+            var low = 0, count = bounds.count
+            while count > 0 {
+                let half = count / 2
+                if value > bounds[low + half] {
+                    low += half + 1
+                    count -= half + 1
+                } else {
+                    count = half
+                }
+            }
+            return low
+        }
     }
 }

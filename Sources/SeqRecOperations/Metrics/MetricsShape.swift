@@ -7,15 +7,29 @@ struct MetricsShape: Sendable, Equatable {
     static let requestsOffset = 0
 
     let maxSeries: Int
-    var durationOffset: Int { Self.codeCount }
-    var queueWaitOffset: Int { durationOffset + HistogramLayout.seconds.slotCount }
-    var computeOffset: Int { queueWaitOffset + HistogramLayout.seconds.slotCount }
-    var batchSizeOffset: Int { computeOffset + HistogramLayout.seconds.slotCount }
-    var stateCacheOffset: Int { batchSizeOffset + HistogramLayout.batchSize.slotCount }
-    var seriesStride: Int { stateCacheOffset + 2 }
-    var adminBase: Int { maxSeries * seriesStride }
-    var eventBase: Int { adminBase + HTTPStatus.allCases.count }
-    var slotCount: Int { eventBase + MetricsEvent.allCases.count }
+    // Stored, not computed: the hot path reads them on every update.
+    let durationOffset: Int
+    let queueWaitOffset: Int
+    let computeOffset: Int
+    let batchSizeOffset: Int
+    let stateCacheOffset: Int
+    let seriesStride: Int
+    let adminBase: Int
+    let eventBase: Int
+    let slotCount: Int
+
+    init(maxSeries: Int) {
+        self.maxSeries = maxSeries
+        durationOffset = Self.codeCount
+        queueWaitOffset = durationOffset + HistogramLayout.seconds.slotCount
+        computeOffset = queueWaitOffset + HistogramLayout.seconds.slotCount
+        batchSizeOffset = computeOffset + HistogramLayout.seconds.slotCount
+        stateCacheOffset = batchSizeOffset + HistogramLayout.batchSize.slotCount
+        seriesStride = stateCacheOffset + 2
+        adminBase = maxSeries * seriesStride
+        eventBase = adminBase + HTTPStatus.allCases.count
+        slotCount = eventBase + MetricsEvent.allCases.count
+    }
 
     /// The first word of `series`; an unknown index counts as series 0 (unattributed).
     @inline(__always)

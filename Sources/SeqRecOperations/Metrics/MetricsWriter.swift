@@ -10,6 +10,9 @@ public final class MetricsWriter: @unchecked Sendable {
     private let slab: UnsafeMutablePointer<Atomic<UInt64>>
     let shape: MetricsShape
     public let name: String
+    // Copies of the layouts, so an update reads stored properties instead of lazily initialised statics.
+    private let seconds = HistogramLayout.seconds
+    private let batchSize = HistogramLayout.batchSize
 
     init(name: String, shape: MetricsShape) {
         self.name = name
@@ -43,21 +46,21 @@ public final class MetricsWriter: @unchecked Sendable {
     public func countRequest(series: Int, code: UInt16, durationNanoseconds: UInt64) {
         let base = shape.seriesBase(series)
         add(base + MetricsShape.requestsOffset + min(Int(code), MetricsShape.codeCount - 1), 1)
-        observe(base + shape.durationOffset, .seconds, durationNanoseconds)
+        observe(base + shape.durationOffset, seconds, durationNanoseconds)
     }
 
     /// One model call of `series`: its batch size, and its compute time.
     @inline(__always)
     public func countBatch(series: Int, size: Int, computeNanoseconds: UInt64) {
         let base = shape.seriesBase(series)
-        observe(base + shape.batchSizeOffset, .batchSize, UInt64(max(0, size)))
-        observe(base + shape.computeOffset, .seconds, computeNanoseconds)
+        observe(base + shape.batchSizeOffset, batchSize, UInt64(max(0, size)))
+        observe(base + shape.computeOffset, seconds, computeNanoseconds)
     }
 
     /// The time one request of `series` waited in the queue for a worker.
     @inline(__always)
     public func observeQueueWait(series: Int, nanoseconds: UInt64) {
-        observe(shape.seriesBase(series) + shape.queueWaitOffset, .seconds, nanoseconds)
+        observe(shape.seriesBase(series) + shape.queueWaitOffset, seconds, nanoseconds)
     }
 
     /// State-cache lookups and hits of `series` since the last call.

@@ -64,6 +64,7 @@ extension ServerCore {
         let id = frame.header.requestID
         guard machineInFlight(index) < configuration.maxInflightPerConnection else {
             statistics.rejectedOverload += 1
+            countRefusal(.resourceExhausted, model: nil)
             sendError(.resourceExhausted, "more than \(configuration.maxInflightPerConnection) requests in flight on this "
                 + "connection", to: id, on: index, notProcessed: true, retryAfterMilliseconds: retryAfterMilliseconds)
             return
@@ -72,53 +73,72 @@ extension ServerCore {
             // One request value is reused for every RECOMMEND: its id arrays keep their capacity.
             try decodedRequest.decode(frame.body, limits: limits)
         } catch {
+            countRefusal(.invalidArgument, model: nil)
             sendError(.invalidArgument, error.description, to: id, on: index)
             return
         }
-        guard let model = decodedRequest.modelName.isEmpty ? 0 : modelIndex[decodedRequest.modelName] else {
-            sendError(.notFound, "no model named '\(decodedRequest.modelName)' is loaded", to: id, on: index)
-            return
+        switch enqueue(decodedRequest, timeoutMicroseconds: frame.header.aux, now: now) {
+        case .failure(let refusal):
+            sendError(refusal.status, refusal.message, to: id, on: index, notProcessed: refusal.notProcessed,
+                      retryAfterMilliseconds: refusal.retryAfterMilliseconds)
+        case .success(let slot):
+            pool[slot].connection = connectionToken(index)
+            pool[slot].requestID = id
+            withMachine(index) { $0.accepted(id, slot: slot) }
+        }
+    }
+
+    /// Why a request was not queued.
+    struct Refusal: Error {
+        var status: StatusCode
+        var message: String
+        var notProcessed = false
+        var retryAfterMilliseconds: UInt32 = 0
+    }
+
+    /// Resolves the model, validates `request` and queues it in a fresh slot, for the binary and the
+    /// JSON path alike; the caller names the slot's owner before the lock is released. A refusal is
+    /// counted here, once.
+    func enqueue(_ request: RecommendRequest, timeoutMicroseconds: UInt32, now: UInt64) -> Result<Int, Refusal> {
+        guard let model = request.modelName.isEmpty ? 0 : modelIndex[request.modelName] else {
+            countRefusal(.notFound, model: nil)
+            return .failure(Refusal(status: .notFound, message: "no model named '\(request.modelName)' is loaded"))
         }
         let backend = backends[model]
-        guard decodedRequest.modelVersion == 0 || decodedRequest.modelVersion == backend.info.version else {
-            sendError(.notFound, "model '\(backend.info.name)' has no version \(decodedRequest.modelVersion) "
-                + "(serving \(backend.info.version))", to: id, on: index)
-            return
+        guard request.modelVersion == 0 || request.modelVersion == backend.info.version else {
+            countRefusal(.notFound, model: nil)
+            return .failure(Refusal(status: .notFound, message: "model '\(backend.info.name)' has no version "
+                + "\(request.modelVersion) (serving \(backend.info.version))"))
         }
-        guard let slot = pool.acquire() else {
-            rejectOverload(id, on: index)
-            return
-        }
+        guard let slot = pool.acquire() else { return .failure(overload(model: model)) }
         do throws(QueryRejection) {
-            try QueryBuilder.fill(&pool[slot].query, from: decodedRequest, backend: backend)
+            try QueryBuilder.fill(&pool[slot].query, from: request, backend: backend)
             try backend.validate(pool[slot].query)
         } catch {
             pool.release(slot)
-            sendError(.invalidArgument, error.message, to: id, on: index)
-            return
+            countRefusal(.invalidArgument, model: model)
+            return .failure(Refusal(status: .invalidArgument, message: error.message))
         }
-        let requested = frame.header.aux == 0 ? configuration.defaultTimeoutMicroseconds : frame.header.aux
+        let requested = timeoutMicroseconds == 0 ? configuration.defaultTimeoutMicroseconds : timeoutMicroseconds
         let budget = UInt64(min(requested, configuration.maxTimeoutMicroseconds)) * 1_000
-        pool[slot].connection = connectionToken(index)
-        pool[slot].requestID = id
         pool[slot].model = model
-        pool[slot].externalIDs = decodedRequest.usesExternalIDs
+        pool[slot].externalIDs = request.usesExternalIDs
         pool[slot].enqueuedAt = now
         pool[slot].deadline = now &+ budget
         pool[slot].outcome = .queued
         guard queues.enqueue(slot, model: model, now: now) else {
             pool.release(slot)
-            rejectOverload(id, on: index)
-            return
+            return .failure(overload(model: model))
         }
         statistics.acceptedRequests += 1
-        withMachine(index) { $0.accepted(id, slot: slot) }
+        return .success(slot)
     }
 
-    private func rejectOverload(_ id: UInt32, on index: Int) {
+    private func overload(model: Int) -> Refusal {
         statistics.rejectedOverload += 1
-        sendError(.resourceExhausted, "server queue is full; retry later or elsewhere", to: id, on: index,
-                  notProcessed: true, retryAfterMilliseconds: retryAfterMilliseconds)
+        countRefusal(.resourceExhausted, model: model)
+        return Refusal(status: .resourceExhausted, message: "server queue is full; retry later or elsewhere",
+                       notProcessed: true, retryAfterMilliseconds: retryAfterMilliseconds)
     }
 
     /// Queue-full advice (docs/PROTOCOL.md §9): the time the queued batches need at the recent model-call
@@ -162,6 +182,11 @@ extension ServerCore {
         }
         for slot in slots {
             defer { pool.release(slot) }
+            countFinished(slot, batchStart: now &- nanoseconds, now: now)
+            if let completion = adminCompletions.removeValue(forKey: slot) {
+                answerAdmin(slot, completion)
+                continue
+            }
             let id = pool[slot].requestID
             guard let index = index(ofToken: pool[slot].connection), machineSlot(index, id) == slot else { continue }
             withMachine(index) { $0.finish(id) }

@@ -4,6 +4,7 @@
 // it answers with bytes in each connection's output and `CoreAction`s (close, shut down, watch).
 // Tests drive it directly (Tests/SeqRecServerTests/EmbeddedServer.swift); `Server` drives it
 // from sockets under one lock.
+import SeqRecOperations
 import SeqRecPosix
 import SeqRecProtocol
 
@@ -61,6 +62,12 @@ package final class ServerCore {
     private var dirty: [ConnectionToken] = []
     private var actions: [CoreAction] = []
     var decodedRequest = RecommendRequest(session: .internal([]))
+    /// Operations (docs/OPERATIONS.md, ServerCore+Operations.swift): the metrics slab, counted only
+    /// with the server's lock held (one writer at a time); each backend's metrics series; and the
+    /// completions of JSON requests by slot.
+    package var metrics: MetricsWriter?
+    package var metricsSeries: [Int] = []
+    var adminCompletions: [Int: @Sendable (AdminRecommendOutcome) -> Void] = [:]
 
     package init(configuration: ServerConfiguration, backends: [any InferenceBackend]) throws {
         try configuration.validate()

@@ -14,7 +14,7 @@ enum OfficialGRU4Rec: Family {
         case onehot         // layer 0 is the GRU-embedding cell over Wx0[item]
 
         /// A mode as config.json may spell it: the file's own names, or `one-hot` as
-        /// `Tools/export_gru4rec_official.py` and upstream's documentation write it.
+        /// `Tools/export_gru4rec_official.py` writes it.
         init?(configSpelling text: String) {
             self.init(rawValue: text == "one-hot" ? "onehot" : text)
         }
@@ -73,15 +73,18 @@ enum OfficialGRU4Rec: Family {
             if separate { table.add("E.weight", c.itemRows, c.embedding) }
             for (index, width) in c.layers.enumerated() {
                 let input = index > 0 ? c.layers[index - 1] : (separate ? c.embedding : last)
-                table.add("G.\(index).weight_ih", 3 * width, input)
-                table.add("G.\(index).weight_hh", 3 * width, width)
-                table.add("G.\(index).bias_ih", 3 * width)
-                table.add("G.\(index).bias_hh", 3 * width)
+                table.addGRULayer(cell(index), input: input, hidden: width)
             }
         }
         table.add("Wy.weight", c.itemRows, last)
         table.add("By.weight", c.itemRows, 1)
         return table
+    }
+
+    /// GRUCell j of `G` (with biases).
+    static func cell(_ j: Int) -> GRULayerNames {
+        GRULayerNames(inputWeights: "G.\(j).weight_ih", hiddenWeights: "G.\(j).weight_hh", inputBias: "G.\(j).bias_ih",
+                      hiddenBias: "G.\(j).bias_hh")
     }
 
     static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
@@ -99,8 +102,8 @@ enum OfficialGRU4Rec: Family {
             : tensorShapes.keys.contains { $0.hasPrefix("GE.") } ? .onehot : .constrained
         if let stated = config.values["embedding_mode"] {
             guard case .string(let text) = stated, let mode = EmbeddingMode(configSpelling: text) else {
-                throw config.error("embedding_mode", "is \(stated.typeName == "a string" ? "unknown" : stated.typeName)",
-                                   hint: "expected constrained, separate, onehot or one-hot")
+                let shown = if case .string(let text) = stated { "'\(text)'" } else { stated.typeName }
+                throw config.error("embedding_mode", "is \(shown), expected constrained, separate, onehot or one-hot")
             }
             guard mode == derived else {
                 throw config.error("embedding_mode", "is '\(text)' but the weights are in \(derived.rawValue) mode")

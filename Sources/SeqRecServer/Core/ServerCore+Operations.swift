@@ -1,0 +1,99 @@
+// The core's side of the operations surface (docs/OPERATIONS.md): metrics counted where requests
+// finish or are refused, and JSON requests from the admin port queued through `enqueue` like
+// binary ones, answered through their completion instead of a connection.
+import SeqRecOperations
+import SeqRecProtocol
+
+extension ServerCore {
+    /// The owner of JSON requests' slots: generation 0 never names a connection.
+    static let adminOwner = ConnectionToken(index: .max, generation: 0)
+
+    /// Queues a JSON request; `completion` runs (under the server's lock) when it is answered or refused.
+    package func acceptAdmin(_ request: RecommendRequest, timeoutMicroseconds: UInt32, now: UInt64,
+                             completion: @escaping @Sendable (AdminRecommendOutcome) -> Void) {
+        guard isServing else {
+            countRefusal(.unavailable, model: nil)
+            completion(.failed(.unavailable, message: "server is draining; retry on another replica",
+                               retryAfterMilliseconds: nil))
+            return
+        }
+        switch enqueue(request, timeoutMicroseconds: timeoutMicroseconds, now: now) {
+        case .failure(let refusal):
+            completion(.failed(refusal.status, message: refusal.message,
+                               retryAfterMilliseconds: refusal.retryAfterMilliseconds == 0 ? nil : refusal.retryAfterMilliseconds))
+        case .success(let slot):
+            pool[slot].connection = Self.adminOwner
+            adminCompletions[slot] = completion
+        }
+    }
+
+    /// Answers a finished JSON request from its slot (the slot is released by the caller).
+    func answerAdmin(_ slot: Int, _ completion: @Sendable (AdminRecommendOutcome) -> Void) {
+        switch pool[slot].outcome {
+        case .answered:
+            statistics.answeredRequests += 1
+            let backend = backends[pool[slot].model]
+            let ids = pool[slot].result.items
+            let items: ItemIDs = pool[slot].externalIDs
+                ? .external(ids.map { backend.token(of: $0) ?? "" })
+                : .internal(ids.map { UInt32(bitPattern: $0) })
+            let response = RecommendResponse(
+                modelName: backend.info.name, modelVersion: backend.info.version, items: items,
+                scores: pool[slot].result.scores,
+                embedding: pool[slot].query.includeEmbedding ? pool[slot].result.embedding : [])
+            completion(.answered(response, titles: nil))
+        case .expired:
+            statistics.expiredInQueue += 1
+            completion(.failed(.deadlineExceeded, message: "deadline passed while the request waited in the queue",
+                               retryAfterMilliseconds: nil))
+        case .queued:
+            completion(.failed(.internal, message: "request finished without a result", retryAfterMilliseconds: nil))
+        }
+    }
+
+    // MARK: metrics
+
+    private func series(_ model: Int?) -> Int {
+        guard let model, model < metricsSeries.count else { return 0 }
+        return metricsSeries[model]
+    }
+
+    /// A request refused before it reached a model (answered at once).
+    func countRefusal(_ status: StatusCode, model: Int?) {
+        metrics?.countRequest(series: series(model), code: status.rawValue, durationNanoseconds: 0)
+        if status == .resourceExhausted { metrics?.count(.rejectedOverload) }
+    }
+
+    /// A request of a finished batch: its status, its time since receipt, and its queue wait.
+    func countFinished(_ slot: Int, batchStart: UInt64, now: UInt64) {
+        guard let metrics else { return }
+        let request = pool[slot]
+        let status: StatusCode = switch request.outcome {
+        case .answered: .ok
+        case .expired: .deadlineExceeded
+        case .queued: .internal
+        }
+        let seriesIndex = series(request.model)
+        metrics.countRequest(series: seriesIndex, code: status.rawValue, durationNanoseconds: now &- request.enqueuedAt)
+        metrics.observeQueueWait(series: seriesIndex, nanoseconds: batchStart > request.enqueuedAt ? batchStart &- request.enqueuedAt : 0)
+        if status == .deadlineExceeded { metrics.count(.expiredInQueue) }
+    }
+
+    /// One model call: its size, its time, and what the runner's state cache did.
+    package func countBatch(model: Int, ran: Int, nanoseconds: UInt64, stateCacheLookups: Int, stateCacheHits: Int) {
+        guard let metrics, ran > 0 else { return }
+        metrics.countBatch(series: series(model), size: ran, computeNanoseconds: nanoseconds)
+        if stateCacheLookups > 0 {
+            metrics.countStateCache(series: series(model), lookups: stateCacheLookups, hits: stateCacheHits)
+        }
+    }
+
+    /// Gauges for /metrics (read with the server's lock held).
+    package var operationsGauges: ServerGauges {
+        var gauges = ServerGauges()
+        gauges.openConnections = connectionCount
+        gauges.queueDepth = queues.count
+        gauges.inFlightRequests = pool.capacity - pool.freeCount
+        return gauges
+    }
+}

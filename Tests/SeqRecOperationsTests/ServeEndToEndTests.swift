@@ -1,0 +1,224 @@
+// Issue 12 "Done when", against a real `seqrec serve` with real curl and promtool (.ci/run
+// installs both): probes (also during the drain: /readyz 503 while binary requests are still
+// served, before GOAWAY), `promtool check metrics`, counters that move by exactly N for N
+// requests (binary and JSON), JSON answers equal to the binary protocol's, the HTTP bad-input
+// catalogue while the binary protocol keeps serving, and JSON log lines.
+import Foundation
+import SeqRecClient
+import SeqRecPosix
+import SeqRecProtocol
+import Testing
+@testable import SeqRecOperations
+
+/// A `seqrec serve` child process with its stderr collected line by line.
+final class ServeProcess: @unchecked Sendable {
+    let process = Process()
+    private let lock = NSLock()
+    private var errorText = ""
+    private var outputText = ""
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static var executable: String {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("seqrec").path),
+              directory.path != "/" {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent("seqrec").path
+    }
+
+    init(_ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["serve"] + arguments
+        process.currentDirectoryURL = Self.packageRoot
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        err.fileHandleForReading.readabilityHandler = { [self] handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            lock.lock(); errorText += text; lock.unlock()
+        }
+        out.fileHandleForReading.readabilityHandler = { [self] handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            lock.lock(); outputText += text; lock.unlock()
+        }
+        try process.run()
+    }
+
+    var stderrLines: [String] { lock.lock(); defer { lock.unlock() }; return errorText.split(separator: "\n").map(String.init) }
+    var stdout: String { lock.lock(); defer { lock.unlock() }; return outputText }
+
+    /// The first JSON log line with `event`, waiting up to `seconds`.
+    func event(_ name: String, seconds: Double = 60) throws -> [String: Any]? {
+        let end = Date().addingTimeInterval(seconds)
+        while true {
+            for line in stderrLines {
+                if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                   object["event"] as? String == name { return object }
+            }
+            if !process.isRunning || Date() >= end { return nil }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    func stop() {
+        if process.isRunning { process.interrupt() }
+        process.waitUntilExit()
+    }
+}
+
+/// Runs a tool; returns (status, stdout + stderr).
+func tool(_ path: String, _ arguments: [String], input: String? = nil) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let output = Pipe(), stdin = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    if input != nil { process.standardInput = stdin }
+    try process.run()
+    if let input {
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+    }
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// `curl` against the admin port: (HTTP status, body).
+func curl(_ port: UInt16, _ path: String, method: String = "GET", body: String? = nil) throws -> (Int, String) {
+    var arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, "http://127.0.0.1:\(port)\(path)"]
+    if let body { arguments += ["-H", "Content-Type: application/json", "--data-binary", body] }
+    let (status, text) = try tool("/usr/bin/curl", arguments)
+    #expect(status == 0, "curl failed: \(text)")
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+}
+
+/// The value of one sample line of an exposition (0 when absent).
+func sample(_ exposition: String, _ prefix: String) -> Double {
+    for line in exposition.split(separator: "\n") where line.hasPrefix(prefix + " ") {
+        return Double(line.split(separator: " ").last!) ?? .nan
+    }
+    return 0
+}
+
+@Suite(.serialized) struct ServeEndToEndTests {
+    static let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first(where: FileManager.default.isExecutableFile)
+
+    @Test func probesMetricsCountersJSONAndDrain() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else {
+            Issue.record("curl is required (apt-get install curl; .ci/run installs it)")
+            return
+        }
+        let server = try ServeProcess(["--model", "Models/sasrec-ml100k.seqrec", "--port", "0", "--admin-port", "0",
+                                       "--log-format", "json", "--workers", "1", "--state-cache", "0",
+                                       "--drain-delay-ms", "3000", "--drain-grace-ms", "2000"])
+        defer { server.stop() }
+        let ready = try #require(try server.event("ready"), "no ready line; stderr: \(server.stderrLines)")
+        let adminPort = UInt16(try #require(ready["admin_port"] as? Int))
+        let port = UInt16(try #require(ready["port"] as? Int))
+
+        #expect(try curl(adminPort, "/livez").0 == 200)
+        #expect(try curl(adminPort, "/readyz").0 == 200)
+        let (modelsStatus, modelsBody) = try curl(adminPort, "/v1/models")
+        #expect(modelsStatus == 200 && modelsBody.contains("\"family\":\"recbole-sasrec\""), "\(modelsBody)")
+
+        // promtool accepts the exposition.
+        let before = try curl(adminPort, "/metrics").1
+        if let promtool = Self.promtool {
+            let (status, report) = try tool(promtool, ["check", "metrics"], input: before)
+            #expect(status == 0 && report.isEmpty, "promtool: \(report)")
+        } else {
+            Issue.record("promtool is required (apt-get install prometheus; .ci/run installs it)")
+        }
+
+        // N binary and N JSON requests move the counters by exactly 2N; JSON answers equal binary ones.
+        let n = 25
+        let connection = try SeqRecConnection(port: port)
+        defer { connection.close() }
+        for index in 0..<n {
+            let session: [UInt32] = [UInt32(1 + index % 50), UInt32(100 + index), UInt32(7 + 3 * index)]
+            let binary = try await connection.recommend(RecommendRequest(session: .internal(session), k: 10))
+            let (status, body) = try curl(adminPort, "/v1/models/sasrec-ml100k/recommend", method: "POST",
+                                          body: "{\"session\":[\(session.map(String.init).joined(separator: ","))],\"k\":10}")
+            #expect(status == 200, "\(body)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+            let items = try #require(json["items"] as? [[String: Any]])
+            guard case .internal(let ids) = binary.items else { Issue.record("binary answer in external ids"); return }
+            #expect(items.map { ($0["id"] as? Int).map(UInt32.init) } == ids.map { $0 })
+            // The JSON score text parses back to exactly the binary f32.
+            let scores = items.map { Float(String(describing: $0["score"]!)) }
+            #expect(scores == binary.scores.map { $0 }, "scores differ for session \(session)")
+        }
+        let after = try curl(adminPort, "/metrics").1
+        let okLine = "seqrec_requests_total{model=\"sasrec-ml100k\",version=\"1\",code=\"OK\"}"
+        #expect(sample(after, okLine) - sample(before, okLine) == Double(2 * n))
+        let countLine = "seqrec_request_duration_seconds_count{model=\"sasrec-ml100k\",version=\"1\"}"
+        #expect(sample(after, countLine) - sample(before, countLine) == Double(2 * n))
+        let queueLine = "seqrec_queue_wait_seconds_count{model=\"sasrec-ml100k\",version=\"1\"}"
+        #expect(sample(after, queueLine) - sample(before, queueLine) == Double(2 * n))
+
+        // The HTTP bad-input catalogue over the wire; the binary protocol keeps serving throughout.
+        for (name, wire, _) in HTTPParserTests.catalogue {
+            let client = try RawClient(port: adminPort)
+            try client.send(wire)
+            #expect(try client.closedByServer(timeoutMilliseconds: 15_000), "\(name)")
+            #expect(String(decoding: client.received, as: UTF8.self).hasPrefix("HTTP/1.1 4") ||
+                    String(decoding: client.received, as: UTF8.self).hasPrefix("HTTP/1.1 5"), "\(name)")
+            _ = try await connection.recommend(RecommendRequest(session: .internal([1, 2, 3]), k: 5))
+        }
+        let (badStatus, badBody) = try curl(adminPort, "/v1/models/sasrec-ml100k/recommend", method: "POST", body: "{\"session\":[1],\"k\":0}")
+        #expect(badStatus == 400 && badBody.hasPrefix("{\"code\":\"INVALID_ARGUMENT\""))
+        #expect(try curl(adminPort, "/v1/models/nope/recommend", method: "POST", body: "{\"session\":[1]}").0 == 404)
+        #expect(try curl(adminPort, "/metrics", method: "DELETE").0 == 405)
+
+        // Drain: /readyz turns 503 at once, while binary requests are still served (GOAWAY comes
+        // after the drain delay); /livez stays 200.
+        server.process.terminate()
+        var readyStatus = 200
+        for _ in 0..<40 where readyStatus == 200 {
+            readyStatus = try curl(adminPort, "/readyz").0
+            if readyStatus == 200 { try await Task.sleep(nanoseconds: 25_000_000) }
+        }
+        #expect(readyStatus == 503)
+        #expect(try curl(adminPort, "/livez").0 == 200)
+        let during = try await connection.recommend(RecommendRequest(session: .internal([1, 2, 3]), k: 5))
+        #expect(during.items.count == 5)
+        #expect(sample(try curl(adminPort, "/metrics").1, "seqrec_draining") == 1)
+        server.process.waitUntilExit()
+        #expect(server.process.terminationStatus == 0)
+
+        // Every stderr line is a JSON object with ts, level and event.
+        let lines = server.stderrLines
+        #expect(lines.count >= 3)
+        for line in lines {
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["ts"] is String && object?["level"] is String && object?["event"] is String, "\(line)")
+        }
+        #expect(try server.event("drain", seconds: 0) != nil)
+        #expect(try server.event("stop", seconds: 0) != nil)
+    }
+
+    @Test func printConfigAndUnknownKeys() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("seqrec-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let good = directory.appendingPathComponent("good.json")
+        try Data(#"{"max-batch": 8, "admin-port": "off", "model": ["Models/sasrec-ml100k.seqrec"]}"#.utf8).write(to: good)
+        let printed = try tool(ServeProcess.executable, ["serve", "--config", good.path, "--max-batch", "16", "--print-config"])
+        #expect(printed.0 == 0, "\(printed.1)")
+        let settings = try #require(try JSONSerialization.jsonObject(with: Data(printed.1.utf8)) as? [String: Any])
+        #expect(settings["max-batch"] as? Int == 16)
+        #expect(settings["admin-port"] as? String == "off")
+        #expect(settings["workers"] != nil)
+        let bad = directory.appendingPathComponent("bad.json")
+        try Data(#"{"max-bach": 8}"#.utf8).write(to: bad)
+        let refused = try tool(ServeProcess.executable, ["serve", "--config", bad.path])
+        #expect(refused.0 != 0)
+        #expect(refused.1.contains("'max-bach'") && refused.1.contains("did you mean 'max-batch'?"), "\(refused.1)")
+    }
+}
