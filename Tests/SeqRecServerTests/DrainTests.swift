@@ -112,7 +112,7 @@ struct DrainTests {
         }
         let process = Process()
         process.executableURL = directory.appendingPathComponent("seqrec")
-        process.arguments = ["serve", "--model", model, "--port", "0", "--drain-delay-ms", "0", "--workers", "1"]
+        process.arguments = ["serve", "--model", model, "--port", "0", "--admin-port", "0", "--drain-delay-ms", "0", "--workers", "1"]
         let output = Pipe()
         process.standardOutput = output
         try process.run()
