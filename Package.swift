@@ -1,47 +1,70 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 // SeqRec: session-based next-item recommendation inference. No package dependencies:
 // only the toolchain and the system libraries libopenblas-dev and liblapacke-dev.
 import PackageDescription
 
-#if canImport(Glibc)
-import Glibc
-#endif
+/// The x86-64 instruction-set level SeqRec is compiled for (docs/KERNELS.md, "Instruction set"), from the
+/// environment variable SEQREC_ISA — never from the build host's CPU, so a binary built anywhere runs
+/// on every CPU of its level:
+///   x86-64-v3 (default: AVX2 + FMA + BMI1/2 + F16C + MOVBE, every x86 server since 2013–2015),
+///   x86-64-v4 (+ AVX-512 F/BW/CD/DQ/VL), x86-64-v2 (SSE4.2 + POPCNT), x86-64 (any x86-64 CPU).
+/// `seqrec` and `seqrec-bench` check the CPU at start-up and exit with a message naming the missing
+/// features (Sources/CSeqRecCPU). The level reaches the Swift compiler as `-Xcc -march=<level>` (the
+/// clang importer's CPU, which sets IRGen's target CPU and features to exactly the level's; Swift's own
+/// `-target-cpu` does not accept the psABI level names), an unsafe flag: SwiftPM ≥ 6.2 accepts it in
+/// dependencies of every kind (version, branch, path) for manifests of tools version ≥ 6.2
+/// (swiftlang/swift-package-manager #8896, #8951; checked with 6.3.1: a tools-6.1 manifest with the same
+/// flag is refused as a version dependency); `SEQREC_ISA=x86-64` builds with no unsafe flag at all.
+enum InstructionSetLevel: Int {
+    case baseline = 1, v2, v3, v4
 
-/// Code generation for the SIMD kernels in SeqRecCore (docs/KERNELS.md, "Instruction set").
-/// On an x86-64 host whose CPU has AVX2 and FMA the core is compiled for `haswell` (AVX2 + FMA) and
-/// `SEQREC_FMA` turns every multiply-add into one fused instruction; elsewhere the baseline target is
-/// used. `SEQREC_TARGET_CPU=<llvm cpu>` overrides the choice (`x86-64` builds a portable binary).
-func simdSettings() -> [SwiftSetting] {
-    #if arch(x86_64)
-    let requested = getenv("SEQREC_TARGET_CPU").map { String(cString: $0) }
-    let cpu: String
-    if let requested, !requested.isEmpty {
-        cpu = requested
-    } else if let flags = hostCPUFlags(), flags.contains("avx2"), flags.contains("fma") {
-        cpu = "haswell"
-    } else {
-        cpu = "x86-64"
-    }
-    if cpu == "x86-64" { return [] }
-    return [.unsafeFlags(["-target-cpu", cpu]), .define("SEQREC_FMA")]
-    #else
-    return []
-    #endif
-}
+    static let environmentVariable = "SEQREC_ISA"
 
-/// The `flags` line of /proc/cpuinfo as a set, or nil when it cannot be read.
-func hostCPUFlags() -> Set<Substring>? {
-    guard let file = fopen("/proc/cpuinfo", "r") else { return nil }
-    defer { fclose(file) }
-    var line = [CChar](repeating: 0, count: 8192)
-    while fgets(&line, Int32(line.count), file) != nil {
-        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        if text.hasPrefix("flags") {
-            return Set(text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }))
+    static var requested: InstructionSetLevel {
+        #if arch(x86_64)
+        if let old = Context.environment["SEQREC_TARGET_CPU"] {
+            fatalError("SEQREC_TARGET_CPU=\(old) is no longer read; set \(environmentVariable) to an ISA level instead: "
+                + allLevels.map(\.name).joined(separator: ", "))
         }
+        let name = Context.environment[environmentVariable] ?? "x86-64-v3"
+        guard let level = allLevels.first(where: { $0.name == name }) else {
+            fatalError("\(environmentVariable)=\"\(name)\" is not an ISA level; use one of: "
+                + allLevels.map(\.name).joined(separator: ", "))
+        }
+        return level
+        #else
+        return .baseline   // other architectures: the compiler's default target, no check
+        #endif
     }
-    return nil
+
+    static let allLevels: [InstructionSetLevel] = [.baseline, .v2, .v3, .v4]
+
+    var name: String { self == .baseline ? "x86-64" : "x86-64-v\(rawValue)" }
+
+    /// SeqRecCore's code generation: the level's features, and fused multiply-add from v3 on (`SEQREC_FMA`).
+    var swiftSettings: [SwiftSetting] {
+        #if arch(x86_64)
+        switch self {
+        case .baseline: return []
+        case .v2: return [.unsafeFlags(["-Xcc", "-march=\(name)"])]
+        case .v3, .v4: return [.unsafeFlags(["-Xcc", "-march=\(name)"]), .define("SEQREC_FMA")]
+        }
+        #else
+        return []
+        #endif
+    }
+
+    /// The level the start-up check requires (0: no check, other architectures).
+    var checkSettings: [CSetting] {
+        #if arch(x86_64)
+        return [.define("SEQREC_REQUIRED_ISA_LEVEL", to: String(rawValue))]
+        #else
+        return []
+        #endif
+    }
 }
+
+let isa = InstructionSetLevel.requested
 
 let package = Package(
     name: "SeqRec",
@@ -60,14 +83,15 @@ let package = Package(
         .systemLibrary(name: "CLinux"),
         .target(name: "SeqRecPosix", dependencies: ["CLinux"]),
         .target(name: "CSeqRecKernels"),
-        .target(name: "SeqRecCore", dependencies: ["CBLAS", "CSeqRecKernels"], swiftSettings: simdSettings()),
+        .target(name: "SeqRecCore", dependencies: ["CBLAS", "CSeqRecKernels"], swiftSettings: isa.swiftSettings),
+        .target(name: "CSeqRecCPU", cSettings: isa.checkSettings),
         .target(name: "SeqRecProtocol"),
         .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "SeqRecPosix", "SeqRecOperations"]),
         .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol", "SeqRecPosix"]),
         .target(name: "SeqRecOperations", dependencies: ["SeqRecProtocol", "SeqRecPosix"]),
         .executableTarget(
             name: "seqrec",
-            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient", "SeqRecPosix", "SeqRecOperations"]
+            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient", "SeqRecPosix", "CSeqRecCPU", "SeqRecOperations"]
         ),
         .testTarget(name: "SeqRecCoreTests", dependencies: ["SeqRecCore"]),
         .testTarget(name: "SeqRecProtocolTests", dependencies: ["SeqRecProtocol"]),
@@ -76,7 +100,8 @@ let package = Package(
             name: "SeqRecOperationsTests",
             dependencies: ["SeqRecOperations", "SeqRecPosix", "SeqRecProtocol", "SeqRecClient", "seqrec"]
         ),
-        .testTarget(name: "SeqRecCLITests", dependencies: ["seqrec", "SeqRecCore"]),
+        .testTarget(name: "SeqRecCLITests", dependencies: ["seqrec", "SeqRecCore", "CSeqRecCPU"]),
+        .testTarget(name: "SeqRecClientTests", dependencies: ["SeqRecClient", "SeqRecProtocol"]),
         .testTarget(name: "SeqRecServerTests", dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore", "SeqRecPosix"]),
         .target(name: "CBenchSupport", path: "Benchmarks/CBenchSupport"),
         .target(
@@ -86,7 +111,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "seqrec-bench",
-            dependencies: ["SeqRecBench"],
+            dependencies: ["SeqRecBench", "CSeqRecCPU"],
             path: "Benchmarks/seqrec-bench"
         ),
         .testTarget(

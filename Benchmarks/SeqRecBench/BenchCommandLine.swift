@@ -6,7 +6,7 @@ public enum BenchCommandLine {
     usage: seqrec-bench <command> [options]
 
     commands:
-      inprocess  --model <file.seqrec> [--batch 1] [--k 10] [--kernels auto|blas|simd|naive]
+      inprocess  --model <file.seqrec> [--batch 1] [--k 10] [--kernels auto|blas|simd|naive|simd-avx512|simd-avx2|simd-portable]
                  [--session-length 50] [--warmup 100] [--iterations 5000] [--max-seconds 3]
                  [--min-iterations 20] [--repeats 3] [--format json|text]
                  [--state-cache 0] [--sessions fixed|growing]

@@ -89,7 +89,7 @@ public enum InProcessBenchmark {
         configureBLASThreads(1)
         let selection = try kernelSelection(configuration.kernels)
         let recommender = try Recommender(path: configuration.modelPath, name: "bench", kernels: selection,
-                                          maxBatch: configuration.batch,
+                                          maxBatch: configuration.batch, tableMemory: TableMemory.fromEnvironment(),
                                           stateCacheEntries: configuration.stateCacheEntries)
         let info = recommender.info
         let firstItem = info.firstItem
@@ -106,10 +106,12 @@ public enum InProcessBenchmark {
         let context = recommender.makeContext()
         var results = [Recommendation](repeating: Recommendation(), count: configuration.batch)
         var call = 0
+        var failure: (any Error)?   // cannot happen: every query was validated above
         let runs = TimingLoop.measure(configuration.plan) {
-            context.recommend(batches[call % batches.count][...], into: &results)
+            do { try context.recommend(batches[call % batches.count][...], into: &results) } catch { failure = error }
             call += 1
         }
+        if let failure { throw failure }
         let latencies = runs.map(\.latency)
         let requests = runs.map { Double($0.calls * configuration.batch) }
         let allocations = AllocationCounts.isActive

@@ -1,4 +1,5 @@
 /// `seqrec-bench inprocess` (also `seqrec bench`): one configuration, JSON or a text line.
+import SeqRecCore
 public enum InProcessCommand {
     static let options: Set<String> = ["model", "batch", "k", "kernels", "session-length", "warmup", "iterations",
                                        "max-seconds", "min-iterations", "repeats", "format", "state-cache", "sessions"]
@@ -14,7 +15,7 @@ public enum InProcessCommand {
             modelPath: try arguments.requiredString("model"),
             batch: try arguments.int("batch", default: 1, range: 1...4096),
             k: try arguments.int("k", default: 10, range: 1...1000),
-            kernels: try arguments.choice("kernels", default: "auto", from: ["auto", "blas", "simd", "naive"]),
+            kernels: try arguments.choice("kernels", default: "auto", from: KernelSelection.acceptedNames),
             sessionLength: try arguments.int("session-length", default: 50, range: 1...100_000),
             plan: plan)
         configuration.stateCacheEntries = try arguments.int("state-cache", default: 0, range: 0...(1 << 20))

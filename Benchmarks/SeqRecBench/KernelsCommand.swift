@@ -70,16 +70,22 @@ public enum KernelsCommand {
         for r in 0..<(3 * d) { for c in 0..<d { wT[c * 3 * d + r] = w[r * d + c] } }
         for i in 0..<(m * 3 * d) { gi[i] = Float(i % 11) * 0.05 - 0.25 }
         let packed = GRURecurrentWeights(weights: w, hiddenWidth: d)
+        let inputRows = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: m)
+        defer { inputRows.deallocate() }
+        for row in 0..<m { inputRows[row] = UnsafePointer(gi + row * 3 * d) }
         var rows: [Row] = []
         for (name, selection) in selections where name != "blas" {
             let kernels = Kernels(selection)
             h.update(repeating: 0.1, count: m * d)
             let runs = TimingLoop.measure(plan) {
                 for _ in 0..<50 {
-                    if kernels.fusedGRUStep(rows: m, weights: packed, hiddenBias: nil, gi: gi, ldgi: 3 * d, hidden: h,
-                                            scratch: gh) { continue }
-                    composedGRUStep(rows: m, hiddenWidth: d, transposedWeights: wT, gi: gi, gh: gh, hidden: h,
-                                    kernels: kernels)
+                    if kernels.hasFusedGRUStep {
+                        kernels.fusedGRUStep(rows: m, weights: packed, hiddenBias: nil, inputs: .rows(inputRows), hidden: h,
+                                             scratch: gh)
+                    } else {
+                        composedGRUStep(rows: m, hiddenWidth: d, transposedWeights: wT, gi: gi, gh: gh, hidden: h,
+                                        kernels: kernels)
+                    }
                 }
             }
             rows.append(summary(runs, shape: "\(m)×\(d)", layout: "gru", backend: name))

@@ -45,6 +45,9 @@ def parse_arguments():
     parser.add_argument("--min-iterations", type=int, default=20,
                         help="timed calls per repeat even past --max-seconds")
     parser.add_argument("--build-dir", default=None, help="folder with seqrec and seqrec-bench")
+    parser.add_argument("--baseline-build-dir", default=None,
+                        help="folder with another build's seqrec-bench, timed as 'SeqRec before' (auto "
+                             "kernels) in the same run: before/after ratios of one change")
     parser.add_argument("--json-out", default=None)
     parser.add_argument("--markdown-out", default=None)
     parser.add_argument("--prepare-only", action="store_true",
@@ -74,14 +77,39 @@ def machine_info(root):
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+    flags = set()
+    with open("/proc/cpuinfo") as handle:
+        for line in handle:
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    wanted = ("avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16")
     return {
         "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu_features": [flag for flag in wanted if flag in flags],
+        "openblas": openblas_core(),
         "commit": first_line(["git", "rev-parse", "--short", "HEAD"]),
         "cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
         "python": platform.python_version(), "torch": torch.__version__,
         "onnxruntime": onnxruntime.__version__, "numpy": np.__version__,
         "load_average": os.getloadavg(),
     }
+
+
+def openblas_core():
+    """The kernel family the system OpenBLAS (the one SeqRec links) picks in this environment, and the
+    OPENBLAS_CORETYPE that forces it when set."""
+    import ctypes
+    import ctypes.util
+    try:
+        library = ctypes.CDLL(ctypes.util.find_library("openblas") or "libopenblas.so.0")
+        library.openblas_get_corename.restype = ctypes.c_char_p
+        library.openblas_get_config.restype = ctypes.c_char_p
+        return {"corename": library.openblas_get_corename().decode(),
+                "config": library.openblas_get_config().decode(),
+                "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+    except (OSError, AttributeError) as error:
+        return {"error": str(error)}
 
 
 def agreement(reference, other):
@@ -111,6 +139,10 @@ def run_model(family, catalog, arguments, tools, fixtures, results):
     python_engines = [engines.OnnxRuntimeEngine(onnx_path, True),
                       engines.OnnxRuntimeEngine(onnx_path, False), engines.TorchEngine(module)]
     seqrec_engines = [SeqRecEngine(tools, model_path, kernels) for kernels in arguments.kernels.split(",")]
+    if arguments.baseline_build_dir:
+        baseline = SeqRecTools(os.path.join(arguments.baseline_build_dir, "seqrec"),
+                               os.path.join(arguments.baseline_build_dir, "seqrec-bench"))
+        seqrec_engines.append(SeqRecEngine(baseline, model_path, "auto", name="seqrec-before"))
     reference = engines.top_items(python_engines[2], *probe_inputs)
     checks = {engine.name: agreement(reference, engines.top_items(engine, *probe_inputs))
               for engine in python_engines[:2]}

@@ -5,7 +5,9 @@ from timing import summarize_repeats
 PYTHON_ENGINES = ("ort-spin", "ort-nospin", "torch-eager")
 LABELS = {"ort-spin": "ORT spin", "ort-nospin": "ORT no-spin", "torch-eager": "torch eager",
           "seqrec-blas": "SeqRec BLAS", "seqrec-simd": "SeqRec SIMD", "seqrec-auto": "SeqRec auto",
-          "seqrec-naive": "SeqRec naive"}
+          "seqrec-naive": "SeqRec naive", "seqrec-simd-avx512": "SeqRec SIMD AVX-512",
+          "seqrec-simd-avx2": "SeqRec SIMD AVX2", "seqrec-simd-portable": "SeqRec SIMD portable",
+          "seqrec-before": "SeqRec before (auto)"}
 
 
 def _cell(runs, key):
@@ -18,7 +20,8 @@ def _median(runs, key="p50_us"):
 
 
 def seqrec_names(entry):
-    return [name for name in entry["runs"] if name.startswith("seqrec-")]
+    """This build's SeqRec paths (a baseline build, "seqrec-before", is shown but never chosen)."""
+    return [name for name in entry["runs"] if name.startswith("seqrec-") and name != "seqrec-before"]
 
 
 def best_seqrec(entry, key="p50_us"):
@@ -44,18 +47,23 @@ def one_line(entry):
 
 
 def _table(results, key, title):
-    names = list(PYTHON_ENGINES) + seqrec_names(results[0])
+    before = "seqrec-before" in results[0]["runs"]
+    names = list(PYTHON_ENGINES) + seqrec_names(results[0]) + (["seqrec-before"] if before else [])
     lines = [f"### {title}", "",
              "| family | items | batch | " + " | ".join(LABELS.get(n, n) for n in names)
-             + " | SeqRec/ORT | SeqRec/torch |",
-             "|---|--:|--:|" + "--:|" * (len(names) + 2)]
+             + " | SeqRec/ORT | SeqRec/torch |" + (" before/ORT | after/before |" if before else ""),
+             "|---|--:|--:|" + "--:|" * (len(names) + 2 + (2 if before else 0))]
     for entry in results:
         seqrec, _ = shipped_seqrec(entry, key)
         ort, _ = best_ort(entry, key)
         torch = _median(entry["runs"]["torch-eager"], key)
         cells = [_cell(entry["runs"][name], key) for name in names]
+        extra = ""
+        if before:
+            baseline = _median(entry["runs"]["seqrec-before"], key)
+            extra = f" {baseline / ort:.2f} | {seqrec / baseline:.2f} |"
         lines.append(f"| {entry['family']} | {entry['catalog']:,} | {entry['batch']} | "
-                     + " | ".join(cells) + f" | {seqrec / ort:.2f} | {seqrec / torch:.2f} |")
+                     + " | ".join(cells) + f" | {seqrec / ort:.2f} | {seqrec / torch:.2f} |" + extra)
     lines.append("")
     return lines
 
@@ -103,6 +111,10 @@ def _targets(document):
     lines.append(_target_ratio(results, "sasrec", 1683, 1, 1 / 3, "SASRec B=1, 1,683 items: p50 ≤ 1/3 ORT"))
     lines.append(_target_ratio(results, "gru4rec", 1683, 1, 1 / 3, "GRU4Rec B=1, 1,683 items: p50 ≤ 1/3 ORT"))
     lines.append(_target_ratio(results, "sasrec", 1683, 32, 0.6, "SASRec B=32, 1,683 items: per request ≤ 0.6 ORT"))
+    for family in ("sasrec", "gru4rec", "bert4rec"):
+        for batch in (1, 32):
+            lines.append(_target_ratio(results, family, 1683, batch, 0.5,
+                                       f"issue 17: {family} B={batch}, 1,683 items: p50 ≤ 0.5 × ORT best"))
     bandwidth = document.get("bandwidth")
     for family in ("sasrec", "gru4rec", "bert4rec"):
         entry = _find(results, family, 1_000_000, 1)
@@ -124,6 +136,8 @@ def markdown(document):
     lines = ["## SeqRec vs ONNX Runtime vs PyTorch (one run)", "",
              f"- date {machine['date_utc']}, commit {machine['commit']}, CPU {machine['cpu']} "
              f"({machine['cores']} cores), kernel {machine['kernel']}",
+             "- CPU features: " + ", ".join(machine.get("cpu_features", [])) + "; OpenBLAS "
+             + str(machine.get("openblas", {})),
              f"- torch {machine['torch']}, onnxruntime {machine['onnxruntime']}, numpy "
              f"{machine['numpy']}, Python {machine['python']}; load average at start "
              + ", ".join(f"{x:.2f}" for x in machine["load_average"]),
@@ -138,6 +152,9 @@ def markdown(document):
                   f"{b['repeats']}; median {b['median_gb_per_s']:.2f}) → bound {b['bound_us']:,.0f} µs", ""]
     results = document["results"]
     lines += _table(results, "p50_us", "p50 latency per batch call (µs)")
+    if all("min_us" in runs[0] for entry in results for runs in entry["runs"].values()):
+        lines += _table(results, "min_us", "fastest call per batch call (µs): the least disturbed by other "
+                        "processes on a loaded machine")
     lines += _table(results, "p99_us", "p99 latency per batch call (µs)")
     lines += _checks(results)
     lines += _targets(document)

@@ -36,6 +36,7 @@ def time_calls(call, warmup, iterations, max_seconds, min_iterations=20):
     samples.sort()
     result = {name: percentile(samples, p) for name, p in PERCENTILES}
     result["mean_us"] = sum(samples) / len(samples)
+    result["min_us"] = samples[0]
     result["iterations"] = len(samples)
     return result
 

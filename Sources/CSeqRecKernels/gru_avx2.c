@@ -22,9 +22,13 @@ SEQREC_INLINE SEQREC_TARGET_AVX2 void gates256(__m256 ar, __m256 az, __m256 an, 
     _mm256_maskstore_ps(out + u0, mask, _mm256_fmadd_ps(z, _mm256_sub_ps(previous, n), n));
 }
 
+/// Row i's input projections: from the row pointers when given, else from the strided block.
+#define GI_ROW(i) (gi_rows ? gi_rows[i] : gi + (i) * ldgi)
+
 /// ROWS rows (1 or 2) against one panel; with one row, 2 partial sums over interleaved input units.
 SEQREC_INLINE SEQREC_TARGET_AVX2 void rows_panel256(const int rows, long d, long u0, const __m256i *masks,
-                                                     const float *w, const float *b_hh, const float *gi, long ldgi,
+                                                     const float *w, const float *b_hh,
+                                                     const float *const *gi_rows, const float *gi, long ldgi,
                                                      const float *h, float *out) {
     __m256 acc[2][6];
     for (int i = 0; i < 2; i++)
@@ -59,13 +63,14 @@ SEQREC_INLINE SEQREC_TARGET_AVX2 void rows_panel256(const int rows, long d, long
     for (int i = 0; i < rows; i++) {
         for (int half = 0; half < 2; half++) {
             gates256(acc[i][half], acc[i][2 + half], acc[i][4 + half], masks[half], d, u0 + 8 * half, b_hh,
-                     gi + i * ldgi, h + i * d, out + i * d);
+                     GI_ROW(i), h + i * d, out + i * d);
         }
     }
 }
 
 SEQREC_TARGET_AVX2 void seqrec_gru_step_avx2(long rows, long d, const float *packed, const float *b_hh,
-                                             const float *gi, long ldgi, float *h, float *scratch) {
+                                             const float *const *gi_rows, const float *gi, long ldgi, float *h,
+                                             float *scratch) {
     if (rows <= 0 || d <= 0) return;
     const long panels = (d + 15) / 16;
     const __m256i lane_index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -80,8 +85,11 @@ SEQREC_TARGET_AVX2 void seqrec_gru_step_avx2(long rows, long d, const float *pac
         const float *w = packed + q * d * 48;
         long i = 0;
         for (; i + 2 <= rows; i += 2)
-            rows_panel256(2, d, u0, masks, w, b_hh, gi + i * ldgi, ldgi, h + i * d, scratch + i * d);
-        if (i < rows) rows_panel256(1, d, u0, masks, w, b_hh, gi + i * ldgi, ldgi, h + i * d, scratch + i * d);
+            rows_panel256(2, d, u0, masks, w, b_hh, gi_rows ? gi_rows + i : NULL, gi_rows ? NULL : gi + i * ldgi, ldgi, h + i * d,
+                          scratch + i * d);
+        if (i < rows)
+            rows_panel256(1, d, u0, masks, w, b_hh, gi_rows ? gi_rows + i : NULL, gi_rows ? NULL : gi + i * ldgi, ldgi, h + i * d,
+                          scratch + i * d);
     }
     memcpy(h, scratch, (size_t)(rows * d) * sizeof(float));
 }

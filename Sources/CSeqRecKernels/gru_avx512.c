@@ -28,6 +28,9 @@ SEQREC_INLINE SEQREC_TARGET_AVX512 void gates512(__m512 ar, __m512 az, __m512 an
     _mm512_mask_storeu_ps(out + u0, mask, _mm512_fmadd_ps(z, _mm512_sub_ps(previous, n), n));
 }
 
+/// Row i's input projections: from the row pointers when given, else from the strided block.
+#define GI_ROW(i) (gi_rows ? gi_rows[i] : gi + (i) * ldgi)
+
 /// One row: 4 partial sums per gate over interleaved input units.
 static SEQREC_TARGET_AVX512 void row_panel512(long d, long u0, __mmask16 mask, const float *w, const float *b_hh,
                                               const float *gi, const float *h, float *out) {
@@ -54,8 +57,9 @@ static SEQREC_TARGET_AVX512 void row_panel512(long d, long u0, __mmask16 mask, c
 
 /// ROWS rows (2…8) against one panel: 3·ROWS accumulators.
 SEQREC_INLINE SEQREC_TARGET_AVX512 void rows_panel512(const int rows, long d, long u0, __mmask16 mask,
-                                                       const float *w, const float *b_hh, const float *gi,
-                                                       long ldgi, const float *h, float *out) {
+                                                       const float *w, const float *b_hh,
+                                                       const float *const *gi_rows, const float *gi, long ldgi,
+                                                       const float *h, float *out) {
     __m512 acc[8][3];
     for (int i = 0; i < rows; i++)
         for (int g = 0; g < 3; g++) acc[i][g] = _mm512_setzero_ps();
@@ -70,34 +74,26 @@ SEQREC_INLINE SEQREC_TARGET_AVX512 void rows_panel512(const int rows, long d, lo
         }
     }
     for (int i = 0; i < rows; i++)
-        gates512(acc[i][0], acc[i][1], acc[i][2], mask, d, u0, b_hh, gi + i * ldgi, h + i * d, out + i * d);
+        gates512(acc[i][0], acc[i][1], acc[i][2], mask, d, u0, b_hh, GI_ROW(i), h + i * d, out + i * d);
 }
 
-#define ROWS(R) rows_panel512(R, d, u0, mask, w, b_hh, gi, ldgi, h, out); break
+#define ROWS(R) rows_panel512(R, d, u0, mask, w, b_hh, gi_rows ? gi_rows + i : NULL, gi_rows ? NULL : gi + i * ldgi, ldgi, h + i * d, out); break
 
 SEQREC_TARGET_AVX512 void seqrec_gru_step_avx512(long rows, long d, const float *packed, const float *b_hh,
-                                                 const float *gi, long ldgi, float *h, float *scratch) {
+                                                 const float *const *gi_rows, const float *gi, long ldgi, float *h,
+                                                 float *scratch) {
     if (rows <= 0 || d <= 0) return;
     const long panels = (d + 15) / 16;
     for (long q = 0; q < panels; q++) {
         const long u0 = 16 * q, live = d - u0;
         const __mmask16 mask = live >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << live) - 1);
         const float *w = packed + q * d * 48;
-        if (rows == 1) {
-            row_panel512(d, u0, mask, w, b_hh, gi, h, scratch);
-            continue;
-        }
         for (long i = 0; i < rows; i += 8) {
-            const float *rows_gi = gi + i * ldgi, *rows_h = h + i * d;
             float *out = scratch + i * d;
-            const long count = rows - i < 8 ? rows - i : 8;
-            {
-                const float *gi = rows_gi, *h = rows_h;
-                switch (count) {
-                case 1: row_panel512(d, u0, mask, w, b_hh, gi, h, out); break;
-                case 2: ROWS(2); case 3: ROWS(3); case 4: ROWS(4); case 5: ROWS(5);
-                case 6: ROWS(6); case 7: ROWS(7); default: ROWS(8);
-                }
+            switch (rows - i < 8 ? rows - i : 8) {
+            case 1: row_panel512(d, u0, mask, w, b_hh, GI_ROW(i), h + i * d, out); break;
+            case 2: ROWS(2); case 3: ROWS(3); case 4: ROWS(4); case 5: ROWS(5);
+            case 6: ROWS(6); case 7: ROWS(7); default: ROWS(8);
             }
         }
     }

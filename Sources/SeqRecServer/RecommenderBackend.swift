@@ -53,7 +53,18 @@ private final class RecommenderWorker: InferenceWorker {
     var stateCacheStatistics: (lookups: Int, hits: Int)? { context.stateCacheStatistics }
 
     func recommend(_ queries: ArraySlice<SessionQuery>, into results: inout [ScoredItems]) {
-        context.recommend(queries, into: &recommendations)
+        do {
+            try context.recommend(queries, into: &recommendations)
+        } catch {
+            // Unreachable while the event loop validates every query with this recommender before it is
+            // queued; were one to slip through, the batch answers no items rather than trapping.
+            for index in 0..<queries.count {
+                results[index].items.removeAll(keepingCapacity: true)
+                results[index].scores.removeAll(keepingCapacity: true)
+                results[index].embedding.removeAll(keepingCapacity: true)
+            }
+            return
+        }
         for index in 0..<queries.count {
             // The slot's previous buffers go to the engine for the next batch.
             swap(&results[index].items, &recommendations[index].items)

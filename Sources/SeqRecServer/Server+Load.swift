@@ -12,12 +12,13 @@ extension Server {
             fileExists: { FileManager.default.fileExists(atPath: $0) },
             listDirectory: { (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? [] })
         let kernels = try configuration.kernels ?? KernelSelection.fromEnvironment()
+        let tableMemory = try TableMemory.fromEnvironment()   // Recommender no longer reads the environment
         var backends: [any InferenceBackend] = []
         var loadSeconds: [Double] = []
         for source in sources {
             let started = MonotonicClock.now()
             let recommender = try Recommender(path: source.path, name: source.name, kernels: kernels,
-                                              maxBatch: configuration.maxBatch,
+                                              maxBatch: configuration.maxBatch, tableMemory: tableMemory,
                                               stateCacheEntries: configuration.stateCacheEntries)
             backends.append(RecommenderBackend(recommender))
             loadSeconds.append(Double(MonotonicClock.now() &- started) / 1e9)

@@ -26,7 +26,7 @@ struct BatchRecommend {
         }
         let valid = parsed.compactMap { try? $0.get().query }
         var results: [Recommendation] = []
-        recommender.makeContext().recommend(valid[...], into: &results)
+        try recommender.makeContext().recommend(valid[...], into: &results)   // each line was validated
         var next = 0
         var failures = 0
         for index in parsed.indices {
@@ -56,7 +56,7 @@ struct BatchRecommend {
                     if let number = value as? NSNumber, let int = Int64(exactly: number.doubleValue) { return String(int) }
                     throw RecommendLineError("line \(lineNumber): \(key) holds a value that is not an id")
                 }
-                return try recommender.resolve(tokens: tokens, skipUnknown: skipUnknown)
+                return try recommender.resolve(tokens: tokens, skipUnknown: skipUnknown, field: key)
             }
             return try values.map { value in
                 guard let number = value as? NSNumber, let id = Int32(exactly: number.doubleValue) else {
@@ -81,9 +81,9 @@ struct BatchRecommend {
             let token = recommender.token(of: item)
             return line.numericTokens && Int64(token) != nil ? token : jsonString(token)
         }
-        var text = #"{"items": [\#(items.joined(separator: ", "))], "scores": [\#(result.scores.map { "\($0)" }.joined(separator: ", "))]"#
+        var text = #"{"items": [\#(items.joined(separator: ", "))], "scores": [\#(result.scores.map(jsonNumber).joined(separator: ", "))]"#
         if line.query.includeEmbedding {
-            text += #", "embedding": [\#(result.embedding.map { "\($0)" }.joined(separator: ", "))]"#
+            text += #", "embedding": [\#(result.embedding.map(jsonNumber).joined(separator: ", "))]"#
         }
         return text + "}"
     }
@@ -92,6 +92,13 @@ struct BatchRecommend {
 struct RecommendLineError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// A JSON number for `value`; `null` for NaN and ±∞, which JSON cannot express. The engine returns finite
+/// scores only (FORMAT.md §11), so only an embedding of a model whose finite weights overflow Float can
+/// hold one.
+func jsonNumber(_ value: Float) -> String {
+    value.isFinite ? "\(value)" : "null"
 }
 
 /// A JSON string literal for `text`.

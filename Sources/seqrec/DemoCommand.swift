@@ -4,7 +4,6 @@
 import Foundation
 import SeqRecClient
 import SeqRecCore
-import SeqRecProtocol
 import SeqRecServer
 
 struct DemoCommand {
@@ -46,7 +45,7 @@ struct DemoCommand {
         // without a vocabulary only has internal ids).
         let ids = try SessionParser(recommender: recommender, external: false).parse(session)
         let sent: ItemIDs = recommender.vocabulary == nil ? .internal(ids.map { UInt32($0) }) : .external(ids.map { recommender.token(of: $0) })
-        let client = SeqRecClient(host: "127.0.0.1", port: server.port)
+        let client = try SeqRecClient(host: "127.0.0.1", port: server.port)
         defer { client.close() }
         let started = ContinuousClock.now
         let response = try await client.recommend(

@@ -34,15 +34,14 @@ struct RecommendCommand {
     }
 
     func run() throws {
-        let recommender = try Recommender(path: modelPath, kernels: kernels)
+        let recommender = try Recommender(path: modelPath, kernels: kernels, tableMemory: TableMemory.fromEnvironment())
         if let input {
             try BatchRecommend(recommender: recommender, defaultK: k).run(inputPath: input)
             return
         }
         var query = SessionQuery(items: try SessionParser(recommender: recommender, external: external).parse(session ?? ""), k: k)
         query.excludeSeen = excludeSeen
-        try recommender.validate(query)
-        let result = recommender.makeContext().recommend(query)
+        let result = try recommender.makeContext().recommend(query)
         print("model \(recommender.info.name) (\(recommender.info.family), \(recommender.info.itemCount) items)")
         print("session: " + query.items.map { describe($0, recommender) }.joined(separator: " → "))
         for (rank, (item, score)) in zip(result.items, result.scores).enumerated() {

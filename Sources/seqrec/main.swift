@@ -1,14 +1,19 @@
 // seqrec: convert, inspect, recommend, serve, bench. Each subcommand is a thin layer over the libraries.
+import CSeqRecCPU
 import Foundation
 import SeqRecCore
 import SeqRecServer
+
+// First: SeqRecCore is compiled for SEQREC_ISA (Package.swift); on a CPU without it, say so instead of
+// dying with SIGILL. This file and CSeqRecCPU are compiled for any x86-64 CPU.
+if seqrec_cpu_check("seqrec") != 0 { exit(78) }
 
 let usage = """
     usage: seqrec <command> [options]
       convert <folder> -o <file> [--verify|--no-verify]
                                           convert weights.safetensors + config.json [+ vocab.tsv] to a .seqrec file;
                                           when the folder has golden.json (default) or with --verify, the file is
-                                          kept only if it reproduces upstream's golden outputs on both kernel paths
+                                          kept only if it reproduces upstream's golden outputs on every kernel path
       inspect <file>                      print a model file's header, hyperparameters, tensors and checksums
       recommend --model <file> --session "<ids or titles; separated by ;>" [--k 10] [--exclude-seen]
                 [--external] [--kernels auto|blas|simd|naive]
@@ -20,6 +25,7 @@ let usage = """
       demo [--session "<titles; ...>"] [--k 10] [--model FILE]
                                           serve the default model on a free port, send one real request
     Environment: SEQREC_KERNELS=auto|blas|simd|naive overrides the kernel path; SEQREC_BLAS_THREADS (default 1);
+      exit status 78: the CPU lacks the instruction set this binary was built for (SEQREC_ISA at build time);
       SEQREC_TABLE_MEMORY=auto|mapped|resident: read scoring tables from the mapped file or a huge-page copy
       (auto copies tables of 32 MB and more).
     """

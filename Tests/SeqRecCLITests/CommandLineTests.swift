@@ -123,12 +123,39 @@ struct CommandLineTests {
         queries[1].deny = [1]
         queries[2].candidates = [4, 5, 6]
         var results: [Recommendation] = []
-        context.recommend(queries[...], into: &results)
+        try context.recommend(queries[...], into: &results)
         for (line, expected) in zip([output[0], output[1], output[3]], results) {
             let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: [NSNumber]]
             #expect(json["items"]!.map(\.int32Value) == expected.items)
             #expect(json["scores"]!.map(\.floatValue) == expected.scores, "printed scores round-trip exactly")
         }
+    }
+
+    /// Issue 11 item 4 through the command line: padding and special tokens in lists are errors (as in the
+    /// session), duplicates count once, and k ≤ the distinct candidates left after skipping unknown ids.
+    @Test func jsonlListRules() throws {
+        let input = Self.temporary("lists.jsonl")
+        let lines = [
+            #"{"session": ["50", "181"], "external": true, "candidates": ["[PAD]", "172", "174"], "k": 2}"#,
+            #"{"session": [5], "candidates": [5, 5, 5], "k": 3}"#,
+            #"{"session": [5], "candidates": [1, 2, 0], "k": 3}"#,
+            #"{"session": [5], "allow": [0], "k": 3}"#,
+            #"{"session": ["50"], "external": true, "skip_unknown": true, "candidates": ["172", "nope", "nope2"], "k": 2}"#,
+            #"{"session": [5], "candidates": [900, 5, 900], "k": 2}"#,
+        ]
+        try lines.joined(separator: "\n").write(toFile: input, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: input) }
+        let run = try Self.run(["recommend", "--model", "Models/sasrec-ml100k.seqrec", "--input", input, "--format", "jsonl"])
+        let output = run.stdout.split(separator: "\n").map(String.init)
+        try #require(output.count == lines.count, "\(run.stdout) \(run.stderr)")
+        #expect(output[0].contains(#"candidates: item id 0 ('[PAD]') at position 0 is not a recommendable id"#), "\(output[0])")
+        #expect(output[1].contains("k: 3 exceeds the 1 distinct candidates"), "\(output[1])")
+        #expect(output[2].contains("candidates: item id 0 ('[PAD]') at position 2"), "\(output[2])")
+        #expect(output[3].contains("allow: item id 0 ('[PAD]')"), "\(output[3])")
+        #expect(output[4].contains("k: 2 exceeds the 1 distinct candidates"), "skip-unknown runs first: \(output[4])")
+        let answer = try #require(try JSONSerialization.jsonObject(with: Data(output[5].utf8)) as? [String: [NSNumber]])
+        #expect(Set(answer["items"]!.map(\.intValue)) == [5, 900])
+        #expect(run.status != 0 && run.stderr.contains("5 of 6 input lines failed"))
     }
 
     /// CRLF line ends (a file saved on Windows) and blank lines: still one answer per object, and an

@@ -27,7 +27,7 @@ struct ConvertVerifyTests {
         defer { try? FileManager.default.removeItem(atPath: output) }
         let run = try CLI.run(["convert", CLI.fixtures.appendingPathComponent("pmixer-sasrec-v3-wiki-prenorm").path, "-o", output])
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("verified: 128 golden cases (8 full score vectors) match on blas and simd"), "\(run.stdout)")
+        #expect(run.stdout.contains("verified: 128 golden cases (8 full score vectors) match on blas, simd-"), "\(run.stdout)")
         #expect(FileManager.default.fileExists(atPath: output))
     }
 

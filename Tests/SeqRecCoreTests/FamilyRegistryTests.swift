@@ -74,4 +74,24 @@ struct FamilyRegistryTests {
         #expect(encoder.family == family)
         withExtendedLifetime(packing) {}
     }
+
+    @Test("range-checked reads name the key, the value and the range")
+    func readerErrors() throws {
+        let values = HyperparameterReader(values: Hyperparameters([
+            ("t", .float(0.07)), ("nan", .float(.nan)), ("act", .string("elu")), ("heads", .int(3)), ("w", .int(8)),
+            ("layers", .ints([4, 0])),
+        ]), family: .recboleSASRec, file: "f")
+        #expect(try values.float("t", 0.001 ... 100) == Float(0.07))
+        func message(_ body: () throws -> Void) -> String {
+            do { try body() } catch { return "\(error)" }
+            return "no error"
+        }
+        #expect(message { _ = try values.float("t", 1 ... 2) }.contains("'t': is 0.07, expected 1.0 … 2.0"))
+        #expect(message { _ = try values.float("nan", 0 ... 1) }.contains("'nan': is nan"))
+        #expect(message { _ = try values.choice("act", Activation.self) }
+            .contains("'act': is \"elu\", expected one of gelu, relu, swish, tanh, sigmoid"))
+        #expect(message { _ = try values.heads("heads", dividing: 8, widthKey: "w") }.contains("3 does not divide w 8"))
+        #expect(message { _ = try values.widths("layers", count: 1 ... 4) }.contains("entry 1 is 0"))
+        #expect(message { _ = try values.width("missing") }.contains("'missing': is missing"))
+    }
 }

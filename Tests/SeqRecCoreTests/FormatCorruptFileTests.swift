@@ -367,4 +367,77 @@ struct FormatCorruptFileTests {
         // Most single-byte changes break a rule; a few (title text, float mantissas) are still valid files.
         #expect(rejected > headerEnd / 2)
     }
+
+    // MARK: Every byte checked (FORMAT.md §1, §3 rule 5) and finite weights (§5); issue 11 items 5 and 6
+
+    @Test("non-finite weight names the tensor and the flat index", arguments: [Float.nan, .infinity, -.infinity])
+    func nonFiniteWeight(_ value: Float) throws {
+        var element = 0
+        let bytes = try edited { layout in
+            let index = layout.entries.firstIndex { $0.name == "item_embedding.weight" }!
+            element = layout.entries[index].values.count - 3   // a row past the padding row
+            layout.entries[index].values[element] = value
+        }
+        try expectRejected(bytes, "tensor 'item_embedding.weight'", "element \(element)", "\(value)")
+        let norm = try edited { layout in layout.entries[2].values[0] = .nan }
+        try expectRejected(norm, "tensor 'LayerNorm.weight'", "element 0", "nan")
+    }
+
+    @Test("non-zero padding before the tensor data section")
+    func nonZeroPadding() throws {
+        let base = try Support.smallFile()
+        let vocabularyEnd = Support.section(base, 2).offset + Support.section(base, 2).length
+        let dataStart = Support.section(base, 3).offset
+        try #require(dataStart > vocabularyEnd, "the small file has padding to test")
+        for position in [vocabularyEnd, dataStart - 1] {
+            let bytes = resealed(base) { $0[position] = 0x5A }
+            try expectRejected(bytes, "padding before the tensor data section", "byte \(position)", "must be zero")
+        }
+    }
+
+    @Test("a gap between sections", arguments: [1, 2, 3])
+    func gapBetweenSections(_ section: Int) throws {
+        // Move the section (and those after it) one alignment unit later, keeping the bytes: the gap is
+        // zeros, which the old reader accepted unchecked.
+        var layout = try Support.smallWriter(.recboleSASRec).layout()
+        layout.alignment = 64
+        let base = ModelFileWriter.serialize(layout)
+        var bytes = Array(base[..<Support.section(base, section).offset]) + [UInt8](repeating: 0, count: 64)
+            + Array(base[Support.section(base, section).offset...])
+        Support.writeU64(UInt64(bytes.count), into: &bytes, at: 16)
+        for later in section ..< 4 {
+            Support.writeU64(UInt64(Support.section(base, later).offset + 64), into: &bytes, at: 24 + 24 * later)
+        }
+        ModelFileWriter.resealChecksums(&bytes)
+        try expectRejected(bytes, FileLayout.sectionNames[section] + ".offset", "unchecked bytes")
+    }
+
+    @Test("an empty vocabulary section cannot hide the old vocabulary's bytes")
+    func emptyVocabularyLeavesNoUncheckedBytes() throws {
+        let base = try Support.smallFile()
+        let vocabulary = Support.section(base, 2)
+        try #require(vocabulary.length > 64)
+        let bytes = resealed(base) { bytes in Support.writeU64(0, into: &bytes, at: 24 + 48 + 8) }
+        // Its first bytes now sit where the zero padding belongs: refused either as padding or as a gap.
+        try expectRejected(bytes, "tensor data")
+    }
+
+    @Test("random mutations anywhere in the file, checksums repaired, never crash the reader")
+    func randomMutations() throws {
+        let base = try Support.smallFile()
+        var generator = SplitMix(seed: 0x5EC_F11E)
+        var rejected = 0
+        let iterations = 3_000
+        for _ in 0 ..< iterations {
+            var bytes = base
+            for _ in 0 ..< 1 + Int(generator.next() % 4) {
+                let position = Int(generator.next() % UInt64(bytes.count))
+                bytes[position] = UInt8(truncatingIfNeeded: generator.next())
+            }
+            if generator.next() % 8 == 0 { bytes.removeLast(Int(generator.next() % 64)) }
+            ModelFileWriter.resealChecksums(&bytes)
+            if case .failure = Result(catching: { try ModelFileReader.parse(bytes, file: "fuzz") }) { rejected += 1 }
+        }
+        #expect(rejected > iterations / 4)
+    }
 }

@@ -96,13 +96,15 @@ struct FusedScanTests {
         }
     }
 
-    /// A +∞ bias (a broken but loadable file) must reach only real sessions: the padded columns of a
-    /// BatchScan group must not pass it on to whichever session their stale index names.
-    @Test func infiniteBiasReachesOnlyRealSessions() {
+    /// A huge bias must reach only real sessions: the padded columns of a BatchScan group must not pass it
+    /// on to whichever session their stale index names. A +∞ score (finite weights that overflow) is never
+    /// returned at all (FORMAT.md §11), by any scan.
+    @Test(arguments: [Float(1e30), .infinity])
+    func hugeBiasReachesOnlyRealSessions(_ huge: Float) {
         let rows = 100, width = 8
         var catalog = Catalog(rows: rows, width: width, firstItem: 1, withBias: true, seed: 99)
         var bias = catalog.bias!
-        bias[37] = .infinity
+        bias[37] = huge
         catalog = Catalog(rows: rows, width: width, firstItem: 1, values: catalog.values, bias: bias)
         var rng = SplitMix64(seed: 7)
         let readouts = (0..<(10 * width)).map { _ in Float(rng.next() % 9) / 2 - 2 } + [0]
@@ -110,12 +112,18 @@ struct FusedScanTests {
         // the catalog: a full narrow group and one with 7 padded columns.
         var queries = (0..<10).map { _ in SessionQuery(items: [2], k: 5) }
         queries[0].candidates = [3, 4, 5]
+        queries[0].k = 3
         for selection in selectionsUnderTest + [.forced(.naive)] {
             let results = select(catalog, queries, readouts, selection)
             #expect(!results[0].items.contains(37), "[\(selection)] \(results[0].items)")
             #expect(results[0].items.count == 3)
             for b in 1..<10 {
-                #expect(results[b].items.first == 37, "[\(selection)] session \(b)")
+                if huge.isFinite {
+                    #expect(results[b].items.first == 37, "[\(selection)] session \(b)")
+                } else {
+                    #expect(!results[b].items.contains(37), "[\(selection)] session \(b): a +∞ score was returned")
+                }
+                #expect(results[b].items.count == 5 && results[b].scores.allSatisfy { $0.isFinite })
                 #expect(Set(results[b].items).count == results[b].items.count, "[\(selection)] duplicates")
             }
         }

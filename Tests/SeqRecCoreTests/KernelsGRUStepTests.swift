@@ -76,5 +76,71 @@ struct KernelsGRUStepTests {
                 actual = expected  // every step starts from the same state on both paths
             }
         }
+        expectRowPointersEqualBlock(layer, t)
+    }
+
+    /// Inputs given as row pointers (here: a block's rows in reverse order, each row's state moved with
+    /// it) give what the strided block gives, up to summation order (states are in (−1, 1)).
+    private func expectRowPointersEqualBlock(_ layer: GRULayer, _ t: GRUStepCase) {
+        let d = t.hiddenWidth, rows = t.rows, kernels = Kernels(.automatic)
+        guard kernels.hasFusedGRUStep, rows > 0 else { return }
+        var rng = SplitMix64(seed: testSeed(rows, d, 5))
+        let gi = rng.floats(rows * 3 * d), start = rng.floats(rows * d)
+        var viaBlock = start, scratch = [Float](repeating: 0, count: rows * d)
+        var viaRows = (0..<rows).reversed().flatMap { start[($0 * d)..<(($0 + 1) * d)] }
+        gi.withUnsafeBufferPointer { g in
+            let base = g.baseAddress!
+            let pointers: [UnsafePointer<Float>?] = (0..<rows).map { base + (rows - 1 - $0) * 3 * d }
+            pointers.withUnsafeBufferPointer { p in
+                kernels.fusedGRUStep(rows: rows, weights: layer.recurrent, hiddenBias: layer.hidden.bias,
+                                     inputs: .rows(p.baseAddress!), hidden: &viaRows, scratch: &scratch)
+            }
+            kernels.fusedGRUStep(rows: rows, weights: layer.recurrent, hiddenBias: layer.hidden.bias,
+                                 inputs: .block(base, ldgi: 3 * d), hidden: &viaBlock, scratch: &scratch)
+        }
+        let reordered = Array((0..<rows).reversed().flatMap { viaRows[($0 * d)..<(($0 + 1) * d)] })
+        // Not bit-identical: a row's tile (8 rows, or alone with 4 partial sums) sets its summation order.
+        expectClose(reordered, viaBlock, magnitude: [Float](repeating: 1, count: rows * d),
+                    "\(t.testDescription): row pointers against the block")
+    }
+}
+
+@Suite("GRU input projections table")
+struct GRUInputProjectionsTests {
+    /// Every row equals the layer's own input map of that table row; a table over the size cap (or one
+    /// whose size overflows) is refused, so larger catalogues keep projecting per request.
+    @Test func rowsEqualTheInputMapAndTheCapHolds() {
+        let (d, i, rows) = (17, 9, 23)
+        var rng = SplitMix64(seed: testSeed(d, i, rows, 77))
+        let wih = rng.floats(3 * d * i), whh = rng.floats(3 * d * d), bih = rng.floats(3 * d), table = rng.floats(rows * i)
+        let packing = PackedWeights()
+        // The layer keeps a view of the bias: it must outlive every use (a `[Float]` argument would not).
+        let bias = UnsafeMutablePointer<Float>.allocate(capacity: 3 * d)
+        defer { bias.deallocate() }
+        bias.initialize(from: bih, count: 3 * d)
+        let layer = GRULayer(
+            input: Linear(transposedWeight: packing.transposed(wih, rows: 3 * d, columns: i), bias: bias, inputWidth: i,
+                          outputWidth: 3 * d),
+            hidden: Linear(transposedWeight: packing.transposed(whh, rows: 3 * d, columns: d), bias: nil, inputWidth: d,
+                           outputWidth: 3 * d),
+            recurrent: GRURecurrentWeights(weights: whh, hiddenWidth: d))
+        guard let projections = GRUInputProjections(layer: layer, table: table, rows: rows) else {
+            Issue.record("a 23-row table was refused")
+            return
+        }
+        #expect(projections.rows == rows && projections.width == 3 * d)
+        var expected = [Float](repeating: 0, count: 3 * d)
+        for row in 0..<rows {
+            layer.input(rows: 1, Array(table[(row * i)..<((row + 1) * i)]), ldx: i, into: &expected, ldo: 3 * d,
+                        kernels: Kernels(.forced(.naive)))
+            for j in 0..<(3 * d) {
+                let actual = projections.values[row * 3 * d + j]
+                #expect(abs(actual - expected[j]) <= 1e-5 * (1 + Float(i)), "row \(row) unit \(j): \(actual) vs \(expected[j])")
+            }
+        }
+        let capRows = GRUInputProjections.maximumBytes / (MemoryLayout<Float>.size * 3 * d) + 1
+        #expect(GRUInputProjections(layer: layer, table: table, rows: capRows) == nil)
+        #expect(GRUInputProjections(layer: layer, table: table, rows: Int.max / 2) == nil)
+        #expect(GRUInputProjections(layer: layer, table: table, rows: 0) == nil)
     }
 }

@@ -20,7 +20,7 @@ struct ParityTests {
         let recommender = try Recommender(path: path, kernels: backend, maxBatch: 16)
         let context = recommender.makeContext()
         let firstItem = recommender.encoder.scoring.firstItem
-        expectRawScores(fixture, context, label: "\(name) [\(backend)]")
+        try expectRawScores(fixture, context, label: "\(name) [\(backend)]")
 
         // Top-k of every case, through the batched path.
         var queries: [SessionQuery] = []
@@ -35,14 +35,14 @@ struct ParityTests {
         }
         for query in queries { try recommender.validate(query) }
         var results: [Recommendation] = []
-        context.recommend(queries[...], into: &results)
+        try context.recommend(queries[...], into: &results)
         for (index, result) in results.enumerated() {
             expectTopMatches(result, expectedTops[index], scale: scales[index], label: "\(name) [\(backend)] case \(index)")
         }
 
         // Batched equals one at a time.
         for (index, query) in queries.enumerated().prefix(24) {
-            let single = context.recommend(query)
+            let single = try context.recommend(query)
             expectTopMatches(results[index], Array(zip(single.items, single.scores)), scale: scales[index],
                              label: "\(name) [\(backend)] case \(index) batch vs single")
         }
@@ -56,16 +56,16 @@ struct ParityTests {
         let path = try fixture.convert()
         defer { try? FileManager.default.removeItem(atPath: path) }
         let recommender = try Recommender(path: path, maxBatch: 1_024)
-        expectRawScores(fixture, recommender.makeContext(), label: "\(name) [maxBatch 1024]")
+        try expectRawScores(fixture, recommender.makeContext(), label: "\(name) [maxBatch 1024]")
     }
 
     /// Full score vectors (padding row included) within 1e-4 · max|golden| of every golden case
     /// (`GoldenComparison`, the rule `seqrec convert --verify` applies).
-    private func expectRawScores(_ fixture: GoldenFixture, _ context: InferenceContext, label: String) {
+    private func expectRawScores(_ fixture: GoldenFixture, _ context: InferenceContext, label: String) throws {
         for (index, golden) in fixture.cases.enumerated() {
             guard let expected = golden.scores else { continue }
             let scale = expected.compactMap { $0 }.filter(\.isFinite).map(abs).max() ?? 1
-            let problem = GoldenComparison.checkScores(context.rawScores(session: golden.session), against: expected, scale: scale)
+            let problem = GoldenComparison.checkScores(try context.rawScores(session: golden.session), against: expected, scale: scale)
             #expect(problem == nil, "\(label) case \(index): \(problem ?? "")")
         }
     }

@@ -23,8 +23,8 @@ struct StateCacheTests {
         for (index, golden) in fixture.cases.enumerated() {
             guard let expected = golden.scores, golden.session.count > 1 else { continue }
             let hitsBefore = context.stateCacheStatistics?.hits ?? 0
-            _ = context.rawScores(session: Array(golden.session.dropLast()))
-            let actual = context.rawScores(session: golden.session)
+            _ = try context.rawScores(session: Array(golden.session.dropLast()))
+            let actual = try context.rawScores(session: golden.session)
             let resumed = (context.stateCacheStatistics?.hits ?? 0) > hitsBefore
             // RecBole's window slides once the session is longer than it (§3.6, §5.5): no reuse.
             let shouldResume = golden.session.count <= recommender.encoder.window
@@ -57,12 +57,12 @@ struct StateCacheTests {
             warmup.append(SessionQuery(items: Array(session.dropLast()), k: 5))
         }
         var ignored: [Recommendation] = []
-        cached.recommend(warmup[...], into: &ignored)
+        try cached.recommend(warmup[...], into: &ignored)
         let queries = sessions.map { SessionQuery(items: $0, k: 20) }
         var fromCache: [Recommendation] = [], fromScratch: [Recommendation] = []
         let hitsBefore = cached.stateCacheStatistics?.hits ?? 0
-        cached.recommend(queries[...], into: &fromCache)
-        plain.recommend(queries[...], into: &fromScratch)
+        try cached.recommend(queries[...], into: &fromCache)
+        try plain.recommend(queries[...], into: &fromScratch)
         #expect((cached.stateCacheStatistics?.hits ?? 0) - hitsBefore == warmup.count)
         for index in queries.indices {
             let scale = fromScratch[index].scores.map(abs).max() ?? 1
@@ -85,11 +85,11 @@ struct StateCacheTests {
         let reference = try Recommender(path: path, maxBatch: 8, stateCacheEntries: 0).makeContext()
         let a: [Int32] = [3, 7, 11, 2], b: [Int32] = [5, 9], c: [Int32] = [4, 6, 8]
         var ignored: [Recommendation] = []
-        context.recommend([SessionQuery(items: Array(a.dropLast()))][...], into: &ignored)
+        try context.recommend([SessionQuery(items: Array(a.dropLast()))][...], into: &ignored)
         let queries = [b, a, c, a, b + [1]].map { SessionQuery(items: $0, k: 30) }
         var cached: [Recommendation] = [], plain: [Recommendation] = []
-        context.recommend(queries[...], into: &cached)
-        reference.recommend(queries[...], into: &plain)
+        try context.recommend(queries[...], into: &cached)
+        try reference.recommend(queries[...], into: &plain)
         #expect((context.stateCacheStatistics?.hits ?? 0) >= 2, "both copies of a resume")
         for index in queries.indices {
             let scale = plain[index].scores.map(abs).max() ?? 1
@@ -106,15 +106,15 @@ struct StateCacheTests {
         let context = try Recommender(path: path, maxBatch: 4, stateCacheEntries: 1).makeContext()
         let reference = try Recommender(path: path, maxBatch: 4, stateCacheEntries: 0).makeContext()
         let a: [Int32] = [3, 7, 11], b: [Int32] = [5, 9]
-        _ = context.rawScores(session: a)
-        _ = context.rawScores(session: b)                      // evicts a
-        #expect(context.rawScores(session: a + [13]) == reference.rawScores(session: a + [13]))
+        _ = try context.rawScores(session: a)
+        _ = try context.rawScores(session: b)                      // evicts a
+        #expect(try context.rawScores(session: a + [13]) == reference.rawScores(session: a + [13]))
         #expect(context.stateCacheStatistics?.hits == 0)
-        _ = context.rawScores(session: b + [2])                 // b's window was evicted by a + [13]
+        _ = try context.rawScores(session: b + [2])                 // b's window was evicted by a + [13]
         #expect(context.stateCacheStatistics?.hits == 0)
-        let resumed = context.rawScores(session: b + [2, 4])    // b + [2] is the last window stored
+        let resumed = try context.rawScores(session: b + [2, 4])    // b + [2] is the last window stored
         #expect(context.stateCacheStatistics?.hits == 1)
-        let expected = reference.rawScores(session: b + [2, 4])
+        let expected = try reference.rawScores(session: b + [2, 4])
         #expect(zip(resumed, expected).allSatisfy { abs($0 - $1) <= 1e-5 * (expected.map(abs).max() ?? 1) })
     }
 
@@ -127,9 +127,9 @@ struct StateCacheTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let context = try Recommender(path: path, maxBatch: 4).makeContext()
         let longest = try #require(fixture.cases.map(\.session).max { $0.count < $1.count })
-        let first = context.rawScores(session: longest)
+        let first = try context.rawScores(session: longest)
         let hits = context.stateCacheStatistics?.hits ?? 0
-        #expect(context.rawScores(session: longest) == first)
+        #expect(try context.rawScores(session: longest) == first)
         #expect(context.stateCacheStatistics?.hits == hits + 1)
     }
 
@@ -144,7 +144,7 @@ struct StateCacheTests {
         let session: [Int32] = [1, 4, 2, 0, 3, 3]
         for length in 1...session.count {
             let window = Array(session.prefix(length))
-            let expected = reference.rawScores(session: window), actual = context.rawScores(session: window)
+            let expected = try reference.rawScores(session: window), actual = try context.rawScores(session: window)
             let scale = expected.map(abs).max() ?? 1
             #expect(zip(actual, expected).allSatisfy { abs($0 - $1) <= 1e-5 * scale }, "\(mode) length \(length)")
         }

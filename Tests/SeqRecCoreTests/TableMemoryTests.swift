@@ -47,6 +47,6 @@ struct TableMemoryTests {
         #expect(resident.scoring.table != resident.encoder.scoring.table, "resident reads its own copy")
         var query = SessionQuery(items: [358, 53, 162, 102], k: 100)
         query.excludeSeen = true
-        #expect(mapped.makeContext().recommend(query) == resident.makeContext().recommend(query))
+        #expect(try mapped.makeContext().recommend(query) == resident.makeContext().recommend(query))
     }
 }

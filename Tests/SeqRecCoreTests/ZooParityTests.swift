@@ -29,7 +29,7 @@ struct ZooParityTests {
         for (index, golden) in fixture.cases.enumerated() {
             guard let expected = golden.scores else { continue }
             full += 1
-            expectScores(context.rawScores(session: golden.session), expected, label: "\(label) case \(index)")
+            expectScores(try context.rawScores(session: golden.session), expected, label: "\(label) case \(index)")
         }
         #expect(full == 8, "\(label): \(full) cases with full score vectors, expected 8")
 
@@ -37,10 +37,10 @@ struct ZooParityTests {
         let (queries, tops, scales) = Self.queries(fixture)
         for query in queries { try recommender.validate(query) }
         var results: [Recommendation] = []
-        context.recommend(queries[...], into: &results)
+        try context.recommend(queries[...], into: &results)
         for index in queries.indices {
             expectTop(results[index], tops[index], scale: scales[index], label: "\(label) case \(index)")
-            let single = context.recommend(queries[index])
+            let single = try context.recommend(queries[index])
             expectTop(single, tops[index], scale: scales[index], label: "\(label) case \(index) alone")
         }
     }
@@ -55,9 +55,55 @@ struct ZooParityTests {
         let recommender = try Recommender(path: path, maxBatch: maxBatch)
         let (queries, tops, scales) = Self.queries(fixture)
         var results: [Recommendation] = []
-        recommender.makeContext().recommend(queries[...], into: &results)
+        try recommender.makeContext().recommend(queries[...], into: &results)
         for index in queries.indices {
             expectTop(results[index], tops[index], scale: scales[index], label: "\(name) [maxBatch \(maxBatch)] case \(index)")
+        }
+    }
+
+    /// NARM's state cache (MODELS-next.md §3.4): without it, and with it while every session grows one item
+    /// per request (so each request but the first resumes from the stored prefix, one GRU step), the golden
+    /// answers stay; batches mixing stored, grown and new windows too.
+    @Test(arguments: backends)
+    func narmStateCacheKeepsGoldenAnswers(backend: KernelBackend) throws {
+        let fixture = try GoldenFixture("recbole-narm-ml100k")
+        let path = try fixture.convert()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (queries, tops, scales) = Self.queries(fixture)
+        let uncached = try Recommender(path: path, kernels: .forced(backend), maxBatch: 16, stateCacheEntries: 0)
+        #expect(uncached.makeContext().stateCacheStatistics == nil)
+        var results: [Recommendation] = []
+        try uncached.makeContext().recommend(queries[...], into: &results)
+        for index in queries.indices {
+            expectTop(results[index], tops[index], scale: scales[index], label: "NARM [\(backend), no cache] case \(index)")
+        }
+
+        let cached = try Recommender(path: path, kernels: .forced(backend), maxBatch: 16, stateCacheEntries: 512)
+        let context = cached.makeContext()
+        for (index, query) in queries.enumerated().prefix(40) {
+            var last = Recommendation()
+            for length in 1...query.items.count {
+                last = try context.recommend(SessionQuery(items: Array(query.items.prefix(length)), k: query.k))
+            }
+            expectTop(last, tops[index], scale: scales[index], label: "NARM [\(backend)] case \(index) grown")
+        }
+        let grown = context.stateCacheStatistics
+        #expect((grown?.hits ?? 0) > (grown?.lookups ?? 0) / 2, "NARM [\(backend)]: \(String(describing: grown))")
+
+        // One batch: windows stored whole (cases 0–39), grown by one item (their sessions plus one more
+        // click, answered against golden only as a run without the cache) and never seen (cases 40–).
+        var mixed = Array(queries.prefix(48))
+        for index in 0..<8 { mixed.append(SessionQuery(items: queries[index].items + [queries[index + 8].items[0]], k: 10)) }
+        var expected: [Recommendation] = [], actual: [Recommendation] = []
+        try uncached.makeContext().recommend(mixed[...], into: &expected)
+        try context.recommend(mixed[...], into: &actual)
+        for index in mixed.indices {
+            let scale = index < 48 ? scales[index] : (expected[index].scores.map(abs).max() ?? 1)
+            expectTop(actual[index], Array(zip(expected[index].items, expected[index].scores)), scale: scale,
+                      label: "NARM [\(backend)] mixed batch \(index)")
+            if index < 48 {
+                expectTop(actual[index], tops[index], scale: scales[index], label: "NARM [\(backend)] mixed batch golden \(index)")
+            }
         }
     }
 

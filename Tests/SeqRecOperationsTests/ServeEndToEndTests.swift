@@ -138,7 +138,7 @@ func sample(_ exposition: String, _ prefix: String) -> Double {
 
         // N binary and N JSON requests move the counters by exactly 2N; JSON answers equal binary ones.
         let n = 25
-        let connection = try SeqRecConnection(port: port)
+        let connection = try await SeqRecConnection(port: port)
         defer { connection.close() }
         for index in 0..<n {
             let session: [UInt32] = [UInt32(1 + index % 50), UInt32(100 + index), UInt32(7 + 3 * index)]

@@ -22,7 +22,7 @@ struct DrainTests {
             $0.drainGraceMilliseconds = 10_000
             $0.defaultTimeoutMicroseconds = 10_000_000
         }
-        let connections = try (0..<4).map { _ in try SeqRecConnection(port: server.port) }
+        let connections = try await openConnections(4, port: server.port)
         defer { connections.forEach { $0.close() } }
         // A raw connection with one request in flight, to send another after the GOAWAY.
         let raw = try RawClient(port: server.port)

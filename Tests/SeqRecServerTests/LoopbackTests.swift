@@ -47,7 +47,7 @@ struct LoopbackTests {
     @Test func externalIDsRoundTripThroughTheVocabulary() async throws {
         let server = try TestServer(backends: [FakeBackend(itemCount: 50)])
         defer { server.stop() }
-        let connection = try SeqRecConnection(port: server.port)
+        let connection = try await SeqRecConnection(port: server.port)
         defer { connection.close() }
         let response = try await connection.recommend(
             RecommendRequest(session: .external(["item-7", "nope"]), k: 2, skipUnknown: true))
@@ -94,7 +94,7 @@ struct LoopbackTests {
         let backend = FakeBackend(itemCount: 1_000)
         let server = try TestServer(backends: [backend])
         defer { server.stop() }
-        let connections = try (0..<64).map { _ in try SeqRecConnection(port: server.port) }
+        let connections = try await openConnections(64, port: server.port)
         defer { connections.forEach { $0.close() } }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, connection) in connections.enumerated() {
@@ -121,7 +121,7 @@ struct LoopbackTests {
         let pong = try #require(try client.nextFrame())
         #expect(try pong.decode(Pong.self).payload == 0xfeed)
 
-        let connection = try SeqRecConnection(port: server.port)
+        let connection = try await SeqRecConnection(port: server.port)
         defer { connection.close() }
         let models = try await connection.models()
         #expect(models.map(\.name) == ["a", "b"])

@@ -28,8 +28,8 @@ enum DefaultModel {
         }
     }
 
-    static func expected(_ session: [Int32], k: Int) -> Recommendation {
-        recommender.makeContext().recommend(SessionQuery(items: session, k: k))
+    static func expected(_ session: [Int32], k: Int) throws -> Recommendation {
+        try recommender.makeContext().recommend(SessionQuery(items: session, k: k))
     }
 }
 
@@ -46,14 +46,14 @@ struct RealModelTests {
     @Test func answersEqualTheInProcessEngine() async throws {
         let server = try TestServer(backends: [RecommenderBackend(DefaultModel.recommender)])
         defer { server.stop() }
-        let connection = try SeqRecConnection(port: server.port)
+        let connection = try await SeqRecConnection(port: server.port)
         defer { connection.close() }
         for seed in 0..<5 {
             let session = DefaultModel.session(seed)
             let response = try await connection.recommend(
                 RecommendRequest(session: .internal(session.map { UInt32($0) }), k: 10), timeout: .seconds(5))
             #expect(response.modelName == DefaultModel.recommender.info.name)
-            expectSame(response, DefaultModel.expected(session, k: 10))
+            expectSame(response, try DefaultModel.expected(session, k: 10))
         }
         let models = try await connection.models()
         #expect(models.count == 1)
@@ -67,14 +67,14 @@ struct RealModelTests {
     @Test func aGrowingSessionIsResumedAndCounted() async throws {
         let server = try TestServer(backends: [RecommenderBackend(DefaultModel.recommender)]) { $0.workers = 1 }
         defer { server.stop() }
-        let connection = try SeqRecConnection(port: server.port)
+        let connection = try await SeqRecConnection(port: server.port)
         defer { connection.close() }
         let session = DefaultModel.session(7, length: 4)
         for length in [3, 4] {
             let prefix = Array(session.prefix(length))
             let response = try await connection.recommend(
                 RecommendRequest(session: .internal(prefix.map { UInt32($0) }), k: 10), timeout: .seconds(5))
-            expectSame(response, DefaultModel.expected(prefix, k: 10))
+            expectSame(response, try DefaultModel.expected(prefix, k: 10))
         }
         let statistics = server.server.statistics
         #expect(statistics.stateCacheLookups == 2)
@@ -86,13 +86,13 @@ struct RealModelTests {
         let vocabulary = try #require(recommender.vocabulary)
         let server = try TestServer(backends: [RecommenderBackend(recommender)])
         defer { server.stop() }
-        let connection = try SeqRecConnection(port: server.port)
+        let connection = try await SeqRecConnection(port: server.port)
         defer { connection.close() }
         let session = DefaultModel.session(42, length: 3)
         let tokens = session.map { vocabulary.token(of: Int($0)) ?? "" }
         let response = try await connection.recommend(
             RecommendRequest(session: .external(tokens + ["no-such-item"]), k: 5, skipUnknown: true), timeout: .seconds(5))
-        let expected = DefaultModel.expected(session, k: 5)
+        let expected = try DefaultModel.expected(session, k: 5)
         #expect(response.items == .external(expected.items.map { vocabulary.token(of: Int($0)) ?? "" }))
         // Unknown tokens without SKIP_UNKNOWN fail only that request.
         await #expect(throws: SeqRecError.self) {
@@ -123,7 +123,7 @@ struct RealModelTests {
             let id = frame.header.requestID
             #expect(seen.insert(id).inserted)
             let seed = Int(id) % 50
-            if expected[seed] == nil { expected[seed] = DefaultModel.expected(DefaultModel.session(seed), k: 10) }
+            if expected[seed] == nil { expected[seed] = try DefaultModel.expected(DefaultModel.session(seed), k: 10) }
             expectSame(try frame.decode(RecommendResponse.self), expected[seed]!)
         }
         #expect(seen.count == 1_000)
@@ -134,9 +134,9 @@ struct RealModelTests {
     @Test func sixtyFourConcurrentConnections() async throws {
         let server = try TestServer(backends: [RecommenderBackend(DefaultModel.recommender)])
         defer { server.stop() }
-        let connections = try (0..<64).map { _ in try SeqRecConnection(port: server.port) }
+        let connections = try await openConnections(64, port: server.port)
         defer { connections.forEach { $0.close() } }
-        let expected = (0..<8).map { DefaultModel.expected(DefaultModel.session($0), k: 10) }
+        let expected = try (0..<8).map { try DefaultModel.expected(DefaultModel.session($0), k: 10) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, connection) in connections.enumerated() {
                 group.addTask {

@@ -10,7 +10,7 @@
 * RecBoleFamilies (SEQREC_SHARED): every shared recbole-* fixture's weights, wrapped into a RecBole Trainer checkpoint
   (wrap_recbole_fixture.py), exported with --golden on the fixture's own sessions: hyperparameters, n_items and
   vocab.tsv equal the fixture's, and golden.json equals the fixture's golden outputs (top-100 ids, scores within
-  1e-6 of the largest |score|). Slow: about a minute per family on 2 shared cores.
+  1e-6 of the largest |score|); then converted (verified) and served like the round trips. Slow: about a minute per family on 2 shared cores.
 Tests whose requirement is missing are skipped and say which.
 """
 import json
@@ -49,20 +49,8 @@ def tool(name, *args):
                           text=True, timeout=1800)
 
 
-@unittest.skipUnless(HAVE_TORCH, "needs torch and recbole (Tools/setup_venv.sh)")
-class RoundTrip(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="exporter-roundtrip-")
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def export(self, name, *args):
-        out = os.path.join(self.tmp, "folder")
-        run = tool(name, *args, "-o", out, "--golden")
-        self.assertEqual(run.returncode, 0, run.stderr)
-        self.assertTrue(os.path.isfile(os.path.join(out, "golden.json")))
-        return out, run.stdout
+class ServeCheck:
+    """Converts an exported folder with `seqrec convert` (verified against its golden.json) and serves it."""
 
     def convert_and_serve(self, folder, first_item):
         if not os.access(SEQREC, os.X_OK):
@@ -88,6 +76,22 @@ class RoundTrip(unittest.TestCase):
                 self.assertLessEqual(abs(got_score - score), 1e-4 * scale)
                 if got_item != item:  # only inside a near-tie
                     self.assertLessEqual(min((abs(score - s) for i, s in top if i == got_item), default=float("inf")), 1e-5 * scale)
+
+
+@unittest.skipUnless(HAVE_TORCH, "needs torch and recbole (Tools/setup_venv.sh)")
+class RoundTrip(unittest.TestCase, ServeCheck):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="exporter-roundtrip-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def export(self, name, *args):
+        out = os.path.join(self.tmp, "folder")
+        run = tool(name, *args, "-o", out, "--golden")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertTrue(os.path.isfile(os.path.join(out, "golden.json")))
+        return out, run.stdout
 
     def test_recbole(self):
         folder, log = self.export("export_recbole.py", os.path.join(DATA, "recbole-gru4rec-tiny.pth"),
@@ -136,7 +140,7 @@ FAMILY_FIXTURES = ["recbole-sasrec-ml100k", "recbole-bert4rec-ml100k", "recbole-
 
 
 @unittest.skipUnless(HAVE_TORCH and SHARED, "needs torch, recbole and SEQREC_SHARED (the shared folder)")
-class RecBoleFamilies(unittest.TestCase):
+class RecBoleFamilies(unittest.TestCase, ServeCheck):
     def test_every_family_exports_its_fixture(self):
         import numpy as np
         only = os.environ.get("SEQREC_FAMILIES")
@@ -169,6 +173,9 @@ class RecBoleFamilies(unittest.TestCase):
                         worst = max(worst, float(np.max(np.abs(np.array(x["scores"], np.float32)
                                                                - np.array(y["scores"], np.float32)))))
                     self.assertLessEqual(worst, 1e-6 * scale, f"case {index}")
+                if os.access(SEQREC, os.X_OK):  # the round trip on to the runtime, where it knows the family
+                    self.tmp = tmp
+                    self.convert_and_serve(out, first_item=1)
 
 
 if __name__ == "__main__":

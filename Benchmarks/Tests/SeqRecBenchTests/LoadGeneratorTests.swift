@@ -20,6 +20,7 @@ import Testing
                 .appendingPathComponent("load-generator-\(getpid()).seqrec").path
             try FixtureImporter.convert(folder: fixture, output: model)
             defer { try? FileManager.default.removeItem(atPath: model) }
+            configureBLASThreads(1)   // as `seqrec` does at start-up: the library leaves OpenBLAS's threads alone
             var configuration = ServerConfiguration()
             configuration.port = 0
             configuration.workers = 1

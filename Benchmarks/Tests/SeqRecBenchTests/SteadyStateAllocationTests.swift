@@ -41,11 +41,11 @@ struct SteadyStateAllocationTests {
         }
         for query in queries { try recommender.validate(query) }
         var results: [Recommendation] = []
-        context.recommend(queries[...], into: &results)   // warm-up grows the result buffers once
+        try context.recommend(queries[...], into: &results)   // warm-up grows the result buffers once
         let before = AllocationCounts.thisThread()
         for round in 0..<20 {
-            context.recommend(queries[0..<(1 + round % 8)], into: &results)
-            context.recommend(queries[...], into: &results)
+            try context.recommend(queries[0..<(1 + round % 8)], into: &results)
+            try context.recommend(queries[...], into: &results)
         }
         let allocations = AllocationCounts.thisThread().allocationsSince(before)
         #expect(allocations == 0, "\(fixture) [\(backend)]: \(allocations) allocations in 40 steady-state batches")

@@ -8,7 +8,7 @@
 //
 // Shapes: C[m×n] = alpha·A[m×k]·B[k×n] + beta·C, every matrix row-major with row stride ld* (in floats);
 // beta = 0 overwrites C. GRU: R rows (sessions), D hidden units, packed W_hh from
-// `seqrec_gru_pack`, gi [R × 3D] (stride ldgi, gates r | z | n, input bias included), h [R × D] updated.
+// `seqrec_gru_pack`, gi rows [3D] (gates r | z | n, input bias included), h [R × D] updated.
 #ifndef CSEQREC_KERNELS_H
 #define CSEQREC_KERNELS_H
 
@@ -40,11 +40,13 @@ size_t seqrec_gru_packed_count(long d);
 void seqrec_gru_pack(long d, const float *w_hh, float *packed);
 
 /// One GRU step for R rows: gh = h·W_hhᵀ (+ b_hh when not NULL), r = σ(gi_r + gh_r), z = σ(gi_z + gh_z),
-/// n = tanh(gi_n + r ⊙ gh_n), h ← (1 − z) ⊙ n + z ⊙ h. `scratch` holds R × D floats; gi is not changed.
-void seqrec_gru_step_avx512(long rows, long d, const float *packed, const float *b_hh, const float *gi,
-                            long ldgi, float *h, float *scratch);
-void seqrec_gru_step_avx2(long rows, long d, const float *packed, const float *b_hh, const float *gi,
-                          long ldgi, float *h, float *scratch);
+/// n = tanh(gi_n + r ⊙ gh_n), h ← (1 − z) ⊙ n + z ⊙ h. Row i's 3D input projections (r | z | n, input
+/// bias included; not changed) are at gi_rows[i] when gi_rows is not NULL (rows anywhere, e.g. in a
+/// per-item table), else at gi + i·ldgi. `scratch` holds R × D floats.
+void seqrec_gru_step_avx512(long rows, long d, const float *packed, const float *b_hh,
+                            const float *const *gi_rows, const float *gi, long ldgi, float *h, float *scratch);
+void seqrec_gru_step_avx2(long rows, long d, const float *packed, const float *b_hh,
+                          const float *const *gi_rows, const float *gi, long ldgi, float *h, float *scratch);
 
 #ifdef __cplusplus
 }

@@ -64,23 +64,38 @@ public enum GoldenVerifier {
     public struct Summary: Sendable, CustomStringConvertible {
         public let cases: Int
         public let fullVectors: Int
-        public let backends: [KernelBackend]
+        public let paths: [KernelSelection]
 
         public var description: String {
-            "\(cases) golden cases (\(fullVectors) full score vectors) match on \(backends.map { "\($0)" }.joined(separator: " and "))"
+            "\(cases) golden cases (\(fullVectors) full score vectors) match on "
+                + paths.map { name($0) }.joined(separator: ", ")
         }
+    }
+
+    /// Every kernel path this CPU runs: BLAS, and SIMD at each native level up to the detected one (a level above
+    /// it would run at the detected one: no new path).
+    public static var everyKernelPath: [KernelSelection] {
+        [.forced(.blas)] + InstructionSet.allCases.filter { $0 <= .detected }.reversed().map { .instructionSet($0) }
     }
 
     /// Loads `modelPath` on each kernel path and runs every golden case: full score vectors where the file has them,
     /// the top-k list of every case. Throws `GoldenMismatch` for the first difference beyond the parity rule, or
     /// the load or query error of a file the golden cases do not fit.
-    public static func verify(modelPath: String, golden: GoldenFile, backends: [KernelBackend] = [.blas, .simd]) throws -> Summary {
-        for backend in backends {
-            let recommender = try Recommender(path: modelPath, kernels: .forced(backend), maxBatch: 32)
-            try verify(recommender, golden: golden, label: "[\(backend)]")
+    public static func verify(modelPath: String, golden: GoldenFile, paths: [KernelSelection] = everyKernelPath) throws -> Summary {
+        for path in paths {
+            let recommender = try Recommender(path: modelPath, kernels: path, maxBatch: 32)
+            try verify(recommender, golden: golden, label: "[\(name(path))]")
         }
-        return Summary(cases: golden.cases.count, fullVectors: golden.cases.filter { $0.scores != nil }.count,
-                       backends: backends)
+        return Summary(cases: golden.cases.count, fullVectors: golden.cases.filter { $0.scores != nil }.count, paths: paths)
+    }
+
+    /// The `SEQREC_KERNELS` spelling of a selection (blas, simd-avx512, ...).
+    static func name(_ selection: KernelSelection) -> String {
+        switch selection {
+        case .automatic: "auto"
+        case .forced(let backend): backend.rawValue
+        case .instructionSet(let level): "simd-\(level.rawValue)"
+        }
     }
 
     static func verify(_ recommender: Recommender, golden: GoldenFile, label: String) throws {
@@ -98,7 +113,7 @@ public enum GoldenVerifier {
                 throw GoldenMismatch(description: "case \(index): \(error)")
             }
             if let scores = golden.scores,
-               let problem = GoldenComparison.checkScores(context.rawScores(session: golden.session), against: scores,
+               let problem = GoldenComparison.checkScores(try context.rawScores(session: golden.session), against: scores,
                                                           scale: GoldenComparison.scale(of: golden)) {
                 throw GoldenMismatch(description: "case \(index) \(label): \(problem)")
             }
@@ -106,7 +121,7 @@ public enum GoldenVerifier {
             expected.append(top)
         }
         var results: [Recommendation] = []
-        context.recommend(queries[...], into: &results)
+        try context.recommend(queries[...], into: &results)
         for (index, golden) in golden.cases.enumerated() where !expected[index].isEmpty {
             if let problem = GoldenComparison.checkTop(items: results[index].items, scores: results[index].scores,
                                                        against: expected[index], scale: GoldenComparison.scale(of: golden)) {

@@ -20,10 +20,21 @@ public final class InferenceContext {
 
     deinit { readout.deallocate() }
 
-    /// Runs validated queries (see `Recommender.validate`) in batches of up to `maxBatch`.
+    /// Runs queries in batches of up to `maxBatch`. Every query is validated first (`Recommender.validate`):
+    /// if one is invalid, nothing runs and the error names it ("queries[3].deny: ..."), `results` untouched.
     /// `results[i]` answers `queries[i]`; `results` grows to at least `queries.count` elements and never
     /// shrinks, so every element's buffers are reused by later calls (no allocation in steady state).
-    public func recommend(_ queries: ArraySlice<SessionQuery>, into results: inout [Recommendation]) {
+    /// Scores are finite: an item whose score is not (finite weights that overflow Float) is never returned.
+    public func recommend(_ queries: ArraySlice<SessionQuery>, into results: inout [Recommendation]) throws(RecommendError) {
+        for (index, query) in zip(0..., queries) {
+            do { try recommender.validate(query) } catch { throw error.inBatch(at: index) }
+        }
+        runValidated(queries, into: &results)
+    }
+
+    /// The batch loop. Callers have validated every query: the encoder and scorer index tables and
+    /// bitsets with their ids unchecked.
+    private func runValidated(_ queries: ArraySlice<SessionQuery>, into results: inout [Recommendation]) {
         if results.count < queries.count {
             results.append(contentsOf: repeatElement(Recommendation(), count: queries.count - results.count))
         }
@@ -45,10 +56,11 @@ public final class InferenceContext {
         }
     }
 
-    /// Convenience for one validated query (allocates its result).
-    public func recommend(_ query: SessionQuery) -> Recommendation {
+    /// Convenience for one query (validated; allocates its result).
+    public func recommend(_ query: SessionQuery) throws(RecommendError) -> Recommendation {
+        try recommender.validate(query)
         var results: [Recommendation] = []
-        recommend([query][...], into: &results)
+        runValidated([query][...], into: &results)
         return results[0]
     }
 
@@ -56,9 +68,10 @@ public final class InferenceContext {
     /// values); nil for models without one.
     public var stateCacheStatistics: (lookups: Int, hits: Int)? { recommender.encoder.stateCacheStatistics(workspace) }
 
-    /// The raw score of every table row (padding row included) for one valid session: parity tests
-    /// compare these with upstream's full score vectors.
-    package func rawScores(session: [Int32]) -> [Float] {
+    /// The raw score of every table row (padding row included) for one session (validated as a query's
+    /// session): parity tests compare these with upstream's full score vectors.
+    package func rawScores(session: [Int32]) throws(RecommendError) -> [Float] {
+        try recommender.validate(SessionQuery(items: session, k: 1))
         let encoder = recommender.encoder
         encoder.encode([SessionQuery(items: session)][...], workspace: workspace, into: readout, kernels: kernels)
         var scores = [Float](repeating: 0, count: encoder.scoring.rows)

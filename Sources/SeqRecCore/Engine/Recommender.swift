@@ -1,5 +1,4 @@
 // The in-process API: load a model file once, then run batches of sessions on per-thread contexts.
-import Foundation
 
 /// A loaded model. Immutable and shareable; each thread runs batches on its own `InferenceContext`.
 public final class Recommender: @unchecked Sendable {
@@ -18,26 +17,27 @@ public final class Recommender: @unchecked Sendable {
 
     /// Opens and validates `path`, binds it to its family's forward pass.
     /// - Parameter name: the name the model is served under (default: the file name without extension).
-    /// - Parameter tableMemory: where the scoring table is read from; nil = `SEQREC_TABLE_MEMORY`, else
-    ///   `.automatic` (large tables are copied into huge-page memory, see `TableMemory`).
+    /// - Parameter tableMemory: where the scoring table is read from (`.automatic`: large tables are copied
+    ///   into huge-page memory, see `TableMemory`; applications that honour `SEQREC_TABLE_MEMORY` pass
+    ///   `TableMemory.fromEnvironment()`).
+    ///
+    /// Loading changes no process-wide state: OpenBLAS's thread count is the application's to set
+    /// (`configureBLASThreads`; SeqRec's executables set 1, OpenBLAS's own default is one per core).
     /// - Parameter stateCacheEntries: GRU families and SASRec: how many recent windows' states each context
     ///   keeps, so a session that grew by one item runs one step or token (0 = none; nil = the family's
     ///   default: up to 4,096 GRU states or 256 SASRec key/value sets within 64 MiB — 2 MB at GRU hidden
     ///   128, 13 MB for the default SASRec model; see `GRUStateCache`, `TransformerStateCache`).
     public init(path: String, name: String? = nil, kernels: KernelSelection = .automatic, maxBatch: Int = 64,
-                tableMemory: TableMemory? = nil, stateCacheEntries: Int? = nil) throws {
+                tableMemory: TableMemory = .automatic, stateCacheEntries: Int? = nil) throws {
         guard (1...1024).contains(maxBatch) else { throw ModelLoadError("model load: maxBatch is \(maxBatch), expected 1…1024") }
         if let entries = stateCacheEntries, !(0...(1 << 20)).contains(entries) {
             throw ModelLoadError("model load: stateCacheEntries is \(entries), expected 0…1048576")
         }
-        configureBLASThreadsUnlessConfigured()
         file = try ModelFile.open(path: path)
         encoder = try makeEncoder(file, packing: packedWeights, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
         try Self.checkScratch(encoder, maxBatch: maxBatch)
-        let memory = try tableMemory ?? TableMemory.fromEnvironmentValue(
-            ProcessInfo.processInfo.environment[TableMemory.environmentVariable])
         let table = encoder.scoring
-        residentTable = memory.copies(bytes: table.rows * table.width * MemoryLayout<Float>.stride)
+        residentTable = tableMemory.copies(bytes: table.rows * table.width * MemoryLayout<Float>.stride)
             ? ResidentTable(copying: table) : nil
         scoring = residentTable?.scoring ?? table
         self.kernels = kernels
@@ -46,6 +46,7 @@ public final class Recommender: @unchecked Sendable {
         let stem = base.split(separator: ".", omittingEmptySubsequences: false).dropLast().joined(separator: ".")
         info = ModelInfo(name: name ?? (stem.isEmpty ? base : stem), family: file.family.rawValue,
                          itemCount: encoder.scoring.rows - encoder.scoring.firstItem, firstItem: encoder.scoring.firstItem,
+                         inputItems: encoder.inputItems,
                          maxSessionLength: encoder.window, embeddingWidth: encoder.scoring.width,
                          hasVocabulary: file.vocabulary != nil)
     }
@@ -74,38 +75,20 @@ public final class Recommender: @unchecked Sendable {
         }
     }
 
-    /// Checks a query against the model; the error names the offending field and value.
-    public func validate(_ query: SessionQuery) throws(RecommendError) {
-        let inputs = encoder.inputItems, rows = encoder.scoring.rows
-        guard !query.items.isEmpty else { throw RecommendError("session: empty; send at least one item") }
-        for item in query.items where !inputs.contains(Int(item)) {
-            throw RecommendError("session: item id \(item) is not a valid input id (expected \(inputs.lowerBound)…\(inputs.upperBound - 1))")
-        }
-        guard (1...SessionQuery.maxK).contains(query.k) else {
-            throw RecommendError("k: \(query.k) is out of range (expected 1…\(SessionQuery.maxK))")
-        }
-        func checkRange(_ field: String, _ list: [Int32]?) throws(RecommendError) {
-            for item in list ?? [] where !(0..<rows).contains(Int(item)) {
-                throw RecommendError("\(field): item id \(item) is out of range (expected 0…\(rows - 1))")
-            }
-        }
-        try checkRange("allow", query.allow)
-        try checkRange("deny", query.deny)
-        try checkRange("candidates", query.candidates)
-    }
-
     /// Maps vocabulary tokens to internal ids. Unknown tokens are dropped when `skipUnknown`, else an error.
-    public func resolve(tokens: [String], skipUnknown: Bool) throws(RecommendError) -> [Int32] {
+    /// Special tokens (`[PAD]`, `[MASK]`) map to their rows; `validate` then rejects them wherever they
+    /// are not allowed, exactly as their internal ids. `field` names the list in errors.
+    public func resolve(tokens: [String], skipUnknown: Bool, field: String = "external ids") throws(RecommendError) -> [Int32] {
         guard let vocabulary = file.vocabulary else {
-            throw RecommendError("external ids: model '\(info.name)' has no vocabulary; send internal ids")
+            throw RecommendError(.noVocabulary, field: field, "model '\(info.name)' has no vocabulary; send internal ids")
         }
         var ids: [Int32] = []
         ids.reserveCapacity(tokens.count)
         for token in tokens {
             if let id = vocabulary.id(ofToken: token) {
-                ids.append(Int32(id))
+                ids.append(Int32(id))   // safe: vocabulary ids are < n_items ≤ Int32.max (FORMAT.md §4)
             } else if !skipUnknown {
-                throw RecommendError("external ids: unknown item '\(token.prefix(64))'")
+                throw RecommendError(.unknownItem, field: field, "unknown item '\(token.prefix(64))'")
             }
         }
         return ids

@@ -52,6 +52,14 @@ struct HyperparameterReader {
         return Float(value)
     }
 
+    /// A finite float within `range` (a scale, a temperature, …).
+    func float(_ key: String, _ range: ClosedRange<Double>) throws(FormatError) -> Float {
+        guard let value = values.float(key), value.isFinite, range.contains(value) else {
+            throw error(key, "is \(shown(key)), expected \(range.lowerBound) … \(range.upperBound)")
+        }
+        return Float(value)
+    }
+
     func bool(_ key: String) throws(FormatError) -> Bool {
         guard let value = values.bool(key) else { throw error(key, "is \(shown(key)), expected a bool") }
         return value

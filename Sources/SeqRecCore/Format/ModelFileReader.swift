@@ -22,6 +22,7 @@ enum ModelFileReader {
                                          hyperparameters: metadata.hyperparameters, file: file)
         let vocabulary = try readVocabulary(bytes, sections[2], itemCount: metadata.hyperparameters.int("n_items"),
                                             file: file)
+        for tensor in tensors where tensor.dtype == .f32 { try checkFinite(bytes, tensor, file: file) }
         return ParsedModelFile(formatVersion: preamble.version, alignment: preamble.alignment, sections: sections,
                                family: metadata.family, hyperparameters: metadata.hyperparameters,
                                tensors: tensors, vocabulary: vocabulary)
@@ -91,18 +92,37 @@ enum ModelFileReader {
                 throw FormatError(file: file, field: "preamble: \(name) section",
                                   problem: "offset \(entry.offset) + length \(entry.length) exceeds the file length \(fileLength)")
             }
-            guard entry.offset >= previousEnd, index > 0 || entry.offset == previousEnd else {
+            guard entry.offset >= previousEnd else {
                 throw FormatError(file: file, field: "preamble: \(name).offset",
                                   problem: "\(entry.offset) overlaps or precedes the previous section ending at \(previousEnd)",
                                   hint: "sections must follow each other in order")
             }
+            // Every byte of the file is checksummed or required zero (FORMAT.md §1): sections follow each
+            // other without gaps, except the zero padding that aligns the tensor data section.
+            var start = previousEnd
+            if index == FileLayout.sectionNames.count - 1 {
+                guard entry.offset % alignment == 0 else {
+                    throw FormatError(file: file, field: "preamble: \(name).offset",
+                                      problem: "\(entry.offset) is not a multiple of the alignment \(alignment)")
+                }
+                // safe: previousEnd ≤ fileLength = bytes.count, far below 2⁶⁴ − alignment.
+                start = FileLayout.alignOffset(previousEnd, alignment) ?? previousEnd
+                // safe: previousEnd ≤ entry.offset ≤ fileLength = bytes.count.
+                if let nonZero = (Int(previousEnd) ..< Int(Swift.min(entry.offset, start))).first(where: { bytes[$0] != 0 }) {
+                    throw FormatError(file: file, field: "padding before the tensor data section",
+                                      problem: "byte \(nonZero) is 0x\(String(bytes[nonZero], radix: 16)), padding must be zero",
+                                      hint: "the file is corrupt; convert it again")
+                }
+            }
+            guard entry.offset == start else {
+                throw FormatError(file: file, field: "preamble: \(name).offset",
+                                  problem: "\(entry.offset) leaves \(entry.offset - start) unchecked bytes after the previous "
+                                      + "section (expected \(start))",
+                                  hint: "sections follow each other without gaps; the tensor data section starts at the next "
+                                      + "multiple of the alignment")
+            }
             previousEnd = end
             sections.append(SectionInfo(name: name, offset: entry.offset, length: entry.length, checksum: entry.checksum))
-        }
-        let data = sections[3]
-        guard data.offset % alignment == 0 else {
-            throw FormatError(file: file, field: "preamble: tensor data.offset",
-                              problem: "\(data.offset) is not a multiple of the alignment \(alignment)")
         }
         guard previousEnd == fileLength else {
             throw FormatError(file: file, field: "preamble: tensor data section",
@@ -251,6 +271,34 @@ enum ModelFileReader {
         }
         try reader.expectFullyConsumed()
         return try Vocabulary(tokens: tokens, titles: titles, source: file)
+    }
+
+    // MARK: Tensor values (FORMAT.md §6)
+
+    /// Refuses NaN and ±∞ weights, naming the tensor and the flat (row-major) index of the first one.
+    /// Branch-free per element, 1,024 elements per test: about as fast as the checksum pass over the same bytes.
+    private static func checkFinite(_ bytes: UnsafeRawBufferPointer, _ tensor: TensorInfo, file: String) throws(FormatError) {
+        let count = Int(tensor.byteLength / 4), base = Int(tensor.offset)
+        // safe: offset + byteLength lies within the tensor data section, checked in readTensorTable.
+        func bits(_ index: Int) -> UInt32 { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: base + 4 * index, as: UInt32.self)) }
+        var chunk = 0
+        while chunk < count {
+            let end = Swift.min(chunk + 1024, count)
+            // An all-ones exponent (NaN, ±∞) plus one exponent step carries into bit 31; no finite value does.
+            var carry: UInt32 = 0
+            for index in chunk ..< end { carry |= (bits(index) & 0x7F80_0000) &+ 0x0080_0000 }
+            if carry & 0x8000_0000 != 0 {
+                for index in chunk ..< end {
+                    let value = Float(bitPattern: bits(index))
+                    guard value.isFinite else {
+                        throw FormatError(file: file, field: "tensor '\(tensor.name)'",
+                                          problem: "element \(index) (flat index, row-major) is \(value)",
+                                          hint: "weights must be finite; fix the checkpoint and convert it again")
+                    }
+                }
+            }
+            chunk = end
+        }
     }
 
     static func hex(_ value: UInt64) -> String {

@@ -3,17 +3,23 @@
 // Shape legend: m, n, k are GEMM sizes (C[m×n] = op(A)[m×k] · op(B)[k×n]); for GEMV, A is m×n.
 //
 // The rule (also in docs/KERNELS.md; thresholds measured in release mode on this machine, where OpenBLAS
-// runs AVX-512 code and the SIMD kernels AVX2 + FMA):
+// ran AVX-512 code before OPENBLAS_CORETYPE=Haswell was set and the Swift SIMD kernels run AVX2 + FMA):
+// - native level (`Kernels.native`, resolved once per `Kernels`): the detected one (cpuid/xgetbv,
+//   InstructionSet.swift) for `.automatic` and `.forced(.simd)`, the requested one capped at it for
+//   `.instructionSet`, portable for BLAS and naive.
 // - `.automatic`:
-//   - gemm: SIMD when m·n·k < 1024 (call overhead dominates) or for a few-row product against a large
+//   - gemm: at native ≥ AVX2 every plain product (¬transA ∧ ¬transB) runs the native GEMM (2–2.5× faster
+//     than OpenBLAS as this environment configures it, on par with OpenBLAS's AVX-512 kernels);
+//     otherwise SIMD when m·n·k < 1024 (call overhead dominates) or for a few-row product against a large
 //     transposed B (¬transA ∧ transB ∧ 2 ≤ m ≤ 4 ∧ n ≥ 1024: catalog scoring of 2–4 sessions, where
 //     OpenBLAS's sgemm first packs all of B and runs 1.0–3× slower than the streaming SIMD kernel);
 //     SIMD for plain (untransposed) products whose n is not a multiple of 16 (OpenBLAS 0.3.21 mallocs
 //     inside sgemm on every such call when n mod 16 ∈ 1…8); BLAS otherwise (about 2× faster than SIMD
 //     once operands sit in cache, `seqrec-bench kernels`);
 //   - gemv: trans = false (A·x, catalog scoring of one session): BLAS when m·n ≥ 1024, SIMD below;
-//     trans = true (xᵀ·A, a packed linear map on one row, e.g. a GRU step): SIMD (measured 10–20 %
-//     faster than sgemv for 64…128 → 64…384, `seqrec-bench kernels --rows 1`);
+//     trans = true (xᵀ·A, a packed linear map on one row): SIMD, native one-row GEMM at native ≥ AVX2
+//     (Swift SIMD measured 10–20 % faster than sgemv for 64…128 → 64…384, `seqrec-bench kernels --rows 1`);
+//   - GRU step: the fused native kernel at native ≥ AVX2, else composed (gemm + σ/tanh + update);
 //   - dot, axpy, scale, add: BLAS when count ≥ 1024, SIMD below;
 //   - bias, layer norm, softmax and the activations: SIMD (no BLAS primitive exists);
 //   - full-catalog scoring of 1–8 sessions: the fused SIMD scan (Scoring/FusedScan.swift: dot products in
@@ -27,10 +33,10 @@
 //   primitive (bias, layer norm, softmax, activations) run the SIMD code.
 //   Catalog scoring is always blocked (sgemv/sgemm into a score block, then the scan).
 // - `.forced(.simd)`: never calls BLAS; catalog scoring as under `.automatic`.
+// - `.instructionSet(level)`: as `.forced(.simd)` with the native kernels capped at `level`.
 // - `.forced(.naive)`: the scalar reference loops in `Reference/`; catalog scoring blocked.
 import CBLAS
 import Foundation
-import Synchronization
 
 /// An implementation family for the kernels.
 public enum KernelBackend: String, Sendable, CaseIterable {
@@ -128,21 +134,12 @@ public struct UnsupportedInstructionSetError: Error, CustomStringConvertible, Eq
     }
 }
 
-/// Whether the application chose OpenBLAS's thread count (see `configureBLASThreadsUnlessConfigured`).
-private let blasThreadsConfigured = Atomic<Bool>(false)
-
-/// Sets OpenBLAS's own thread count explicitly (call once at startup; SeqRec default 1, so BLAS threads
-/// never compete with the server's worker threads).
+/// Sets OpenBLAS's own thread count, process-wide: the application's call, made once at start-up (the
+/// library never makes it; `seqrec` and `seqrec-bench` set 1, or SEQREC_BLAS_THREADS, so BLAS threads
+/// never compete with the server's worker threads; OpenBLAS's own default is one thread per core).
 public func configureBLASThreads(_ count: Int) {
     precondition(count >= 1 && count <= Int(Int32.max), "BLAS thread count must be at least 1, got \(count)")
     openblas_set_num_threads(Int32(count))
-    blasThreadsConfigured.store(true, ordering: .relaxed)
-}
-
-/// Applies SeqRec's default of one OpenBLAS thread unless the application already chose a count:
-/// OpenBLAS's own default (one thread per core) would fight the inference workers for the cores.
-package func configureBLASThreadsUnlessConfigured() {
-    if !blasThreadsConfigured.load(ordering: .relaxed) { configureBLASThreads(1) }
 }
 
 /// The measured thresholds of the automatic rule (see the file comment and docs/KERNELS.md).

@@ -21,18 +21,31 @@ enum NativeKernels {
 
     /// One GRU step over `rows` rows with W_hh packed by `GRURecurrentWeights` (see CSeqRecKernels.h).
     static func gruStep(_ level: InstructionSet, rows: Int, hiddenWidth d: Int, packed: UnsafePointer<Float>,
-                        hiddenBias: UnsafePointer<Float>?, gi: UnsafePointer<Float>, ldgi: Int,
+                        hiddenBias: UnsafePointer<Float>?, inputs: GRUStepInputs,
                         hidden: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         #if arch(x86_64)
+        let (pointers, block, stride): (UnsafePointer<UnsafePointer<Float>?>?, UnsafePointer<Float>?, Int)
+        switch inputs {
+        case .rows(let rowPointers): (pointers, block, stride) = (rowPointers, nil, 0)
+        case .block(let gi, let ldgi): (pointers, block, stride) = (nil, gi, ldgi)
+        }
         switch level {
-        case .avx512: seqrec_gru_step_avx512(rows, d, packed, hiddenBias, gi, ldgi, hidden, scratch)
-        case .avx2: seqrec_gru_step_avx2(rows, d, packed, hiddenBias, gi, ldgi, hidden, scratch)
+        case .avx512: seqrec_gru_step_avx512(rows, d, packed, hiddenBias, pointers, block, stride, hidden, scratch)
+        case .avx2: seqrec_gru_step_avx2(rows, d, packed, hiddenBias, pointers, block, stride, hidden, scratch)
         case .portable: preconditionFailure("native GRU step called at the portable level")
         }
         #else
         preconditionFailure("native kernels exist on x86-64 only")
         #endif
     }
+}
+
+/// Where a fused GRU step finds each row's 3D input projections (input bias included).
+package enum GRUStepInputs {
+    /// Row i at pointer i (rows anywhere, e.g. in `GRUInputProjections`).
+    case rows(UnsafePointer<UnsafePointer<Float>?>)
+    /// Row i at gi + i·ldgi.
+    case block(UnsafePointer<Float>, ldgi: Int)
 }
 
 /// W_hh [3D × D] re-laid out once at load into the fused step's panels (16 hidden units, r | z | n side

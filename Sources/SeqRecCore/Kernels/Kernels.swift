@@ -166,18 +166,25 @@ package struct Kernels: Sendable {
         }
     }
 
-    /// One GRU step for `rows` rows, or false when this selection composes the step from the other
-    /// kernels (see `KernelSelection.recurrentStep`): gi [rows × 3D] (stride ldgi, input bias included,
-    /// not changed), h [rows × D] updated, `scratch` ≥ rows·D floats.
+    /// Whether `fusedGRUStep` runs (see `KernelSelection.recurrentStep`); else callers compose the step.
+    package var hasFusedGRUStep: Bool { KernelSelection.recurrentStep(native: native) != nil }
+
+    /// One GRU step for `rows` rows through the fused native kernel (only when `hasFusedGRUStep`):
+    /// row i's 3D input projections (input bias included, not changed) per `inputs`, h [rows × D]
+    /// updated, `scratch` holds ≥ rows·D floats.
     package func fusedGRUStep(rows: Int, weights: GRURecurrentWeights, hiddenBias: UnsafePointer<Float>?,
-                              gi: UnsafePointer<Float>, ldgi: Int, hidden: UnsafeMutablePointer<Float>,
-                              scratch: UnsafeMutablePointer<Float>) -> Bool {
-        guard let level = KernelSelection.recurrentStep(native: native) else { return false }
-        Self.checkSize(rows); Self.checkSize(ldgi)
-        precondition(ldgi >= 3 * weights.hiddenWidth, "gruStep: ldgi \(ldgi) is less than 3·D")
+                              inputs: GRUStepInputs, hidden: UnsafeMutablePointer<Float>,
+                              scratch: UnsafeMutablePointer<Float>) {
+        guard let level = KernelSelection.recurrentStep(native: native) else {
+            preconditionFailure("fusedGRUStep called under \(selection), which composes the step")
+        }
+        Self.checkSize(rows)
+        if case .block(_, let ldgi) = inputs {
+            Self.checkSize(ldgi)
+            precondition(ldgi >= 3 * weights.hiddenWidth, "fusedGRUStep: ldgi \(ldgi) is less than 3·D")
+        }
         NativeKernels.gruStep(level, rows: rows, hiddenWidth: weights.hiddenWidth, packed: weights.packed,
-                              hiddenBias: hiddenBias, gi: gi, ldgi: ldgi, hidden: hidden, scratch: scratch)
-        return true
+                              hiddenBias: hiddenBias, inputs: inputs, hidden: hidden, scratch: scratch)
     }
 
     private var useReference: Bool { selection.elementwiseBackend == .naive }

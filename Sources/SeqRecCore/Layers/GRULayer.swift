@@ -23,8 +23,8 @@ struct GRULayer {
     func step(rows: Int, projected gi: UnsafeMutablePointer<Float>, hidden h: UnsafeMutablePointer<Float>,
               gh: UnsafeMutablePointer<Float>, kernels: Kernels) {
         let d = hiddenWidth, gates = 3 * hiddenWidth
-        if kernels.fusedGRUStep(rows: rows, weights: recurrent, hiddenBias: hidden.bias, gi: gi, ldgi: gates,
-                                hidden: h, scratch: gh) {
+        if kernels.hasFusedGRUStep {
+            fusedStep(rows: rows, inputs: .block(gi, ldgi: gates), hidden: h, scratch: gh, kernels: kernels)
             return
         }
         hidden(rows: rows, h, ldx: d, into: gh, ldo: gates, kernels: kernels)
@@ -39,6 +39,46 @@ struct GRULayer {
                 state[j] = (1 - z) * i[2 * d + j] + z * state[j]
             }
         }
+    }
+
+    /// The step through the fused native kernel (only when `kernels.hasFusedGRUStep`), with row i's
+    /// projected inputs per `inputs` (a block's rows, or rows of `GRUInputProjections`).
+    func fusedStep(rows: Int, inputs: GRUStepInputs, hidden h: UnsafeMutablePointer<Float>,
+                   scratch: UnsafeMutablePointer<Float>, kernels: Kernels) {
+        kernels.fusedGRUStep(rows: rows, weights: recurrent, hiddenBias: hidden.bias, inputs: inputs, hidden: h,
+                             scratch: scratch)
+    }
+}
+
+/// A first layer's input projections of every item of its input table, x·W_ihᵀ + b_ih, computed once at
+/// load, so that a fused step reads its inputs straight from here: no embedding copy and no projection
+/// product per request (a third of GRU4Rec's multiply-adds at 64 → 3·128). Only for tables up to
+/// `maximumBytes`; larger catalogues project per request.
+final class GRUInputProjections: @unchecked Sendable {
+    /// Rows of the table (items).
+    let rows: Int
+    /// Floats per row (3D).
+    let width: Int
+    let values: UnsafePointer<Float>
+    /// 64 MiB: ~44k items at D = 128.
+    static var maximumBytes: Int { 64 << 20 }
+
+    /// nil when the projections would exceed `maximumBytes`.
+    init?(layer: GRULayer, table: UnsafePointer<Float>, rows: Int) {
+        let width = 3 * layer.hiddenWidth
+        let (floats, overflow) = rows.multipliedReportingOverflow(by: width)
+        guard rows > 0, !overflow, floats <= Self.maximumBytes / MemoryLayout<Float>.size else { return nil }
+        let block = UnsafeMutablePointer<Float>.allocate(capacity: floats)
+        // Row by row the same product a request's chunk would compute (the native GEMM's sums do not depend
+        // on the row count), so scores equal the per-request projection's.
+        layer.input(rows: rows, table, ldx: layer.input.inputWidth, into: block, ldo: width, kernels: Kernels(.automatic))
+        self.rows = rows
+        self.width = width
+        values = UnsafePointer(block)
+    }
+
+    deinit {
+        UnsafeMutablePointer(mutating: values).deallocate()
     }
 }
 
@@ -101,28 +141,38 @@ enum RecurrentCell {
 /// state. Sessions are right-aligned (sorted longest first) so the ones still stepping at any time form
 /// a prefix of the block and every step is one GEMM. Time runs in chunks of steps: a chunk's inputs
 /// are embedded together and, for a standard first layer, projected by W_ih in one product
-/// (steps × sessions rows) instead of one small product per step.
+/// (steps × sessions rows) instead of one small product per step. With an input table whose projections
+/// were computed at load (`GRUInputProjections`) and the fused step, the first layer reads them instead.
 struct GRUStack {
     let layers: [RecurrentCell]
     let inputWidth: Int
     let outputWidth: Int
+    /// The first layer's projections of every row of the input table, when given one that fits.
+    let inputProjections: GRUInputProjections?
     private let totalHidden: Int
     private let widest: Int
     /// Rows (steps × sessions) a chunk may hold: 16 steps at the default batch of 64, fewer for larger
     /// batches, so the chunk buffers stay near 1.5 MB per context whatever the batch limit.
     static let chunkRows = 1_024
 
-    init(layers: [RecurrentCell], inputWidth: Int) {
+    /// `inputTable`: the table `embed` copies rows from ([rows × inputWidth]), if any; its first-layer
+    /// projections are then computed once here (for a standard first layer and a table that fits).
+    init(layers: [RecurrentCell], inputWidth: Int, inputTable: (values: UnsafePointer<Float>, rows: Int)? = nil) {
         precondition(!layers.isEmpty, "a GRU stack has at least one layer")
         self.layers = layers
         self.inputWidth = inputWidth
+        if case .standard(let first) = layers[0], let inputTable {
+            inputProjections = GRUInputProjections(layer: first, table: inputTable.values, rows: inputTable.rows)
+        } else {
+            inputProjections = nil
+        }
         outputWidth = layers[layers.count - 1].hiddenWidth
         totalHidden = layers.map(\.hiddenWidth).reduce(0, +)
         widest = layers.map(\.hiddenWidth).max() ?? 0
     }
 
     struct Regions {
-        let inputs, projected, hidden, gi, gh, order: Int
+        let inputs, projected, hidden, gi, gh, order, rowPointers: Int
         /// Steps per chunk: 1…16, as many as fit `chunkRows` at the bound batch limit.
         let chunkSteps: Int
         /// States of recent windows, and per session [skipped items, window key (2), prefix key (2)]; nil = no cache.
@@ -142,7 +192,8 @@ struct GRUStack {
                        projected: layout.reserve(chunkRows * projectedWidth),
                        hidden: layout.reserve(maxBatch * totalHidden),
                        gi: layout.reserve(maxBatch * 3 * widest), gh: layout.reserve(maxBatch * 3 * widest),
-                       order: layout.reserveInts(2 * maxBatch), chunkSteps: chunkSteps,
+                       order: layout.reserveInts(2 * maxBatch), rowPointers: layout.reserveInts(maxBatch),
+                       chunkSteps: chunkSteps,
                        cache: cacheEntries > 0 ? GRUStateCache(&layout, capacity: cacheEntries, width: totalHidden) : nil,
                        resumes: layout.reserveInts(cacheEntries > 0 ? 5 * maxBatch : 0))
     }
@@ -190,14 +241,43 @@ struct GRUStack {
             }
         }
         let firstGates = 3 * layers[0].hiddenWidth
+        // safe: the region holds maxBatch Ints, the same size and alignment as maxBatch pointers, and is
+        // only ever used as pointers.
+        let pointers = UnsafeMutableRawPointer(workspace.intRegion(regions.rowPointers))
+            .bindMemory(to: UnsafePointer<Float>?.self, capacity: Swift.max(1, count))
+        let gi = workspace.region(regions.gi), gh = workspace.region(regions.gh)
         // Sessions are sorted longest first and right-aligned, so those stepping at t are a prefix.
         func stepping(atLeast rows: Int, at t: Int) -> Int {
             var rows = rows
             while rows < count && length[rows] >= steps - t { rows += 1 }
             return rows
         }
+        func itemAt(row: Int, step t: Int) -> Int { item(order[row], first(row) + t - (steps - length[row])) }
+        /// Layers above the first, for the `active` rows of one step.
+        func stepUpperLayers(active: Int) {
+            var state = hidden
+            for index in 1..<layers.count {
+                let below = UnsafePointer(state), belowWidth = layers[index - 1].hiddenWidth
+                state += count * belowWidth
+                layers[index].step(rows: active, below, ldx: belowWidth, hidden: state, gi: gi, gh: gh, kernels: kernels)
+            }
+        }
         var active = 0
         var chunkStart = 0
+        if case .standard(let firstLayer) = layers[0], let table = inputProjections, kernels.hasFusedGRUStep {
+            // Every step's first-layer inputs are rows of the projections table: nothing to embed or project.
+            for t in 0..<steps {
+                active = stepping(atLeast: active, at: t)
+                for row in 0..<active {
+                    let index = itemAt(row: row, step: t)
+                    precondition(index >= 0 && index < table.rows, "GRU input \(index) outside the table of \(table.rows)")
+                    pointers[row] = table.values + index * table.width
+                }
+                firstLayer.fusedStep(rows: active, inputs: .rows(pointers), hidden: hidden, scratch: gh, kernels: kernels)
+                stepUpperLayers(active: active)
+            }
+            chunkStart = steps
+        }
         while chunkStart < steps {
             let chunkEnd = Swift.min(steps, chunkStart + regions.chunkSteps)
             // Embed the chunk: step t's rows at (t − chunkStart)·count; rows of sessions that have not
@@ -207,7 +287,7 @@ struct GRUStack {
                 startedRows = stepping(atLeast: startedRows, at: t)
                 let block = inputs + (t - chunkStart) * count * inputWidth
                 for row in 0..<startedRows {
-                    embed(item(order[row], first(row) + t - (steps - length[row])), block + row * inputWidth)
+                    embed(itemAt(row: row, step: t), block + row * inputWidth)
                 }
                 (block + startedRows * inputWidth).update(repeating: 0, count: (count - startedRows) * inputWidth)
             }
@@ -218,22 +298,14 @@ struct GRUStack {
             for t in chunkStart..<chunkEnd {
                 active = stepping(atLeast: active, at: t)
                 let x = UnsafePointer(inputs + (t - chunkStart) * count * inputWidth)
-                var state = hidden
                 switch layers[0] {
                 case .standard(let first):
                     first.step(rows: active, projected: projected + (t - chunkStart) * count * firstGates,
-                               hidden: state, gh: workspace.region(regions.gh), kernels: kernels)
+                               hidden: hidden, gh: gh, kernels: kernels)
                 case .embedding:
-                    layers[0].step(rows: active, x, ldx: inputWidth, hidden: state, gi: workspace.region(regions.gi),
-                                   gh: workspace.region(regions.gh), kernels: kernels)
+                    layers[0].step(rows: active, x, ldx: inputWidth, hidden: hidden, gi: gi, gh: gh, kernels: kernels)
                 }
-                for index in 1..<layers.count {
-                    let below = UnsafePointer(state), belowWidth = layers[index - 1].hiddenWidth
-                    state += count * belowWidth
-                    layers[index].step(rows: active, below, ldx: belowWidth, hidden: state,
-                                       gi: workspace.region(regions.gi), gh: workspace.region(regions.gh),
-                                       kernels: kernels)
-                }
+                stepUpperLayers(active: active)
             }
             chunkStart = chunkEnd
         }

@@ -7,6 +7,8 @@
 // measured in one process, 12.2 ms from the file mapping or a 4 KB-page copy, 9.3 ms from the huge-page
 // copy (the streaming-read probe: 10.6 ms). The cost is the copy's memory (the table's size, while the
 // file's page-cache pages become reclaimable) and one memcpy at load.
+import Foundation
+
 /// Where the scoring table is read from while the model is served.
 public enum TableMemory: String, Sendable, CaseIterable {
     /// `resident` for tables of at least `residentMinimumBytes`, else `mapped`.
@@ -16,11 +18,17 @@ public enum TableMemory: String, Sendable, CaseIterable {
     /// From an owning copy in 2 MB-aligned memory advised for huge pages.
     case resident
 
-    /// The environment variable read when no policy is passed to `Recommender`.
+    /// The environment variable SeqRec's executables read (`fromEnvironment()`); the library itself never
+    /// reads it: `Recommender(tableMemory:)` takes the policy.
     public static let environmentVariable = "SEQREC_TABLE_MEMORY"
     /// Smallest table (bytes) that `.automatic` copies: below it, a table spans few enough 4 KB pages
     /// that the copy's memory is not worth it.
     public static let residentMinimumBytes = 32 << 20
+
+    /// The policy named by SEQREC_TABLE_MEMORY, for applications that honour it (unset → `.automatic`).
+    public static func fromEnvironment() throws(ModelLoadError) -> TableMemory {
+        try fromEnvironmentValue(ProcessInfo.processInfo.environment[environmentVariable])
+    }
 
     /// nil (unset) → `.automatic`; "auto" | "mapped" | "resident" → that policy; anything else throws.
     public static func fromEnvironmentValue(_ value: String?) throws(ModelLoadError) -> TableMemory {

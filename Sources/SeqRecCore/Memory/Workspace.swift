@@ -50,7 +50,7 @@ package final class Workspace {
 
     /// Integer region at `offset` (from `WorkspaceLayout.reserveInts`); same lifetime rule as `region`.
     package func intRegion(_ offset: Int) -> UnsafeMutablePointer<Int> {
-        assert(offset >= 0 && offset <= intCount)
+        precondition(offset >= 0 && offset <= intCount, "integer region \(offset) outside the workspace")
         // safe: offset lies inside the `intCount` integers allocated in init.
         return ints + offset
     }
@@ -58,7 +58,7 @@ package final class Workspace {
     /// Pointer to the region at `offset` (from a `WorkspaceLayout`).
     /// Must not escape the batch that requested it: the workspace is reused by the next batch.
     package func region(_ offset: Int) -> UnsafeMutablePointer<Float> {
-        assert(offset >= 0 && offset <= floatCount)
+        precondition(offset >= 0 && offset <= floatCount, "region \(offset) outside the workspace")
         // safe: the memory was bound to Float in init and offset lies inside it.
         return base.assumingMemoryBound(to: Float.self) + offset
     }

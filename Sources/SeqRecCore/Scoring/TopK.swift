@@ -1,5 +1,5 @@
 // Bounded selection of the k best (score, item) pairs without sorting the catalog.
-// Order: higher score first; equal scores rank the lower item id first.
+// Order: higher score first; equal scores rank the lower item id first. Non-finite scores are dropped.
 
 /// A min-heap of at most `capacity` entries whose root is the worst kept entry.
 /// Views memory owned by an `InferenceContext`; never allocates.
@@ -24,9 +24,12 @@ struct TopKHeap {
     @inline(__always)
     var threshold: Float { count < capacity ? -.infinity : scores[0] }
 
+    /// Keeps `item` if it ranks among the best `capacity`. A score that is not finite is never kept: the
+    /// engine returns finite scores only (NaN or ±∞ can only come from finite weights that overflow Float,
+    /// since the reader refuses non-finite weights; FORMAT.md §5, §11).
     @inline(__always)
     mutating func offer(_ score: Float, _ item: Int32) {
-        guard !score.isNaN else { return }
+        guard score.isFinite else { return }
         if count < capacity {
             var slot = count
             count += 1

@@ -53,6 +53,23 @@ enum RecBoleCORE: Family {
             itemRows: try values.items("n_items", minimum: 2))
     }
 
+    /// `dnn_type` is read off the weights (only trm has the `net.` network) and must agree with the config.
+    static func derivedParameters(_ config: UpstreamConfig, id: ModelFamily,
+                                  tensorShapes: [String: [Int]]) throws(FormatError) -> [String: HyperparameterValue] {
+        let derived: Pooling = tensorShapes.keys.contains { $0.hasPrefix("net.") } ? .trm : .ave
+        if let stated = config.values["dnn_type"] {
+            guard case .string(let text) = stated, let pooling = Pooling(rawValue: text) else {
+                let shown = if case .string(let text) = stated { "'\(text)'" } else { stated.typeName }
+                throw config.error("dnn_type", "is \(shown), expected one of trm, ave")
+            }
+            guard pooling == derived else {
+                throw config.error("dnn_type", "is '\(text)' but the weights are a \(derived.rawValue) model"
+                                   + (derived == .trm ? " (they hold the net.* transformer)" : " (no net.* tensors)"))
+            }
+        }
+        return ["dnn_type": .string(derived.rawValue)]
+    }
+
     static func tensors(_ c: Configuration) -> TensorTable {
         let d = c.embeddingSize
         var table = TensorTable()

@@ -47,6 +47,6 @@ enum RecBoleNARM: Family {
 
     static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
                         stateCacheEntries: Int?) throws -> any SequenceEncoder {
-        try RecBoleNARMEncoder(configuration, weights: weights, maxBatch: maxBatch)
+        try RecBoleNARMEncoder(configuration, weights: weights, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
     }
 }

@@ -73,15 +73,18 @@ enum OfficialGRU4Rec: Family {
             if separate { table.add("E.weight", c.itemRows, c.embedding) }
             for (index, width) in c.layers.enumerated() {
                 let input = index > 0 ? c.layers[index - 1] : (separate ? c.embedding : last)
-                table.add("G.\(index).weight_ih", 3 * width, input)
-                table.add("G.\(index).weight_hh", 3 * width, width)
-                table.add("G.\(index).bias_ih", 3 * width)
-                table.add("G.\(index).bias_hh", 3 * width)
+                table.addGRULayer(cell(index), input: input, hidden: width)
             }
         }
         table.add("Wy.weight", c.itemRows, last)
         table.add("By.weight", c.itemRows, 1)
         return table
+    }
+
+    /// GRUCell j of `G` (with biases).
+    static func cell(_ j: Int) -> GRULayerNames {
+        GRULayerNames(inputWeights: "G.\(j).weight_ih", hiddenWeights: "G.\(j).weight_hh", inputBias: "G.\(j).bias_ih",
+                      hiddenBias: "G.\(j).bias_hh")
     }
 
     static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,

@@ -46,9 +46,7 @@ final class OfficialGRU4RecEncoder: SequenceEncoder, @unchecked Sendable {
         }
         if config.embeddingMode != .onehot {
             for j in widths.indices {
-                cells.append(.standard(try binder.gruLayer(
-                    inputWeights: "G.\(j).weight_ih", hiddenWeights: "G.\(j).weight_hh", inputBias: "G.\(j).bias_ih",
-                    hiddenBias: "G.\(j).bias_hh")))
+                cells.append(.standard(try binder.gruLayer(OfficialGRU4Rec.cell(j))))
             }
         }
         stack = GRUStack(layers: cells, inputWidth: inputWidth)

@@ -15,21 +15,20 @@ struct PmixerBlock {
     var width: Int { query.outputWidth }
 
     init(_ binder: WeightBinder, index: Int, width d: Int, heads: Int, eps: Float, variant: PmixerSASRec.Variant) throws {
-        attentionNorm = try binder.layerNorm("attention_layernorms.\(index)", eps: eps)
-        feedForwardNorm = try binder.layerNorm("forward_layernorms.\(index)", eps: eps)
-        let prefix = "attention_layers.\(index)."
-        let inWeights = try binder.tensor(prefix + "in_proj_weight")
-        let inBias = try binder.tensor(prefix + "in_proj_bias")
+        let names = PmixerSASRec.BlockNames(index)
+        attentionNorm = try binder.layerNorm(names.attentionNorm, eps: eps)
+        feedForwardNorm = try binder.layerNorm(names.forwardNorm, eps: eps)
+        let inWeights = try binder.tensor(names.attention + "in_proj_weight")
+        let inBias = try binder.tensor(names.attention + "in_proj_bias")
         query = binder.linear(weight: inWeights, bias: inBias, input: d, output: d)
         key = binder.linear(weight: inWeights + d * d, bias: inBias + d, input: d, output: d)
         value = binder.linear(weight: inWeights + 2 * d * d, bias: inBias + 2 * d, input: d, output: d)
-        output = try binder.linear(prefix + "out_proj")
-        let ffn = "forward_layers.\(index)."
+        output = try binder.linear(names.attention + "out_proj")
         // A 1×1 convolution [out, in, 1] is a linear map [out, in].
-        conv1 = binder.linear(weight: try binder.tensor(ffn + "conv1.weight"), bias: try binder.tensor(ffn + "conv1.bias"),
-                              input: d, output: d)
-        conv2 = binder.linear(weight: try binder.tensor(ffn + "conv2.weight"), bias: try binder.tensor(ffn + "conv2.bias"),
-                              input: d, output: d)
+        conv1 = binder.linear(weight: try binder.tensor(names.forward + "conv1.weight"),
+                              bias: try binder.tensor(names.forward + "conv1.bias"), input: d, output: d)
+        conv2 = binder.linear(weight: try binder.tensor(names.forward + "conv2.weight"),
+                              bias: try binder.tensor(names.forward + "conv2.bias"), input: d, output: d)
         attention = Attention(heads: heads, headWidth: d / heads, causal: true, scaling: .queryFirst)
         self.variant = variant
     }

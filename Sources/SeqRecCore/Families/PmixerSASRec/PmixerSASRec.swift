@@ -26,6 +26,18 @@ enum PmixerSASRec: Family {
         let itemRows: Int               // n_items = itemnum + 1
     }
 
+    /// Tensor-name prefixes of block b, shared by the table and `PmixerBlock`'s binding.
+    struct BlockNames {
+        let attentionNorm, attention, forwardNorm, forward: String
+
+        init(_ block: Int) {
+            attentionNorm = "attention_layernorms.\(block)"
+            attention = "attention_layers.\(block)."
+            forwardNorm = "forward_layernorms.\(block)"
+            forward = "forward_layers.\(block)."
+        }
+    }
+
     static let ids = [ModelFamily.pmixerSASRecV1, .pmixerSASRecV2, .pmixerSASRecV3]
 
     static func parameters(_ id: ModelFamily) -> [FamilyParameter] {
@@ -61,21 +73,18 @@ enum PmixerSASRec: Family {
         table.add("item_emb.weight", c.itemRows, width)
         table.add("pos_emb.weight", c.variant == .v1 ? c.maxLength : c.maxLength + 1, width)
         for block in 0 ..< c.blocks {
-            table.add("attention_layernorms.\(block).weight", width)
-            table.add("attention_layernorms.\(block).bias", width)
-            table.add("attention_layers.\(block).in_proj_weight", 3 * width, width)
-            table.add("attention_layers.\(block).in_proj_bias", 3 * width)
-            table.add("attention_layers.\(block).out_proj.weight", width, width)
-            table.add("attention_layers.\(block).out_proj.bias", width)
-            table.add("forward_layernorms.\(block).weight", width)
-            table.add("forward_layernorms.\(block).bias", width)
+            let names = BlockNames(block)
+            table.addLayerNorm(names.attentionNorm, width: width)
+            table.add(names.attention + "in_proj_weight", 3 * width, width)
+            table.add(names.attention + "in_proj_bias", 3 * width)
+            table.addLinear(names.attention + "out_proj", input: width, output: width)
+            table.addLayerNorm(names.forwardNorm, width: width)
             for conv in ["conv1", "conv2"] {
-                table.add("forward_layers.\(block).\(conv).weight", width, width, 1)
-                table.add("forward_layers.\(block).\(conv).bias", width)
+                table.add(names.forward + conv + ".weight", width, width, 1)   // Conv1d(kernel_size=1)
+                table.add(names.forward + conv + ".bias", width)
             }
         }
-        table.add("last_layernorm.weight", width)
-        table.add("last_layernorm.bias", width)
+        table.addLayerNorm("last_layernorm", width: width)
         return table
     }
 

@@ -23,10 +23,8 @@ enum RecBoleBERT4Rec: Family {
         var table = TensorTable()
         table.add("output_bias", c.itemRows - 1)
         c.addTensors(to: &table)
-        table.add("output_ffn.weight", c.hiddenSize, c.hiddenSize)
-        table.add("output_ffn.bias", c.hiddenSize)
-        table.add("output_ln.weight", c.hiddenSize)
-        table.add("output_ln.bias", c.hiddenSize)
+        table.addLinear("output_ffn", input: c.hiddenSize, output: c.hiddenSize)
+        table.addLayerNorm("output_ln", width: c.hiddenSize)
         return table
     }
 

@@ -34,12 +34,16 @@ enum RecBoleGRU4Rec: Family {
         var table = TensorTable()
         table.add("item_embedding.weight", c.itemRows, c.embeddingSize)
         for layer in 0 ..< c.layers {
-            table.add("gru_layers.weight_ih_l\(layer)", 3 * c.hiddenSize, layer == 0 ? c.embeddingSize : c.hiddenSize)
-            table.add("gru_layers.weight_hh_l\(layer)", 3 * c.hiddenSize, c.hiddenSize)
+            table.addGRULayer(gruLayer(layer), input: layer == 0 ? c.embeddingSize : c.hiddenSize, hidden: c.hiddenSize)
         }
-        table.add("dense.weight", c.embeddingSize, c.hiddenSize)
-        table.add("dense.bias", c.embeddingSize)
+        table.addLinear("dense", input: c.hiddenSize, output: c.embeddingSize)
         return table
+    }
+
+    /// nn.GRU(bias=False) layer k.
+    static func gruLayer(_ k: Int) -> GRULayerNames {
+        GRULayerNames(inputWeights: "gru_layers.weight_ih_l\(k)", hiddenWeights: "gru_layers.weight_hh_l\(k)",
+                      inputBias: nil, hiddenBias: nil)
     }
 
     static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,

@@ -24,9 +24,8 @@ final class RecBoleGRU4RecEncoder: SequenceEncoder, @unchecked Sendable {
         let e = config.embeddingSize, d = config.hiddenSize
         items = try binder.tensor("item_embedding.weight")
         stack = GRUStack(layers: try (0..<config.layers).map { k in
-            .standard(try binder.gruLayer(inputWeights: "gru_layers.weight_ih_l\(k)",
-                                          hiddenWeights: "gru_layers.weight_hh_l\(k)", inputBias: nil, hiddenBias: nil))
-        }, inputWidth: e)
+            .standard(try binder.gruLayer(RecBoleGRU4Rec.gruLayer(k)))
+        }, inputWidth: e, inputTable: (items, config.itemRows))
         dense = try binder.linear("dense")
         scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: e, firstItem: 1)
         var layout = WorkspaceLayout()

@@ -34,33 +34,16 @@ struct RecBoleTransformerConfiguration {
         itemRows = try values.items("n_items", minimum: minimumRows)
     }
 
+    /// RecBole's SASRec and BERT4Rec keep the encoder's layers under `trm_encoder`.
+    static let encoderKeys = RecBoleEncoderKeys(encoder: "trm_encoder")
+
     /// Item and position tables, the embedding norm and every layer, in canonical order.
     func addTensors(to table: inout TensorTable) {
-        let width = hiddenSize
-        table.add("item_embedding.weight", itemRows, width)
-        table.add("position_embedding.weight", maxLength, width)
-        table.add("LayerNorm.weight", width)
-        table.add("LayerNorm.bias", width)
-        for layer in 0 ..< layers {
-            let attention = Self.attentionPrefix(layer)
-            for part in ["query", "key", "value", "dense"] {
-                table.add(attention + part + ".weight", width, width)
-                table.add(attention + part + ".bias", width)
-            }
-            table.add(attention + "LayerNorm.weight", width)
-            table.add(attention + "LayerNorm.bias", width)
-            let feedForward = Self.feedForwardPrefix(layer)
-            table.add(feedForward + "dense_1.weight", innerSize, width)
-            table.add(feedForward + "dense_1.bias", innerSize)
-            table.add(feedForward + "dense_2.weight", width, innerSize)
-            table.add(feedForward + "dense_2.bias", width)
-            table.add(feedForward + "LayerNorm.weight", width)
-            table.add(feedForward + "LayerNorm.bias", width)
-        }
+        table.add("item_embedding.weight", itemRows, hiddenSize)
+        table.add("position_embedding.weight", maxLength, hiddenSize)
+        table.addLayerNorm("LayerNorm", width: hiddenSize)
+        Self.encoderKeys.addTensors(layers: layers, width: hiddenSize, inner: innerSize, to: &table)
     }
-
-    private static func attentionPrefix(_ layer: Int) -> String { "trm_encoder.layer.\(layer).multi_head_attention." }
-    private static func feedForwardPrefix(_ layer: Int) -> String { "trm_encoder.layer.\(layer).feed_forward." }
 
     /// Binds the stack over `items` (the bound `item_embedding.weight`); `causal`: SASRec's mask.
     func bindStack(_ binder: WeightBinder, items: UnsafePointer<Float>, causal: Bool, maxBatch: Int,
@@ -68,18 +51,8 @@ struct RecBoleTransformerConfiguration {
         let embedding = TransformerEmbedding(items: items, positions: try binder.tensor("position_embedding.weight"),
                                              norm: try binder.layerNorm("LayerNorm", eps: layerNormEps),
                                              width: hiddenSize)
-        let bound = try (0 ..< layers).map { layer in
-            let attention = Self.attentionPrefix(layer), feedForward = Self.feedForwardPrefix(layer)
-            return RecBoleTransformerLayer(
-                query: try binder.linear(attention + "query"), key: try binder.linear(attention + "key"),
-                value: try binder.linear(attention + "value"), dense: try binder.linear(attention + "dense"),
-                attentionNorm: try binder.layerNorm(attention + "LayerNorm", eps: layerNormEps),
-                dense1: try binder.linear(feedForward + "dense_1"), dense2: try binder.linear(feedForward + "dense_2"),
-                feedForwardNorm: try binder.layerNorm(feedForward + "LayerNorm", eps: layerNormEps),
-                attention: Attention(heads: heads, headWidth: hiddenSize / heads, causal: causal,
-                                     scaling: .afterProduct),
-                activation: activation)
-        }
+        let bound = try Self.encoderKeys.bind(binder, layers: layers, width: hiddenSize, heads: heads, eps: layerNormEps,
+                                              activation: activation, causal: causal)
         return RecBoleTransformerStack(embedding: embedding, layers: bound, maxBatch: maxBatch, maxTokens: maxLength,
                                        layout: &layout)
     }

@@ -72,9 +72,17 @@ final class WeightBinder {
                               eps: eps)
     }
 
-    /// A PyTorch GRU layer from `inputWeights` [3D, I] and `hiddenWeights` [3D, D], biases [3D] if named.
+    /// A PyTorch GRU layer from its tensor names given one by one (see `gruLayer(_:)`).
     func gruLayer(inputWeights: String, hiddenWeights: String, inputBias: String?, hiddenBias: String?) throws
         -> GRULayer {
+        try gruLayer(GRULayerNames(inputWeights: inputWeights, hiddenWeights: hiddenWeights, inputBias: inputBias,
+                                   hiddenBias: hiddenBias))
+    }
+
+    /// A PyTorch GRU layer (see `TensorTable.addGRULayer`).
+    func gruLayer(_ names: GRULayerNames) throws -> GRULayer {
+        let inputWeights = names.inputWeights, hiddenWeights = names.hiddenWeights
+        let inputBias = names.inputBias, hiddenBias = names.hiddenBias
         let inputShape = try shape(inputWeights), hiddenShape = try shape(hiddenWeights)
         guard inputShape.count == 2, hiddenShape.count == 2 else {
             throw ModelLoadError("model load: GRU weights '\(inputWeights)', '\(hiddenWeights)' are not matrices")
