@@ -17,6 +17,7 @@ extension Server {
         monitor.withLock {
             core.metrics = writer
             core.metricsSeries = series
+            core.operations = runtime
         }
         return ServerAdminServices(self, runtime: runtime)
     }

@@ -38,7 +38,7 @@ enum ServeCommand {
         }
         var kernels = "auto"
         if case .string(let name)? = settings["kernels"] { kernels = name }
-        let runtime = OperationsRuntime(options: prepared.operations, environment: ProcessInfo.processInfo.environment,
+        let runtime = OperationsRuntime(options: prepared.operations.resolved(serverPort: configuration.port), environment: ProcessInfo.processInfo.environment,
                                         build: BuildInfo(version: buildVersion, kernels: kernels))
         do {
             try serve(configuration, runtime: runtime)

@@ -72,6 +72,13 @@ import Testing
         #expect(throws: ConfigError.self) { try prepare(["--log-requests", "sample:0"]) }
     }
 
+    @Test func adminPortFollowsPortZeroUnlessGiven() throws {
+        #expect(try prepare([]).operations.resolved(serverPort: 0).adminPort == 0)
+        #expect(try prepare([]).operations.resolved(serverPort: 7878).adminPort == 7879)
+        #expect(try prepare(["--admin-port", "7999"]).operations.resolved(serverPort: 0).adminPort == 7999)
+        #expect(try prepare(["--admin-port", "off"]).operations.resolved(serverPort: 0).adminPort == nil)
+    }
+
     @Test func exposureWarning() {
         var options = OperationsOptions()
         #expect(!options.isExposedWithoutToken(tokenConfigured: false))

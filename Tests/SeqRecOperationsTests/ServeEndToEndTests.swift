@@ -115,7 +115,7 @@ func sample(_ exposition: String, _ prefix: String) -> Double {
             return
         }
         let server = try ServeProcess(["--model", "Models/sasrec-ml100k.seqrec", "--port", "0", "--admin-port", "0",
-                                       "--log-format", "json", "--workers", "1", "--state-cache", "0",
+                                       "--log-format", "json", "--log-requests", "sample:3", "--workers", "1", "--state-cache", "0",
                                        "--drain-delay-ms", "3000", "--drain-grace-ms", "2000"])
         defer { server.stop() }
         let ready = try #require(try server.event("ready"), "no ready line; stderr: \(server.stderrLines)")
@@ -198,6 +198,14 @@ func sample(_ exposition: String, _ prefix: String) -> Double {
         for line in lines {
             let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
             #expect(object?["ts"] is String && object?["level"] is String && object?["event"] is String, "\(line)")
+        }
+        // --log-requests sample:3 (odd, so alternating binary/JSON traffic samples both): request lines with scalar fields only, from both transports.
+        let requestLines = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { $0["event"] as? String == "request" }
+        #expect(requestLines.count >= 5)
+        #expect(Set(requestLines.compactMap { $0["transport"] as? String }).isSuperset(of: ["binary", "http"]))
+        for line in requestLines {
+            #expect(Set(line.keys).isSubset(of: ["ts", "level", "event", "request_id", "transport", "model", "version", "status", "duration_s"]))
         }
         #expect(try server.event("drain", seconds: 0) != nil)
         #expect(try server.event("stop", seconds: 0) != nil)

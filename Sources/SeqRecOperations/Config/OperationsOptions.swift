@@ -5,6 +5,9 @@ public struct OperationsOptions: Sendable, Equatable {
     public var adminHost = "127.0.0.1"
     /// nil: `--admin-port off`.
     public var adminPort: UInt16? = 7879
+    /// Whether --admin-port (or the config key) was given; when not, a server on --port 0 takes a
+    /// free admin port too, so servers started for tests never collide on 7879.
+    public private(set) var adminPortGiven = false
     public var logFormat = LogFormat.text
     public var logRequests = RequestLogPolicy.off
 
@@ -13,7 +16,8 @@ public struct OperationsOptions: Sendable, Equatable {
     public static let usage = """
           --admin-host ADDRESS     admin HTTP port address (default 127.0.0.1; binding elsewhere without
                                    --auth-token-file prints a warning)
-          --admin-port N|off       admin HTTP port: /livez, /readyz, /metrics, /v1/... (default 7879)
+          --admin-port N|off       admin HTTP port: /livez, /readyz, /metrics, /v1/... (default 7879;
+                                   0, a free port, when --port is 0)
           --log-format json|text   log lines on stderr (default text)
           --log-requests off|errors|all|sample:N  per-request log lines (default off)
           --config FILE            JSON settings, one key per flag (flags given here win)
@@ -33,6 +37,7 @@ public struct OperationsOptions: Sendable, Equatable {
             guard !value.isEmpty else { throw ConfigError("--admin-host needs an IPv4 or IPv6 address") }
             adminHost = value
         case "admin-port":
+            adminPortGiven = true
             if value == "off" {
                 adminPort = nil
             } else {
@@ -64,6 +69,13 @@ public struct OperationsOptions: Sendable, Equatable {
             "log-format": .string(logFormat.rawValue),
             "log-requests": .string(logRequests.name),
         ]
+    }
+
+    /// The options a server on `port` runs with: an unset admin port follows `--port 0`.
+    public func resolved(serverPort: UInt16) -> OperationsOptions {
+        var options = self
+        if !adminPortGiven, serverPort == 0, options.adminPort != nil { options.adminPort = 0 }
+        return options
     }
 
     /// Whether binding the admin port at `adminHost` without a token deserves a warning.

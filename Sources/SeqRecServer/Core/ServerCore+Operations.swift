@@ -62,6 +62,11 @@ extension ServerCore {
     func countRefusal(_ status: StatusCode, model: Int?) {
         metrics?.countRequest(series: series(model), code: status.rawValue, durationNanoseconds: 0)
         if status == .resourceExhausted { metrics?.count(.rejectedOverload) }
+        if let operations, operations.logsRequests {
+            let backend = model.map { backends[$0].info }
+            operations.requestFinished(requestID: 0, transport: "", model: backend?.name ?? "",
+                                       version: backend?.version ?? 0, status: status, durationNanoseconds: 0)
+        }
     }
 
     /// A request of a finished batch: its status, its time since receipt, and its queue wait.
@@ -77,6 +82,13 @@ extension ServerCore {
         metrics.countRequest(series: seriesIndex, code: status.rawValue, durationNanoseconds: now &- request.enqueuedAt)
         metrics.observeQueueWait(series: seriesIndex, nanoseconds: batchStart > request.enqueuedAt ? batchStart &- request.enqueuedAt : 0)
         if status == .deadlineExceeded { metrics.count(.expiredInQueue) }
+        if let operations, operations.logsRequests {
+            let admin = request.connection == Self.adminOwner
+            operations.requestFinished(
+                requestID: admin ? 0 : UInt64(request.requestID), transport: admin ? "http" : "binary",
+                model: backends[request.model].info.name, version: backends[request.model].info.version,
+                status: status, durationNanoseconds: now &- request.enqueuedAt)
+        }
     }
 
     /// One model call: its size, its time, and what the runner's state cache did.

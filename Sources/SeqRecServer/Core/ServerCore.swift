@@ -67,6 +67,8 @@ package final class ServerCore {
     /// completions of JSON requests by slot.
     package var metrics: MetricsWriter?
     package var metricsSeries: [Int] = []
+    /// Per-request log lines (`--log-requests`); nil or off: none.
+    package var operations: OperationsRuntime?
     var adminCompletions: [Int: @Sendable (AdminRecommendOutcome) -> Void] = [:]
 
     package init(configuration: ServerConfiguration, backends: [any InferenceBackend]) throws {
