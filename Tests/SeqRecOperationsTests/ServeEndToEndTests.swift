@@ -171,6 +171,14 @@ func sample(_ exposition: String, _ prefix: String) -> Double {
                     String(decoding: client.received, as: UTF8.self).hasPrefix("HTTP/1.1 5"), "\(name)")
             _ = try await connection.recommend(RecommendRequest(session: .internal([1, 2, 3]), k: 5))
         }
+        // Binary-protocol violations are counted (and logged as bad_frame), one per connection.
+        let framingBefore = sample(try curl(adminPort, "/metrics").1, "seqrec_framing_errors_total")
+        for _ in 0..<2 {
+            let client = try RawClient(port: port)
+            try client.send("GET / HTTP/1.1\r\n\r\n")   // not the SeqRec preface
+            #expect(try client.closedByServer(timeoutMilliseconds: 15_000))
+        }
+        #expect(sample(try curl(adminPort, "/metrics").1, "seqrec_framing_errors_total") - framingBefore == 2)
         let (badStatus, badBody) = try curl(adminPort, "/v1/models/sasrec-ml100k/recommend", method: "POST", body: "{\"session\":[1],\"k\":0}")
         #expect(badStatus == 400 && badBody.hasPrefix("{\"code\":\"INVALID_ARGUMENT\""))
         #expect(try curl(adminPort, "/v1/models/nope/recommend", method: "POST", body: "{\"session\":[1]}").0 == 404)
@@ -194,6 +202,7 @@ func sample(_ exposition: String, _ prefix: String) -> Double {
 
         // Every stderr line is a JSON object with ts, level and event.
         let lines = server.stderrLines
+        #expect(lines.contains { $0.contains("\"event\":\"bad_frame\"") }, "no bad_frame line")
         #expect(lines.count >= 3)
         for line in lines {
             let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]

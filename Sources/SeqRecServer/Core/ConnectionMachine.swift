@@ -46,6 +46,8 @@ package struct ConnectionMachine {
     package private(set) var inFlight: [UInt32: Int] = [:]
     /// The id of the last request accepted, reported in GOAWAY.
     package private(set) var lastRequestID: UInt32 = 0
+    /// The protocol violation that closed the connection, if one did (counted and logged by the core).
+    package private(set) var violation: ProtocolError?
     /// Time by which the frame now arriving must be complete; nil between frames.
     package private(set) var frameDeadline: UInt64?
     /// Time of the last complete frame (or of the accept).
@@ -246,6 +248,7 @@ package struct ConnectionMachine {
     /// A protocol violation: GOAWAY naming it (none for a bad preface: the peer does not speak
     /// SeqRec), then close.
     package mutating func fail(_ error: ProtocolError, now: UInt64, frameTimeoutNanoseconds: UInt64) {
+        if violation == nil, !isClosing { violation = error }
         if case .badPreface = error {
             phase = .closing(lingerUntil: now)
             return

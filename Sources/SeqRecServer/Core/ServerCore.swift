@@ -166,12 +166,17 @@ package final class ServerCore {
     /// Bytes read from the connection's socket.
     package func receive(_ bytes: UnsafeRawBufferPointer, on token: ConnectionToken, now: UInt64) {
         guard let index = index(of: token) else { return }
+        let violatedBefore = records[index]!.machine.violation != nil
         records[index]!.machine.feed(bytes)
         while let event = records[index]!.machine.nextEvent(now: now, frameTimeoutNanoseconds: frameTimeout) {
             switch event {
             case .request(let frame): handleRequest(frame, on: index, now: now)
             case .cancel(let id, let slot): cancel(id, slot: slot, on: index)
             }
+        }
+        if !violatedBefore, let violation = records[index]!.machine.violation {
+            metrics?.count(.framingErrors)
+            operations?.badFrame(message: violation.description)
         }
         settle(index, now: now)
     }
