@@ -95,8 +95,14 @@ package struct ModelQueues {
     }
 
     /// When the next batch becomes due by the max-delay rule alone (nil: nothing queued).
+    /// Computed on every poll: a loop, not `compactMap(…).min()`, which built an array each time (the
+    /// server allocation test caught it as allocations per second of polling).
     package var nextDueTime: UInt64? {
-        queues.compactMap(\.oldest).min().map { $0 &+ maxDelayNanoseconds }
+        var oldest: UInt64?
+        for queue in queues {
+            if let time = queue.oldest, time < (oldest ?? .max) { oldest = time }
+        }
+        return oldest.map { $0 &+ maxDelayNanoseconds }
     }
 
     /// Drops everything (the server is stopping); returns the slots dropped.
