@@ -9,14 +9,12 @@ final class RecBoleGCSANEncoder: SequenceEncoder, @unchecked Sendable {
 
     let configuration: Configuration
     let items: UnsafePointer<Float>
-    let cell: GatedGraphCell
+    let graph: SessionGraphPropagation
     let layers: [RecBoleTransformerLayer]
     let scoring: ScoringTable
     let workspaceLayout: WorkspaceLayout
-    private let graphRegions: SessionGraphRegions
-    private let cellScratch: [Int]
     private let transformer: TransformerRegions
-    private let nodeStates, attended: Int
+    private let attended: Int
 
     var family: ModelFamily { .recboleGCSAN }
     var window: Int { configuration.maxLength }
@@ -26,17 +24,15 @@ final class RecBoleGCSANEncoder: SequenceEncoder, @unchecked Sendable {
         configuration = config
         let d = config.hiddenSize
         items = try binder.tensor("item_embedding.weight")
-        cell = try binder.gatedGraphCell(width: d, messageBiases: false)
         layers = try RecBoleGCSAN.encoderKeys.bind(binder, layers: config.layers, width: d, heads: config.heads,
                                                   eps: config.layerNormEps, activation: config.activation, causal: true)
         scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: d, firstItem: 1)
         var layout = WorkspaceLayout()
-        let rows = maxBatch * config.maxLength
-        graphRegions = SessionGraphRegions(&layout, maxBatch: maxBatch, window: config.maxLength)
-        cellScratch = GatedGraphCell.reserve(&layout, nodes: rows, width: d)
+        graph = SessionGraphPropagation(cell: try binder.gatedGraphCell(width: d, messageBiases: false),
+                                        steps: config.steps, window: config.maxLength, width: d,
+                                        maxBatch: maxBatch, layout: &layout)
         transformer = TransformerRegions(&layout, maxBatch: maxBatch, maxTokens: config.maxLength, hidden: d,
                                          inner: config.innerSize)
-        nodeStates = layout.reserve(rows * d)
         attended = layout.reserve(maxBatch * d)
         workspaceLayout = layout
     }
@@ -44,12 +40,7 @@ final class RecBoleGCSANEncoder: SequenceEncoder, @unchecked Sendable {
     func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,
                 into readout: UnsafeMutablePointer<Float>, kernels: Kernels) {
         let d = configuration.hiddenSize, count = sessions.count
-        var graphs = SessionGraphs(graphRegions, workspace: workspace)
-        for session in sessions { graphs.append(window: recentItems(session.items, window: configuration.maxLength)) }
-        let h = workspace.region(nodeStates)
-        for node in 0..<graphs.nodeCount { (h + node * d).update(from: items + graphs.nodeItems[node] * d, count: d) }
-        let scratch = GatedGraphCell.scratch(workspace, cellScratch)
-        for _ in 0..<configuration.steps { cell.step(h, graphs: graphs, scratch: scratch, kernels: kernels) }
+        let (graphs, h) = graph.run(sessions, items: items, workspace: workspace, kernels: kernels)
 
         // X_0: each slot's node state, as is; the sessions' slots are already packed row after row.
         let x = workspace.region(transformer.tokens), spans = workspace.intRegion(transformer.spans)

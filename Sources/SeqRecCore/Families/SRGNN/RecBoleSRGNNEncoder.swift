@@ -8,14 +8,12 @@ final class RecBoleSRGNNEncoder: SequenceEncoder, @unchecked Sendable {
 
     let configuration: Configuration
     let items: UnsafePointer<Float>
-    let cell: GatedGraphCell
+    let graph: SessionGraphPropagation
     let linearOne, linearTwo, linearTransform: Linear
     let pooling: SigmoidAttentionPooling
     let scoring: ScoringTable
     let workspaceLayout: WorkspaceLayout
-    private let graphRegions: SessionGraphRegions
-    private let cellScratch: [Int]
-    private let nodeStates, slotStates, slotKeys, queries, joined, poolScratch: Int
+    private let slotStates, slotKeys, queries, joined, poolScratch: Int
 
     var family: ModelFamily { .recboleSRGNN }
     var window: Int { configuration.maxLength }
@@ -25,7 +23,6 @@ final class RecBoleSRGNNEncoder: SequenceEncoder, @unchecked Sendable {
         configuration = config
         let d = config.embeddingSize
         items = try binder.tensor("item_embedding.weight")
-        cell = try binder.gatedGraphCell(width: d, messageBiases: true)
         linearOne = try binder.linear("linear_one")
         linearTwo = try binder.linear("linear_two")
         pooling = SigmoidAttentionPooling(weights: try binder.tensor("linear_three.weight"), width: d)
@@ -33,9 +30,9 @@ final class RecBoleSRGNNEncoder: SequenceEncoder, @unchecked Sendable {
         scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: d, firstItem: 1)
         var layout = WorkspaceLayout()
         let rows = maxBatch * config.maxLength
-        graphRegions = SessionGraphRegions(&layout, maxBatch: maxBatch, window: config.maxLength)
-        cellScratch = GatedGraphCell.reserve(&layout, nodes: rows, width: d)
-        nodeStates = layout.reserve(rows * d)
+        graph = SessionGraphPropagation(cell: try binder.gatedGraphCell(width: d, messageBiases: true),
+                                        steps: config.steps, window: config.maxLength, width: d,
+                                        maxBatch: maxBatch, layout: &layout)
         slotStates = layout.reserve(rows * d)
         slotKeys = layout.reserve(rows * d)
         queries = layout.reserve(maxBatch * d)
@@ -47,12 +44,7 @@ final class RecBoleSRGNNEncoder: SequenceEncoder, @unchecked Sendable {
     func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,
                 into readout: UnsafeMutablePointer<Float>, kernels: Kernels) {
         let d = configuration.embeddingSize, count = sessions.count
-        var graphs = SessionGraphs(graphRegions, workspace: workspace)
-        for session in sessions { graphs.append(window: recentItems(session.items, window: configuration.maxLength)) }
-        let h = workspace.region(nodeStates)
-        for node in 0..<graphs.nodeCount { (h + node * d).update(from: items + graphs.nodeItems[node] * d, count: d) }
-        let scratch = GatedGraphCell.scratch(workspace, cellScratch)
-        for _ in 0..<configuration.steps { cell.step(h, graphs: graphs, scratch: scratch, kernels: kernels) }
+        let (graphs, h) = graph.run(sessions, items: items, workspace: workspace, kernels: kernels)
 
         // Slot j reads its node; [a | h_t] per session, h_t = the newest item's node.
         let slots = workspace.region(slotStates), z = workspace.region(joined)
