@@ -1,6 +1,6 @@
-// `seqrec serve` minus what only an executable may do (signal dispositions, rlimits): load the
-// models a configuration names and bind, ready for `run()`. Errors (bad model file, port in use)
-// are thrown before anything is served.
+// `seqrec serve` minus what only an executable may do (signal dispositions, rlimits, reading the
+// environment): load the models a configuration names and bind, ready for `run()`. Errors (bad
+// model file, port in use) are thrown before anything is served.
 import Foundation
 import SeqRecCore
 import SeqRecPosix
@@ -11,21 +11,12 @@ extension Server {
         let sources = try configuration.resolvedModels(
             fileExists: { FileManager.default.fileExists(atPath: $0) },
             listDirectory: { (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? [] })
-        let kernels = try configuration.kernels ?? KernelSelection.fromEnvironment()
-        let tableMemory = try TableMemory.fromEnvironment()   // Recommender no longer reads the environment
-        var backends: [any InferenceBackend] = []
-        var loadSeconds: [Double] = []
+        var versions: [LoadedVersion] = []
         for source in sources {
-            let started = MonotonicClock.now()
-            let recommender = try Recommender(path: source.path, name: source.name, kernels: kernels,
-                                              maxBatch: configuration.maxBatch, tableMemory: tableMemory,
-                                              stateCacheEntries: configuration.stateCacheEntries)
-            backends.append(RecommenderBackend(recommender))
-            loadSeconds.append(Double(MonotonicClock.now() &- started) / 1e9)
+            versions.append(try VersionLoader.load(path: source.path, name: source.name, version: 1,
+                                                   configuration: configuration, warmWorkers: 0))
         }
-        let server = try Server(configuration: configuration, backends: backends)
-        server.modelLoadSeconds = loadSeconds
-        return server
+        return try Server(configuration: configuration, versions: versions)
     }
 
     /// The line printed after `run()` returns.

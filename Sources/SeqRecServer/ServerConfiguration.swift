@@ -28,8 +28,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Empty = the default model of `Models/` (see `resolvedModels`).
     public var models: [ModelSource] = []
 
-    /// Kernel path of every model; nil = `SEQREC_KERNELS`, else automatic.
+    /// Kernel path of every model; nil = automatic. (`seqrec serve` fills it from `SEQREC_KERNELS` when
+    /// --kernels is not given: reading the environment is the executable's job, not the library's.)
     public var kernels: KernelSelection?
+    /// Where scoring tables live (`seqrec serve` fills it from `SEQREC_TABLE_MEMORY`).
+    public var tableMemory = TableMemory.automatic
     /// Inference threads, each with its own context per model.
     public var workers: Int = ServerConfiguration.defaultWorkerCount
     /// Largest batch one model call runs.

@@ -5,6 +5,7 @@
 import Dispatch
 import Foundation
 import Glibc
+import SeqRecCore
 import SeqRecOperations
 import SeqRecPosix
 import SeqRecServer
@@ -22,7 +23,7 @@ enum ServeCommand {
         } catch {
             throw ServerCommandError(message: error.message)
         }
-        let configuration: ServerConfiguration
+        var configuration: ServerConfiguration
         do {
             configuration = try ServerCommand.parse(arguments: prepared.serverArguments)
         } catch {
@@ -30,6 +31,10 @@ enum ServeCommand {
             guard error.isHelpRequest else { throw error }
             throw ServerCommandError(message: error.message + "\n" + OperationsOptions.usage, isHelpRequest: true)
         }
+        // The environment is read here, in the executable, never by the library (SEQREC_KERNELS only when
+        // --kernels is not given).
+        configuration.kernels = try configuration.kernels ?? KernelSelection.fromEnvironment()
+        configuration.tableMemory = try TableMemory.fromEnvironment()
         let settings: [String: JSONValue] = configuration.settings(tokenFile: tokenFile(prepared))
         if prepared.printConfig {
             let effective: [String: JSONValue] = ServeArguments.effectiveSettings(prepared, server: settings)
