@@ -94,3 +94,17 @@ final class ServerAdminServices: AdminServices, @unchecked Sendable {
 
     func modelMetrics() -> [ModelMetrics] { server.modelMetrics }
 }
+
+extension ServerAdminServices: LifecycleServices {
+    func reload(model: String?, completion: @escaping @Sendable (Result<LifecycleReport, LifecycleFailure>) -> Void) {
+        server.requestReload(model: model, completion: completion)
+    }
+
+    func traffic(model: String) -> Result<TrafficState, LifecycleFailure> { server.trafficState(model: model) }
+
+    func setTraffic(model: String, _ update: TrafficUpdate) -> Result<TrafficState, LifecycleFailure> {
+        server.setTraffic(model: model, update)
+    }
+
+    func rollback(model: String) -> Result<TrafficState, LifecycleFailure> { server.rollBack(model: model) }
+}

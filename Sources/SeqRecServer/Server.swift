@@ -6,6 +6,7 @@
 // Requests read together, or while every runner is busy, share the next model call. At most
 // `workers` batches run at once, so one thread is always free to lead: health checks, CANCEL and
 // the drain are answered while models run.
+import SeqRecOperations
 import SeqRecPosix
 import SeqRecProtocol
 import Synchronization
@@ -22,6 +23,8 @@ public final class Server: @unchecked Sendable {
     package let configuration: ServerConfiguration
     /// The bound port (the kernel's choice when the configuration says 0).
     public let port: UInt16
+    /// What loading the repository at start skipped or refused (logged once operations are attached).
+    public internal(set) var startupReport = LifecycleReport()
 
     let monitor = Monitor()
     let core: ServerCore
@@ -32,6 +35,13 @@ public final class Server: @unchecked Sendable {
     let lastLead = Atomic<UInt64>(0)
     /// Loads, warms and releases model versions off the serving path (Server+Lifecycle.swift).
     let lifecycle = LifecycleThread()
+    /// Traffic splits and default versions on disk (nil: no --state-dir); writes are ordered by
+    /// `routingWrites` (Server+Lifecycle.swift).
+    var routingStore: RoutingStore?
+    /// Opens, validates and warms one repository version (path, name, version); tests substitute fakes.
+    /// Set before `run()`.
+    package var openVersion: @Sendable (String, String, UInt32) throws(VersionLoadError) -> LoadedVersion
+    let routingWrites = Monitor()
     /// Workers and versions released while the lock was held, handed to `lifecycle` to be dropped.
     var graveyard: [AnyObject] = []
     private var releasedVersions: [LoadedVersion] = []
@@ -68,6 +78,10 @@ public final class Server: @unchecked Sendable {
     package init(configuration: ServerConfiguration, versions: [LoadedVersion]) throws {
         core = try ServerCore(configuration: configuration, versions: versions)
         self.configuration = configuration
+        openVersion = { path, name, version throws(VersionLoadError) in
+            try VersionLoader.load(path: path, name: name, version: version, configuration: configuration,
+                                   warmWorkers: configuration.workers)
+        }
         poller = try Poller(capacity: 256)
         wakeup = try WakeupEvent()
         let listener = try Socket.listen(on: SocketAddress(host: configuration.host, port: configuration.port), backlog: 511)
@@ -103,6 +117,9 @@ public final class Server: @unchecked Sendable {
     /// Serves until the drain sequence has finished, on `workers` + 1 crew threads; the calling thread
     /// only waits, so it returns at the grace limit even while a model call is still running.
     public func run() throws {
+        if configuration.repositoryPollSeconds > 0 {
+            lifecycle.repeatEvery(seconds: configuration.repositoryPollSeconds) { [self] in _ = reloadRepository(model: nil) }
+        }
         let crew = CrewThreads(count: configuration.workers + 1) { [self] in serve() }
         // A separate condition: a signal meant for a follower must never wake this thread instead.
         stopped.withLock {
@@ -382,6 +399,7 @@ public final class Server: @unchecked Sendable {
     /// when nothing was released: one comparison per runner.
     func disposeReleased() {
         core.models.takeReleased(into: &releasedVersions)
+        if !releasedVersions.isEmpty { core.metrics?.count(.modelVersionsReleased, releasedVersions.count) }
         for runner in idleRunners { runner.dropReleasedWorkers(core.models, into: &graveyard) }
         guard !releasedVersions.isEmpty || !graveyard.isEmpty else { return }
         for version in releasedVersions { graveyard.append(version) }

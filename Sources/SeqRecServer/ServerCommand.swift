@@ -21,6 +21,11 @@ public enum ServerCommand {
           --model [NAME=]FILE      serve a .seqrec model (repeatable; the first is the default model;
                                    without --model: \(ServerConfiguration.defaultModelPath), or the only
                                    .seqrec file in \(ServerConfiguration.defaultModelDirectory)/)
+          --model-repository DIR   serve DIR/<name>/<version>/model.seqrec (versions: positive integers);
+                                   excludes --model; reload with POST /v1/repository/reload or SIGHUP
+          --version-policy NAME=POLICY  versions of repository model NAME to serve: latest (default),
+                                   latest:N or specific:V,V... (repeatable)
+          --repository-poll-s N    rescan the repository every N seconds (default 0: on request only)
           --host ADDRESS           IPv4/IPv6 literal to bind (default 127.0.0.1)
           --port N                 TCP port (default 7878; 0 = any free port)
           --workers N              inference threads (default: cores - 1, at least 1)
@@ -108,6 +113,11 @@ public enum ServerCommand {
             case "--state-cache": configuration.stateCacheEntries = try integer(of: flag)
             case "--auth-token-file": configuration.authToken = try authToken(path: try value(of: flag))
             case "--state-dir": configuration.stateDirectory = try value(of: flag)
+            case "--model-repository": configuration.modelRepository = try value(of: flag)
+            case "--version-policy":
+                let (name, policy) = try versionPolicy(try value(of: flag))
+                configuration.versionPolicies[name] = policy
+            case "--repository-poll-s": configuration.repositoryPollSeconds = try integer(of: flag)
             default: throw ServerCommandError(message: "unknown option '\(flag)'; `seqrec serve --help` lists the options")
             }
             index += 1
@@ -126,6 +136,17 @@ public enum ServerCommand {
         if token.last == UInt8(ascii: "\n") { token.removeLast() }
         if token.last == UInt8(ascii: "\r") { token.removeLast() }
         return token
+    }
+
+    /// `NAME=POLICY`.
+    private static func versionPolicy(_ text: String) throws(ServerCommandError) -> (String, VersionPolicy) {
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex,
+              let policy = VersionPolicy(String(text[text.index(after: equals)...]))
+        else {
+            throw ServerCommandError(message: "--version-policy needs NAME=latest, NAME=latest:N (N ≥ 1) or "
+                + "NAME=specific:V,V... (versions ≥ 1), got '\(text.prefix(80))'")
+        }
+        return (String(text[..<equals]), policy)
     }
 
     /// `FILE` or `NAME=FILE`; a path containing '=' can still be given as `NAME=FILE`.

@@ -20,6 +20,11 @@ extension ServerConfiguration {
         ]
         if let stateCacheEntries { settings["state-cache"] = int(stateCacheEntries) }
         if let stateDirectory { settings["state-dir"] = .string(stateDirectory) }
+        if let modelRepository { settings["model-repository"] = .string(modelRepository) }
+        if !versionPolicies.isEmpty {
+            settings["version-policy"] = .array(versionPolicies.keys.sorted().map { .string("\($0)=\(versionPolicies[$0]!)") })
+        }
+        if repositoryPollSeconds > 0 { settings["repository-poll-s"] = int(repositoryPollSeconds) }
         if let tokenFile { settings["auth-token-file"] = .string(tokenFile) }
         if let kernels { settings["kernels"] = .string(Self.kernelName(kernels)) }
         return settings

@@ -63,6 +63,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var stateCacheEntries: Int?
     /// When set, HELLO must carry exactly these bytes (docs/PROTOCOL.md §7.1); nil = no authentication.
     public var authToken: [UInt8]?
+    /// A model repository, DIR/<name>/<version>/model.seqrec (docs/OPERATIONS.md §11.2); nil = `models`.
+    public var modelRepository: String?
+    /// Which versions of each repository model are served (absent: `latest`).
+    public var versionPolicies: [String: VersionPolicy] = [:]
+    /// Rescan the repository every this many seconds (0 = only on request: admin call or SIGHUP).
+    public var repositoryPollSeconds = 0
     /// Where state that must survive a restart is written (docs/OPERATIONS.md §10): traffic splits and
     /// default versions (the model lifecycle), journalled catalogue updates. Created when missing;
     /// nil = nothing persists (a restart starts from the model files and the defaults).
@@ -119,6 +125,15 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let entries = stateCacheEntries {
             try require((0...(1 << 20)).contains(entries), "--state-cache must be 0...1048576, got \(entries)")
         }
+        try require(modelRepository == nil || models.isEmpty,
+                    "--model and --model-repository exclude each other: serve files or a repository, not both")
+        try require(modelRepository.map { !$0.isEmpty } ?? true, "--model-repository needs a directory path")
+        try require(versionPolicies.isEmpty || modelRepository != nil,
+                    "--version-policy applies to --model-repository models; give --model-repository DIR")
+        try require((0...86_400).contains(repositoryPollSeconds),
+                    "--repository-poll-s must be 0...86400, got \(repositoryPollSeconds)")
+        try require(repositoryPollSeconds == 0 || modelRepository != nil,
+                    "--repository-poll-s needs --model-repository DIR")
         if let directory = stateDirectory {
             try require(!directory.isEmpty, "--state-dir needs a directory path, got an empty one")
         }

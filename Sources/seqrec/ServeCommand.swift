@@ -69,6 +69,7 @@ enum ServeCommand {
         let server = try Server.load(configuration: configuration)
         let services = try server.attach(runtime)
         for model in server.modelMetrics { runtime.modelLoaded(model) }
+        server.logStartupReport()
         let adminPort = try runtime.startAdmin(services: services, token: configuration.authToken)
         defer { runtime.stopAdmin() }
         runtime.started(port: server.port, adminPort: adminPort, workers: configuration.workers,
@@ -77,6 +78,12 @@ enum ServeCommand {
         let grace = configuration.drainGraceMilliseconds
         let json = runtime.options.logFormat == .json
         try SignalDrain.route { number in
+            if number == SIGHUP {
+                // Reload the repository (docs/OPERATIONS.md §11.3); the reload logs what it did.
+                runtime.log.log(.info, "reload_requested", [("signal", .int(Int(number)))])
+                server.requestReload()
+                return
+            }
             server.drain()
             runtime.draining(signal: number, delayMilliseconds: delay, graceMilliseconds: grace)
             if !json {
@@ -110,7 +117,7 @@ enum ServeCommand {
     }
 }
 
-/// Routes SIGTERM and SIGINT to a handler on a thread of its own, with the self-pipe pattern: the
+/// Routes SIGTERM, SIGINT and SIGHUP to a handler on a thread of its own, with the self-pipe pattern: the
 /// signal handler (installed synchronously, before the ready line) only writes the signal's number to a
 /// pipe, which is async-signal-safe in whichever thread the kernel picks (OpenBLAS starts threads
 /// before `main`, so the signals cannot be blocked everywhere); the routing thread reads the pipe and
@@ -120,7 +127,7 @@ private enum SignalDrain {
     /// The pipe's write end, read by the signal handler. Written once, before the handler is installed.
     nonisolated(unsafe) private static var writeEnd: Int32 = -1
 
-    /// Calls `handler` with each SIGTERM/SIGINT for the rest of the process's life.
+    /// Calls `handler` with each SIGTERM/SIGINT/SIGHUP for the rest of the process's life.
     static func route(to handler: @escaping @Sendable (Int32) -> Void) throws {
         var ends: [Int32] = [-1, -1]
         guard pipe(&ends) == 0 else { throw ServerCommandError(message: "seqrec serve: cannot create the signal pipe (errno \(errno))") }
@@ -135,7 +142,7 @@ private enum SignalDrain {
         }
         thread.name = "seqrec-signals"
         thread.start()
-        for signalNumber in [SIGTERM, SIGINT] {
+        for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
                 var byte = UInt8(truncatingIfNeeded: number)

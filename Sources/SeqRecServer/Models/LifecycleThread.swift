@@ -5,6 +5,7 @@
 // little (Benchmarks/RESULTS.md, "Model lifecycle").
 import Foundation
 import Glibc
+import SeqRecPosix
 
 final class LifecycleThread: @unchecked Sendable {
     // safe: `jobs`, `busy`, `stopping` and `started` are used only with `monitor` held.
@@ -13,6 +14,9 @@ final class LifecycleThread: @unchecked Sendable {
     private var busy = false
     private var stopping = false
     private var started = false
+    /// A job repeated every `period` nanoseconds (the repository poll), and when it is next due.
+    private var periodic: (period: UInt64, job: () -> Void)?
+    private var nextPeriodic: UInt64 = 0
     private let done = DispatchSemaphore(value: 0)
     static let niceness: Int32 = 10
 
@@ -23,10 +27,25 @@ final class LifecycleThread: @unchecked Sendable {
             jobs.append(job)
             monitor.broadcast()
             defer { started = true }
-            return !started && !stopping
+            return !started
         }
-        guard start else { return }
-        let thread = Thread { [self] in
+        if start { startThread() }
+    }
+
+    /// Runs `job` every `seconds` seconds (first after one period), between queued jobs.
+    func repeatEvery(seconds: Int, _ job: @escaping () -> Void) {
+        let start = monitor.withLock { () -> Bool in
+            guard !stopping else { return false }
+            periodic = (UInt64(seconds) * 1_000_000_000, job)
+            nextPeriodic = MonotonicClock.now() &+ UInt64(seconds) * 1_000_000_000
+            monitor.broadcast()
+            defer { started = true }
+            return !started
+        }
+        if start { startThread() }
+    }
+
+    private func startThread() {        let thread = Thread { [self] in
             _ = nice(Self.niceness)  // Linux: the calling thread only
             loop()
             done.signal()
@@ -49,7 +68,22 @@ final class LifecycleThread: @unchecked Sendable {
                 continue
             }
             if stopping { break }
-            monitor.wait(until: nil)
+            if let periodic {
+                let now = MonotonicClock.now()
+                if now >= nextPeriodic {
+                    nextPeriodic = now &+ periodic.period
+                    busy = true
+                    monitor.unlock()
+                    periodic.job()
+                    monitor.lock()
+                    busy = false
+                    monitor.broadcast()
+                    continue
+                }
+                monitor.wait(until: nextPeriodic)
+            } else {
+                monitor.wait(until: nil)
+            }
         }
         monitor.unlock()
     }

@@ -175,6 +175,12 @@ package struct ModelSet {
         models[model].routing = routing
     }
 
+    /// Remembers `routing` as the one before the current (a reload moved the unpinned default).
+    package mutating func pushHistory(_ routing: TrafficRouting, model: Int) {
+        models[model].history.append(routing)
+        if models[model].history.count > Self.historyLimit { models[model].history.removeFirst() }
+    }
+
     /// Sets routing and history as they were saved (start-up), without adding to the history.
     package mutating func restoreRouting(_ routing: TrafficRouting, history: [TrafficRouting], model: Int) {
         models[model].routing = routing

@@ -1,17 +1,10 @@
 // Which version answers a request that names no version (docs/OPERATIONS.md §11.4): a pinned
 // default, or the newest loaded version; with a traffic split, the share a stable hash of the
 // request's session key falls in, so one shopper sees one variant for the whole test.
+import SeqRecOperations
 
 /// One version's share of a split.
-package struct TrafficShare: Equatable, Sendable {
-    package var version: UInt32
-    package var weight: UInt32
-
-    package init(version: UInt32, weight: UInt32) {
-        self.version = version
-        self.weight = weight
-    }
-}
+package typealias TrafficShare = VersionShare
 
 package struct TrafficRouting: Equatable, Sendable {
     /// The version of requests without a key (and of all requests without a split); nil = the newest
@@ -24,10 +17,6 @@ package struct TrafficRouting: Equatable, Sendable {
         self.pinnedDefault = pinnedDefault
         self.split = split.sorted { $0.version < $1.version }
     }
-
-    /// Largest number of versions in one split, and largest weight of one share.
-    package static let maxShares = 16
-    package static let maxWeight: UInt32 = 1_000_000
 
     /// Every version the routing names.
     package var versions: [UInt32] { (pinnedDefault.map { [$0] } ?? []) + split.map(\.version) }
