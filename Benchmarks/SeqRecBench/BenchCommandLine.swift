@@ -22,7 +22,7 @@ public enum BenchCommandLine {
                  [--connections 64] [--depth 1] [--warmup 1] [--duration 10]
                  [--fractions 0.1,0.3,0.5,0.7,0.9] [--items 1682] [--first-item 1]
                  [--session-length 50] [--k 10] [--model-name ""]
-                 [--json <file>] [--csv <file>] [--svg <file>] [--svg-load <file>]
+                 [--json <file>] [--csv <file>] [--svg <file>] [--svg-load <file>] [--latency-log <file>]
                  load generator against `seqrec serve` (open loop: latency from the scheduled
                  send time, one run per rate; closed loop: each connection keeps --depth requests
                  in flight; sweep: closed loop for the maximum, then open loop at those fractions);
