@@ -43,6 +43,8 @@ public enum ServerCommand {
                                    default: up to 4096 GRU / 256 SASRec entries within 64 MiB)
           --auth-token-file FILE   require HELLO to carry this file's bytes (one trailing newline
                                    dropped; 1...256 bytes); default: no authentication
+          --state-dir DIR          keep state that must survive a restart here (traffic splits, default
+                                   versions, catalogue updates; created when missing); default: none
         """
 
     /// Parses the arguments that follow `serve`.
@@ -105,6 +107,7 @@ public enum ServerCommand {
             case "--drain-grace-ms": configuration.drainGraceMilliseconds = try integer(of: flag)
             case "--state-cache": configuration.stateCacheEntries = try integer(of: flag)
             case "--auth-token-file": configuration.authToken = try authToken(path: try value(of: flag))
+            case "--state-dir": configuration.stateDirectory = try value(of: flag)
             default: throw ServerCommandError(message: "unknown option '\(flag)'; `seqrec serve --help` lists the options")
             }
             index += 1

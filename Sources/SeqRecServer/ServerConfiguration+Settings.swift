@@ -19,6 +19,7 @@ extension ServerConfiguration {
             "model": .array(models.map { .string(($0.name.map { "\($0)=" } ?? "") + $0.path) }),
         ]
         if let stateCacheEntries { settings["state-cache"] = int(stateCacheEntries) }
+        if let stateDirectory { settings["state-dir"] = .string(stateDirectory) }
         if let tokenFile { settings["auth-token-file"] = .string(tokenFile) }
         if let kernels { settings["kernels"] = .string(Self.kernelName(kernels)) }
         return settings

@@ -60,6 +60,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var stateCacheEntries: Int?
     /// When set, HELLO must carry exactly these bytes (docs/PROTOCOL.md §7.1); nil = no authentication.
     public var authToken: [UInt8]?
+    /// Where state that must survive a restart is written (docs/OPERATIONS.md §10): traffic splits and
+    /// default versions (the model lifecycle), journalled catalogue updates. Created when missing;
+    /// nil = nothing persists (a restart starts from the model files and the defaults).
+    public var stateDirectory: String?
 
     public init() {}
 
@@ -111,6 +115,9 @@ public struct ServerConfiguration: Sendable, Equatable {
                     "--drain-grace-ms must be 0...\(longest), got \(drainGraceMilliseconds)")
         if let entries = stateCacheEntries {
             try require((0...(1 << 20)).contains(entries), "--state-cache must be 0...1048576, got \(entries)")
+        }
+        if let directory = stateDirectory {
+            try require(!directory.isEmpty, "--state-dir needs a directory path, got an empty one")
         }
         if let token = authToken {
             try require((1...ProtocolLimits.maxAuthTokenBytes).contains(token.count),

@@ -30,9 +30,11 @@ struct ServerCommandTests {
             "--max-batch", "16", "--max-delay-us", "50", "--max-queue", "99", "--max-connections", "7",
             "--max-inflight", "9", "--max-frame", "65536", "--max-output", "131072", "--frame-timeout-ms", "250", "--idle-timeout-ms", "900",
             "--default-timeout-us", "5000", "--max-timeout-us", "60000", "--drain-delay-ms", "10", "--drain-grace-ms", "20",
-            "--state-cache", "0",
+            "--state-cache", "0", "--state-dir", "/var/lib/seqrec",
         ])
         #expect(configuration.stateCacheEntries == 0)
+        #expect(configuration.stateDirectory == "/var/lib/seqrec")
+        #expect(configuration.settings(tokenFile: nil)["state-dir"] == .string("/var/lib/seqrec"))
         #expect(configuration.host == "::1")
         #expect(configuration.port == 0)
         #expect(configuration.models == [ModelSource(path: "a.seqrec"), ModelSource(path: "b.seqrec", name: "shop")])
