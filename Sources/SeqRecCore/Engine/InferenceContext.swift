@@ -7,6 +7,8 @@ public final class InferenceContext {
     private let workspace: Workspace
     private let readout: UnsafeMutablePointer<Float>
     private let scorer: CatalogScorer
+    /// This context's mark in the recommender's catalogue slot (lock-free reads of the attributes).
+    private let catalogueReader: CatalogueSlot.Reader
 
     init(_ recommender: Recommender) {
         self.recommender = recommender
@@ -16,9 +18,13 @@ public final class InferenceContext {
         readout = .allocate(capacity: recommender.maxBatch * encoder.scoring.width)
         readout.initialize(repeating: 0, count: recommender.maxBatch * encoder.scoring.width)
         scorer = CatalogScorer(table: recommender.scoring, maxBatch: recommender.maxBatch)
+        catalogueReader = recommender.catalogue.register()
     }
 
-    deinit { readout.deallocate() }
+    deinit {
+        readout.deallocate()
+        recommender.catalogue.unregister(catalogueReader)
+    }
 
     /// Runs queries in batches of up to `maxBatch`. Every query is validated first (`Recommender.validate`):
     /// if one is invalid, nothing runs and the error names it ("queries[3].deny: ..."), `results` untouched.
@@ -45,7 +51,10 @@ public final class InferenceContext {
             let batch = queries[start..<end]
             recommender.encoder.encode(batch, workspace: workspace, into: readout, kernels: kernels)
             let offset = start - queries.startIndex
-            scorer.select(batch, readout: readout, into: &results, offset: offset, kernels: kernels)
+            recommender.catalogue.read(catalogueReader) { catalogue in
+                scorer.select(batch, readout: readout, into: &results, offset: offset, kernels: kernels,
+                              catalogue: catalogue, now: catalogue == nil ? 0 : recommender.catalogue.now)
+            }
             for (b, query) in batch.enumerated() {
                 results[offset + b].embedding.removeAll(keepingCapacity: true)
                 if query.includeEmbedding {

@@ -14,6 +14,8 @@ public final class Recommender: @unchecked Sendable {
     private let residentTable: ResidentTable?
 
     public var vocabulary: Vocabulary? { file.vocabulary }
+    /// The item attributes this version filters with (published by an `ItemCatalogue`; empty until then).
+    public let catalogue = CatalogueSlot()
 
     /// Opens and validates `path`, binds it to its family's forward pass.
     /// - Parameter name: the name the model is served under (default: the file name without extension).

@@ -6,6 +6,8 @@
 /// - `allow`, `deny`, `candidates`: ids from the recommendable ids `firstItem ..< firstItem + itemCount`
 ///   (padding and special rows are not recommendable, so they are errors, not silently dropped); any
 ///   length. Duplicates are allowed and count once: a duplicated candidate is scored once.
+/// - `filters`: rule filters over the model's item attributes (`ItemFilters`: availability and expiry,
+///   categories to include/exclude, a per-category cap); checked by `ItemFilters.validate`.
 public struct SessionQuery: Sendable {
     /// The session, oldest first.
     public var items: [Int32]
@@ -21,6 +23,9 @@ public struct SessionQuery: Sendable {
     public var candidates: [Int32]?
     /// Also return the session embedding (the readout vector the items are scored against).
     public var includeEmbedding = false
+    /// Rule filters over the model's item attributes; the default returns only available, unexpired
+    /// items once the model has attributes (and changes nothing for a model without).
+    public var filters = ItemFilters()
 
     public static let maxK = 1000
 
@@ -59,10 +64,14 @@ public struct RecommendError: Error, CustomStringConvertible, Sendable, Equatabl
         case unknownItem
         /// External ids for a model without a vocabulary.
         case noVocabulary
+        /// A rule filter out of range: too many or malformed category names, or a per-category cap
+        /// outside 1…`SessionQuery.maxK`.
+        case invalidFilter
     }
 
     public let code: Code
-    /// The query field at fault: "session", "k", "allow", "deny", "candidates", "tokens", with
+    /// The query field at fault: "session", "k", "allow", "deny", "candidates", "tokens",
+    /// "filters.categories_include", "filters.categories_exclude", "filters.max_per_category", with
     /// "queries[i]." in front when a batch was checked.
     public let field: String
     public let description: String
