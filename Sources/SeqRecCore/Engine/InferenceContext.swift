@@ -48,6 +48,9 @@ public final class InferenceContext {
             scorer.select(batch, readout: readout, into: &results, offset: offset, kernels: kernels)
             for (b, query) in batch.enumerated() {
                 results[offset + b].embedding.removeAll(keepingCapacity: true)
+                results[offset + b].usedFallback = false
+                results[offset + b].because.removeAll(keepingCapacity: true)
+                results[offset + b].contributorsPerItem = 0
                 if query.includeEmbedding {
                     results[offset + b].embedding.append(contentsOf: UnsafeBufferPointer(start: readout + b * width, count: width))
                 }

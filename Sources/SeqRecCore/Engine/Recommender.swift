@@ -48,7 +48,7 @@ public final class Recommender: @unchecked Sendable {
                          itemCount: encoder.scoring.rows - encoder.scoring.firstItem, firstItem: encoder.scoring.firstItem,
                          inputItems: encoder.inputItems,
                          maxSessionLength: encoder.window, embeddingWidth: encoder.scoring.width,
-                         hasVocabulary: file.vocabulary != nil)
+                         hasVocabulary: file.vocabulary != nil, hasPopularity: false)
     }
 
     public func makeContext() -> InferenceContext { InferenceContext(self) }
