@@ -54,7 +54,8 @@ extension Recommender {
                                      "\(diversity.pool) is out of range (expected k = \(query.k) … \(SessionQuery.maxK))")
             }
         }
-        if query.explain {
+        // Windows of up to maxExplainedItems items pass without counting (no scratch set: allocation-free).
+        if query.explain, query.items.count > SessionQuery.maxExplainedItems {
             let window = query.items.suffix(info.maxSessionLength)
             let distinct = Self.distinctCount(window, upTo: SessionQuery.maxExplainedItems + 1)
             guard distinct <= SessionQuery.maxExplainedItems else {

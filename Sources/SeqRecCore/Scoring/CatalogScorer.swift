@@ -66,7 +66,7 @@ final class CatalogScorer {
         let w = table.width
         var full = 0
         for (b, query) in queries.enumerated() {
-            let capacity = Swift.min(query.k, SessionQuery.maxK)
+            let capacity = query.selectionDepth   // k, or the diversity pool (Answers/)
             (heaps + b).initialize(to: TopKHeap(scores: heapScores + b * SessionQuery.maxK,
                                                 items: heapItems + b * SessionQuery.maxK, capacity: capacity))
             setExclusions(query, session: b, to: true)
