@@ -18,7 +18,8 @@ let usage = """
                                           for the cold-start fallback answer
       inspect <file>                      print a model file's header, hyperparameters, tensors and checksums
       recommend --model <file> --session "<ids or titles; separated by ;>" [--k 10] [--exclude-seen]
-                [--external] [--kernels auto|blas|simd|naive]
+                [--external] [--kernels auto|blas|simd|naive] [--diversity LAMBDA[,POOL]] [--explain]
+                [--fallback (with an empty --session "": the most popular items)]
       recommend --model <file> --input <sessions.jsonl> [--k 10] --format jsonl
       serve [--model FILE] [--host 127.0.0.1] [--port 7878] [limits...]   (seqrec serve --help)
       bench --model <file> [--batch 1] [--k 10] [--kernels auto|blas|simd] [--format json|text]
