@@ -31,6 +31,8 @@ package protocol InferenceBackend: AnyObject, Sendable {
     func appendItemIDs(ofTokens tokens: [String], skipUnknown: Bool, into ids: inout [Int32]) throws(QueryRejection)
     /// The vocabulary token of an internal id (only called when `info.hasVocabulary`).
     func token(of item: Int32) -> String?
+    /// The item's title from the vocabulary (JSON answers; default nil).
+    func title(of item: Int32) -> String?
     /// A per-thread runner with its own workspace.
     func makeWorker() -> any InferenceWorker
 }
@@ -42,6 +44,10 @@ package protocol InferenceWorker: AnyObject {
     func recommend(_ queries: ArraySlice<SessionQuery>, into results: inout [ScoredItems])
     /// Sessions this worker looked up in its state cache and resumed from it, so far (nil: no cache).
     var stateCacheStatistics: (lookups: Int, hits: Int)? { get }
+}
+
+extension InferenceBackend {
+    package func title(of item: Int32) -> String? { nil }
 }
 
 extension InferenceWorker {

@@ -41,6 +41,8 @@ package final class RecommenderBackend: InferenceBackend {
 
     package func token(of item: Int32) -> String? { recommender.token(of: item) }
 
+    package func title(of item: Int32) -> String? { recommender.vocabulary?.title(of: Int(item)) }
+
     package func makeWorker() -> any InferenceWorker { RecommenderWorker(recommender.makeContext()) }
 }
 

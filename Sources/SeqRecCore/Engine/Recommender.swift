@@ -12,6 +12,10 @@ public final class Recommender: @unchecked Sendable {
     /// What the scorer reads: the encoder's table, or its resident copy (see `TableMemory`).
     let scoring: ScoringTable
     private let residentTable: ResidentTable?
+    /// The most popular items, for fallback answers (nil: the file has no `seqrec.popularity`).
+    let popularity: PopularityRanking?
+    /// A cache-less binding for explanations' leave-one-out sessions, built on first use.
+    let uncached = UncachedEncoder()
 
     public var vocabulary: Vocabulary? { file.vocabulary }
     /// The item attributes this version filters with (published by an `ItemCatalogue`; empty until then).
@@ -44,13 +48,15 @@ public final class Recommender: @unchecked Sendable {
         scoring = residentTable?.scoring ?? table
         self.kernels = kernels
         self.maxBatch = maxBatch
+        let first = encoder.scoring.firstItem
+        popularity = try PopularityRanking(file, recommendable: first ..< encoder.scoring.rows)
         let base = path.split(separator: "/").last.map(String.init) ?? path
         let stem = base.split(separator: ".", omittingEmptySubsequences: false).dropLast().joined(separator: ".")
         info = ModelInfo(name: name ?? (stem.isEmpty ? base : stem), family: file.family.rawValue,
                          itemCount: encoder.scoring.rows - encoder.scoring.firstItem, firstItem: encoder.scoring.firstItem,
                          inputItems: encoder.inputItems,
                          maxSessionLength: encoder.window, embeddingWidth: encoder.scoring.width,
-                         hasVocabulary: file.vocabulary != nil)
+                         hasVocabulary: file.vocabulary != nil, hasPopularity: popularity != nil)
     }
 
     public func makeContext() -> InferenceContext { InferenceContext(self) }
