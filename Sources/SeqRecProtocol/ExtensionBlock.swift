@@ -10,7 +10,9 @@ public enum ExtensionLimits {
     /// Bit 15 of an extension type: a receiver that does not know the type may skip it.
     public static let ignorableBit: UInt16 = 0x8000
     public static let maxSessionKeyBytes = 64
-    public static let maxFilterCategories = 256
+    public static let maxFilterCategories = 64
+    public static let maxCategoryBytes = 128
+    public static let maxPerCategory = 1000
     public static let maxDiversityPool = 1000
     public static let maxContributors = 3
 }

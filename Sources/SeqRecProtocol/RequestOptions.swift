@@ -13,7 +13,7 @@ public struct RecommendFilters: Sendable, Equatable {
     public var categoriesInclude: [String]
     /// Never return items in any of these categories (wins over include).
     public var categoriesExclude: [String]
-    /// 0 = no cap; else at most this many returned items per category (≤ 65,535).
+    /// 0 = no cap; else at most this many returned items per category (1…1,000).
     public var maxPerCategory: Int
 
     public init(availableOnly: Bool? = nil, categoriesInclude: [String] = [], categoriesExclude: [String] = [],
@@ -24,10 +24,8 @@ public struct RecommendFilters: Sendable, Equatable {
         self.maxPerCategory = maxPerCategory
     }
 
-    /// Largest FILTERS value for `maxStringBytes`: 7 fixed bytes and two full category lists.
-    static func maximumLength(maxStringBytes: Int) -> Int {
-        7 + 2 * ExtensionLimits.maxFilterCategories * (2 + maxStringBytes)
-    }
+    /// Largest FILTERS value: 7 fixed bytes and two full category lists.
+    static let maximumLength = 7 + 2 * ExtensionLimits.maxFilterCategories * (2 + ExtensionLimits.maxCategoryBytes)
 }
 
 /// MMR re-ranking of a request (the DIVERSITY extension).
@@ -66,18 +64,24 @@ extension RecommendRequest {
         if let filters {
             for (field, list) in [("categories_include", filters.categoriesInclude),
                                   ("categories_exclude", filters.categoriesExclude)] {
+                var categoryLimits = limits
+                categoryLimits.maxStringBytes = ExtensionLimits.maxCategoryBytes
                 try ItemIDs.external(list).validate(field: "extension FILTERS.\(field)",
-                                                    limit: ExtensionLimits.maxFilterCategories, limits: limits)
+                                                    limit: ExtensionLimits.maxFilterCategories, limits: categoryLimits)
             }
-            guard (0...Int(UInt16.max)).contains(filters.maxPerCategory) else {
-                throw .outOfRange(field: "extension FILTERS.max_per_category", value: "\(filters.maxPerCategory)",
-                                  allowed: "0...65535")
-            }
+            try Self.checkCap(filters.maxPerCategory)
         }
         if let diversity { try Self.checkDiversity(diversity, k: k) }
         guard (0...ExtensionLimits.maxContributors).contains(explainContributors) else {
             throw .outOfRange(field: "extension EXPLAIN.max_contributors", value: "\(explainContributors)",
                               allowed: "1...\(ExtensionLimits.maxContributors)")
+        }
+    }
+
+    static func checkCap(_ cap: Int) throws(ProtocolError) {
+        guard (0...ExtensionLimits.maxPerCategory).contains(cap) else {
+            throw .outOfRange(field: "extension FILTERS.max_per_category", value: "\(cap)",
+                              allowed: "0 (no cap) ... \(ExtensionLimits.maxPerCategory)")
         }
     }
 
@@ -140,11 +144,10 @@ extension RecommendRequest {
     mutating func decodeExtensions(from reader: inout BodyReader, limits: ProtocolLimits) throws(ProtocolError) {
         clearExtensions()
         var block = try ExtensionBlockReader(from: &reader)
-        let filtersMaximum = RecommendFilters.maximumLength(maxStringBytes: limits.maxStringBytes)
         while var value = try block.next(from: &reader, maximumLength: { type in
             switch RequestExtensionType(rawValue: type) {
             case .sessionKey: ExtensionLimits.maxSessionKeyBytes
-            case .filters: filtersMaximum
+            case .filters: RecommendFilters.maximumLength
             case .diversity: 6
             case .fallback, .explain: 1
             case nil: nil
@@ -157,7 +160,7 @@ extension RecommendRequest {
                 guard value.reader.remaining > 0 else { throw .emptyString(field: "extension SESSION_KEY") }
                 sessionKey.append(contentsOf: try value.reader.readSlice(value.reader.remaining, field: "extension SESSION_KEY"))
             case .filters:
-                filters = try Self.decodeFilters(from: &value.reader, limits: limits)
+                filters = try Self.decodeFilters(from: &value.reader)
             case .diversity:
                 let lambda = try value.reader.readF32LE("extension DIVERSITY.lambda")
                 let pool = Int(try value.reader.readU16("extension DIVERSITY.pool"))
@@ -178,7 +181,7 @@ extension RecommendRequest {
         }
     }
 
-    private static func decodeFilters(from reader: inout BodyReader, limits: ProtocolLimits) throws(ProtocolError)
+    private static func decodeFilters(from reader: inout BodyReader) throws(ProtocolError)
         -> RecommendFilters
     {
         let available = try reader.readU8("extension FILTERS.available_only")
@@ -188,10 +191,11 @@ extension RecommendRequest {
             let name = "extension FILTERS.\(field)"
             let count = try reader.readCount16(name, limit: ExtensionLimits.maxFilterCategories, minimumElementSize: 3)
             var list: [String] = []
-            try reader.readStrings16(count, field: name, maxBytes: limits.maxStringBytes, into: &list)
+            try reader.readStrings16(count, field: name, maxBytes: ExtensionLimits.maxCategoryBytes, into: &list)
             if field == "categories_include" { filters.categoriesInclude = list } else { filters.categoriesExclude = list }
         }
         filters.maxPerCategory = Int(try reader.readU16("extension FILTERS.max_per_category"))
+        try checkCap(filters.maxPerCategory)
         return filters
     }
 }

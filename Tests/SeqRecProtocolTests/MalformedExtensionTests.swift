@@ -84,14 +84,18 @@ func v2Error(_ block: [UInt8], builder: RecommendBodyBuilder = RecommendBodyBuil
 
     @Test func filters() throws {
         #expect(v2Error(u16(1) + ext(2, filtersValue(3))) == .invalidValue(field: "extension FILTERS.available_only", value: 3))
-        #expect(v2Error(u16(1) + ext(2, [1] + u16(257) + Array(repeating: 0, count: 1000)))
-            == .countExceedsLimit(field: "extension FILTERS.categories_include", count: 257, limit: 256))
+        #expect(v2Error(u16(1) + ext(2, [1] + u16(65) + Array(repeating: 0, count: 1000)))
+            == .countExceedsLimit(field: "extension FILTERS.categories_include", count: 65, limit: 64))
         #expect(v2Error(u16(1) + ext(2, [1] + u16(0) + u16(1) + u16(0) + u16(0)))
             == .emptyString(field: "extension FILTERS.categories_exclude[0]"))
         #expect(v2Error(u16(1) + ext(2, [1] + u16(1) + u16(2) + [0xc0, 0x80] + u16(0) + u16(0)))
             == .invalidUTF8(field: "extension FILTERS.categories_include[0]"))
-        #expect(v2Error(u16(1) + ext(2, [1] + u16(1) + u16(257) + Array(repeating: 0x61, count: 257) + u16(0) + u16(0)))
-            == .stringTooLong(field: "extension FILTERS.categories_include[0]", length: 257, limit: 256))
+        #expect(v2Error(u16(1) + ext(2, [1] + u16(1) + u16(129) + Array(repeating: 0x61, count: 129) + u16(0) + u16(0)))
+            == .stringTooLong(field: "extension FILTERS.categories_include[0]", length: 129, limit: 128))
+        #expect(v2Error(u16(1) + ext(2, filtersValue(1, cap: 1001)))
+            == .outOfRange(field: "extension FILTERS.max_per_category", value: "1001", allowed: "0 (no cap) ... 1000"))
+        #expect(v2Error(u16(1) + ext(2, Array(repeating: 0, count: 16_648)))
+            == .countExceedsLimit(field: "extensions[0].length", count: 16_648, limit: 16_647))
         // The value ends early (no max_per_category) or leaves bytes over.
         #expect(v2Error(u16(1) + ext(2, [1] + u16(0) + u16(0)))
             == .truncated(field: "extension FILTERS.max_per_category", needed: 2, remaining: 0))
