@@ -86,4 +86,22 @@ import Testing
         transport.deliver(responseFrame(id: sent.header.requestID, items: [4], version: 1))
         #expect(try await call.value.items == .internal([4]))
     }
+
+    @Test func theClientsAffinityKeyTravelsAsTheSessionKey() async throws {
+        let transport = InMemoryTransport()
+        let clock = clock
+        let client = try SeqRecClient(endpoints: [.init(port: 1)], configuration: .init(), clock: clock.function) { _ in
+            try await SeqRecConnection.inMemory(transport, clock: clock)
+        }
+        let call = Task { try await client.recommend(RecommendRequest(session: .internal([1]), k: 1), sessionKey: "shopper-9") }
+        var frames = transport.makeFrameIterator()
+        _ = await frames.next()  // HELLO
+        let sent = try #require(await frames.next())
+        #expect(try sent.decode(RecommendRequest.self, version: 2).sessionKey == Array("shopper-9".utf8))
+        transport.deliver(responseFrame(id: sent.header.requestID, items: [2]))
+        #expect(try await call.value.items == .internal([2]))
+        // A key longer than 64 bytes is refused before anything is sent.
+        await #expect { try await client.recommend(RecommendRequest(session: .internal([1])), sessionKey: String(repeating: "k", count: 65)) }
+            throws: { ($0 as? SeqRecError)?.kind == .invalidRequest }
+    }
 }
