@@ -19,7 +19,7 @@ extension Server {
             let started = MonotonicClock.now()
             let recommender = try Recommender(path: source.path, name: source.name, kernels: kernels,
                                               maxBatch: configuration.maxBatch, tableMemory: tableMemory,
-                                              stateCacheEntries: configuration.stateCacheEntries)
+                                              stateCache: configuration.stateCacheSettings)
             backends.append(RecommenderBackend(recommender))
             loadSeconds.append(Double(MonotonicClock.now() &- started) / 1e9)
         }

@@ -18,7 +18,8 @@ extension ServerConfiguration {
             "drain-delay-ms": int(drainDelayMilliseconds), "drain-grace-ms": int(drainGraceMilliseconds),
             "model": .array(models.map { .string(($0.name.map { "\($0)=" } ?? "") + $0.path) }),
         ]
-        if let stateCacheEntries { settings["state-cache"] = int(stateCacheEntries) }
+        settings["state-cache-mb"] = int(stateCacheMegabytes)
+        settings["state-cache-idle-s"] = int(stateCacheIdleSeconds)
         if let tokenFile { settings["auth-token-file"] = .string(tokenFile) }
         if let kernels { settings["kernels"] = .string(Self.kernelName(kernels)) }
         return settings
