@@ -30,6 +30,7 @@ public enum BenchCommandLine {
                  full forward passes rather than the GRU/SASRec state cache (Benchmarks/run-load does)
       clickstream [--host 127.0.0.1] [--port 7878] [--admin-port N] [--sessions 200] [--clicks 30]
                  [--connections 4] [--items 1682] [--first-item 1] [--k 10] [--model-name ""] [--json <file>]
+                 [--first-session 0]
                  click streams against `seqrec serve`: every session grows one click per round, the
                  whole session sent each time, sessions spread over the connections (one request in
                  flight each); throughput, latency and, with --admin-port, how many of the resumable

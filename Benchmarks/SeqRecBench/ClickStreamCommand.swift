@@ -9,7 +9,7 @@ import SeqRecProtocol
 
 public enum ClickStreamCommand {
     static let options: Set<String> = ["host", "port", "admin-port", "sessions", "clicks", "connections", "items",
-                                       "first-item", "k", "model-name", "json"]
+                                       "first-item", "k", "model-name", "json", "first-session"]
 
     struct Report: Codable {
         var sessions: Int
@@ -21,6 +21,8 @@ public enum ClickStreamCommand {
         /// Lookups and hits the server counted during the run (nil without --admin-port).
         var stateCacheLookups: Int?
         var stateCacheHits: Int?
+        /// The server's model-call time per request (µs; nil without --admin-port).
+        var computeMicrosecondsPerRequest: Double?
         var throughputRPS: Double
         var seconds: Double
         var latency: LatencySummary
@@ -28,6 +30,7 @@ public enum ClickStreamCommand {
         enum CodingKeys: String, CodingKey {
             case sessions, clicks, connections, requests, errors, resumable, seconds, latency
             case stateCacheLookups = "state_cache_lookups", stateCacheHits = "state_cache_hits", throughputRPS = "throughput_rps"
+            case computeMicrosecondsPerRequest = "compute_us_per_request"
         }
     }
 
@@ -44,11 +47,13 @@ public enum ClickStreamCommand {
         let first = try arguments.int("first-item", default: 1, range: 0...1)
         let k = try arguments.int("k", default: 10, range: 1...1_000)
         let model = arguments.string("model-name", default: "")
+        // Other session numbers than an earlier run's (a warm-up) give other sessions.
+        let firstSession = try arguments.int("first-session", default: 0, range: 0...1_000_000_000)
 
         let before = try adminPort.map { try ServerMetrics.stateCache(host: host, port: $0) }
         let plan = ClickStreamPlan(sessions: sessions, clicks: clicks, connections: min(connections, sessions))
         let run = try ClickStreamLoop.run(plan, host: host, port: port) { session, click in
-            let ids = (0...click).map { UInt32(BenchSessions.item(session: session, position: $0, itemCount: items, firstItem: first)) }
+            let ids = (0...click).map { UInt32(BenchSessions.item(session: firstSession + session, position: $0, itemCount: items, firstItem: first)) }
             return RecommendRequest(session: .internal(ids), k: k, modelName: model).frameBytes(requestID: 1)
         }
         let after = try adminPort.map { try ServerMetrics.stateCache(host: host, port: $0) }
@@ -57,6 +62,9 @@ public enum ClickStreamCommand {
             resumable: sessions * (clicks - 1),
             stateCacheLookups: before.flatMap { b in after.map { $0.lookups - b.lookups } },
             stateCacheHits: before.flatMap { b in after.map { $0.hits - b.hits } },
+            computeMicrosecondsPerRequest: before.flatMap { b in
+                after.map { ($0.computeSeconds - b.computeSeconds) * 1e6 / Double(max(1, run.completed)) }
+            },
             throughputRPS: Double(run.completed) / run.seconds, seconds: run.seconds, latency: run.latency.summary)
         if let path = arguments.string("json") { try ReportEncoding.write(try ReportEncoding.json([report]), to: path) }
         BenchCommandLine.printError(
@@ -64,6 +72,7 @@ public enum ClickStreamCommand {
             + "throughput " + ReportEncoding.decimal(report.throughputRPS, 0) + "/s, p50 "
             + ReportEncoding.decimal(report.latency.p50) + " p99 " + ReportEncoding.decimal(report.latency.p99) + " µs"
             + (report.stateCacheHits.map { ", resumed \($0) of \(report.resumable) resumable" } ?? "")
+            + (report.computeMicrosecondsPerRequest.map { ", server compute " + ReportEncoding.decimal($0) + " µs/request" } ?? "")
             + ", errors \(run.errors)")
         return try ReportEncoding.json([report])
     }

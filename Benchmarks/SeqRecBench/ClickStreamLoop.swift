@@ -52,9 +52,16 @@ enum ClickStreamLoop {
     }
 }
 
-/// The state-cache counters of a server's /metrics (summed over models), read over plain HTTP/1.1.
+/// The state-cache counters and model-call time of a server's /metrics (summed over models), read over
+/// plain HTTP/1.1.
 enum ServerMetrics {
-    static func stateCache(host: String, port: UInt16) throws -> (lookups: Int, hits: Int) {
+    struct Counts {
+        var lookups = 0
+        var hits = 0
+        var computeSeconds = 0.0
+    }
+
+    static func stateCache(host: String, port: UInt16) throws -> Counts {
         let socket = try Socket.connect(to: SocketAddress(host: host, port: port), timeoutMilliseconds: 5_000, nonBlocking: false)
         defer { socket.close() }
         try socket.writeAll(Array("GET /metrics HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8))
@@ -68,12 +75,13 @@ enum ServerMetrics {
             case .wouldBlock: continue
             }
         }
-        var lookups = 0, hits = 0
+        var counts = Counts()
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
             guard let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
-            if line.hasPrefix("seqrec_state_cache_lookups_total{") { lookups += Int(value) }
-            if line.hasPrefix("seqrec_state_cache_hits_total{") { hits += Int(value) }
+            if line.hasPrefix("seqrec_state_cache_lookups_total{") { counts.lookups += Int(value) }
+            if line.hasPrefix("seqrec_state_cache_hits_total{") { counts.hits += Int(value) }
+            if line.hasPrefix("seqrec_compute_seconds_sum{") { counts.computeSeconds += value }
         }
-        return (lookups, hits)
+        return counts
     }
 }

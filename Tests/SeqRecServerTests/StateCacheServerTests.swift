@@ -70,12 +70,16 @@ struct StateCacheServerTests {
         #expect(mismatches.isEmpty, "answers differing from a full pass: \(mismatches.prefix(5))")
         let statistics = server.server.statistics
         let resumable = sessions * (clicks - 1)
+        // 2,000 sessions start with fewer distinct items than that: a first click equal to an earlier
+        // session's is a hit that is not a resume; at most this many hits are such.
+        let firstClickRepeats = sessions - Set((0..<sessions).map { Self.item(session: $0, click: 0, itemCount: itemCount) }).count
         #expect(statistics.stateCacheLookups == sessions * clicks)
-        #expect(statistics.stateCacheHits * 10 >= resumable * 9,
-                "\(fixture): \(statistics.stateCacheHits) of \(resumable) resumable requests resumed")
+        #expect((statistics.stateCacheHits - firstClickRepeats) * 10 >= resumable * 9,
+                "\(fixture): \(statistics.stateCacheHits) hits (\(firstClickRepeats) repeated first clicks) of \(resumable) resumable")
         let usage = try #require(recommender.stateCacheUsage)
         #expect(usage.entries <= sessions, "each click supersedes its session's previous window")
-        print("state cache [\(fixture), workers 2]: \(statistics.stateCacheHits) of \(resumable) resumable requests resumed; "
+        print("state cache [\(fixture), workers 2]: \(statistics.stateCacheHits) hits (\(firstClickRepeats) repeated first clicks) "
+            + "of \(resumable) resumable requests; "
             + "\(usage.entries) entries, \(usage.liveBytes) bytes, \(usage.evictions) evictions")
     }
 

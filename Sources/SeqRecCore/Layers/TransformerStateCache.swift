@@ -52,7 +52,7 @@ struct TransformerStateCache {
     func loadReadout(_ key: WindowKey, now: UInt64, into readout: UnsafeMutablePointer<Float>) -> Bool {
         var complete = false
         let found = store.read(key, now: now, renew: true) { record in
-            guard record.floats == recordFloats(tokens: record.aux) else { return }
+            guard (1...maxTokens).contains(record.aux), record.floats == recordFloats(tokens: record.aux) else { return }
             readout.update(from: record.payload + record.floats - hidden, count: hidden)
             complete = true
         }

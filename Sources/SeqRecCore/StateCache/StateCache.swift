@@ -28,6 +28,10 @@ package final class StateCache: @unchecked Sendable {
     let maxFloats: Int
     private let idleNanoseconds: UInt64
     private let ring: UnsafeMutableRawPointer
+    /// The ring's memory: 2 MB pages where the kernel gives them (transparent huge pages), so filling it
+    /// takes one page fault per 2 MB instead of one per 4 KB (a fresh 4 KB page per SASRec record cost
+    /// a few µs per request until the ring had wrapped once).
+    private let ringMemory: HugePageRegion?
     /// One largest record, for renewals (used with `writer` held).
     private let scratch: UnsafeMutableRawPointer
     /// Per index slot `tagWords` words: key.a, key.b, ring position + 1 (0: empty), last use (ns). The
@@ -79,13 +83,14 @@ package final class StateCache: @unchecked Sendable {
         tags = tagMemory.bindMemory(to: Atomic<UInt64>.self, capacity: slots * Self.tagWords)
         versions = versionMemory.bindMemory(to: Atomic<UInt64>.self, capacity: sets)
         // Pages of the ring are touched only when written: a large budget costs memory as it fills.
-        ring = .allocate(byteCount: ringBytes, alignment: 64)
+        ringMemory = HugePageRegion(bytes: ringBytes)
+        ring = ringMemory?.start ?? .allocate(byteCount: ringBytes, alignment: 64)
         scratch = .allocate(byteCount: largest, alignment: 64)
         writer.withLock { $0.budgetBytes = budget }
     }
 
     deinit {
-        ring.deallocate()
+        if ringMemory == nil { ring.deallocate() }
         scratch.deallocate()
         // Atomic<UInt64> is trivial: nothing to deinitialize.
         free(tags)
@@ -122,10 +127,13 @@ package final class StateCache: @unchecked Sendable {
         guard now <= lastUse || now - lastUse <= idleNanoseconds else { return false }
         let position = stored - 1
         guard position >= tail.load(ordering: .acquiring) else { return false }
-        let header = (ring + Int(position % UInt64(ringBytes))).assumingMemoryBound(to: UInt64.self)
-        // Read before the tail check below, like the payload: a reused header makes the whole read a miss.
+        let offset = Int(position % UInt64(ringBytes))
+        let header = (ring + offset).assumingMemoryBound(to: UInt64.self)
+        // Read before the tail check below, like the payload: a reused header makes the whole read a miss,
+        // and until then its values are only trusted to stay inside the ring.
         let floats = Int(truncatingIfNeeded: header[4]), aux = Int(truncatingIfNeeded: header[5])
-        guard header[0] == key.a && header[1] == key.b, floats > 0, floats <= maxFloats else { return false }
+        guard header[0] == key.a && header[1] == key.b, floats > 0, floats <= maxFloats,
+              offset + Self.recordBytes(floats: floats) <= ringBytes else { return false }
         // safe: the record lies inside the ring (records never wrap) and holds `floats` payload floats;
         // if a writer reused its bytes during the copy, the tail check below turns the copy into a miss.
         let payload = (UnsafeMutableRawPointer(header) + Self.headerBytes).assumingMemoryBound(to: Float.self)
