@@ -18,6 +18,8 @@ package final class RecommenderBackend: InferenceBackend {
             hasVocabulary: model.hasVocabulary, isDefault: false, firstItemID: UInt32(clamping: model.firstItem))
     }
 
+    package var stateCacheUsage: StateCacheUsage? { recommender.stateCacheUsage }
+
     package func validate(_ query: SessionQuery) throws(QueryRejection) {
         do {
             try recommender.validate(query)
