@@ -38,6 +38,9 @@ public enum ServerCommand {
           --max-timeout-us N       cap on request deadlines (default 10000000)
           --drain-delay-ms N       after SIGTERM, serve this long with health NOT_SERVING (default 5000)
           --drain-grace-ms N       then exit at the latest after this long (default 20000)
+          --max-connection-age-s N
+                                   GOAWAY OK to connections older than N s ± 10 % jitter, so
+                                   connections spread again after scaling (default 0 = never)
           --state-cache N          GRU and SASRec models: recent windows whose states each worker keeps, so
                                    a session one item longer than before runs one step/token (0 = off;
                                    default: up to 4096 GRU / 256 SASRec entries within 64 MiB)
@@ -103,6 +106,7 @@ public enum ServerCommand {
             case "--max-timeout-us": configuration.maxTimeoutMicroseconds = try unsigned32(of: flag)
             case "--drain-delay-ms": configuration.drainDelayMilliseconds = try integer(of: flag)
             case "--drain-grace-ms": configuration.drainGraceMilliseconds = try integer(of: flag)
+            case "--max-connection-age-s": configuration.maxConnectionAgeSeconds = try integer(of: flag)
             case "--state-cache": configuration.stateCacheEntries = try integer(of: flag)
             case "--auth-token-file": configuration.authToken = try authToken(path: try value(of: flag))
             default: throw ServerCommandError(message: "unknown option '\(flag)'; `seqrec serve --help` lists the options")

@@ -55,6 +55,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var drainDelayMilliseconds = 5_000
     /// After SIGTERM: exit at the latest this long after the drain delay, even with work in flight.
     public var drainGraceMilliseconds = 20_000
+    /// A connection older than this gets GOAWAY OK (after a jitter of ±10 %), so long-lived gateway
+    /// connections spread again after replicas are added (docs/DEPLOY.md). 0 = no limit.
+    public var maxConnectionAgeSeconds = 0
     /// GRU and SASRec models: recent windows whose states each worker keeps per model (0: none; nil: the
     /// family's default, see `Recommender.init`).
     public var stateCacheEntries: Int?
@@ -109,6 +112,8 @@ public struct ServerConfiguration: Sendable, Equatable {
                     "--drain-delay-ms must be 0...\(longest), got \(drainDelayMilliseconds)")
         try require((0...longest).contains(drainGraceMilliseconds),
                     "--drain-grace-ms must be 0...\(longest), got \(drainGraceMilliseconds)")
+        try require((0...2_000_000).contains(maxConnectionAgeSeconds),
+                    "--max-connection-age-s must be 0...2000000 (0 = no limit), got \(maxConnectionAgeSeconds)")
         if let entries = stateCacheEntries {
             try require((0...(1 << 20)).contains(entries), "--state-cache must be 0...1048576, got \(entries)")
         }
