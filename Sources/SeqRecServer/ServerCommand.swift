@@ -47,6 +47,9 @@ public enum ServerCommand {
                                    the workers, so a session one item longer than before runs one
                                    step/token (0 = off; default 128)
           --state-cache-idle-s N   a session's state unused this long is not resumed (default 1800)
+          --max-connection-age-s N
+                                   GOAWAY OK to connections older than N s ± 10 % jitter, so
+                                   connections spread again after scaling (default 0 = never)
           --auth-token-file FILE   require HELLO to carry this file's bytes (one trailing newline
                                    dropped; 1...256 bytes); default: no authentication
           --state-dir DIR          keep state that must survive a restart here (traffic splits, default
@@ -113,6 +116,7 @@ public enum ServerCommand {
             case "--drain-grace-ms": configuration.drainGraceMilliseconds = try integer(of: flag)
             case "--state-cache-mb": configuration.stateCacheMegabytes = try integer(of: flag)
             case "--state-cache-idle-s": configuration.stateCacheIdleSeconds = try integer(of: flag)
+            case "--max-connection-age-s": configuration.maxConnectionAgeSeconds = try integer(of: flag)
             case "--auth-token-file": configuration.authToken = try authToken(path: try value(of: flag))
             case "--state-dir": configuration.stateDirectory = try value(of: flag)
             case "--model-repository": configuration.modelRepository = try value(of: flag)

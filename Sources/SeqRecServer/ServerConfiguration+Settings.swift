@@ -16,6 +16,7 @@ extension ServerConfiguration {
             "frame-timeout-ms": int(frameReadTimeoutMilliseconds), "idle-timeout-ms": int(idleTimeoutMilliseconds),
             "default-timeout-us": int(defaultTimeoutMicroseconds), "max-timeout-us": int(maxTimeoutMicroseconds),
             "drain-delay-ms": int(drainDelayMilliseconds), "drain-grace-ms": int(drainGraceMilliseconds),
+            "max-connection-age-s": int(maxConnectionAgeSeconds),
             "model": .array(models.map { .string(($0.name.map { "\($0)=" } ?? "") + $0.path) }),
         ]
         if let stateDirectory { settings["state-dir"] = .string(stateDirectory) }

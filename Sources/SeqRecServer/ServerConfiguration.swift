@@ -62,6 +62,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var stateCacheMegabytes = StateCacheSettings.defaultMegabytes
     /// Seconds a session's stored state is kept without being used.
     public var stateCacheIdleSeconds = StateCacheSettings.defaultIdleSeconds
+    /// A connection older than this gets GOAWAY OK (after a jitter of ±10 %), so long-lived gateway
+    /// connections spread again after replicas are added (docs/DEPLOY.md). 0 = no limit.
+    public var maxConnectionAgeSeconds = 0
     /// When set, HELLO must carry exactly these bytes (docs/PROTOCOL.md §7.1); nil = no authentication.
     public var authToken: [UInt8]?
     /// A model repository, DIR/<name>/<version>/model.seqrec (docs/OPERATIONS.md §11.2); nil = `models`.
@@ -135,6 +138,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let directory = stateDirectory {
             try require(!directory.isEmpty, "--state-dir needs a directory path, got an empty one")
         }
+        try require((0...2_000_000).contains(maxConnectionAgeSeconds),
+                    "--max-connection-age-s must be 0...2000000 (0 = no limit), got \(maxConnectionAgeSeconds)")
         try require(StateCacheSettings.megabyteRange.contains(stateCacheMegabytes),
                     "--state-cache-mb must be 0...\(StateCacheSettings.megabyteRange.upperBound), got \(stateCacheMegabytes)")
         try require(StateCacheSettings.idleSecondsRange.contains(stateCacheIdleSeconds),

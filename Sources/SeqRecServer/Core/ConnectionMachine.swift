@@ -58,6 +58,9 @@ package struct ConnectionMachine {
     package var output = OutputBuffer(reservingCapacity: 4_096)
     /// Set once the transport has shut down our sending side (closing phase).
     package var sendingShutDown = false
+    /// When the connection reaches its maximum age (`--max-connection-age-s`, jitter applied by the
+    /// core) and gets GOAWAY OK; nil = no limit.
+    package var maxAgeDeadline: UInt64?
 
     package init(policy: HandshakePolicy, now: UInt64, frameTimeoutNanoseconds: UInt64) {
         self.policy = policy
@@ -269,12 +272,18 @@ package struct ConnectionMachine {
         frameDeadline = nil
     }
 
-    /// Time-driven transitions: the frame-read timeout (close, no GOAWAY: docs/PROTOCOL.md §12) and
-    /// the idle GOAWAY OK. Returns true when the connection must be closed now.
+    /// Time-driven transitions: the frame-read timeout (close, no GOAWAY: docs/PROTOCOL.md §12), the
+    /// idle GOAWAY OK and the maximum-age GOAWAY OK. Returns true when the connection must be closed now.
     package mutating func tick(now: UInt64, idleNanoseconds: UInt64, idleMilliseconds: Int) -> Bool {
         if let deadline = frameDeadline, now >= deadline { return true }
         if phase == .open || phase == .peerGoingAway, frameDeadline == nil, isIdle, now &- lastActivity >= idleNanoseconds {
             goAwayGracefully(.ok, "idle for \(idleMilliseconds) ms")
+        }
+        // Old enough: graceful GOAWAY even when busy (what was sent is answered), so the client
+        // reconnects, possibly elsewhere, and connections spread again after scaling.
+        if let deadline = maxAgeDeadline, now >= deadline {
+            maxAgeDeadline = nil
+            goAwayGracefully(.ok, "connection reached its maximum age; reconnect for new requests")
         }
         return shouldClose(now: now)
     }
