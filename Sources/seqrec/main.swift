@@ -10,7 +10,7 @@ if seqrec_cpu_check("seqrec") != 0 { exit(78) }
 
 let usage = """
     usage: seqrec <command> [options]
-      convert <folder> -o <file> [--verify|--no-verify]
+      convert <folder> -o <file> [--verify|--no-verify] [--scan-table int8]
                                           convert weights.safetensors + config.json [+ vocab.tsv] to a .seqrec file;
                                           when the folder has golden.json (default) or with --verify, the file is
                                           kept only if it reproduces upstream's golden outputs on every kernel path
@@ -42,11 +42,16 @@ func run(_ arguments: [String]) async throws {
         let (verifyFlag, noVerifyFlag) = (rest.flag("--verify"), rest.flag("--no-verify"))
         guard !(verifyFlag && noVerifyFlag) else { throw UsageError("convert takes --verify or --no-verify, not both") }
         let verify: Bool? = verifyFlag ? true : noVerifyFlag ? false : nil
+        let scanTable = try rest.option("--scan-table")
+        guard scanTable == nil || scanTable == "int8" else {
+            throw UsageError("--scan-table takes int8 (bf16 scan tables are not implemented), got '\(scanTable ?? "")'")
+        }
         let folder = try rest.positional("input folder")
         try rest.finish()
         if let verified = try VerifiedConversion.convert(folder: folder, output: output, verify: verify) {
             print("verified: \(verified)")
         }
+        if scanTable != nil { try ScanTableConversion.addInt8(path: output) }
         print("wrote \(output)")
     case "inspect":
         let path = try rest.positional("model file")

@@ -12,6 +12,9 @@ public final class Recommender: @unchecked Sendable {
     /// What the scorer reads: the encoder's table, or its resident copy (see `TableMemory`).
     let scoring: ScoringTable
     private let residentTable: ResidentTable?
+    /// The int8 scan table (FORMAT.md §12.1) the contexts scan first, when the file has one and
+    /// `scanTable` is `.automatic` (docs/KERNELS.md, "Exact top-k from the int8 scan").
+    let int8Scan: Int8ScanTable?
 
     public var vocabulary: Vocabulary? { file.vocabulary }
 
@@ -28,7 +31,8 @@ public final class Recommender: @unchecked Sendable {
     ///   default: up to 4,096 GRU states or 256 SASRec key/value sets within 64 MiB — 2 MB at GRU hidden
     ///   128, 13 MB for the default SASRec model; see `GRUStateCache`, `TransformerStateCache`).
     public init(path: String, name: String? = nil, kernels: KernelSelection = .automatic, maxBatch: Int = 64,
-                tableMemory: TableMemory = .automatic, stateCacheEntries: Int? = nil) throws {
+                tableMemory: TableMemory = .automatic, stateCacheEntries: Int? = nil,
+                scanTable: ScanTablePolicy = .automatic) throws {
         guard (1...1024).contains(maxBatch) else { throw ModelLoadError("model load: maxBatch is \(maxBatch), expected 1…1024") }
         if let entries = stateCacheEntries, !(0...(1 << 20)).contains(entries) {
             throw ModelLoadError("model load: stateCacheEntries is \(entries), expected 0…1048576")
@@ -37,7 +41,10 @@ public final class Recommender: @unchecked Sendable {
         encoder = try makeEncoder(file, packing: packedWeights, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
         try Self.checkScratch(encoder, maxBatch: maxBatch)
         let table = encoder.scoring
-        residentTable = tableMemory.copies(bytes: table.rows * table.width * MemoryLayout<Float>.stride)
+        int8Scan = scanTable == .automatic ? try Int8ScanTable.bind(file, fp32: table, tableMemory: tableMemory) : nil
+        // With an int8 table the fp32 rows are read only for the few re-scored candidates (and fallbacks):
+        // the int8 rows get the resident copy, the fp32 ones stay in the mapping.
+        residentTable = int8Scan == nil && tableMemory.copies(bytes: table.rows * table.width * MemoryLayout<Float>.stride)
             ? ResidentTable(copying: table) : nil
         scoring = residentTable?.scoring ?? table
         self.kernels = kernels
