@@ -13,6 +13,7 @@
 #define CSEQREC_KERNELS_H
 
 #include <stddef.h>
+#include "seqrec_scan.h"  // the int8 scan kernels (scan engineer's file)
 
 #ifdef __cplusplus
 extern "C" {

@@ -18,7 +18,7 @@ public final class InferenceContext {
         workspace = Workspace(encoder.workspaceLayout)
         readout = .allocate(capacity: recommender.maxBatch * encoder.scoring.width)
         readout.initialize(repeating: 0, count: recommender.maxBatch * encoder.scoring.width)
-        scorer = CatalogScorer(table: recommender.scoring, maxBatch: recommender.maxBatch)
+        scorer = CatalogScorer(table: recommender.scoring, maxBatch: recommender.maxBatch, int8: recommender.int8Scan)
         catalogueReader = recommender.catalogue.register()
         answers = AnswerStage(recommender, workspace: workspace)
     }
@@ -82,6 +82,10 @@ public final class InferenceContext {
         runValidated([query][...], into: &results)
         return results[0]
     }
+
+    /// Full-catalogue sessions this context answered from the int8 scan, and those that needed the fp32
+    /// fallback (nil when the model is scanned in fp32 only). Servers export the sum over contexts.
+    public var exactScanStatistics: ExactScanStatistics? { scorer.exactScanStatistics }
 
     /// Sessions looked up in, and resumed from, this context's state cache (GRU states or SASRec keys and
     /// values); nil for models without one.

@@ -16,6 +16,9 @@ public final class Recommender: @unchecked Sendable {
     let popularity: PopularityRanking?
     /// A cache-less binding for explanations' leave-one-out sessions, built on first use.
     let uncached = UncachedEncoder()
+    /// The int8 scan table (FORMAT.md §12.1) the contexts scan first, when the file has one and
+    /// `scanTable` is `.automatic` (docs/KERNELS.md, "Exact top-k from the int8 scan").
+    let int8Scan: Int8ScanTable?
 
     public var vocabulary: Vocabulary? { file.vocabulary }
     /// The item attributes this version filters with (published by an `ItemCatalogue`; empty until then).
@@ -33,14 +36,18 @@ public final class Recommender: @unchecked Sendable {
     ///   state cache, shared by every context, so a session that grew by one item runs one step or token
     ///   (`.off`: none; default 128 MiB, 30 min; see `StateCache`).
     public init(path: String, name: String? = nil, kernels: KernelSelection = .automatic, maxBatch: Int = 64,
-                tableMemory: TableMemory = .automatic, stateCache: StateCacheSettings = StateCacheSettings()) throws {
+                tableMemory: TableMemory = .automatic, stateCache: StateCacheSettings = StateCacheSettings(),
+                scanTable: ScanTablePolicy = .automatic) throws {
         guard (1...1024).contains(maxBatch) else { throw ModelLoadError("model load: maxBatch is \(maxBatch), expected 1…1024") }
         try stateCache.validate()
         file = try ModelFile.open(path: path)
         encoder = try makeEncoder(file, packing: packedWeights, maxBatch: maxBatch, stateCache: stateCache)
         try Self.checkScratch(encoder, maxBatch: maxBatch)
         let table = encoder.scoring
-        residentTable = tableMemory.copies(bytes: table.rows * table.width * MemoryLayout<Float>.stride)
+        int8Scan = scanTable == .automatic ? try Int8ScanTable.bind(file, fp32: table, tableMemory: tableMemory) : nil
+        // With an int8 table the fp32 rows are read only for the few re-scored candidates (and fallbacks):
+        // the int8 rows get the resident copy, the fp32 ones stay in the mapping.
+        residentTable = int8Scan == nil && tableMemory.copies(bytes: table.rows * table.width * MemoryLayout<Float>.stride)
             ? ResidentTable(copying: table) : nil
         scoring = residentTable?.scoring ?? table
         self.kernels = kernels
