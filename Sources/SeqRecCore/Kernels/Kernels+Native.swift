@@ -58,12 +58,25 @@ package final class GRURecurrentWeights: @unchecked Sendable {
         precondition(d > 0, "a GRU layer has at least one hidden unit")
         hiddenWidth = d
         let count = seqrec_gru_packed_count(d)
-        let block = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        let block = allocateCacheAligned(floats: count)
         seqrec_gru_pack(d, weights, block)  // writes every one of the `count` floats
         packed = UnsafePointer(block)
     }
 
     deinit {
-        UnsafeMutablePointer(mutating: packed).deallocate()
+        UnsafeMutableRawPointer(mutating: packed).deallocate()
     }
+}
+
+/// Bytes of a cache line, the alignment of every table a native kernel streams with 512-bit loads.
+let cacheLineBytes = 64
+
+/// Uninitialised floats starting on a cache line (free with `UnsafeMutableRawPointer.deallocate()`).
+/// A plain `allocate(capacity:)` of a large block comes from mmap at page + 16 bytes, so every 64-byte
+/// row of a packed panel would straddle two cache lines: each 512-bit load then costs two (measured in
+/// RESULTS.md, "GRU4Rec at one row").
+func allocateCacheAligned(floats count: Int) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1) * MemoryLayout<Float>.stride,
+                                     alignment: cacheLineBytes)
+        .bindMemory(to: Float.self, capacity: Swift.max(count, 1))
 }

@@ -68,7 +68,7 @@ final class GRUInputProjections: @unchecked Sendable {
         let width = 3 * layer.hiddenWidth
         let (floats, overflow) = rows.multipliedReportingOverflow(by: width)
         guard rows > 0, !overflow, floats <= Self.maximumBytes / MemoryLayout<Float>.size else { return nil }
-        let block = UnsafeMutablePointer<Float>.allocate(capacity: floats)
+        let block = allocateCacheAligned(floats: floats)
         // Row by row the same product a request's chunk would compute (the native GEMM's sums do not depend
         // on the row count), so scores equal the per-request projection's.
         layer.input(rows: rows, table, ldx: layer.input.inputWidth, into: block, ldo: width, kernels: Kernels(.automatic))
@@ -78,7 +78,7 @@ final class GRUInputProjections: @unchecked Sendable {
     }
 
     deinit {
-        UnsafeMutablePointer(mutating: values).deallocate()
+        UnsafeMutableRawPointer(mutating: values).deallocate()
     }
 }
 
