@@ -22,16 +22,20 @@ enum NativeKernels {
     /// One GRU step over `rows` rows with W_hh packed by `GRURecurrentWeights` (see CSeqRecKernels.h).
     static func gruStep(_ level: InstructionSet, rows: Int, hiddenWidth d: Int, packed: UnsafePointer<Float>,
                         hiddenBias: UnsafePointer<Float>?, inputs: GRUStepInputs,
-                        hidden: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+                        hidden: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                        panelsDescending: Bool) {
         #if arch(x86_64)
         let (pointers, block, stride): (UnsafePointer<UnsafePointer<Float>?>?, UnsafePointer<Float>?, Int)
         switch inputs {
         case .rows(let rowPointers): (pointers, block, stride) = (rowPointers, nil, 0)
         case .block(let gi, let ldgi): (pointers, block, stride) = (nil, gi, ldgi)
         }
+        let descending: Int32 = panelsDescending ? 1 : 0
         switch level {
-        case .avx512: seqrec_gru_step_avx512(rows, d, packed, hiddenBias, pointers, block, stride, hidden, scratch)
-        case .avx2: seqrec_gru_step_avx2(rows, d, packed, hiddenBias, pointers, block, stride, hidden, scratch)
+        case .avx512:
+            seqrec_gru_step_avx512(rows, d, packed, hiddenBias, pointers, block, stride, hidden, scratch, descending)
+        case .avx2:
+            seqrec_gru_step_avx2(rows, d, packed, hiddenBias, pointers, block, stride, hidden, scratch, descending)
         case .portable: preconditionFailure("native GRU step called at the portable level")
         }
         #else
