@@ -16,7 +16,7 @@ struct AnswersExplanationTests {
     static func load(_ fixture: String, cache: Int? = nil, backend: KernelSelection = .automatic) throws -> Recommender {
         let path = try GoldenFixture(fixture).convert()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        return try Recommender(path: path, kernels: backend, maxBatch: 8, stateCacheEntries: cache)
+        return try Recommender(path: path, kernels: backend, maxBatch: 8, stateCache: cache == 0 ? .off : StateCacheSettings())
     }
 
     /// Scores of `session` on a fresh cache-less context (the reference run).
