@@ -164,8 +164,9 @@ public final class AdminRouter: Sendable {
         }
         services.recommend(parsed.request, timeoutMicroseconds: parsed.timeoutMicroseconds) { outcome in
             switch outcome {
-            case .answered(let response, let titles):
-                respond(HTTPResponse(status: .ok, contentType: Self.jsonType, body: RecommendJSON.render(response, titles: titles)))
+            case .answered(let response, let titles, let becauseTitles):
+                respond(HTTPResponse(status: .ok, contentType: Self.jsonType,
+                                     body: RecommendJSON.render(response, titles: titles, becauseTitles: becauseTitles)))
             case .failed(let code, let message, let retryAfter):
                 var response = Self.error(code, message)
                 if let retryAfter, code == .resourceExhausted || code == .unavailable {
