@@ -18,6 +18,8 @@ package final class RecommenderBackend: InferenceBackend {
             hasVocabulary: model.hasVocabulary, isDefault: false, firstItemID: UInt32(clamping: model.firstItem))
     }
 
+    package var stateCacheUsage: StateCacheUsage? { recommender.stateCacheUsage }
+
     package func validate(_ query: SessionQuery) throws(QueryRejection) {
         do {
             try recommender.validate(query)
@@ -40,6 +42,8 @@ package final class RecommenderBackend: InferenceBackend {
     }
 
     package func token(of item: Int32) -> String? { recommender.token(of: item) }
+
+    package func title(of item: Int32) -> String? { recommender.vocabulary?.title(of: Int(item)) }
 
     package func makeWorker() -> any InferenceWorker { RecommenderWorker(recommender.makeContext()) }
 }

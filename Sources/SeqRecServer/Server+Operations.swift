@@ -34,7 +34,12 @@ extension Server {
             loadSeconds: loaded.loadSeconds,
             // The f32 item table the catalogue scan streams: items × width × 4 bytes.
             tableBytes: UInt64(info.itemCount) * UInt64(info.embeddingWidth) * 4,
-            itemCount: Int(info.itemCount))
+            itemCount: Int(info.itemCount),
+            stateCache: loaded.backend.stateCacheUsage.map { usage in
+                StateCacheMetrics(budgetBytes: UInt64(usage.budgetBytes), liveBytes: UInt64(max(0, usage.liveBytes)),
+                                  entries: UInt64(max(0, usage.entries)), evictions: UInt64(usage.evictions),
+                                  expirations: UInt64(usage.expirations))
+            })
     }
 }
 

@@ -57,8 +57,8 @@ public final class Server: @unchecked Sendable {
     private var running = 0
     private var stopping = false
     /// One runner per worker: at most `workers` batches run at once, so a thread that starts one always
-    /// finds a free runner. Taken last-in first-out, so the same runner (and its state cache) serves
-    /// consecutive requests at light load.
+    /// finds a free runner. Taken last-in first-out, so the same runner (its workspace warm in cache)
+    /// serves consecutive requests at light load; a model's state cache is shared by all runners.
     private var idleRunners: [BatchRunner]
     private var events: [ReadyEvent] = []
     private var actions: [CoreAction] = []

@@ -43,9 +43,13 @@ public enum ServerCommand {
           --max-timeout-us N       cap on request deadlines (default 10000000)
           --drain-delay-ms N       after SIGTERM, serve this long with health NOT_SERVING (default 5000)
           --drain-grace-ms N       then exit at the latest after this long (default 20000)
-          --state-cache N          GRU and SASRec models: recent windows whose states each worker keeps, so
-                                   a session one item longer than before runs one step/token (0 = off;
-                                   default: up to 4096 GRU / 256 SASRec entries within 64 MiB)
+          --state-cache-mb N       GRU, SASRec and NARM models: MiB of each model's state cache, shared by
+                                   the workers, so a session one item longer than before runs one
+                                   step/token (0 = off; default 128)
+          --state-cache-idle-s N   a session's state unused this long is not resumed (default 1800)
+          --max-connection-age-s N
+                                   GOAWAY OK to connections older than N s ± 10 % jitter, so
+                                   connections spread again after scaling (default 0 = never)
           --auth-token-file FILE   require HELLO to carry this file's bytes (one trailing newline
                                    dropped; 1...256 bytes); default: no authentication
           --state-dir DIR          keep state that must survive a restart here (traffic splits, default
@@ -110,7 +114,9 @@ public enum ServerCommand {
             case "--max-timeout-us": configuration.maxTimeoutMicroseconds = try unsigned32(of: flag)
             case "--drain-delay-ms": configuration.drainDelayMilliseconds = try integer(of: flag)
             case "--drain-grace-ms": configuration.drainGraceMilliseconds = try integer(of: flag)
-            case "--state-cache": configuration.stateCacheEntries = try integer(of: flag)
+            case "--state-cache-mb": configuration.stateCacheMegabytes = try integer(of: flag)
+            case "--state-cache-idle-s": configuration.stateCacheIdleSeconds = try integer(of: flag)
+            case "--max-connection-age-s": configuration.maxConnectionAgeSeconds = try integer(of: flag)
             case "--auth-token-file": configuration.authToken = try authToken(path: try value(of: flag))
             case "--state-dir": configuration.stateDirectory = try value(of: flag)
             case "--model-repository": configuration.modelRepository = try value(of: flag)

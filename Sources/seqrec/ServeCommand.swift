@@ -72,6 +72,12 @@ enum ServeCommand {
         server.logStartupReport()
         let adminPort = try runtime.startAdmin(services: services, token: configuration.authToken)
         defer { runtime.stopAdmin() }
+        let agent = try runtime.options.agentPort.map { port in
+            try AgentCheckListener(host: runtime.options.adminHost, port: port) { [services] in services.readiness() }
+        }
+        agent?.start()
+        defer { agent?.stop() }
+        if let agent { runtime.log.log(.info, "agent_check_listening", [("port", LogValue.int(Int(agent.port)))]) }
         runtime.started(port: server.port, adminPort: adminPort, workers: configuration.workers,
                         kernels: runtime.build.kernels)
         let delay = configuration.drainDelayMilliseconds

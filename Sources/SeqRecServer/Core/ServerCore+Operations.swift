@@ -41,7 +41,7 @@ extension ServerCore {
                 modelName: backend.info.name, modelVersion: backend.info.version, items: items,
                 scores: pool[slot].result.scores,
                 embedding: pool[slot].query.includeEmbedding ? pool[slot].result.embedding : [])
-            completion(.answered(response, titles: nil))
+            completion(.answered(response, titles: ids.map { backend.title(of: $0) }))
         case .expired:
             statistics.expiredInQueue += 1
             completion(.failed(.deadlineExceeded, message: "deadline passed while the request waited in the queue",

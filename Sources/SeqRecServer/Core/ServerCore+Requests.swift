@@ -65,11 +65,13 @@ extension ServerCore {
             return
         }
         do {
-            // One request value is reused for every RECOMMEND: its id arrays keep their capacity.
-            try decodedRequest.decode(frame.body, limits: limits)
+            // One request value is reused for every RECOMMEND: its id arrays keep their capacity. The
+            // connection's negotiated version decides whether the body ends with extensions.
+            try decodedRequest.decode(frame.body, limits: limits, version: withMachine(index) { $0.version })
         } catch {
-            countRefusal(.invalidArgument, model: nil)
-            sendError(.invalidArgument, error.description, to: id, on: index)
+            // INVALID_ARGUMENT, or UNIMPLEMENTED + NOT_PROCESSED for an unknown critical extension.
+            countRefusal(error.status, model: nil)
+            sendError(error.status, error.description, to: id, on: index, notProcessed: error.status == .unimplemented)
             return
         }
         switch enqueue(decodedRequest, timeoutMicroseconds: frame.header.aux, now: now) {
@@ -223,17 +225,19 @@ extension ServerCore {
         // The codec is inlinable, so these calls are specialised for the slot's concrete buffers and
         // allocate nothing (Benchmarks/Tests/SeqRecBenchTests/ServerAllocationTests.swift).
         withMachine(index) { machine in
+            let version = machine.version
             machine.output.append { output in
                 let items = pool[slot].result.items.lazy.map { UInt32(bitPattern: $0) }
                 if externalIDs {
                     RecommendResponse.encodeFrame(
                         requestID: requestID, modelName: backend.info.name, modelVersion: backend.info.version,
-                        items: items, scores: pool[slot].result.scores, embedding: embedding,
+                        items: items, scores: pool[slot].result.scores, embedding: embedding, version: version,
                         externalID: { backend.token(of: Int32(bitPattern: $0)) ?? "" }, into: &output)
                 } else {
                     RecommendResponse.encodeFrame(
                         requestID: requestID, modelName: backend.info.name, modelVersion: backend.info.version,
-                        items: items, scores: pool[slot].result.scores, embedding: embedding, into: &output)
+                        items: items, scores: pool[slot].result.scores, embedding: embedding, version: version,
+                        into: &output)
                 }
             }
         }

@@ -69,6 +69,8 @@ package final class ServerCore {
     /// Per-request log lines (`--log-requests`); nil or off: none.
     package var operations: OperationsRuntime?
     var adminCompletions: [Int: @Sendable (AdminRecommendOutcome) -> Void] = [:]
+    /// The jitter factor of each connection's maximum age, in 0.9...1.1 (tests make it constant).
+    package var connectionAgeJitter: () -> Double = { Double.random(in: 0.9...1.1) }
 
     /// Each backend is the version its description names (version 1 for a file given with --model).
     package convenience init(configuration: ServerConfiguration, backends: [any InferenceBackend]) throws {
@@ -130,6 +132,11 @@ package final class ServerCore {
         let token = ConnectionToken(index: UInt32(index), generation: generations[index])
         records[index] = Record(machine: ConnectionMachine(policy: policy, now: now, frameTimeoutNanoseconds: frameTimeout),
                                 token: token)
+        if configuration.maxConnectionAgeSeconds > 0 {
+            let factor = min(1.1, max(0.9, connectionAgeJitter()))
+            let age = UInt64(Double(configuration.maxConnectionAgeSeconds) * factor * 1e9)
+            records[index]!.machine.maxAgeDeadline = now &+ age
+        }
         connectionCount += 1
         return token
     }

@@ -31,7 +31,7 @@ package enum VersionLoader {
         do {
             recommender = try Recommender(path: path, name: name, kernels: configuration.kernels ?? .automatic,
                                           maxBatch: configuration.maxBatch, tableMemory: configuration.tableMemory,
-                                          stateCacheEntries: configuration.stateCacheEntries)
+                                          stateCache: configuration.stateCacheSettings)
         } catch {
             let unreadable = !FileSystem.isReadableFile(path)
             throw VersionLoadError(unreadable ? .unreadable : .corrupt, "\(path): \(error)")
