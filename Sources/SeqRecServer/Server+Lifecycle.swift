@@ -52,6 +52,12 @@ extension Server {
             }
             let policy = configuration.versionPolicies[name] ?? .default
             let want = Set(policy.select(from: onDisk)).union((routed[name] ?? []).filter { current.contains($0) || onDisk.contains($0) })
+            guard !want.isEmpty else {
+                // `specific` naming versions that are not on disk: never unload a model to nothing.
+                report.skipped.append("\(root)/\(name): policy \(policy) selects none of the versions on disk "
+                    + "(\(onDisk.map(String.init).joined(separator: ", "))); the loaded versions keep serving")
+                continue
+            }
             wanted[name] = want.sorted()
             for version in want.sorted() where !current.contains(version) {
                 do {
