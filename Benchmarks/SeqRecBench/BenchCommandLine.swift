@@ -34,6 +34,10 @@ public enum BenchCommandLine {
       metrics    [--iterations 2000000] [--repeats 5] [--batch 8]
                  cost of the server's per-request metrics updates (ns over an empty loop, alone and
                  with a concurrent scraper) and their heap allocations
+      catalogue  --model <file.seqrec> [--requests 300] [--repeats 3] [--unavailable 10] [--k 10]
+                 [--state-dir <dir>]
+                 item-attribute filters (10 % unavailable + a category rule) against unfiltered B=1
+                 requests, the time of a 10,000-item bulk update, and request p99 during such updates
     """
 
     /// Runs one command; returns the process exit status. Errors go to stderr with the usage.
@@ -51,6 +55,7 @@ public enum BenchCommandLine {
             case "load": print(try LoadCommand.run(options))
             case "kernels": print(try KernelsCommand.run(options))
             case "metrics": print(try MetricsCommand.run(options))
+            case "catalogue": print(try CatalogueCommand.run(options))
             case "help", "--help", "-h": print(usage)
             default:
                 printError("unknown command '\(command)'\n\n" + usage)

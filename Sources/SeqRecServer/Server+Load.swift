@@ -25,6 +25,7 @@ extension Server {
         }
         let server = try Server(configuration: configuration, backends: backends)
         server.modelLoadSeconds = loadSeconds
+        server.catalogues = try ItemCatalogues(configuration: configuration, backends: backends)
         return server
     }
 

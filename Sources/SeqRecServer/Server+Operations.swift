@@ -97,4 +97,6 @@ final class ServerAdminServices: AdminServices, @unchecked Sendable {
     }
 
     func modelMetrics() -> [ModelMetrics] { server.modelMetrics }
+
+    func itemAttributes() -> (any ItemAttributeServices)? { server.catalogues }
 }

@@ -33,6 +33,8 @@ public final class Server: @unchecked Sendable {
     let lastLead = Atomic<UInt64>(0)
     /// Seconds each backend took to load (Server.load), for the operations metrics.
     package var modelLoadSeconds: [Double] = []
+    /// Item attributes by model name (ItemCatalogues.swift); set by `load` before `run()`.
+    package var catalogues: ItemCatalogues?
     private var drainRequestsSeen = 0
     private var listener: Socket?
     /// Connection sockets by table index, with the token they belong to (an index is reused after a

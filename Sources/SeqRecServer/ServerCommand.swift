@@ -41,6 +41,8 @@ public enum ServerCommand {
           --state-cache N          GRU and SASRec models: recent windows whose states each worker keeps, so
                                    a session one item longer than before runs one step/token (0 = off;
                                    default: up to 4096 GRU / 256 SASRec entries within 64 MiB)
+          --item-attributes NAME=FILE  item attributes of model NAME: JSONL by external id (repeatable;
+                                   docs/OPERATIONS.md "Item attributes"); updates need --state-dir
           --auth-token-file FILE   require HELLO to carry this file's bytes (one trailing newline
                                    dropped; 1...256 bytes); default: no authentication
           --state-dir DIR          keep state that must survive a restart here (traffic splits, default
@@ -108,6 +110,13 @@ public enum ServerCommand {
             case "--state-cache": configuration.stateCacheEntries = try integer(of: flag)
             case "--auth-token-file": configuration.authToken = try authToken(path: try value(of: flag))
             case "--state-dir": configuration.stateDirectory = try value(of: flag)
+            case "--item-attributes":
+                let text = try value(of: flag)
+                guard let equals = text.firstIndex(of: "="), equals != text.startIndex, text.index(after: equals) != text.endIndex else {
+                    throw ServerCommandError(message: "--item-attributes needs NAME=FILE, got '\(text)'")
+                }
+                configuration.itemAttributes.append(ItemAttributeSource(name: String(text[..<equals]),
+                                                                        path: String(text[text.index(after: equals)...])))
             default: throw ServerCommandError(message: "unknown option '\(flag)'; `seqrec serve --help` lists the options")
             }
             index += 1

@@ -20,6 +20,7 @@ extension ServerConfiguration {
         ]
         if let stateCacheEntries { settings["state-cache"] = int(stateCacheEntries) }
         if let stateDirectory { settings["state-dir"] = .string(stateDirectory) }
+        if !itemAttributes.isEmpty { settings["item-attributes"] = .array(itemAttributes.map { .string("\($0.name)=\($0.path)") }) }
         if let tokenFile { settings["auth-token-file"] = .string(tokenFile) }
         if let kernels { settings["kernels"] = .string(Self.kernelName(kernels)) }
         return settings

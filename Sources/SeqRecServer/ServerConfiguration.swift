@@ -64,6 +64,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// default versions (the model lifecycle), journalled catalogue updates. Created when missing;
     /// nil = nothing persists (a restart starts from the model files and the defaults).
     public var stateDirectory: String?
+    /// Item-attribute files by model name (`--item-attributes NAME=FILE`, ItemCatalogues.swift).
+    public var itemAttributes: [ItemAttributeSource] = []
 
     public init() {}
 
@@ -115,6 +117,9 @@ public struct ServerConfiguration: Sendable, Equatable {
                     "--drain-grace-ms must be 0...\(longest), got \(drainGraceMilliseconds)")
         if let entries = stateCacheEntries {
             try require((0...(1 << 20)).contains(entries), "--state-cache must be 0...1048576, got \(entries)")
+        }
+        for (index, source) in itemAttributes.enumerated() where itemAttributes[..<index].contains(where: { $0.name == source.name }) {
+            throw ServerCommandError(message: "--item-attributes gives model '\(source.name)' twice; one file per model")
         }
         if let directory = stateDirectory {
             try require(!directory.isEmpty, "--state-dir needs a directory path, got an empty one")

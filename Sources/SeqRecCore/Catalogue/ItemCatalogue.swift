@@ -111,12 +111,16 @@ public final class ItemCatalogue: Sendable {
         }
     }
 
+    /// The updates of a PATCH body `{"updates": [...]}`, unresolved.
+    public static func parseBatch(_ body: [UInt8]) throws(CatalogueError) -> [AttributeUpdate] {
+        guard body.count <= 64 << 20 else { throw CatalogueError(field: "body", "\(body.count) bytes, at most 64 MiB") }
+        return try AttributeJournal.batch(try CatalogueJSON.parse(body[...]), tokenOnly: false)
+    }
+
     /// Parses and applies a PATCH body `{"updates": [...]}`.
     @discardableResult
     public func apply(json body: [UInt8]) throws(CatalogueError) -> Int {
-        guard body.count <= 64 << 20 else { throw CatalogueError(field: "body", "\(body.count) bytes, at most 64 MiB") }
-        let value = try CatalogueJSON.parse(body[...])
-        return try apply(try AttributeJournal.batch(value, tokenOnly: false))
+        try apply(try Self.parseBatch(body))
     }
 
     /// One item's attributes: its external id, its internal id in the newest attached version (nil when

@@ -40,4 +40,6 @@ public protocol AdminServices: AnyObject, Sendable {
     func gauges() -> ServerGauges
     /// Loaded model versions for /metrics.
     func modelMetrics() -> [ModelMetrics]
+    /// The item-attribute endpoints' services (ItemRoutes.swift; default nil: none).
+    func itemAttributes() -> (any ItemAttributeServices)?
 }
