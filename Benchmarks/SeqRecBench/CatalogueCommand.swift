@@ -35,7 +35,7 @@ public enum CatalogueCommand {
         defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
         let catalogue = try ItemCatalogue(name: "bench", stateDirectory: stateDirectory)
         catalogue.attach(recommender)
-        var loadStart = monotonicNanoseconds()
+        let loadStart = monotonicNanoseconds()
         for start in stride(from: 0, to: updates.count, by: ItemCatalogue.maxBatch) {
             try catalogue.apply(Array(updates[start ..< min(start + ItemCatalogue.maxBatch, updates.count)]))
         }
@@ -87,7 +87,9 @@ public enum CatalogueCommand {
         }
         let memory = try ItemCatalogue(name: "bench-memory")   // no state directory: no journal
         memory.attach(recommender)
-        try memory.apply(updates)
+        for start in stride(from: 0, to: updates.count, by: ItemCatalogue.maxBatch) {
+            try memory.apply(Array(updates[start ..< min(start + ItemCatalogue.maxBatch, updates.count)]))
+        }
         var memoryTimes: [UInt64] = [], parsed: [[AttributeUpdate]] = []
         for body in bodies { parsed.append(try ItemCatalogue.parseBatch(body)) }
         for batch in parsed {
