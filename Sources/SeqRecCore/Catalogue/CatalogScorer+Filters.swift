@@ -20,9 +20,10 @@ struct CategoryCapScratch {
 }
 
 extension CatalogScorer {
-    /// Heap capacity for `query`: k, or a pool of candidates for the per-category cap.
+    /// Heap capacity for `query`: its selection depth (k, or the diversity pool of Answers/), or a
+    /// larger pool of candidates for the per-category cap.
     func poolSize(_ query: SessionQuery, _ catalogue: CatalogueSnapshot?) -> Int {
-        let k = Swift.min(query.k, SessionQuery.maxK)
+        let k = query.selectionDepth
         guard catalogue != nil, query.filters.maxPerCategory != nil else { return k }
         return Swift.min(SessionQuery.maxK, Swift.max(4 * k, k + 64))
     }
@@ -47,11 +48,12 @@ extension CatalogScorer {
         masked[b] = false
     }
 
-    /// Replaces `result` (the pool, best first) with the greedy capped answer of at most k items.
+    /// Replaces `result` (the pool, best first) with the greedy capped answer of at most
+    /// `selectionDepth` items (k, or the diversity pool that MMR then re-ranks within the cap).
     func capPerCategory(_ query: SessionQuery, session b: Int, readout u: UnsafePointer<Float>,
                         result: inout Recommendation, catalogue: CatalogueSnapshot, now: Int64, kernels: Kernels) {
         let limit = Int32(query.filters.maxPerCategory ?? Int.max)   // validated: 1…maxK
-        let k = query.k, poolCapacity = poolSize(query, catalogue)
+        let k = query.selectionDepth, poolCapacity = poolSize(query, catalogue)
         if cap.counts.count < catalogue.categoryCount {
             cap.counts.append(contentsOf: repeatElement(0, count: catalogue.categoryCount - cap.counts.count))
         }

@@ -3,6 +3,7 @@
 //   fused (KernelSelection.catalogScan, 1–8 sessions): per slab of S rows, each session's FusedScan → its TopKHeap
 //   batched (more sessions): per slab of S rows, groups of 32/8 sessions in lanes (BatchScan) → their TopKHeaps
 //   blocked: readout [F, w] · table[lo..<hi]ᵀ → block [F, C] (+ bias) → one TopKHeap per session
+//   int8 exact (a model with an int8 scan table, fused/batched selections): ExactScan, the fp32 fused scan's result
 
 /// Per-context scoring state (chunk buffer, heaps, filter bitsets), sized once; never allocates.
 final class CatalogScorer {
@@ -29,10 +30,16 @@ final class CatalogScorer {
     /// whole afterwards), and the per-category cap's scratch.
     let masked: UnsafeMutablePointer<Bool>               // [maxBatch]
     var cap = CategoryCapScratch()
+    /// The exact int8 scan, when the model has an int8 scan table (and the recommender uses it).
+    private let exact: ExactScan?
+    /// Tests pin the int8 dot path; nil = the fastest the kernels' native level allows.
+    var int8DotOverride: Int8Dot?
+    private var int8Dot: (level: InstructionSet, path: Int8Dot)?
 
-    init(table: ScoringTable, maxBatch: Int) {
+    init(table: ScoringTable, maxBatch: Int, int8: Int8ScanTable? = nil) {
         self.table = table
         self.maxBatch = maxBatch
+        exact = int8.map { ExactScan(table: table, int8: $0, maxBatch: maxBatch) }
         words = (table.rows + 63) / 64
         heapScores = .allocate(capacity: maxBatch * SessionQuery.maxK)
         heapItems = .allocate(capacity: maxBatch * SessionQuery.maxK)
@@ -106,6 +113,11 @@ final class CatalogScorer {
         let w = table.width
         var low = table.firstItem
         let scan = kernels.selection.catalogScan(sessions: count)
+        if let exact, scan != .blocked {
+            exact.scan(count: count, sessions: fullCatalog, readouts: compact, heaps: heaps, excluded: excluded,
+                       words: words, dot: int8DotPath(kernels))
+            return
+        }
         if scan == .batched {
             batchScan(sessions: count)
             return
@@ -133,6 +145,17 @@ final class CatalogScorer {
             }
             low = high
         }
+    }
+
+    /// Sessions answered by the int8 scan and fp32 fallbacks so far (nil without an int8 table).
+    var exactScanStatistics: ExactScanStatistics? { exact?.statistics }
+
+    private func int8DotPath(_ kernels: Kernels) -> Int8Dot {
+        if let int8DotOverride { return int8DotOverride }
+        if let int8Dot, int8Dot.level == kernels.native { return int8Dot.path }
+        let path = Int8Dot.fastest(native: kernels.native)
+        int8Dot = (kernels.native, path)
+        return path
     }
 
     /// `BatchScan` over the whole catalog: sessions in groups of 32, the rest in groups of 8 (the last one
