@@ -46,6 +46,10 @@ public enum BenchCommandLine {
                  the same counting through the server: two in-process servers of the model, one
                  counting as `seqrec serve` does, one without metrics, the same closed-loop load
                  against each in alternation (throughput, p50, p99)
+      catalogue  --model <file.seqrec> [--requests 300] [--repeats 3] [--unavailable 10] [--k 10]
+                 [--state-dir <dir>]
+                 item-attribute filters (10 % unavailable + a category rule) against unfiltered B=1
+                 requests, the time of a 10,000-item bulk update, and request p99 during such updates
     """
 
     /// Runs one command; returns the process exit status. Errors go to stderr with the usage.
@@ -65,6 +69,7 @@ public enum BenchCommandLine {
             case "metrics": print(try MetricsCommand.run(options))
             case "clickstream": print(try ClickStreamCommand.run(options))
             case "metrics-server": print(try MetricsServerCommand.run(options))
+            case "catalogue": print(try CatalogueCommand.run(options))
             case "help", "--help", "-h": print(usage)
             default:
                 printError("unknown command '\(command)'\n\n" + usage)

@@ -61,7 +61,9 @@ extension Server {
             wanted[name] = want.sorted()
             for version in want.sorted() where !current.contains(version) {
                 do {
-                    fresh.append(try openVersion(scan.models[name]![version]!, name, version))
+                    let loaded = try openVersion(scan.models[name]![version]!, name, version)
+                    catalogues?.attach(loaded.backend)   // item attributes before it serves (ItemCatalogues.swift)
+                    fresh.append(loaded)
                 } catch {
                     report.refused.append(RefusedVersion(model: name, version: version, reason: error.reason.rawValue,
                                                          message: error.message))
