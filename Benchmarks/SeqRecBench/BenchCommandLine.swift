@@ -34,6 +34,10 @@ public enum BenchCommandLine {
       metrics    [--iterations 2000000] [--repeats 5] [--batch 8]
                  cost of the server's per-request metrics updates (ns over an empty loop, alone and
                  with a concurrent scraper) and their heap allocations
+      answers    --model <file.seqrec> [--session-length 50] [--k 10] [--pool 200] [--lambda 0.7]
+                 [--sessions 16] [--repeats 5] [--iterations 2000] [--max-seconds 1] [--state-cache 0]
+                 cost of MMR (top pool → k) and of explanations (leave-one-out) per B=1 request, side
+                 by side with the plain request in the same run, with heap allocations
     """
 
     /// Runs one command; returns the process exit status. Errors go to stderr with the usage.
@@ -51,6 +55,7 @@ public enum BenchCommandLine {
             case "load": print(try LoadCommand.run(options))
             case "kernels": print(try KernelsCommand.run(options))
             case "metrics": print(try MetricsCommand.run(options))
+            case "answers": print(try AnswersCommand.run(options))
             case "help", "--help", "-h": print(usage)
             default:
                 printError("unknown command '\(command)'\n\n" + usage)
