@@ -44,12 +44,14 @@ public struct StateCacheSettings: Sendable, Equatable {
 public struct StateCacheUsage: Sendable, Equatable {
     /// The budget: ring and index together.
     public var budgetBytes = 0
-    /// Bytes of the records that can still be resumed from (headers and padding to 64 bytes included).
+    /// Bytes of the records that can still be resumed from (headers and padding to 64 bytes included),
+    /// superseded ones (windows a session has grown beyond) included until their room is reused.
     public var liveBytes = 0
     public var entries = 0
     /// Records stored.
     public var stores = 0
-    /// Resumable records dropped for room before their idle time ran out.
+    /// Records dropped for room before their idle time ran out that no later window of their session
+    /// had superseded: states a session could still have resumed from.
     public var evictions = 0
     /// Records dropped after their idle time ran out.
     public var expirations = 0
