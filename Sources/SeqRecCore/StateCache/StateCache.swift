@@ -90,6 +90,12 @@ package final class StateCache: @unchecked Sendable {
         ringMemory = HugePageRegion(bytes: ringBytes)
         ring = ringMemory?.start ?? .allocate(byteCount: ringBytes, alignment: 64)
         scratch = .allocate(byteCount: largest, alignment: 64)
+        if settings.prefault {
+            // Measured (Benchmarks/RESULTS.md, issue 14): until the ring had wrapped once, first touches
+            // cost a fresh server's SASRec requests about half their compute time.
+            memset(ring, 0, ringBytes)
+            memset(tagMemory, 0, slots * Self.tagWords * MemoryLayout<UInt64>.stride)
+        }
         writer.withLock { $0.budgetBytes = budget }
     }
 

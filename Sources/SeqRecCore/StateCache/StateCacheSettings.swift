@@ -7,6 +7,10 @@ public struct StateCacheSettings: Sendable, Equatable {
     public var budgetBytes: Int
     /// A stored window not used for this long is no longer resumed from.
     public var idleSeconds: Int
+    /// Touch the whole budget when the model loads (the server does): the memory is resident from the
+    /// start, and no request pays for first-touching a page of it. Off: pages are touched as the cache
+    /// fills (in-process users with many short-lived models).
+    public var prefault = false
 
     /// 128 MiB: about 6,000 SASRec sessions of 20 clicks (hidden 64, 2 layers) or 250,000 GRU4Rec
     /// sessions (hidden 64) resumable at once (Benchmarks/RESULTS.md, "state cache").
@@ -21,9 +25,10 @@ public struct StateCacheSettings: Sendable, Equatable {
         self.init(budgetBytes: megabytes << 20, idleSeconds: idleSeconds)
     }
 
-    public init(budgetBytes: Int, idleSeconds: Int = defaultIdleSeconds) {
+    public init(budgetBytes: Int, idleSeconds: Int = defaultIdleSeconds, prefault: Bool = false) {
         self.budgetBytes = budgetBytes
         self.idleSeconds = idleSeconds
+        self.prefault = prefault
     }
 
     public var isEnabled: Bool { budgetBytes > 0 }
