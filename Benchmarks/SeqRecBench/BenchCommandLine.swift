@@ -22,7 +22,7 @@ public enum BenchCommandLine {
                  [--connections 64] [--depth 1] [--warmup 1] [--duration 10]
                  [--fractions 0.1,0.3,0.5,0.7,0.9] [--items 1682] [--first-item 1]
                  [--session-length 50] [--k 10] [--model-name ""]
-                 [--json <file>] [--csv <file>] [--svg <file>] [--svg-load <file>]
+                 [--json <file>] [--csv <file>] [--svg <file>] [--svg-load <file>] [--latency-log <file>]
                  load generator against `seqrec serve` (open loop: latency from the scheduled
                  send time, one run per rate; closed loop: each connection keeps --depth requests
                  in flight; sweep: closed loop for the maximum, then open loop at those fractions);
@@ -41,6 +41,11 @@ public enum BenchCommandLine {
       metrics    [--iterations 2000000] [--repeats 5] [--batch 8]
                  cost of the server's per-request metrics updates (ns over an empty loop, alone and
                  with a concurrent scraper) and their heap allocations
+      metrics-server --model <file.seqrec> [--connections 8] [--depth 1] [--warmup 1] [--duration 3]
+                 [--rounds 3] [--workers 1]
+                 the same counting through the server: two in-process servers of the model, one
+                 counting as `seqrec serve` does, one without metrics, the same closed-loop load
+                 against each in alternation (throughput, p50, p99)
     """
 
     /// Runs one command; returns the process exit status. Errors go to stderr with the usage.
@@ -59,6 +64,7 @@ public enum BenchCommandLine {
             case "kernels": print(try KernelsCommand.run(options))
             case "metrics": print(try MetricsCommand.run(options))
             case "clickstream": print(try ClickStreamCommand.run(options))
+            case "metrics-server": print(try MetricsServerCommand.run(options))
             case "help", "--help", "-h": print(usage)
             default:
                 printError("unknown command '\(command)'\n\n" + usage)

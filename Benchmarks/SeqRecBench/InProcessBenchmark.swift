@@ -3,6 +3,7 @@
 // GRU state cache is off, so every call does the whole forward pass (what ORT and PyTorch are compared
 // with); `growing` sessions with the cache on measure a gateway's click stream instead: each call's
 // sessions are the previous call's plus one item, cycling through lengths 1…L.
+import Foundation
 import SeqRecCore
 
 /// What to measure.
@@ -90,7 +91,8 @@ public enum InProcessBenchmark {
         let selection = try kernelSelection(configuration.kernels)
         let recommender = try Recommender(path: configuration.modelPath, name: "bench", kernels: selection,
                                           maxBatch: configuration.batch, tableMemory: TableMemory.fromEnvironment(),
-                                          stateCache: StateCacheSettings(megabytes: configuration.stateCacheMegabytes))
+                                          stateCache: StateCacheSettings(megabytes: configuration.stateCacheMegabytes),
+                                          scanTable: ScanTablePolicy.fromEnvironment())
         let info = recommender.info
         let firstItem = info.firstItem
         // One batch per session length used: just the full length, or every length for growing sessions.
@@ -112,6 +114,11 @@ public enum InProcessBenchmark {
             call += 1
         }
         if let failure { throw failure }
+        if let exact = context.exactScanStatistics {   // stderr: the report's JSON/text stay unchanged
+            let sessions = exact.approximate + exact.fallbacks
+            FileHandle.standardError.write(Data(("int8 exact scan: \(sessions) sessions, \(exact.fallbacks) fp32 fallbacks, "
+                + "\(exact.approximate > 0 ? exact.rescored / exact.approximate : 0) rows re-scored per session\n").utf8))
+        }
         let latencies = runs.map(\.latency)
         let requests = runs.map { Double($0.calls * configuration.batch) }
         let allocations = AllocationCounts.isActive

@@ -31,6 +31,8 @@ package protocol InferenceBackend: AnyObject, Sendable {
     func appendItemIDs(ofTokens tokens: [String], skipUnknown: Bool, into ids: inout [Int32]) throws(QueryRejection)
     /// The vocabulary token of an internal id (only called when `info.hasVocabulary`).
     func token(of item: Int32) -> String?
+    /// The item's title from the vocabulary (JSON answers; default nil).
+    func title(of item: Int32) -> String?
     /// A per-thread runner with its own workspace.
     func makeWorker() -> any InferenceWorker
     /// The model's state cache, shared by all workers (nil: none); read when /metrics is scraped.
@@ -48,6 +50,10 @@ package protocol InferenceWorker: AnyObject {
     func recommend(_ queries: ArraySlice<SessionQuery>, into results: inout [ScoredItems])
     /// Sessions this worker looked up in the model's state cache and resumed from it, so far (nil: no cache).
     var stateCacheStatistics: (lookups: Int, hits: Int)? { get }
+}
+
+extension InferenceBackend {
+    package func title(of item: Int32) -> String? { nil }
 }
 
 extension InferenceWorker {

@@ -21,6 +21,11 @@ public enum ServerCommand {
           --model [NAME=]FILE      serve a .seqrec model (repeatable; the first is the default model;
                                    without --model: \(ServerConfiguration.defaultModelPath), or the only
                                    .seqrec file in \(ServerConfiguration.defaultModelDirectory)/)
+          --model-repository DIR   serve DIR/<name>/<version>/model.seqrec (versions: positive integers);
+                                   excludes --model; reload with POST /v1/repository/reload or SIGHUP
+          --version-policy NAME=POLICY  versions of repository model NAME to serve: latest (default),
+                                   latest:N or specific:V,V... (repeatable)
+          --repository-poll-s N    rescan the repository every N seconds (default 0: on request only)
           --host ADDRESS           IPv4/IPv6 literal to bind (default 127.0.0.1)
           --port N                 TCP port (default 7878; 0 = any free port)
           --workers N              inference threads (default: cores - 1, at least 1)
@@ -42,8 +47,13 @@ public enum ServerCommand {
                                    the workers, so a session one item longer than before runs one
                                    step/token (0 = off; default 128)
           --state-cache-idle-s N   a session's state unused this long is not resumed (default 1800)
+          --max-connection-age-s N
+                                   GOAWAY OK to connections older than N s ± 10 % jitter, so
+                                   connections spread again after scaling (default 0 = never)
           --auth-token-file FILE   require HELLO to carry this file's bytes (one trailing newline
                                    dropped; 1...256 bytes); default: no authentication
+          --state-dir DIR          keep state that must survive a restart here (traffic splits, default
+                                   versions, catalogue updates; created when missing); default: none
         """
 
     /// Parses the arguments that follow `serve`.
@@ -106,7 +116,14 @@ public enum ServerCommand {
             case "--drain-grace-ms": configuration.drainGraceMilliseconds = try integer(of: flag)
             case "--state-cache-mb": configuration.stateCacheMegabytes = try integer(of: flag)
             case "--state-cache-idle-s": configuration.stateCacheIdleSeconds = try integer(of: flag)
+            case "--max-connection-age-s": configuration.maxConnectionAgeSeconds = try integer(of: flag)
             case "--auth-token-file": configuration.authToken = try authToken(path: try value(of: flag))
+            case "--state-dir": configuration.stateDirectory = try value(of: flag)
+            case "--model-repository": configuration.modelRepository = try value(of: flag)
+            case "--version-policy":
+                let (name, policy) = try versionPolicy(try value(of: flag))
+                configuration.versionPolicies[name] = policy
+            case "--repository-poll-s": configuration.repositoryPollSeconds = try integer(of: flag)
             default: throw ServerCommandError(message: "unknown option '\(flag)'; `seqrec serve --help` lists the options")
             }
             index += 1
@@ -125,6 +142,17 @@ public enum ServerCommand {
         if token.last == UInt8(ascii: "\n") { token.removeLast() }
         if token.last == UInt8(ascii: "\r") { token.removeLast() }
         return token
+    }
+
+    /// `NAME=POLICY`.
+    private static func versionPolicy(_ text: String) throws(ServerCommandError) -> (String, VersionPolicy) {
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex,
+              let policy = VersionPolicy(String(text[text.index(after: equals)...]))
+        else {
+            throw ServerCommandError(message: "--version-policy needs NAME=latest, NAME=latest:N (N ≥ 1) or "
+                + "NAME=specific:V,V... (versions ≥ 1), got '\(text.prefix(80))'")
+        }
+        return (String(text[..<equals]), policy)
     }
 
     /// `FILE` or `NAME=FILE`; a path containing '=' can still be given as `NAME=FILE`.

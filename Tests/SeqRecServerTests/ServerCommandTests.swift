@@ -30,8 +30,10 @@ struct ServerCommandTests {
             "--max-batch", "16", "--max-delay-us", "50", "--max-queue", "99", "--max-connections", "7",
             "--max-inflight", "9", "--max-frame", "65536", "--max-output", "131072", "--frame-timeout-ms", "250", "--idle-timeout-ms", "900",
             "--default-timeout-us", "5000", "--max-timeout-us", "60000", "--drain-delay-ms", "10", "--drain-grace-ms", "20",
-            "--state-cache-mb", "0", "--state-cache-idle-s", "60",
+            "--state-cache-mb", "0", "--state-cache-idle-s", "60", "--state-dir", "/var/lib/seqrec",
         ])
+        #expect(configuration.stateDirectory == "/var/lib/seqrec")
+        #expect(configuration.settings(tokenFile: nil)["state-dir"] == .string("/var/lib/seqrec"))
         #expect(configuration.stateCacheMegabytes == 0)
         #expect(configuration.stateCacheIdleSeconds == 60)
         #expect(configuration.host == "::1")
