@@ -37,15 +37,18 @@ import Testing
         var connections = Set<Int32>()
         let start = ContinuousClock.now
         var calls = 0
-        while ContinuousClock.now - start < .milliseconds(3_500) {
+        // Until three connections were used (ages 0.9...1.1 s) and at least 100 calls were made; the
+        // cap only bounds a test that would otherwise never end. No per-call timeout: in the full
+        // suite this test's first call has waited over 60 s before it ran (the suite's other tests
+        // hold the cooperative threads), which is no failure of what is tested here.
+        while (connections.count < 3 || calls < 100) && ContinuousClock.now - start < .seconds(240) {
             _ = try await client.recommend(RecommendRequest(session: .internal([UInt32(calls % 50 + 1)]), k: 1),
-                                           sessionKey: "s", timeout: .seconds(10))
+                                           sessionKey: "s")
             calls += 1
             for thread in client.connectionThreads { connections.insert(thread.id) }
             try await Task.sleep(for: .milliseconds(2))
         }
-        #expect(calls > 100)
-        // Ages of 0.9...1.1 s over 3.5 s: at least 3 connections, every call answered.
+        // Every call answered (a failure would have thrown), over at least three connections.
         #expect(connections.count >= 3, "\(connections.count) connections over \(calls) calls")
     }
 
