@@ -1,5 +1,6 @@
 // `seqrec recommend --input sessions.jsonl --format jsonl`: one JSON object per input line, answered
-// in order with `{"items": [...], "scores": [...]}` (or `{"error": "..."}` for a bad line).
+// in order with `{"items": [...], "scores": [...]}` (or `{"error": "..."}` for a bad line), plus
+// "titles", "fallback" and "because" for the answer options (README "Recommending from the command line").
 import Foundation
 import SeqRecCore
 
@@ -71,6 +72,7 @@ struct BatchRecommend {
         if let allow = object["allow"] as? [Any] { query.allow = try ids("allow", allow) }
         if let deny = object["deny"] as? [Any] { query.deny = try ids("deny", deny) }
         if let candidates = object["candidates"] as? [Any] { query.candidates = try ids("candidates", candidates) }
+        try parseAnswerOptions(object, into: &query, lineNumber: lineNumber)
         do { try recommender.validate(query) } catch { throw RecommendLineError("line \(lineNumber): \(error)") }
         return Line(query: query, external: external, numericTokens: session.allSatisfy { $0 is NSNumber })
     }
@@ -85,7 +87,49 @@ struct BatchRecommend {
         if line.query.includeEmbedding {
             text += #", "embedding": [\#(result.embedding.map(jsonNumber).joined(separator: ", "))]"#
         }
-        return text + "}"
+        return text + encodeAnswers(result, line) + "}"
+    }
+
+    /// `"diversity": {"lambda", "pool"?}`, `"fallback": bool`, `"explain": bool` (issue 15).
+    private func parseAnswerOptions(_ object: [String: Any], into query: inout SessionQuery, lineNumber: Int) throws {
+        if let diversity = object["diversity"] {
+            guard let options = diversity as? [String: Any], let lambda = (options["lambda"] as? NSNumber)?.floatValue else {
+                throw RecommendLineError("line \(lineNumber): diversity must be {\"lambda\": 0…1, \"pool\": k…1000}")
+            }
+            let pool = options["pool"] as? Int ?? DiversityOptions.defaultPool
+            query.diversity = DiversityOptions(lambda: lambda, pool: pool)
+        }
+        query.fallback = object["fallback"] as? Bool ?? false
+        query.explain = object["explain"] as? Bool ?? false
+    }
+
+    /// `"titles"` (null where unknown) when the model has titles, `"fallback"` when asked for, and
+    /// `"because"` (per item: `[{"id", "title"?, "contribution"}]`) when explained.
+    private func encodeAnswers(_ result: Recommendation, _ line: Line) -> String {
+        var text = ""
+        let titles = result.items.map { recommender.vocabulary?.title(of: Int($0)) }
+        if titles.contains(where: { $0 != nil }) {
+            text += #", "titles": [\#(titles.map { $0.map(jsonString) ?? "null" }.joined(separator: ", "))]"#
+        }
+        if line.query.fallback { text += #", "fallback": \#(result.usedFallback)"# }
+        if line.query.explain {
+            let perItem = result.items.indices.map { index -> String in
+                let entries = (result.contributorsPerItem > 0 ? result.because(ofItem: index) : []).map { entry -> String in
+                    let title = recommender.vocabulary?.title(of: Int(entry.item)).map { #", "title": \#(jsonString($0))"# } ?? ""
+                    return #"{"id": \#(id(entry.item, line))\#(title), "contribution": \#(jsonNumber(entry.contribution))}"#
+                }
+                return "[" + entries.joined(separator: ", ") + "]"
+            }
+            text += #", "because": [\#(perItem.joined(separator: ", "))]"#
+        }
+        return text
+    }
+
+    /// An item in the line's id space (as `encode` writes items).
+    private func id(_ item: Int32, _ line: Line) -> String {
+        guard line.external else { return String(item) }
+        let token = recommender.token(of: item)
+        return line.numericTokens && Int64(token) != nil ? token : jsonString(token)
     }
 }
 

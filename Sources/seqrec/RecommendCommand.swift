@@ -10,6 +10,10 @@ struct RecommendCommand {
     let excludeSeen: Bool
     let external: Bool
     let kernels: KernelSelection
+    /// Answers (issue 15): `--diversity LAMBDA[,POOL]`, `--fallback`, `--explain`.
+    let diversity: DiversityOptions?
+    let fallback: Bool
+    let explain: Bool
 
     init(_ arguments: inout Arguments) throws {
         guard let model = try arguments.option("--model") else { throw UsageError("recommend needs --model <file>") }
@@ -19,6 +23,9 @@ struct RecommendCommand {
         k = try arguments.integer("--k", default: 10, in: 1...SessionQuery.maxK)
         excludeSeen = arguments.flag("--exclude-seen")
         external = arguments.flag("--external")
+        diversity = try arguments.option("--diversity").map(Self.parseDiversity)
+        fallback = arguments.flag("--fallback")
+        explain = arguments.flag("--explain")
         if let name = try arguments.option("--kernels") {
             guard let parsed = KernelSelection(name: name) else { throw UsageError("--kernels must be auto, blas, simd or naive, got '\(name)'") }
             kernels = parsed
@@ -39,15 +46,47 @@ struct RecommendCommand {
             try BatchRecommend(recommender: recommender, defaultK: k).run(inputPath: input)
             return
         }
-        var query = SessionQuery(items: try SessionParser(recommender: recommender, external: external).parse(session ?? ""), k: k)
+        let text = session ?? ""
+        let items = fallback && text.allSatisfy(\.isWhitespace) ? []
+            : try SessionParser(recommender: recommender, external: external).parse(text)
+        var query = SessionQuery(items: items, k: k)
         query.excludeSeen = excludeSeen
+        query.diversity = diversity
+        query.fallback = fallback
+        query.explain = explain
         let result = try recommender.makeContext().recommend(query)
         print("model \(recommender.info.name) (\(recommender.info.family), \(recommender.info.itemCount) items)")
-        print("session: " + query.items.map { describe($0, recommender) }.joined(separator: " → "))
+        print(result.usedFallback ? "session: empty — the most popular items (fallback), score = interactions"
+                                  : "session: " + query.items.map { describe($0, recommender) }.joined(separator: " → "))
         for (rank, (item, score)) in zip(result.items, result.scores).enumerated() {
             let rankText = String(rank + 1).leftPadded(to: 3)
             print("\(rankText). \(describe(item, recommender))  score \(score)")
+            // Only items that pushed this one up read as a reason (the JSONL output keeps every contributor).
+            let because = (result.contributorsPerItem > 0 ? result.because(ofItem: rank) : []).filter { $0.contribution > 0 }
+            if !because.isEmpty {
+                let reasons = because.map { "\(name($0.item, recommender)) (\(signed($0.contribution)))" }
+                print("       because you watched " + reasons.joined(separator: ", "))
+            }
         }
+    }
+
+    /// "0.7" or "0.7,200": λ, then the pool (default `DiversityOptions.defaultPool`); range checks are the engine's.
+    private static func parseDiversity(_ text: String) throws -> DiversityOptions {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let lambda = Float(parts[0]),
+              let pool = parts.count == 2 ? Int(parts[1]) : DiversityOptions.defaultPool else {
+            throw UsageError("--diversity takes LAMBDA or LAMBDA,POOL (for example 0.7 or 0.7,200), got '\(text)'")
+        }
+        return DiversityOptions(lambda: lambda, pool: pool)
+    }
+
+    /// The title alone when known ("because you watched Star Wars"), else the id.
+    private func name(_ item: Int32, _ recommender: Recommender) -> String {
+        recommender.vocabulary?.title(of: Int(item)) ?? "item \(item) (\(recommender.token(of: item)))"
+    }
+
+    private func signed(_ value: Float) -> String {
+        (value >= 0 ? "+" : "") + String(format: "%.3f", value)
     }
 
     private func describe(_ item: Int32, _ recommender: Recommender) -> String {

@@ -7,6 +7,9 @@ public final class InferenceContext {
     private let workspace: Workspace
     private let readout: UnsafeMutablePointer<Float>
     private let scorer: CatalogScorer
+    /// This context's mark in the recommender's catalogue slot (lock-free reads of the attributes).
+    private let catalogueReader: CatalogueSlot.Reader
+    private let answers: AnswerStage
 
     init(_ recommender: Recommender) {
         self.recommender = recommender
@@ -15,10 +18,15 @@ public final class InferenceContext {
         workspace = Workspace(encoder.workspaceLayout)
         readout = .allocate(capacity: recommender.maxBatch * encoder.scoring.width)
         readout.initialize(repeating: 0, count: recommender.maxBatch * encoder.scoring.width)
-        scorer = CatalogScorer(table: recommender.scoring, maxBatch: recommender.maxBatch)
+        scorer = CatalogScorer(table: recommender.scoring, maxBatch: recommender.maxBatch, int8: recommender.int8Scan)
+        catalogueReader = recommender.catalogue.register()
+        answers = AnswerStage(recommender, workspace: workspace)
     }
 
-    deinit { readout.deallocate() }
+    deinit {
+        readout.deallocate()
+        recommender.catalogue.unregister(catalogueReader)
+    }
 
     /// Runs queries in batches of up to `maxBatch`. Every query is validated first (`Recommender.validate`):
     /// if one is invalid, nothing runs and the error names it ("queries[3].deny: ..."), `results` untouched.
@@ -33,7 +41,8 @@ public final class InferenceContext {
     }
 
     /// The batch loop. Callers have validated every query: the encoder and scorer index tables and
-    /// bitsets with their ids unchecked.
+    /// bitsets with their ids unchecked. Empty sessions (validated fallback answers) never reach the
+    /// encoder: a batch is a run of non-empty sessions, and each empty one is answered on its own.
     private func runValidated(_ queries: ArraySlice<SessionQuery>, into results: inout [Recommendation]) {
         if results.count < queries.count {
             results.append(contentsOf: repeatElement(Recommendation(), count: queries.count - results.count))
@@ -41,13 +50,23 @@ public final class InferenceContext {
         let width = recommender.encoder.scoring.width
         var start = queries.startIndex
         while start < queries.endIndex {
-            let end = Swift.min(start + recommender.maxBatch, queries.endIndex)
+            if queries[start].items.isEmpty {
+                answers.answerFallback(queries[start], into: &results[start - queries.startIndex], kernels: kernels)
+                start += 1
+                continue
+            }
+            var end = start + 1
+            while end < Swift.min(start + recommender.maxBatch, queries.endIndex) && !queries[end].items.isEmpty { end += 1 }
             let batch = queries[start..<end]
             recommender.encoder.encode(batch, workspace: workspace, into: readout, kernels: kernels)
             let offset = start - queries.startIndex
-            scorer.select(batch, readout: readout, into: &results, offset: offset, kernels: kernels)
+            recommender.catalogue.read(catalogueReader) { catalogue in
+                scorer.select(batch, readout: readout, into: &results, offset: offset, kernels: kernels,
+                              catalogue: catalogue, now: catalogue == nil ? 0 : recommender.catalogue.now)
+            }
             for (b, query) in batch.enumerated() {
                 results[offset + b].embedding.removeAll(keepingCapacity: true)
+                answers.finish(query, &results[offset + b], kernels: kernels)
                 if query.includeEmbedding {
                     results[offset + b].embedding.append(contentsOf: UnsafeBufferPointer(start: readout + b * width, count: width))
                 }
@@ -63,6 +82,10 @@ public final class InferenceContext {
         runValidated([query][...], into: &results)
         return results[0]
     }
+
+    /// Full-catalogue sessions this context answered from the int8 scan, and those that needed the fp32
+    /// fallback (nil when the model is scanned in fp32 only). Servers export the sum over contexts.
+    public var exactScanStatistics: ExactScanStatistics? { scorer.exactScanStatistics }
 
     /// Sessions looked up in, and resumed from, this context's state cache (GRU states or SASRec keys and
     /// values); nil for models without one.

@@ -7,7 +7,17 @@ extension Recommender {
     /// message name the offending value. Allocation-free.
     public func validate(_ query: SessionQuery) throws(RecommendError) {
         let inputs = encoder.inputItems
-        guard !query.items.isEmpty else { throw RecommendError(.emptySession, field: "session", "empty; send at least one item") }
+        if query.items.isEmpty {
+            guard query.fallback else {
+                throw RecommendError(.emptySession, field: "session",
+                                     "empty; send at least one item, or ask for the popularity fallback")
+            }
+            guard info.hasPopularity else {
+                throw RecommendError(.noPopularity, field: "fallback",
+                                     "the session is empty and model '\(info.name)' has no popularity ranking; "
+                                         + "convert it with `seqrec convert --popularity <interactions>`, or send items")
+            }
+        }
         for (position, item) in query.items.enumerated() where !inputs.contains(Int(item)) {
             throw RecommendError(.itemOutOfRange, field: "session",
                                  "\(describe(item)) at position \(position) is not an input id of model '\(info.name)' "
@@ -16,9 +26,11 @@ extension Recommender {
         guard (1...SessionQuery.maxK).contains(query.k) else {
             throw RecommendError(.kOutOfRange, field: "k", "\(query.k) is out of range (expected 1…\(SessionQuery.maxK))")
         }
+        try checkAnswerOptions(query)
         try checkRecommendable("allow", query.allow)
         try checkRecommendable("deny", query.deny)
         try checkRecommendable("candidates", query.candidates)
+        try query.filters.validate()
         if let candidates = query.candidates {
             guard !candidates.isEmpty else {
                 throw RecommendError(.emptyCandidates, field: "candidates", "empty; send at least k candidates, or none to score every item")
@@ -27,6 +39,30 @@ extension Recommender {
             guard distinct >= query.k else {
                 throw RecommendError(.kOutOfRange, field: "k",
                                      "\(query.k) exceeds the \(distinct) distinct candidates; ask for at most \(distinct)")
+            }
+        }
+    }
+
+    /// Diversity within range; an explained window small enough to run as one extra batch per item.
+    private func checkAnswerOptions(_ query: SessionQuery) throws(RecommendError) {
+        if let diversity = query.diversity {
+            guard diversity.lambda.isFinite, (0...1).contains(diversity.lambda) else {
+                throw RecommendError(.diversityOutOfRange, field: "diversity.lambda",
+                                     "\(diversity.lambda) is out of range (expected 0…1: 1 = plain relevance order)")
+            }
+            guard (query.k...SessionQuery.maxK).contains(diversity.pool) else {
+                throw RecommendError(.diversityOutOfRange, field: "diversity.pool",
+                                     "\(diversity.pool) is out of range (expected k = \(query.k) … \(SessionQuery.maxK))")
+            }
+        }
+        // Windows of up to maxExplainedItems items pass without counting (no scratch set: allocation-free).
+        if query.explain, query.items.count > SessionQuery.maxExplainedItems {
+            let window = query.items.suffix(info.maxSessionLength)
+            let distinct = Self.distinctCount(window, upTo: SessionQuery.maxExplainedItems + 1)
+            guard distinct <= SessionQuery.maxExplainedItems else {
+                throw RecommendError(.tooManyToExplain, field: "explain",
+                                     "the session's newest \(window.count) items hold more than "
+                                         + "\(SessionQuery.maxExplainedItems) distinct items; explain a shorter session")
             }
         }
     }
@@ -49,7 +85,7 @@ extension Recommender {
 
     /// The number of distinct ids in `ids`, counted up to `limit` (1…`SessionQuery.maxK`): an open-addressing
     /// set of at most 2·limit slots on the stack, so validation allocates nothing. Ids must be ≥ 0.
-    static func distinctCount(_ ids: [Int32], upTo limit: Int) -> Int {
+    static func distinctCount(_ ids: some Collection<Int32>, upTo limit: Int) -> Int {
         guard limit > 1 else { return ids.isEmpty ? 0 : 1 }
         var slotCount = 4
         while slotCount < 2 * limit { slotCount *= 2 }

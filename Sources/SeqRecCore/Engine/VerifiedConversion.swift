@@ -10,7 +10,9 @@ public enum VerifiedConversion {
     ///   folder has golden.json.
     /// - Returns: what was verified, or nil when nothing was.
     @discardableResult
-    public static func convert(folder: String, output: String, verify: Bool?) throws -> GoldenVerifier.Summary? {
+    /// - Parameter popularity: an interaction file to store as the model's popularity (`FixtureImporter`).
+    public static func convert(folder: String, output: String, verify: Bool?, popularity: String? = nil,
+                               report: (String) -> Void = { _ in }) throws -> GoldenVerifier.Summary? {
         let goldenPath = URL(fileURLWithPath: folder).appendingPathComponent(goldenName).path
         let hasGolden = FileManager.default.fileExists(atPath: goldenPath)
         if verify == true && !hasGolden {
@@ -18,13 +20,13 @@ public enum VerifiedConversion {
                               hint: "write it with the exporter's --golden, or convert with --no-verify")
         }
         guard verify ?? hasGolden else {
-            try FixtureImporter.convert(folder: folder, output: output)
+            try FixtureImporter.convert(folder: folder, output: output, popularity: popularity, report: report)
             return nil
         }
         let golden = try GoldenFile(path: goldenPath)
         let temporary = output + ".verifying-\(ProcessInfo.processInfo.processIdentifier)"
         do {
-            try FixtureImporter.convert(folder: folder, output: temporary)
+            try FixtureImporter.convert(folder: folder, output: temporary, popularity: popularity, report: report)
             let summary = try GoldenVerifier.verify(modelPath: temporary, golden: golden)
             guard rename(temporary, output) == 0 else {
                 throw FormatError(file: output, field: "file", problem: "cannot be written: \(String(cString: strerror(errno)))")

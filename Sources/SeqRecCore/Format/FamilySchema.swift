@@ -26,7 +26,7 @@ public enum FamilySchema {
         let expected = try tensorTable(hyperparameters, family: family, file: file)
         var present = Set<String>()
         for tensor in actual {
-            guard let shape = expected.shape(tensor.name) else {
+            guard let shape = expected.shape(tensor.name) ?? OptionalTensors.shape(tensor.name, hyperparameters) else {
                 throw FormatError(file: file, field: "tensor '\(tensor.name)'",
                                   problem: "is not a tensor of \(family.rawValue)",
                                   hint: "unexpected tensor; check the family and hyperparameters")

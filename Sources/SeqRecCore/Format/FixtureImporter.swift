@@ -5,10 +5,22 @@ import Foundation
 /// against the family's declaration (`FamilySchema`, `ConfigFile`) before anything is written, and errors
 /// name the file and the offending field or tensor.
 public enum FixtureImporter {
-    public static func convert(folder: String, output: String) throws {
-        let writer = try makeWriter(folder: folder)
+    /// - Parameter popularity: a RecBole `.inter` file whose interaction counts are stored as the optional
+    ///   `seqrec.popularity` tensor (FORMAT.md §6.1); `report` receives a one-line summary of them.
+    public static func convert(folder: String, output: String, popularity: String? = nil,
+                               report: (String) -> Void = { _ in }) throws {
+        var writer = try makeWriter(folder: folder)
+        if let popularity { report(try addPopularity(from: popularity, to: &writer).description) }
         try writer.write(to: output, source: folder)
         _ = try ModelFile.open(path: output)
+    }
+
+    /// Counts `path`'s interactions per item (by the writer's vocabulary) into the popularity tensor.
+    package static func addPopularity(from path: String, to writer: inout ModelFileWriter) throws -> PopularityCounts.Summary {
+        let rows = writer.hyperparameters.int("n_items") ?? 0   // present: makeWriter validated the hyperparameters
+        let (counts, summary) = try PopularityCounts.read(path: path, vocabulary: writer.vocabulary, rows: rows)
+        writer.addTensor(OptionalTensors.popularity, shape: [rows], values: counts)
+        return summary
     }
 
     /// Reads and checks a fixture folder; the returned writer is valid.

@@ -46,6 +46,9 @@ package struct ConnectionMachine {
     package private(set) var inFlight: [UInt32: Int] = [:]
     /// The id of the last request accepted, reported in GOAWAY.
     package private(set) var lastRequestID: UInt32 = 0
+    /// The protocol version HELLO negotiated (docs/PROTOCOL.md §3): it decides the RECOMMEND and
+    /// RECOMMEND_RESPONSE layouts. 1 until the handshake.
+    package private(set) var version: UInt16 = 1
     /// The protocol violation that closed the connection, if one did (counted and logged by the core).
     package private(set) var violation: ProtocolError?
     /// Time by which the frame now arriving must be complete; nil between frames.
@@ -181,7 +184,7 @@ package struct ConnectionMachine {
         }
         guard let version = hello.negotiatedVersion() else {
             sendFatalGoAway(.unimplemented, "no common protocol version: client \(hello.minVersion)...\(hello.maxVersion), "
-                + "server 1...\(ProtocolVersion.current)", now: now, frameTimeoutNanoseconds: frameTimeoutNanoseconds)
+                + "server \(ProtocolVersion.minimum)...\(ProtocolVersion.maximum)", now: now, frameTimeoutNanoseconds: frameTimeoutNanoseconds)
             return
         }
         if let expected = policy.authToken, !Self.tokensMatch(hello.authToken, expected) {
@@ -189,6 +192,7 @@ package struct ConnectionMachine {
                             now: now, frameTimeoutNanoseconds: frameTimeoutNanoseconds)
             return
         }
+        self.version = version
         let ack = HelloAck(version: version, limits: policy.limits, serverID: policy.serverID)
         output.append { ack.encodeFrame(requestID: 0, into: &$0) }
     }
