@@ -85,9 +85,6 @@ extension ServerCore {
         }
     }
 
-    /// Until RECOMMEND carries a session key (protocol v2), version-0 requests route as keyless ones.
-    static let noSessionKey: [UInt8] = []
-
     /// Why a request was not queued.
     struct Refusal: Error {
         var status: StatusCode
@@ -107,7 +104,7 @@ extension ServerCore {
         // The version: the one asked for, or the model's routing (docs/OPERATIONS.md §11.4). The slot
         // index of that loaded version is the "model" of the queues, the request slot and the runners.
         let chosen = request.modelVersion == 0
-            ? models.route(model: named, sessionKey: Self.noSessionKey)
+            ? models.route(model: named, sessionKey: request.sessionKey)
             : models.slot(model: named, version: request.modelVersion)
         guard let model = chosen else {
             countRefusal(.notFound, model: nil)
