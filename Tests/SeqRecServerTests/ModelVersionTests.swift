@@ -39,6 +39,43 @@ import Testing
         #expect(list.models.map { "\($0.name)@\($0.version)\($0.isDefault ? "*" : "")" } == ["shop@1", "shop@2*", "other@7"])
     }
 
+    @Test func aSplitRoutesEachSessionKeyStickilyOverTheWire() throws {
+        let server = try EmbeddedServer(backends: [FakeBackend(name: "shop", version: 1), FakeBackend(name: "shop", version: 2)])
+        let shop = try #require(server.core.models.model(named: "shop"))
+        server.core.models.setRouting(TrafficRouting(pinnedDefault: 1, split: [TrafficShare(version: 1, weight: 50),
+                                                                               TrafficShare(version: 2, weight: 50)]), model: shop)
+        let token = try #require(server.connect())
+        server.send(ConnectionPreface.bytes + Hello(maxVersion: 2).frameBytes(requestID: 0), on: token)
+        _ = try server.read(token)
+        var first: [UInt32: String] = [:]
+        for round in 0..<2 {
+            var bytes: [UInt8] = []
+            // 100 keys + 1 keyless request: within the 128 a connection may have in flight.
+            for key in 0..<100 {
+                bytes += RecommendRequest(session: .internal([3]), k: 1, modelName: "shop", sessionKey: Array("s\(key)".utf8))
+                    .frameBytes(requestID: UInt32(key + 1), version: 2)
+            }
+            bytes += RecommendRequest(session: .internal([3]), k: 1, modelName: "shop").frameBytes(requestID: 999, version: 2)
+            server.send(bytes, on: token)
+            server.runDueBatches()
+            var got: [UInt32: String] = [:]
+            for frame in try server.read(token) {
+                let response = try frame.decode(RecommendResponse.self, version: 2)
+                got[frame.header.requestID] = "\(response.modelName)@\(response.modelVersion)"
+            }
+            #expect(got[999] == "shop@1", "a request without a key takes the pinned default")
+            if round == 0 { first = got } else { #expect(got == first, "every key kept its version") }
+        }
+        let onTwo = first.values.filter { $0 == "shop@2" }.count
+        #expect((30...70).contains(onTwo), "\(onTwo) of 100 keys on version 2")
+        // The key decides exactly as the routing's hash says.
+        for key in 0..<100 {
+            let expected = TrafficRouting(split: [TrafficShare(version: 1, weight: 50), TrafficShare(version: 2, weight: 50)])
+                .splitVersion(forKey: Array("s\(key)".utf8), salt: TrafficRouting.salt(forModel: "shop"))!
+            #expect(first[UInt32(key + 1)] == "shop@\(expected)")
+        }
+    }
+
     @Test func sameNameAndVersionTwiceIsRefused() {
         #expect(throws: ServerCommandError.self) {
             try EmbeddedServer(backends: [FakeBackend(name: "shop", version: 2), FakeBackend(name: "shop", version: 2)])
