@@ -19,11 +19,12 @@ public enum AnswersCommand {
         let repeats = try arguments.int("repeats", default: 5, range: 1...100)
         let iterations = try arguments.int("iterations", default: 2_000, range: 10...1_000_000)
         let maxSeconds = try arguments.double("max-seconds", default: 1, range: 0.01...60)
-        let cache = try arguments.int("state-cache", default: 0, range: 0...1 << 20)
+        let cacheMegabytes = try arguments.int("state-cache-mb", default: 0, range: StateCacheSettings.megabyteRange)
         let kernelName = arguments.string("kernels", default: "auto")
         guard let kernels = KernelSelection(name: kernelName) else { throw BenchUsageError("unknown --kernels '\(kernelName)'") }
         configureBLASThreads(1)
-        let recommender = try Recommender(path: path, kernels: kernels, maxBatch: 64, stateCacheEntries: cache)
+        let recommender = try Recommender(path: path, kernels: kernels, maxBatch: 64,
+                                          stateCache: StateCacheSettings(megabytes: cacheMegabytes))
         let context = recommender.makeContext()
         let info = recommender.info
         // Distinct sessions in turn (no state cache by default: every request is a full forward pass).
