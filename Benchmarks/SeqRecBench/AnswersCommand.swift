@@ -6,7 +6,7 @@ import SeqRecCore
 
 public enum AnswersCommand {
     static let options: Set<String> = ["model", "session-length", "k", "pool", "lambda", "sessions", "repeats",
-                                       "iterations", "max-seconds", "kernels", "state-cache"]
+                                       "iterations", "max-seconds", "kernels", "state-cache-mb"]
 
     public static func run(_ options: [String]) throws -> String {
         let arguments = try BenchArguments(options, known: Self.options)
@@ -66,7 +66,7 @@ public enum AnswersCommand {
         func format(_ value: Double) -> String { String(format: "%.1f", value) }
         let base = median(p50[0])
         var lines = ["model \(info.name) (\(info.family), \(info.itemCount) items), session length \(length), "
-            + "kernels \(kernelName), state cache \(cache), \(repeats) repeats × ≤\(iterations) calls, B=1"]
+            + "kernels \(kernelName), state cache \(cacheMegabytes) MiB, \(repeats) repeats × ≤\(iterations) calls, B=1"]
         for (index, configuration) in configurations.enumerated() {
             let values = p50[index].sorted()
             lines.append("  \(configuration.name): p50 \(format(median(values))) µs (repeats \(format(values.first!))–"
