@@ -84,7 +84,7 @@ struct AnswersExplanationTests {
     /// session), stores nothing for its variants, and the session's state still resumes the next click.
     @Test(arguments: ["recbole-sasrec-ml100k", "recbole-gru4rec-ml100k"])
     func variantsLeaveTheStateCacheAlone(fixture: String) throws {
-        let recommender = try Self.load(fixture, cache: StateCacheSettings(budgetBytes: 4 << 10))   // tiny: any stored variant would evict
+        let recommender = try Self.load(fixture, cache: StateCacheSettings(budgetBytes: 256 << 10))   // tiny: any stored variant would evict
         let context = recommender.makeContext()
         let session: [Int32] = [358, 53, 162, 102, 32, 7, 99]
         var query = SessionQuery(items: session, k: 5)
