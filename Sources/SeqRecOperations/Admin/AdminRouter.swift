@@ -64,6 +64,10 @@ public final class AdminRouter: Sendable {
             reload(model: nil, respond: respond)
             return
         }
+        if collection == "models", rest.count >= 2, rest[1] == "items" {   // item attributes (ItemRoutes.swift)
+            ItemRoutes.handle(request, rest: rest, services: services.itemAttributes(), respond: respond)
+            return
+        }
         switch rest.count {
         case 0:
             guard allow(request, ["GET", "HEAD"], respond, json: true) else { return }

@@ -40,6 +40,8 @@ public protocol AdminServices: AnyObject, Sendable {
     func gauges() -> ServerGauges
     /// Loaded model versions for /metrics.
     func modelMetrics() -> [ModelMetrics]
+    /// The item-attribute endpoints' services (ItemRoutes.swift; default nil: none).
+    func itemAttributes() -> (any ItemAttributeServices)?
 }
 
 /// The model lifecycle (docs/OPERATIONS.md §11). Servers without a model repository (and test fakes)
