@@ -6,7 +6,7 @@ import SeqRecCore
 
 public enum AnswersCommand {
     static let options: Set<String> = ["model", "session-length", "k", "pool", "lambda", "sessions", "repeats",
-                                       "iterations", "max-seconds", "kernels", "state-cache"]
+                                       "iterations", "max-seconds", "kernels", "state-cache-mb"]
 
     public static func run(_ options: [String]) throws -> String {
         let arguments = try BenchArguments(options, known: Self.options)
@@ -19,11 +19,12 @@ public enum AnswersCommand {
         let repeats = try arguments.int("repeats", default: 5, range: 1...100)
         let iterations = try arguments.int("iterations", default: 2_000, range: 10...1_000_000)
         let maxSeconds = try arguments.double("max-seconds", default: 1, range: 0.01...60)
-        let cache = try arguments.int("state-cache", default: 0, range: 0...1 << 20)
+        let cache = try arguments.int("state-cache-mb", default: 0, range: StateCacheSettings.megabyteRange)
         let kernelName = arguments.string("kernels", default: "auto")
         guard let kernels = KernelSelection(name: kernelName) else { throw BenchUsageError("unknown --kernels '\(kernelName)'") }
         configureBLASThreads(1)
-        let recommender = try Recommender(path: path, kernels: kernels, maxBatch: 64, stateCacheEntries: cache)
+        let recommender = try Recommender(path: path, kernels: kernels, maxBatch: 64,
+                                          stateCache: StateCacheSettings(megabytes: cache))
         let context = recommender.makeContext()
         let info = recommender.info
         // Distinct sessions in turn (no state cache by default: every request is a full forward pass).
@@ -65,7 +66,7 @@ public enum AnswersCommand {
         func format(_ value: Double) -> String { String(format: "%.1f", value) }
         let base = median(p50[0])
         var lines = ["model \(info.name) (\(info.family), \(info.itemCount) items), session length \(length), "
-            + "kernels \(kernelName), state cache \(cache), \(repeats) repeats × ≤\(iterations) calls, B=1"]
+            + "kernels \(kernelName), state cache \(cache) MiB, \(repeats) repeats × ≤\(iterations) calls, B=1"]
         for (index, configuration) in configurations.enumerated() {
             let values = p50[index].sorted()
             lines.append("  \(configuration.name): p50 \(format(median(values))) µs (repeats \(format(values.first!))–"

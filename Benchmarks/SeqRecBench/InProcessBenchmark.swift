@@ -3,6 +3,7 @@
 // GRU state cache is off, so every call does the whole forward pass (what ORT and PyTorch are compared
 // with); `growing` sessions with the cache on measure a gateway's click stream instead: each call's
 // sessions are the previous call's plus one item, cycling through lengths 1…L.
+import Foundation
 import SeqRecCore
 
 /// What to measure.
@@ -14,7 +15,7 @@ public struct InProcessConfiguration: Sendable {
     public var sessionLength: Int
     public var plan: TimingPlan
     /// GRU windows whose states each context keeps (0: none, every call computes everything).
-    public var stateCacheEntries = 0
+    public var stateCacheMegabytes = 0
     /// Sessions grow by one item per call (1…sessionLength, then again) instead of repeating.
     public var growing = false
 
@@ -40,7 +41,7 @@ public struct InProcessReport: Sendable, Codable {
     /// "fixed" (the same full-length sessions every call) or "growing" (one item more per call).
     public var sessions: String
     /// GRU windows kept per context (0: every call computes the whole forward pass).
-    public var stateCacheEntries: Int
+    public var stateCacheMegabytes: Int
     public var warmup: Int
     /// Timed calls per repeat (the smallest over repeats).
     public var iterations: Int
@@ -66,7 +67,7 @@ public struct InProcessReport: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case model, family, items, batch, k, kernels, warmup, iterations, repeats, runs
-        case sessions, stateCacheEntries = "state_cache"
+        case sessions, stateCacheMegabytes = "state_cache_mb"
         case sessionLength = "session_length", p50Us = "p50_us", p90Us = "p90_us", p99Us = "p99_us"
         case p999Us = "p999_us", meanUs = "mean_us", p50Spread = "p50_spread", p99Spread = "p99_spread"
         case perRequestP50Us = "per_request_p50_us", throughputRPS = "throughput_rps"
@@ -90,7 +91,8 @@ public enum InProcessBenchmark {
         let selection = try kernelSelection(configuration.kernels)
         let recommender = try Recommender(path: configuration.modelPath, name: "bench", kernels: selection,
                                           maxBatch: configuration.batch, tableMemory: TableMemory.fromEnvironment(),
-                                          stateCacheEntries: configuration.stateCacheEntries)
+                                          stateCache: StateCacheSettings(megabytes: configuration.stateCacheMegabytes),
+                                          scanTable: ScanTablePolicy.fromEnvironment())
         let info = recommender.info
         let firstItem = info.firstItem
         // One batch per session length used: just the full length, or every length for growing sessions.
@@ -112,6 +114,11 @@ public enum InProcessBenchmark {
             call += 1
         }
         if let failure { throw failure }
+        if let exact = context.exactScanStatistics {   // stderr: the report's JSON/text stay unchanged
+            let sessions = exact.approximate + exact.fallbacks
+            FileHandle.standardError.write(Data(("int8 exact scan: \(sessions) sessions, \(exact.fallbacks) fp32 fallbacks, "
+                + "\(exact.approximate > 0 ? exact.rescored / exact.approximate : 0) rows re-scored per session\n").utf8))
+        }
         let latencies = runs.map(\.latency)
         let requests = runs.map { Double($0.calls * configuration.batch) }
         let allocations = AllocationCounts.isActive
@@ -122,7 +129,7 @@ public enum InProcessBenchmark {
             model: configuration.modelPath, family: info.family, items: info.itemCount,
             batch: configuration.batch, k: configuration.k, kernels: configuration.kernels,
             sessionLength: configuration.sessionLength, sessions: configuration.growing ? "growing" : "fixed",
-            stateCacheEntries: configuration.stateCacheEntries, warmup: configuration.plan.warmup,
+            stateCacheMegabytes: configuration.stateCacheMegabytes, warmup: configuration.plan.warmup,
             iterations: runs.map(\.calls).min() ?? 0, repeats: runs.count,
             p50Us: p50.median, p90Us: Spread(latencies.map(\.p90)).median,
             p99Us: Spread(latencies.map(\.p99)).median, p999Us: Spread(latencies.map(\.p999)).median,

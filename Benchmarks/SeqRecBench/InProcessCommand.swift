@@ -2,7 +2,7 @@
 import SeqRecCore
 public enum InProcessCommand {
     static let options: Set<String> = ["model", "batch", "k", "kernels", "session-length", "warmup", "iterations",
-                                       "max-seconds", "min-iterations", "repeats", "format", "state-cache", "sessions"]
+                                       "max-seconds", "min-iterations", "repeats", "format", "state-cache-mb", "sessions"]
 
     public static func configuration(_ arguments: BenchArguments) throws -> InProcessConfiguration {
         let plan = TimingPlan(
@@ -18,7 +18,7 @@ public enum InProcessCommand {
             kernels: try arguments.choice("kernels", default: "auto", from: KernelSelection.acceptedNames),
             sessionLength: try arguments.int("session-length", default: 50, range: 1...100_000),
             plan: plan)
-        configuration.stateCacheEntries = try arguments.int("state-cache", default: 0, range: 0...(1 << 20))
+        configuration.stateCacheMegabytes = try arguments.int("state-cache-mb", default: 0, range: StateCacheSettings.megabyteRange)
         configuration.growing = try arguments.choice("sessions", default: "fixed", from: ["fixed", "growing"]) == "growing"
         return configuration
     }

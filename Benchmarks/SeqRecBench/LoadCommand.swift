@@ -5,7 +5,7 @@ import SeqRecProtocol
 public enum LoadCommand {
     static let options: Set<String> = ["mode", "connections", "depth", "host", "port", "warmup", "duration", "rate",
                                        "fractions", "json", "csv", "svg", "svg-load", "items", "session-length", "k",
-                                       "first-item", "model-name"]
+                                       "first-item", "model-name", "latency-log"]
 
     struct RunReport: Codable {
         var mode: String
@@ -33,11 +33,13 @@ public enum LoadCommand {
         let depth = try arguments.int("depth", default: 1, range: 1...128)
         let frames = try requestFrames(arguments)
         func plan(_ loadMode: LoadPlan.Mode) throws -> LoadPlan {
-            LoadPlan(host: arguments.string("host", default: "127.0.0.1"),
+            var plan = LoadPlan(host: arguments.string("host", default: "127.0.0.1"),
                      port: UInt16(try arguments.int("port", default: 7878, range: 1...65535)),
                      connections: connections, mode: loadMode,
                      warmupSeconds: try arguments.double("warmup", default: 1, range: 0...600),
                      durationSeconds: try arguments.double("duration", default: 10, range: 0.1...3600))
+            plan.recordsSamples = arguments.string("latency-log") != nil
+            return plan
         }
         var results: [LoadResult] = []
         switch mode {
@@ -59,6 +61,14 @@ public enum LoadCommand {
         let reports = results.map(runReport)
         if let path = arguments.string("json") { try ReportEncoding.write(try ReportEncoding.json(reports), to: path) }
         if let path = arguments.string("csv") { try ReportEncoding.write(csv(reports), to: path) }
+        if let path = arguments.string("latency-log") {
+            // One line per measured request of the last run: CLOCK_MONOTONIC due time, latency (ns), 1 = OK.
+            var text = "scheduled_ns,latency_ns,ok\n"
+            for sample in results.last?.samples ?? [] {
+                text += "\(sample.scheduled),\(sample.latency),\(sample.succeeded ? 1 : 0)\n"
+            }
+            try ReportEncoding.write(text, to: path)
+        }
         if let path = arguments.string("svg") { try ReportEncoding.write(LoadPlots.spectrum(results), to: path) }
         if let path = arguments.string("svg-load"), results.count > 1 {
             try ReportEncoding.write(LoadPlots.latencyVersusLoad(results), to: path)

@@ -21,6 +21,9 @@ public struct LoadPlan: Sendable {
     public var warmupSeconds: Double
     public var durationSeconds: Double
     public var drainSeconds: Double = 5
+    /// Keep every measured request's due time, latency and success (`--latency-log`; the lifecycle
+    /// benchmark splits them by reload windows).
+    public var recordsSamples = false
 
     public init(host: String, port: UInt16, connections: Int, mode: Mode, warmupSeconds: Double,
                 durationSeconds: Double) {
@@ -47,6 +50,14 @@ public struct LoadResult: Sendable {
     public var throughputPerSecond: Double
     /// Requests due in the measured window per second (open loop), else the throughput.
     public var offeredPerSecond: Double
+    /// Every measured request when `plan.recordsSamples` (monotonic due time, latency in ns, success).
+    public var samples: [LoadSample] = []
+}
+
+public struct LoadSample: Sendable {
+    public var scheduled: UInt64
+    public var latency: UInt64
+    public var succeeded: Bool
 }
 
 public enum LoadGenerator {
@@ -77,11 +88,16 @@ public enum LoadGenerator {
         var service = LatencyHistogram()
         var completed = 0, errors = 0, inWindow = 0, next = 0
         var sendFailure: (any Error)?
+        var samples: [LoadSample] = []
 
         func record(_ completion: LoadConnection.Completion) {
             let now = monotonicNanoseconds()
             if now >= measureStart && now < measureEnd { inWindow += 1 }
             guard completion.scheduled >= measureStart && completion.scheduled < measureEnd else { return }
+            if plan.recordsSamples {
+                samples.append(LoadSample(scheduled: completion.scheduled, latency: now &- completion.scheduled,
+                                          succeeded: completion.succeeded))
+            }
             if completion.succeeded {
                 completed += 1
                 latency.record(now &- completion.scheduled)
@@ -142,6 +158,6 @@ public enum LoadGenerator {
         if case .open(let rate) = plan.mode { offered = rate } else { offered = throughput }
         return LoadResult(plan: plan, latency: latency, service: service, completed: completed,
                           errors: errors, unanswered: unanswered, throughputPerSecond: throughput,
-                          offeredPerSecond: offered)
+                          offeredPerSecond: offered, samples: samples)
     }
 }

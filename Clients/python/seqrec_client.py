@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""SeqRec wire-protocol client (docs/PROTOCOL.md, version 1). Standard library only.
+"""SeqRec wire-protocol client (docs/PROTOCOL.md, versions 1 and 2). Standard library only.
 
     from seqrec_client import Client
     with Client("127.0.0.1", 7878) as client:
         result = client.recommend([1, 2, 3], k=10)
         print(result.items, result.scores)
+        # version 2 options (the client negotiates 1...2 and gets 2 from a current server):
+        result = client.recommend([1, 2, 3], k=10, session_key="shopper-9", explain=True,
+                                  filters={"categories_exclude": ["Horror"], "max_per_category": 2},
+                                  diversity={"lambda": 0.7, "pool": 200})
+        print(result.fallback, result.because)
 
 CLI:  python3 seqrec_client.py --host 127.0.0.1 --port 7878 recommend --session 1,2,3 --k 10
 """
@@ -19,7 +24,8 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence, Union
 
 PREFACE = b"SRECv1\r\n"
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 1  # what encode_hello offers by default (a version 1 HELLO)
+MAX_PROTOCOL_VERSION = 2  # what Client offers: 1...2 (§3)
 HEADER = struct.Struct(">IBBHII")  # length, type, flags, reserved, request_id, aux
 HEADER_SIZE = 16
 MIN_LENGTH = 12
@@ -33,6 +39,18 @@ FLAG_NOT_PROCESSED = 0x02
 
 # RECOMMEND option bits (§6.2).
 OPT_EXTERNAL_IDS, OPT_EXCLUDE_SEEN, OPT_SKIP_UNKNOWN, OPT_WANT_EMBEDDING = 0x01, 0x02, 0x04, 0x08
+
+# Version 2 extension types (§6.7, §6.8) and limits (§6.6, §12).
+EXT_SESSION_KEY, EXT_FILTERS, EXT_DIVERSITY, EXT_FALLBACK, EXT_EXPLAIN = 1, 2, 3, 4, 5
+EXT_RESPONSE_FALLBACK, EXT_RESPONSE_EXPLANATIONS = 1, 2
+EXT_IGNORABLE = 0x8000
+MAX_EXTENSIONS = 16
+MAX_SESSION_KEY_BYTES = 64
+MAX_FILTER_CATEGORIES = 64
+MAX_CATEGORY_BYTES = 128
+MAX_PER_CATEGORY = 1000
+MAX_DIVERSITY_POOL = 1000
+MAX_CONTRIBUTORS = 3
 
 STATUS_NAMES = [
     "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
@@ -81,6 +99,9 @@ class RecommendResult:
     model: str
     version: int
     embedding: Optional[List[float]] = None
+    fallback: bool = False  # version 2: the items are the popularity fallback
+    # version 2, when explain was asked: per item, [(session item id, contribution), ...] largest first
+    because: Optional[List[List[tuple]]] = None
 
 
 @dataclass
@@ -137,14 +158,24 @@ def encode_hello(min_version: int = PROTOCOL_VERSION, max_version: int = PROTOCO
 def encode_recommend(request_id: int, session: Sequence[Union[int, str]], k: int = 10, model: str = "",
                      version: int = 0, external: bool = False, exclude_seen: bool = False,
                      allow=None, deny=None, candidates=None, skip_unknown: bool = False,
-                     embedding: bool = False, timeout_us: int = 0, limits: dict = DEFAULT_LIMITS) -> bytes:
-    """A whole RECOMMEND frame (§6.2); raises ValueError for arguments the server would reject."""
+                     embedding: bool = False, timeout_us: int = 0, limits: dict = DEFAULT_LIMITS,
+                     protocol_version: int = 1, session_key: Union[bytes, str] = b"", filters: Optional[dict] = None,
+                     diversity: Optional[dict] = None, fallback: Optional[bool] = None, explain: int = 0) -> bytes:
+    """A whole RECOMMEND frame (§6.2) in the layout of `protocol_version` (the connection's);
+    raises ValueError for arguments the server would reject. The version 2 options (§6.7):
+    session_key (1...64 bytes), filters {"available_only", "categories_include",
+    "categories_exclude", "max_per_category"}, diversity {"lambda", "pool"}, fallback (True/False,
+    None = the model's default), explain (0 = off, 1...3 contributors, True = 3)."""
     candidates = list(candidates or [])
     max_k = min(limits["max_k"], len(candidates)) if candidates else limits["max_k"]
     if not 1 <= k <= max_k:
         raise ValueError(f"k = {k} is outside 1...{max_k}")
-    if not session:
-        raise ValueError("session must contain at least one item")
+    block = encode_extensions(session_key, filters, diversity, fallback, explain, k)
+    if protocol_version < 2 and block != b"\x00\x00":
+        raise ValueError("request options (session_key, filters, diversity, fallback, explain) need protocol "
+                         "version 2; the connection negotiated version 1")
+    if not session and fallback is not True:
+        raise ValueError("session must contain at least one item (unless fallback=True on protocol version 2)")
     if not 0 <= timeout_us <= 0xFFFFFFFF:
         raise ValueError("timeout does not fit u32 microseconds")
     options = ((OPT_EXTERNAL_IDS if external else 0) | (OPT_EXCLUDE_SEEN if exclude_seen else 0)
@@ -159,7 +190,60 @@ def encode_recommend(request_id: int, session: Sequence[Union[int, str]], k: int
         _ids(list(deny or []), external, "deny", max_list, max_string),
         _ids(candidates, external, "candidates", max_list, max_string),
     ])
+    if protocol_version >= 2:
+        body += block
     return encode_frame(RECOMMEND, request_id, body, aux=timeout_us)
+
+
+def _extension(ext_type: int, value: bytes) -> bytes:
+    return struct.pack(">HI", ext_type, len(value)) + value
+
+
+def encode_extensions(session_key: Union[bytes, str] = b"", filters: Optional[dict] = None,
+                      diversity: Optional[dict] = None, fallback: Optional[bool] = None,
+                      explain: int = 0, k: int = 10) -> bytes:
+    """The version 2 extension block of a RECOMMEND (§6.6, §6.7), types ascending, each once."""
+    parts = []
+    key = session_key.encode("utf-8") if isinstance(session_key, str) else bytes(session_key)
+    if key:
+        if len(key) > MAX_SESSION_KEY_BYTES:
+            raise ValueError(f"session_key is {len(key)} bytes, limit is {MAX_SESSION_KEY_BYTES}")
+        parts.append(_extension(EXT_SESSION_KEY, key))
+    if filters is not None:
+        unknown = set(filters) - {"available_only", "categories_include", "categories_exclude", "max_per_category"}
+        if unknown:
+            raise ValueError(f"filters.{sorted(unknown)[0]} is not a known filter")
+        available = filters.get("available_only")
+        value = [struct.pack(">B", 2 if available is None else int(bool(available)))]
+        for name in ("categories_include", "categories_exclude"):
+            names = [str(category) for category in filters.get(name) or []]
+            if len(names) > MAX_FILTER_CATEGORIES:
+                raise ValueError(f"filters.{name} has {len(names)} categories, limit is {MAX_FILTER_CATEGORIES}")
+            value.append(struct.pack(">H", len(names)))
+            for index, category in enumerate(names):
+                if not category:
+                    raise ValueError(f"filters.{name}[{index}] must not be empty")
+                value.append(_str16(category, f"filters.{name}[{index}]", MAX_CATEGORY_BYTES))
+        cap = filters.get("max_per_category") or 0
+        if isinstance(cap, bool) or not isinstance(cap, int) or not 0 <= cap <= MAX_PER_CATEGORY:
+            raise ValueError(f"filters.max_per_category must be 0...{MAX_PER_CATEGORY} (0 = no cap)")
+        value.append(struct.pack(">H", cap))
+        parts.append(_extension(EXT_FILTERS, b"".join(value)))
+    if diversity is not None:
+        lam, pool = float(diversity.get("lambda", -1)), diversity.get("pool", 0)
+        if not 0.0 <= lam <= 1.0:  # also false for NaN
+            raise ValueError("diversity.lambda must be a number in [0, 1]")
+        if isinstance(pool, bool) or not isinstance(pool, int) or not (pool == 0 or k <= pool <= MAX_DIVERSITY_POOL):
+            raise ValueError(f"diversity.pool must be 0 (server default) or k = {k} ... {MAX_DIVERSITY_POOL}")
+        parts.append(_extension(EXT_DIVERSITY, struct.pack("<f", lam) + struct.pack(">H", pool)))
+    if fallback is not None:
+        parts.append(_extension(EXT_FALLBACK, struct.pack(">B", int(bool(fallback)))))
+    contributors = MAX_CONTRIBUTORS if explain is True else int(explain or 0)
+    if not 0 <= contributors <= MAX_CONTRIBUTORS:
+        raise ValueError(f"explain must be 0...{MAX_CONTRIBUTORS} contributors (or True)")
+    if contributors:
+        parts.append(_extension(EXT_EXPLAIN, struct.pack(">B", contributors)))
+    return struct.pack(">H", len(parts)) + b"".join(parts)
 
 
 def encode_health(request_id: int, service: str = "") -> bytes:
@@ -247,7 +331,54 @@ def decode_hello_ack(body: bytes):
     return version, limits, server_id
 
 
-def decode_recommend_response(body: bytes, limits: dict = DEFAULT_LIMITS) -> RecommendResult:
+def decode_extension_block(reader: "_Reader", known_max_lengths: dict):
+    """[(type, value bytes)] of a version 2 extension block (§6.6): count and order checked, each
+    length checked before reading, unknown IGNORABLE types skipped, unknown critical types refused."""
+    n = reader.u16("n_extensions")
+    if n > MAX_EXTENSIONS or n * 6 > len(reader.body) - reader.pos:
+        raise ProtocolViolation(f"n_extensions {n} exceeds {MAX_EXTENSIONS} or the body")
+    previous, found = -1, []
+    for index in range(n):
+        ext_type = reader.u16(f"extensions[{index}].type")
+        if ext_type <= previous:
+            raise ProtocolViolation(f"extensions[{index}].type {ext_type} does not follow {previous}")
+        previous = ext_type
+        length = reader.u32(f"extensions[{index}].length")
+        if length > len(reader.body) - reader.pos:
+            raise ProtocolViolation(f"extensions[{index}].length {length} exceeds the body")
+        if ext_type not in known_max_lengths:
+            if not ext_type & EXT_IGNORABLE:
+                raise ProtocolViolation(f"critical extension type {ext_type} is not supported")
+            reader.take(length, f"extensions[{index}]")
+            continue
+        if length > known_max_lengths[ext_type]:
+            raise ProtocolViolation(f"extensions[{index}].length {length} exceeds {known_max_lengths[ext_type]}")
+        found.append((ext_type, reader.take(length, f"extensions[{index}]")))
+    return found
+
+
+def _decode_explanations(value: bytes, items: list, external: bool, limits: dict):
+    reader = _Reader(value)
+    n = reader.u32("EXPLANATIONS.n")
+    if n != len(items):
+        raise ProtocolViolation(f"EXPLANATIONS.n is {n}, the response has {len(items)} items")
+    because = []
+    for index in range(n):
+        m = reader.u8(f"EXPLANATIONS[{index}].m")
+        if m > MAX_CONTRIBUTORS:
+            raise ProtocolViolation(f"EXPLANATIONS[{index}].m is {m}, limit is {MAX_CONTRIBUTORS}")
+        entry = []
+        for position in range(m):
+            what = f"EXPLANATIONS[{index}].items[{position}]"
+            item = reader.str16(what, limits["max_string_bytes"]) if external else reader.u32(what)
+            entry.append((item, reader.floats(1, f"EXPLANATIONS[{index}].contributions[{position}]")[0]))
+        because.append(entry)
+    reader.finish("extension EXPLANATIONS")
+    return because
+
+
+def decode_recommend_response(body: bytes, limits: dict = DEFAULT_LIMITS, protocol_version: int = 1) -> RecommendResult:
+    """A RECOMMEND_RESPONSE body in the layout of `protocol_version` (the connection's)."""
     reader = _Reader(body)
     model = reader.str16("model_name", limits["max_string_bytes"])
     version = reader.u32("model_version")
@@ -263,8 +394,16 @@ def decode_recommend_response(body: bytes, limits: dict = DEFAULT_LIMITS) -> Rec
     scores = reader.floats(n, "scores")
     width = reader.count("embedding", limits["max_embedding_width"], 4)
     embedding = reader.floats(width, "embedding") if width else None
+    fallback, because = False, None
+    if protocol_version >= 2:
+        known = {EXT_RESPONSE_FALLBACK: 0, EXT_RESPONSE_EXPLANATIONS: len(body)}
+        for ext_type, value in decode_extension_block(reader, known):
+            if ext_type == EXT_RESPONSE_FALLBACK:
+                fallback = True
+            else:
+                because = _decode_explanations(value, items, external, limits)
     reader.finish("RECOMMEND_RESPONSE")
-    return RecommendResult(items, scores, model, version, embedding)
+    return RecommendResult(items, scores, model, version, embedding, fallback, because)
 
 
 def decode_model_list(body: bytes, limits: dict = DEFAULT_LIMITS) -> List[ModelInfo]:
@@ -301,14 +440,14 @@ class Client:
     """One synchronous connection: one request at a time (no pipelining)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 7878, timeout: float = 5.0,
-                 auth_token: bytes = b""):
+                 auth_token: bytes = b"", max_version: int = MAX_PROTOCOL_VERSION):
         self.limits = dict(DEFAULT_LIMITS)
         self.server_id = ""
         self._next_id = 1
         self._closed_by_server = None
         self._sock = socket.create_connection((host, port), timeout=timeout)
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._sock.sendall(PREFACE + encode_hello(auth_token=auth_token))
+        self._sock.sendall(PREFACE + encode_hello(max_version=max_version, auth_token=auth_token))
         frame_type, _, _, _, body = self._read_frame()
         if frame_type == GOAWAY:
             status, message = decode_status_body(body)
@@ -318,6 +457,9 @@ class Client:
             self.close()
             raise ProtocolViolation(f"expected HELLO_ACK, got frame type {frame_type}")
         self.version, self.limits, self.server_id = decode_hello_ack(body)
+        if not 1 <= self.version <= max_version:
+            self.close()
+            raise ProtocolViolation(f"server chose version {self.version}, this client offered 1...{max_version}")
 
     def __enter__(self):
         return self
@@ -334,16 +476,23 @@ class Client:
 
     def recommend(self, session, k=10, model="", external=False, exclude_seen=False, allow=None,
                   deny=None, candidates=None, skip_unknown=False, embedding=False,
-                  deadline_ms: Optional[float] = None, version: int = 0) -> RecommendResult:
-        """Top-k for a session. deadline_ms=None uses the server default (1 s)."""
-        request_id = self._take_id()
+                  deadline_ms: Optional[float] = None, version: int = 0, session_key=None,
+                  filters: Optional[dict] = None, diversity: Optional[dict] = None,
+                  fallback: Optional[bool] = None, explain=False) -> RecommendResult:
+        """Top-k for a session. deadline_ms=None uses the server default (1 s). The version 2
+        options (see encode_recommend) raise ValueError on a version 1 connection, except the
+        session key, which only steers routing and is dropped there (§3)."""
+        request_id = self._next_id  # taken only once the frame is valid
         timeout_us = 0 if deadline_ms is None else max(1, int(deadline_ms * 1000))
         frame = encode_recommend(request_id, session, k=k, model=model, version=version, external=external,
                                  exclude_seen=exclude_seen, allow=allow, deny=deny, candidates=candidates,
                                  skip_unknown=skip_unknown, embedding=embedding, timeout_us=timeout_us,
-                                 limits=self.limits)
+                                 limits=self.limits, protocol_version=self.version,
+                                 session_key=(session_key or b"") if self.version >= 2 else b"",
+                                 filters=filters, diversity=diversity, fallback=fallback, explain=explain)
+        self._take_id()
         body = self._call(request_id, frame, RECOMMEND_RESPONSE)
-        return decode_recommend_response(body, self.limits)
+        return decode_recommend_response(body, self.limits, self.version)
 
     def health(self, service: str = "") -> str:
         """SERVING, NOT_SERVING, SERVICE_UNKNOWN or UNKNOWN."""
@@ -469,7 +618,7 @@ def main(argv=None) -> int:
         return commands.add_parser(name, help=help_text, parents=[connection])
 
     rec = command("recommend", "top-k for a session")
-    rec.add_argument("--session", required=True, help="comma-separated ids, oldest first")
+    rec.add_argument("--session", required=True, help="comma-separated ids, oldest first ('' with --fallback)")
     rec.add_argument("--k", type=int, default=10)
     rec.add_argument("--model", default="")
     rec.add_argument("--model-version", type=int, default=0)
@@ -481,6 +630,15 @@ def main(argv=None) -> int:
     rec.add_argument("--skip-unknown", action="store_true")
     rec.add_argument("--embedding", action="store_true")
     rec.add_argument("--deadline-ms", type=float)
+    rec.add_argument("--session-key", help="opaque session key (A/B routing, worker affinity)")
+    rec.add_argument("--include-unavailable", action="store_true", help="filters: also unavailable/expired items")
+    rec.add_argument("--categories-include", help="filters: comma-separated categories")
+    rec.add_argument("--categories-exclude", help="filters: comma-separated categories")
+    rec.add_argument("--max-per-category", type=int)
+    rec.add_argument("--diversity", type=float, metavar="LAMBDA", help="MMR re-ranking, lambda in [0, 1]")
+    rec.add_argument("--diversity-pool", type=int, default=0)
+    rec.add_argument("--fallback", action="store_true", default=None, help="popularity fallback for a cold session")
+    rec.add_argument("--explain", action="store_true", help="top 3 contributing session items per item")
     health = command("health", "health of the server or one model")
     health.add_argument("--service", default="")
     health.add_argument("--probe", action="store_true", help="constant-bytes probe, no handshake")
@@ -496,12 +654,21 @@ def main(argv=None) -> int:
             return 0 if healthy else 1
         with Client(args.host, args.port, args.timeout) as client:
             if args.command == "recommend":
+                filters = None
+                if (args.include_unavailable or args.categories_include or args.categories_exclude
+                        or args.max_per_category is not None):
+                    filters = {"available_only": False if args.include_unavailable else None,
+                               "categories_include": _id_list(args.categories_include, True) or [],
+                               "categories_exclude": _id_list(args.categories_exclude, True) or [],
+                               "max_per_category": args.max_per_category or 0}
+                diversity = None if args.diversity is None else {"lambda": args.diversity, "pool": args.diversity_pool}
                 result = client.recommend(
-                    _id_list(args.session, args.external), k=args.k, model=args.model,
+                    _id_list(args.session, args.external) or [], k=args.k, model=args.model,
                     version=args.model_version, external=args.external, exclude_seen=args.exclude_seen,
                     allow=_id_list(args.allow, args.external), deny=_id_list(args.deny, args.external),
                     candidates=_id_list(args.candidates, args.external), skip_unknown=args.skip_unknown,
-                    embedding=args.embedding, deadline_ms=args.deadline_ms)
+                    embedding=args.embedding, deadline_ms=args.deadline_ms, session_key=args.session_key,
+                    filters=filters, diversity=diversity, fallback=args.fallback, explain=args.explain)
                 print(json.dumps(result.__dict__))
             elif args.command == "health":
                 print(client.health(args.service))

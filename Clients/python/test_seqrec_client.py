@@ -33,6 +33,16 @@ GOLDEN = {
     "cancel": "0000000c0b0000000000000700000000",
     "health_probe": "5352454376310d0a0000000e0900000000000001000000000000",
     "health_serving": "0000000d0a000000000000010000000001",
+    # version 2 (Appendix A, second table; Tests/SeqRecProtocolTests/GoldenFrameV2Tests.swift)
+    "hello_v2": "000000140100000000000000000000000001000200000000",
+    "hello_ack_v2": "000000460200000000000000000000000002004000000000008000000400000003e800002710000003e800000100000004000000400000000400000f4240009896800006736571726563",
+    "recommend_plain_v2": "0000003703000000000000070003d09002000a00000000000000000003000000010000000200000003000000000000000100000005000000000000",
+    "recommend_options_v2": "00000077030000000000000a0000000002000a000000000000000000030000000100000002000000030000000000000000000000000005000100000007757365722d34320002000000170100010006416374696f6e00010006486f72726f7200020003000000063333333f00c80004000000010100050000000103",
+    "recommend_cold_start_v2": "0000002e030000000000000b0000000000000500000000000000000000000000000000000000000000000100040000000101",
+    "recommend_ignorable_v2": "00000033030000000000000c0000000000000500000000000000000001000000010000000000000000000000000001806300000002dead",
+    "response_plain_v2": "0000003b04000000000000070000000000067361737265630000000300000000020000002a000000070000c03f000080be000000020000003f000000400000",
+    "response_explained_v2": "00000057040000000000000a0000000000067361737265630000000300000000020000002a000000070000c03f000080be00000000000100020000001e0000000202000000030000003f000000010000803e01000000020000003e",
+    "response_fallback_v2": "00000031040000000000000b0000000000067361737265630000000300000000010000000500004041000000000001000100000000",
 }
 
 
@@ -75,6 +85,97 @@ class EncodingTests(unittest.TestCase):
                 with self.assertRaises(ValueError) as caught:
                     sc.encode_recommend(1, **kwargs)
                 self.assertIn(fragment, str(caught.exception))
+
+
+OPTIONS = dict(session_key="user-42", filters={"available_only": True, "categories_include": ["Action"],
+                                               "categories_exclude": ["Horror"], "max_per_category": 2},
+               diversity={"lambda": 0.7, "pool": 200}, fallback=True, explain=3)
+
+
+class VersionTwoEncodingTests(unittest.TestCase):
+    def test_golden_requests(self):
+        self.assertEqual(sc.encode_hello(max_version=2), golden("hello_v2"))
+        plain = sc.encode_recommend(7, [1, 2, 3], k=10, exclude_seen=True, deny=[5], timeout_us=250000, protocol_version=2)
+        self.assertEqual(plain.hex(), GOLDEN["recommend_plain_v2"])
+        options = sc.encode_recommend(10, [1, 2, 3], k=10, exclude_seen=True, protocol_version=2, **OPTIONS)
+        self.assertEqual(options.hex(), GOLDEN["recommend_options_v2"])
+        self.assertEqual(sc.encode_recommend(10, [1, 2, 3], k=10, exclude_seen=True, protocol_version=2,
+                                             **dict(OPTIONS, explain=True, session_key=b"user-42")).hex(),
+                         GOLDEN["recommend_options_v2"])
+        cold = sc.encode_recommend(11, [], k=5, fallback=True, protocol_version=2)
+        self.assertEqual(cold.hex(), GOLDEN["recommend_cold_start_v2"])
+
+    def test_options_are_refused_on_version_1_and_checked_on_version_2(self):
+        with self.assertRaises(ValueError) as caught:
+            sc.encode_recommend(1, [1], k=1, fallback=True)
+        self.assertIn("need protocol version 2", str(caught.exception))
+        for kwargs, fragment in [
+            (dict(session_key="x" * 65), "session_key is 65 bytes"),
+            (dict(filters={"available": True}), "filters.available is not a known filter"),
+            (dict(filters={"categories_include": [""]}), "filters.categories_include[0] must not be empty"),
+            (dict(filters={"categories_exclude": ["c"] * 65}), "65 categories"),
+            (dict(filters={"categories_exclude": ["x" * 129]}), "129 bytes"),
+            (dict(filters={"max_per_category": 1001}), "max_per_category"),
+            (dict(diversity={"lambda": 1.5}), "diversity.lambda"),
+            (dict(diversity={"lambda": float("nan")}), "diversity.lambda"),
+            (dict(diversity={"lambda": 0.5, "pool": 1}), "diversity.pool"),
+            (dict(explain=4), "explain"),
+            (dict(session=[]), "at least one item"),
+            (dict(session=[], fallback=False), "at least one item"),
+        ]:
+            with self.subTest(kwargs=kwargs):
+                arguments = dict(session=[1], k=2, protocol_version=2)
+                arguments.update(kwargs)
+                with self.assertRaises(ValueError) as caught:
+                    sc.encode_recommend(1, **arguments)
+                self.assertIn(fragment, str(caught.exception))
+
+
+class VersionTwoDecodingTests(unittest.TestCase):
+    def body(self, name):
+        return golden(name)[16:]
+
+    def test_golden_responses(self):
+        plain = sc.decode_recommend_response(self.body("response_plain_v2"), protocol_version=2)
+        self.assertEqual((plain.items, plain.embedding, plain.fallback, plain.because), ([42, 7], [0.5, 2.0], False, None))
+        explained = sc.decode_recommend_response(self.body("response_explained_v2"), protocol_version=2)
+        self.assertEqual(explained.because, [[(3, 0.5), (1, 0.25)], [(2, 0.125)]])
+        fallback = sc.decode_recommend_response(self.body("response_fallback_v2"), protocol_version=2)
+        self.assertEqual((fallback.items, fallback.scores, fallback.fallback), ([5], [12.0], True))
+        # Read as version 1, the extension block is trailing bytes.
+        with self.assertRaises(sc.ProtocolViolation):
+            sc.decode_recommend_response(self.body("response_plain_v2"))
+
+    def test_bad_extension_blocks(self):
+        prefix = self.body("response_plain_v2")[:-2]  # the fields, without the empty block
+        ext = lambda t, v, n=None: struct.pack(">HI", t, len(v) if n is None else n) + v
+        for block, fragment in [
+            (b"", "truncated in n_extensions"),
+            (struct.pack(">H", 17), "n_extensions 17"),
+            (struct.pack(">H", 2) + ext(1, b""), "n_extensions 2"),
+            (struct.pack(">H", 2) + ext(1, b"") + ext(1, b""), "does not follow"),
+            (struct.pack(">H", 1) + ext(1, b"", 5), "exceeds the body"),
+            (struct.pack(">H", 1) + ext(1, b"x"), "exceeds 0"),
+            (struct.pack(">H", 1) + ext(9, b""), "critical extension type 9"),
+            (struct.pack(">H", 1) + ext(2, struct.pack(">I", 3)), "EXPLANATIONS.n is 3"),
+            (struct.pack(">H", 1) + ext(2, struct.pack(">I", 2) + b"\x04"), "m is 4"),
+            (struct.pack(">H", 1) + ext(2, struct.pack(">I", 2) + b"\x00\x00\x07"), "trailing"),
+            (struct.pack(">H", 0) + b"\x00", "trailing"),
+        ]:
+            with self.subTest(block=block.hex()):
+                with self.assertRaises(sc.ProtocolViolation) as caught:
+                    sc.decode_recommend_response(prefix + block, protocol_version=2)
+                self.assertIn(fragment, str(caught.exception))
+        skipped = sc.decode_recommend_response(prefix + struct.pack(">H", 2) + ext(1, b"") + ext(0x8005, b"zz"),
+                                               protocol_version=2)
+        self.assertTrue(skipped.fallback)
+
+    def test_request_extension_block_decodes_with_the_same_rules(self):
+        # The ignorable golden request: a decoder skips type 0x8063 (the Swift server does the same).
+        body = golden("recommend_ignorable_v2")[16:]
+        reader = sc._Reader(body[body.index(bytes.fromhex("0001806300000002")):])
+        self.assertEqual(sc.decode_extension_block(reader, {1: 64}), [])
+        reader.finish("RECOMMEND")
 
 
 class SpecTests(unittest.TestCase):
@@ -183,7 +284,8 @@ class FakeServer:
         return self.errors
 
 
-OPENING = sc.PREFACE + golden("hello")
+OPENING = sc.PREFACE + golden("hello_v2")  # the client offers versions 1...2
+OPENING_V1 = sc.PREFACE + golden("hello")
 
 
 class ClientTests(unittest.TestCase):
@@ -197,6 +299,34 @@ class ClientTests(unittest.TestCase):
         self.assertEqual(result.items, [42, 7])
         self.assertEqual(result.scores, [1.5, -0.25])
         self.assertEqual((result.model, result.version, result.embedding), ("sasrec", 3, [0.5, 2.0]))
+        self.assertEqual(server.join(), [])
+
+    def test_version_2_options_and_answers(self):
+        request = sc.encode_recommend(1, [1, 2, 3], k=10, exclude_seen=True, protocol_version=2, **OPTIONS)
+        reply = sc.encode_frame(sc.RECOMMEND_RESPONSE, 1, golden("response_explained_v2")[16:])
+        server = FakeServer([[(OPENING, golden("hello_ack_v2")), (request, reply)]])
+        with sc.Client("127.0.0.1", server.port) as client:
+            self.assertEqual(client.version, 2)
+            result = client.recommend([1, 2, 3], k=10, exclude_seen=True, **OPTIONS)
+        self.assertEqual(result.because, [[(3, 0.5), (1, 0.25)], [(2, 0.125)]])
+        self.assertFalse(result.fallback)
+        self.assertEqual(server.join(), [])
+
+    def test_against_a_version_1_server_the_key_is_dropped_and_options_refused(self):
+        request = sc.encode_recommend(1, [4, 5], k=2)  # a version 1 body: no key
+        reply = sc.encode_frame(sc.RECOMMEND_RESPONSE, 1, golden("response")[16:])
+        server = FakeServer([[(OPENING, golden("hello_ack")), (request, reply)]])
+        with sc.Client("127.0.0.1", server.port) as client:
+            self.assertEqual(client.version, 1)
+            with self.assertRaises(ValueError):
+                client.recommend([4, 5], k=2, explain=True)
+            self.assertEqual(client.recommend([4, 5], k=2, session_key="abc").items, [42, 7])
+        self.assertEqual(server.join(), [])
+
+    def test_a_version_1_only_client_sends_the_version_1_hello(self):
+        server = FakeServer([[(OPENING_V1, golden("hello_ack"))]])
+        with sc.Client("127.0.0.1", server.port, max_version=1) as client:
+            self.assertEqual(client.version, 1)
         self.assertEqual(server.join(), [])
 
     def test_error_frame_raises_typed_exception(self):

@@ -79,6 +79,7 @@ package final class ConnectionCore: Sendable {
 
     package var limits: ProtocolLimits { machine.withLock { $0.limits } }
     package var serverID: String { machine.withLock { $0.serverID } }
+    package var version: UInt16 { machine.withLock { $0.version } }
     package var isUsable: Bool { machine.withLock { $0.isUsable } }
     package var inFlightCount: Int { machine.withLock { $0.inFlightCount } }
 

@@ -67,6 +67,8 @@ package struct ConnectionMachine<Waiter: Sendable>: Sendable {
     package private(set) var phase: Phase = .connecting
     package private(set) var limits = ProtocolLimits.default
     package private(set) var serverID = ""
+    /// The protocol version the server chose from HELLO's range (1 until the handshake).
+    package private(set) var version: UInt16 = 1
     private var decoder = FrameDecoder(role: .client)
     private var entries: [UInt32: Entry] = [:]
     private var sendQueue: [UInt32] = []
@@ -256,9 +258,11 @@ package struct ConnectionMachine<Waiter: Sendable>: Sendable {
         switch frame.header.type {
         case .helloAck:
             let ack = try frame.decode(HelloAck.self)
-            guard ack.version == ProtocolVersion.current else {
-                throw SeqRecError(.protocolViolation, "server chose version \(ack.version), this client speaks \(ProtocolVersion.current)")
+            guard (hello.minVersion...hello.maxVersion).contains(ack.version) else {
+                throw SeqRecError(.protocolViolation, "server chose version \(ack.version), this client offered "
+                    + "\(hello.minVersion)...\(hello.maxVersion)")
             }
+            version = ack.version
             limits = ack.limits
             serverID = ack.serverID
             phase = .open

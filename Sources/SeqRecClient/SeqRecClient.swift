@@ -97,11 +97,16 @@ public final class SeqRecClient: Sendable {
 
     /// Top-k recommendations. Calls with the same `sessionKey` go to the same replica while it is
     /// healthy (its state cache can then resume the session); without a key calls are spread.
+    /// The key (≤ 64 UTF-8 bytes) is also sent as the request's SESSION_KEY, so the server routes A/B
+    /// splits by it; a key set in `request.sessionKey` is used the same way when `sessionKey` is nil.
     /// `timeout` bounds the whole call, retries included (nil = the server's default per attempt).
     public func recommend(_ request: RecommendRequest, sessionKey: String? = nil, timeout: Duration? = nil)
         async throws -> RecommendResponse
     {
-        try await perform(key: sessionKey, timeout: timeout) { connection, remaining in
+        var request = request
+        if let sessionKey { request.sessionKey = Array(sessionKey.utf8) }
+        let key = sessionKey ?? (request.sessionKey.isEmpty ? nil : String(decoding: request.sessionKey, as: UTF8.self))
+        return try await perform(key: key, timeout: timeout) { [request] connection, remaining in
             try await connection.recommend(request, timeout: remaining)
         }
     }

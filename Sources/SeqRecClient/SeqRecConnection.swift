@@ -11,6 +11,9 @@ public final class SeqRecConnection: Sendable {
     public let limits: ProtocolLimits
     /// The server's self-description from HELLO_ACK (informational).
     public let serverID: String
+    /// The protocol version negotiated in HELLO (docs/PROTOCOL.md §3): 2 with a current server, 1 with
+    /// a server that speaks only version 1 (then request options other than the session key fail).
+    public let protocolVersion: UInt16
     private let core: ConnectionCore
 
     /// The client's deadline trails the server's by this much, so the server's answer (which says
@@ -27,8 +30,9 @@ public final class SeqRecConnection: Sendable {
     }
 
     /// A connection over any transport (tests use an in-memory one).
+    /// `maxVersion` below 2 makes it behave as a version 1 client (tests).
     package init(transport: any ClientTransport, connectTimeout: Duration, authToken: [UInt8],
-                 clock: @escaping @Sendable () -> UInt64) async throws {
+                 clock: @escaping @Sendable () -> UInt64, maxVersion: UInt16 = ProtocolVersion.maximum) async throws {
         guard authToken.count <= ProtocolLimits.maxAuthTokenBytes else {
             transport.close()
             throw SeqRecError(.invalidRequest, "auth token has \(authToken.count) bytes, at most \(ProtocolLimits.maxAuthTokenBytes) allowed")
@@ -38,10 +42,11 @@ public final class SeqRecConnection: Sendable {
             throw SeqRecError(.invalidRequest, "connectTimeout must be positive, got \(connectTimeout)")
         }
         core = try await ConnectionCore.open(
-            transport: transport, hello: Hello(authToken: authToken),
+            transport: transport, hello: Hello(maxVersion: maxVersion, authToken: authToken),
             connectTimeout: Self.nanoseconds(connectTimeout), clock: clock)
         limits = core.limits
         serverID = core.serverID
+        protocolVersion = core.version
     }
 
     deinit { core.close() }
@@ -63,20 +68,26 @@ public final class SeqRecConnection: Sendable {
     // MARK: calls
 
     /// Top-k recommendations for one session. `timeout` is the whole budget of the call (nil = the
-    /// server's default, capped at its maximum).
+    /// server's default, capped at its maximum). The request's version 2 options (filters, diversity,
+    /// fallback, explanations) need a version 2 connection: on a version 1 connection such a request
+    /// fails with `.invalidRequest` instead of being answered without them; the session key only
+    /// steers routing and is dropped there (docs/PROTOCOL.md §3).
     public func recommend(_ request: RecommendRequest, timeout: Duration? = nil) async throws -> RecommendResponse {
+        var request = request
+        let version = protocolVersion
+        if version < 2 { request.sessionKey = [] }
         do {
-            try request.validate(limits: limits)
+            try request.validate(limits: limits, version: version)
         } catch {
             throw SeqRecError(.invalidRequest, error.description, notProcessed: true)
         }
         let budget = try serverBudget(timeout)
-        let frame = request.frameBytes(requestID: 0)
+        let frame = request.frameBytes(requestID: 0, version: version)
         try checkFrameLength(frame)
         let limits = limits
         return try await core.call(
             .init(frame: frame, serverBudget: budget, localDeadline: core.clock() &+ budget &+ Self.localDeadlineSlack)
-        ) { frame in try frame.decode(RecommendResponse.self, limits: limits) }
+        ) { frame in try frame.decode(RecommendResponse.self, limits: limits, version: version) }
     }
 
     /// The server's health (`service` "" = the whole server, else a model name).

@@ -137,6 +137,18 @@ struct BodyReader {
         return Array(bytes[try take(length, field: field())])
     }
 
+    /// Claims `count` bytes and returns them as a slice of the body (no copy).
+    mutating func readSlice(_ count: Int, field: @autoclosure () -> String) throws(ProtocolError) -> ArraySlice<UInt8> {
+        bytes[try take(count, field: field())]
+    }
+
+    /// One IEEE-754 binary32, little-endian like every float on the wire.
+    mutating func readF32LE(_ field: @autoclosure () -> String) throws(ProtocolError) -> Float {
+        let i = try take(4, field: field()).lowerBound
+        let bits = UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24
+        return Float(bitPattern: bits)
+    }
+
     /// Ends decoding: the body must be fully consumed.
     func finish(_ type: FrameType) throws(ProtocolError) {
         guard remaining == 0 else { throw .trailingBytes(type, count: remaining) }

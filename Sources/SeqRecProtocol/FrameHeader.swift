@@ -44,27 +44,44 @@ public struct Frame: Sendable, Equatable {
         self.body = body
     }
 
-    /// Decodes the body as `Body`, checking that the frame has that body's type.
+    /// Decodes the body as `Body`, checking that the frame has that body's type. `version` is the
+    /// connection's negotiated protocol version (it changes only RECOMMEND and RECOMMEND_RESPONSE).
     public func decode<Body: FrameBody>(
-        _ bodyType: Body.Type, limits: ProtocolLimits = .default
+        _ bodyType: Body.Type, limits: ProtocolLimits = .default, version: UInt16 = 1
     ) throws(ProtocolError) -> Body {
         guard header.type == Body.frameType else {
             throw .bodyTypeMismatch(expected: Body.frameType, actual: header.type)
         }
-        return try Body(decoding: body, limits: limits)
+        return try Body(decoding: body, limits: limits, version: version)
     }
 }
 
 /// A message body with a fixed frame type.
+///
+/// `encode(into:)` and `init(decoding:limits:)` are the version 1 layout; the `version:` variants
+/// take the connection's negotiated version and default to them, since only RECOMMEND and
+/// RECOMMEND_RESPONSE differ between versions (docs/PROTOCOL.md §3).
 public protocol FrameBody: Sendable {
     static var frameType: FrameType { get }
-    /// Appends the body bytes (not the header).
+    /// Appends the body bytes (not the header) in the version 1 layout.
     func encode(into bytes: inout [UInt8])
-    /// Decodes a whole body, checking every field against `limits`.
+    /// Decodes a whole version 1 body, checking every field against `limits`.
     init(decoding body: ArraySlice<UInt8>, limits: ProtocolLimits) throws(ProtocolError)
+    /// Appends the body bytes in the layout of protocol `version`.
+    func encode(version: UInt16, into bytes: inout [UInt8])
+    /// Decodes a whole body in the layout of protocol `version`.
+    init(decoding body: ArraySlice<UInt8>, limits: ProtocolLimits, version: UInt16) throws(ProtocolError)
 }
 
 extension FrameBody {
+    public func encode(version _: UInt16, into bytes: inout [UInt8]) {
+        encode(into: &bytes)
+    }
+
+    public init(decoding body: ArraySlice<UInt8>, limits: ProtocolLimits, version _: UInt16) throws(ProtocolError) {
+        try self.init(decoding: body, limits: limits)
+    }
+
     public init(decoding body: [UInt8], limits: ProtocolLimits = .default) throws(ProtocolError) {
         try self.init(decoding: body[...], limits: limits)
     }
@@ -73,21 +90,21 @@ extension FrameBody {
         try self.init(decoding: body, limits: .default)
     }
 
-    /// Appends a complete frame (header + body) carrying this message.
+    /// Appends a complete frame (header + body) carrying this message, in the layout of `version`.
     public func encodeFrame(
-        requestID: UInt32, aux: UInt32 = 0, flags: FrameFlags = [], into bytes: inout [UInt8]
+        requestID: UInt32, aux: UInt32 = 0, flags: FrameFlags = [], version: UInt16 = 1, into bytes: inout [UInt8]
     ) {
         let start = bytes.count
         FrameHeader(type: Self.frameType, flags: flags, requestID: requestID, aux: aux)
             .encode(bodyLength: 0, into: &bytes)
-        encode(into: &bytes)
+        encode(version: version, into: &bytes)
         bytes.patchFrameLength(frameStart: start)
     }
 
     /// A complete frame carrying this message, as a new array.
-    public func frameBytes(requestID: UInt32, aux: UInt32 = 0, flags: FrameFlags = []) -> [UInt8] {
+    public func frameBytes(requestID: UInt32, aux: UInt32 = 0, flags: FrameFlags = [], version: UInt16 = 1) -> [UInt8] {
         var bytes = [UInt8]()
-        encodeFrame(requestID: requestID, aux: aux, flags: flags, into: &bytes)
+        encodeFrame(requestID: requestID, aux: aux, flags: flags, version: version, into: &bytes)
         return bytes
     }
 }

@@ -1,9 +1,12 @@
 // HELLO and HELLO_ACK bodies (docs/PROTOCOL.md §7): version negotiation, auth token, and the
 // server's limits announced to the client.
 
-/// The protocol versions this codec implements.
+/// The protocol versions this codec implements (docs/PROTOCOL.md §3).
 public enum ProtocolVersion {
-    public static let current: UInt16 = 1
+    public static let minimum: UInt16 = 1
+    /// Version 2 adds the extension block to RECOMMEND and RECOMMEND_RESPONSE.
+    public static let maximum: UInt16 = 2
+    public static let supported: ClosedRange<UInt16> = minimum...maximum
 }
 
 /// One HELLO capability; unknown keys are ignored by the server.
@@ -17,7 +20,9 @@ public struct Capability: Sendable, Equatable {
     }
 }
 
-/// HELLO (client → server, request id 0).
+/// HELLO (client → server, request id 0). The defaults make a version 1 HELLO (what every client
+/// written for version 1 sends); a client that speaks version 2 passes
+/// `maxVersion: ProtocolVersion.maximum`.
 public struct Hello: FrameBody, Equatable {
     public static let frameType = FrameType.hello
 
@@ -28,7 +33,7 @@ public struct Hello: FrameBody, Equatable {
     public var authToken: [UInt8]
 
     public init(
-        minVersion: UInt16 = ProtocolVersion.current, maxVersion: UInt16 = ProtocolVersion.current,
+        minVersion: UInt16 = ProtocolVersion.minimum, maxVersion: UInt16 = ProtocolVersion.minimum,
         capabilities: [Capability] = [], authToken: [UInt8] = []
     ) {
         self.minVersion = minVersion
@@ -70,7 +75,7 @@ public struct Hello: FrameBody, Equatable {
 
     /// The version the server should choose, or nil when the ranges do not overlap.
     public func negotiatedVersion(
-        serverMin: UInt16 = ProtocolVersion.current, serverMax: UInt16 = ProtocolVersion.current
+        serverMin: UInt16 = ProtocolVersion.minimum, serverMax: UInt16 = ProtocolVersion.maximum
     ) -> UInt16? {
         let chosen = min(maxVersion, serverMax)
         return chosen >= max(minVersion, serverMin) ? chosen : nil
@@ -85,7 +90,7 @@ public struct HelloAck: FrameBody, Equatable {
     public var limits: ProtocolLimits
     public var serverID: String
 
-    public init(version: UInt16 = ProtocolVersion.current, limits: ProtocolLimits = .default, serverID: String = "") {
+    public init(version: UInt16 = ProtocolVersion.minimum, limits: ProtocolLimits = .default, serverID: String = "") {
         self.version = version
         self.limits = limits
         self.serverID = serverID

@@ -19,13 +19,15 @@ public enum Message: Sendable, Equatable {
     /// Decodes `frame.body` as the message its header type names. A thrown error is a payload
     /// violation: for a request frame answer ERROR (`error.status`) with the frame's id; for a
     /// connection-level frame (`frame.header.type.isConnectionLevel`) send GOAWAY and close.
-    public init(decoding frame: Frame, limits: ProtocolLimits = .default) throws(ProtocolError) {
+    /// `version` is the connection's negotiated protocol version.
+    public init(decoding frame: Frame, limits: ProtocolLimits = .default, version: UInt16 = 1) throws(ProtocolError) {
         let body = frame.body
         switch frame.header.type {
         case .hello: self = .hello(try Hello(decoding: body, limits: limits))
         case .helloAck: self = .helloAck(try HelloAck(decoding: body, limits: limits))
-        case .recommend: self = .recommend(try RecommendRequest(decoding: body, limits: limits))
-        case .recommendResponse: self = .recommendResponse(try RecommendResponse(decoding: body, limits: limits))
+        case .recommend: self = .recommend(try RecommendRequest(decoding: body, limits: limits, version: version))
+        case .recommendResponse:
+            self = .recommendResponse(try RecommendResponse(decoding: body, limits: limits, version: version))
         case .error: self = .error(try ErrorBody(decoding: body, limits: limits))
         case .ping: self = .ping(try Ping(decoding: body, limits: limits))
         case .pong: self = .pong(try Pong(decoding: body, limits: limits))

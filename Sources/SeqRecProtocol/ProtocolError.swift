@@ -42,6 +42,16 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
     case bodyTypeMismatch(expected: FrameType, actual: FrameType)
     /// A fixed-size body (PING, PONG) of the wrong size.
     case wrongBodyLength(FrameType, length: Int, expected: Int)
+    /// A numeric option outside its range (e.g. a diversity λ that is NaN or above 1).
+    case outOfRange(field: String, value: String, allowed: String)
+    /// Extension types not strictly ascending (an extension repeated or out of order).
+    case extensionOutOfOrder(index: Int, type: UInt16, previous: UInt16)
+    /// An extension value with bytes left after its last field.
+    case extensionTrailingBytes(name: String, count: Int)
+    /// A critical extension type this side does not know (ERROR UNIMPLEMENTED + NOT_PROCESSED).
+    case unsupportedExtension(type: UInt16)
+    /// An option that only a version 2 connection can carry, on a version 1 connection (sender side).
+    case requiresVersion2(option: String)
 
     /// Whether the connection must be closed (GOAWAY first, except for a bad preface).
     public var isFramingViolation: Bool {
@@ -51,7 +61,8 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
              .requestIDMissing, .auxMustBeZero, .helloRequired, .duplicateHello, .duplicateRequestID:
             true
         case .truncated, .trailingBytes, .countExceedsLimit, .stringTooLong, .emptyString,
-             .invalidUTF8, .kOutOfRange, .invalidValue, .bodyTypeMismatch, .wrongBodyLength:
+             .invalidUTF8, .kOutOfRange, .invalidValue, .bodyTypeMismatch, .wrongBodyLength, .outOfRange,
+             .extensionOutOfOrder, .extensionTrailingBytes, .unsupportedExtension, .requiresVersion2:
             false
         }
     }
@@ -59,7 +70,7 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The status to put on the wire: GOAWAY status for framing violations, ERROR status otherwise.
     public var status: StatusCode {
         switch self {
-        case .unknownFrameType, .compressionNotSupported: .unimplemented
+        case .unknownFrameType, .compressionNotSupported, .unsupportedExtension: .unimplemented
         case _ where isFramingViolation: .internal
         default: .invalidArgument
         }
@@ -113,6 +124,17 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
             "expected a \(expected) body, the frame is \(actual)"
         case .wrongBodyLength(let type, let length, let expected):
             "\(type) body is \(length) bytes, must be exactly \(expected)"
+        case .outOfRange(let field, let value, let allowed):
+            "\(field) = \(value) is outside \(allowed)"
+        case .extensionOutOfOrder(let index, let type, let previous):
+            "extensions[\(index)].type \(type) does not follow type \(previous): types must be ascending, each at most once"
+        case .extensionTrailingBytes(let name, let count):
+            "extension \(name) has \(count) bytes after its last field"
+        case .unsupportedExtension(let type):
+            "critical extension type \(type) is not supported here; send it only to servers that support it, "
+                + "or without it"
+        case .requiresVersion2(let option):
+            "\(option) needs protocol version 2, the connection negotiated version 1"
         }
     }
 }

@@ -2,6 +2,7 @@
 //
 //   u8 options | u16 k | str16 model_name | u32 model_version
 //   u32 n_session, id[n] | u32 n_allow, id[n] | u32 n_deny, id[n] | u32 n_candidates, id[n]
+//   version 2: extension block (§6.6) with the options of RequestOptions.swift
 
 /// Option bits of a RECOMMEND body.
 public struct RecommendOptions: OptionSet, Sendable, Hashable {
@@ -37,10 +38,26 @@ public struct RecommendRequest: FrameBody, Equatable {
     public var skipUnknown: Bool
     public var includeEmbedding: Bool
 
+    // Version 2 options (docs/PROTOCOL.md §6.7); sending any of them needs a version 2 connection.
+
+    /// Opaque session key, 0…64 bytes (empty = none): routes A/B splits and worker affinity.
+    public var sessionKey: [UInt8]
+    /// Rule filters; nil = the model's defaults.
+    public var filters: RecommendFilters?
+    /// MMR re-ranking; nil = the plain ranking.
+    public var diversity: RecommendDiversity?
+    /// Popularity fallback for an empty or unknown session: true on, false off, nil the model's default.
+    /// With `true` the session may be empty.
+    public var fallback: Bool?
+    /// 0 = no explanations; 1…3 = report that many top contributing session items per returned item.
+    public var explainContributors: Int
+
     public init(
         session: ItemIDs, k: Int = 10, modelName: String = "", modelVersion: UInt32 = 0,
         excludeSeen: Bool = false, allow: ItemIDs? = nil, deny: ItemIDs? = nil,
-        candidates: ItemIDs? = nil, skipUnknown: Bool = false, includeEmbedding: Bool = false
+        candidates: ItemIDs? = nil, skipUnknown: Bool = false, includeEmbedding: Bool = false,
+        sessionKey: [UInt8] = [], filters: RecommendFilters? = nil, diversity: RecommendDiversity? = nil,
+        fallback: Bool? = nil, explainContributors: Int = 0
     ) {
         let external = session.isExternal
         self.session = session
@@ -53,6 +70,11 @@ public struct RecommendRequest: FrameBody, Equatable {
         self.candidates = candidates ?? .empty(external: external)
         self.skipUnknown = skipUnknown
         self.includeEmbedding = includeEmbedding
+        self.sessionKey = sessionKey
+        self.filters = filters
+        self.diversity = diversity
+        self.fallback = fallback
+        self.explainContributors = explainContributors
     }
 
     public var usesExternalIDs: Bool { session.isExternal }
@@ -66,13 +88,18 @@ public struct RecommendRequest: FrameBody, Equatable {
         return options
     }
 
-    /// Checks what the receiver will check, so a sender fails before writing bad bytes.
-    public func validate(limits: ProtocolLimits = .default) throws(ProtocolError) {
+    /// Whether the session may be empty: only when the request opts in to the fallback.
+    var allowsEmptySession: Bool { fallback == true }
+
+    /// Checks what the receiver will check, so a sender fails before writing bad bytes. On a version 1
+    /// connection any version 2 option is `requiresVersion2`.
+    public func validate(limits: ProtocolLimits = .default, version: UInt16 = 1) throws(ProtocolError) {
         let nameLength = modelName.utf8.count
         guard nameLength <= limits.maxStringBytes else {
             throw .stringTooLong(field: "model_name", length: nameLength, limit: limits.maxStringBytes)
         }
-        guard session.count >= 1 else { throw .invalidValue(field: "n_session", value: 0) }
+        try validateOptions(version: version, limits: limits)
+        guard session.count >= 1 || allowsEmptySession else { throw .invalidValue(field: "n_session", value: 0) }
         try session.validate(field: "session", limit: limits.maxSessionItems, limits: limits)
         for (field, list) in [("allow", allow), ("deny", deny), ("candidates", candidates)] {
             guard list.isExternal == usesExternalIDs || list.isEmpty else {
@@ -88,9 +115,15 @@ public struct RecommendRequest: FrameBody, Equatable {
         guard k >= 1, k <= maximum else { throw .kOutOfRange(k: k, maximum: maximum) }
     }
 
-    /// Writes the body. Lists in the other id space than the session must be empty, and `k` must fit
-    /// u16: `validate` checks both.
+    /// Writes the version 1 body (a request with version 2 options is a bug here: `validate` says so).
     public func encode(into bytes: inout [UInt8]) {
+        encode(version: 1, into: &bytes)
+    }
+
+    /// Writes the body in the layout of `version`. Lists in the other id space than the session must
+    /// be empty, `k` must fit u16, and options need version 2: `validate(limits:version:)` checks all.
+    public func encode(version: UInt16, into bytes: inout [UInt8]) {
+        precondition(version >= 2 || !hasExtensions, "version 2 options on a version 1 connection")
         precondition(k >= 0 && k <= Int(UInt16.max), "k \(k) does not fit u16")
         bytes.appendU8(options.rawValue)
         bytes.appendU16(UInt16(k))
@@ -101,17 +134,25 @@ public struct RecommendRequest: FrameBody, Equatable {
             precondition(list.isEmpty || list.isExternal == usesExternalIDs, "id lists mix id spaces")
             list.encodeCounted(into: &bytes)
         }
+        if version >= 2 { encodeExtensions(into: &bytes) }
     }
 
     public init(decoding body: ArraySlice<UInt8>, limits: ProtocolLimits) throws(ProtocolError) {
-        self.init(session: .internal([]))
-        try decode(body, limits: limits)
+        try self.init(decoding: body, limits: limits, version: 1)
     }
 
-    /// Decodes `body` into this value, reusing the capacity of its id arrays: the server's hot path
-    /// keeps one request value per worker and allocates nothing for internal-id requests. After a
+    public init(decoding body: ArraySlice<UInt8>, limits: ProtocolLimits, version: UInt16) throws(ProtocolError) {
+        self.init(session: .internal([]))
+        try decode(body, limits: limits, version: version)
+    }
+
+    /// Decodes `body` (in the layout of the connection's negotiated `version`) into this value,
+    /// reusing the capacity of its id arrays and session key: the server's hot path keeps one request
+    /// value per worker and allocates nothing for internal-id requests without filters. After a
     /// thrown error the value's contents are unspecified (but valid).
-    public mutating func decode(_ body: ArraySlice<UInt8>, limits: ProtocolLimits = .default) throws(ProtocolError) {
+    public mutating func decode(
+        _ body: ArraySlice<UInt8>, limits: ProtocolLimits = .default, version: UInt16 = 1
+    ) throws(ProtocolError) {
         var reader = BodyReader(body)
         let options = RecommendOptions(rawValue: try reader.readU8("options"))
         guard RecommendOptions.defined.isSuperset(of: options) else {
@@ -123,15 +164,23 @@ public struct RecommendRequest: FrameBody, Equatable {
         modelVersion = try reader.readU32("model_version")
         try session.decodeCounted(
             external: external, field: "session", limit: limits.maxSessionItems, limits: limits, from: &reader)
-        guard !session.isEmpty else { throw .invalidValue(field: "n_session", value: 0) }
+        guard !session.isEmpty || version >= 2 else { throw .invalidValue(field: "n_session", value: 0) }
         try allow.decodeCounted(
             external: external, field: "allow", limit: limits.maxListItems, limits: limits, from: &reader)
         try deny.decodeCounted(
             external: external, field: "deny", limit: limits.maxListItems, limits: limits, from: &reader)
         try candidates.decodeCounted(
             external: external, field: "candidates", limit: limits.maxListItems, limits: limits, from: &reader)
+        if version >= 2 {
+            try decodeExtensions(from: &reader, limits: limits)
+        } else {
+            clearExtensions()
+        }
         try reader.finish(Self.frameType)
+        // An empty session is allowed only with the fallback on, which the extensions say.
+        guard !session.isEmpty || allowsEmptySession else { throw .invalidValue(field: "n_session", value: 0) }
         try Self.checkK(k, candidateCount: candidates.count, limits: limits)
+        if let diversity { try Self.checkDiversity(diversity, k: k) }
         self.k = k
         excludeSeen = options.contains(.excludeSeen)
         skipUnknown = options.contains(.skipUnknown)

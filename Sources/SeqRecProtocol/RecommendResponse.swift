@@ -2,6 +2,7 @@
 //
 //   str16 model_name | u32 model_version | u8 flags (bit 0 external ids)
 //   u32 n, id[n], f32le[n] scores | u32 width, f32le[width] embedding
+//   version 2: extension block (§6.6) with FALLBACK and EXPLANATIONS (ResponseExtensions.swift)
 
 /// The top-k answer to a RECOMMEND: items best first, their scores, and optionally the session
 /// embedding.
@@ -17,17 +18,30 @@ public struct RecommendResponse: FrameBody, Equatable {
     public var scores: [Float]
     /// The session embedding; empty when not requested.
     public var embedding: [Float]
+    /// Version 2: the items are the popularity fallback, not the model's answer (FALLBACK).
+    public var usedFallback: Bool
+    /// Version 2: one explanation per item when the request asked for them (EXPLANATIONS); else nil.
+    public var explanations: [Explanation]?
 
-    public init(modelName: String, modelVersion: UInt32, items: ItemIDs, scores: [Float], embedding: [Float] = []) {
+    public init(modelName: String, modelVersion: UInt32, items: ItemIDs, scores: [Float], embedding: [Float] = [],
+                usedFallback: Bool = false, explanations: [Explanation]? = nil) {
         self.modelName = modelName
         self.modelVersion = modelVersion
         self.items = items
         self.scores = scores
         self.embedding = embedding
+        self.usedFallback = usedFallback
+        self.explanations = explanations
     }
 
-    /// Writes the body; items and scores must have the same count (a server bug otherwise).
+    /// Writes the version 1 body (no fallback flag, no explanations: version 1 cannot carry them).
     public func encode(into bytes: inout [UInt8]) {
+        encode(version: 1, into: &bytes)
+    }
+
+    /// Writes the body in the layout of `version`; items and scores must have the same count, and so
+    /// must explanations when present (a server bug otherwise).
+    public func encode(version: UInt16, into bytes: inout [UInt8]) {
         switch items {
         case .internal(let ids):
             Self.encodeBody(modelName: modelName, modelVersion: modelVersion, items: ids, scores: scores,
@@ -38,21 +52,31 @@ public struct RecommendResponse: FrameBody, Equatable {
             for id in ids { bytes.appendString16(id) }
             Self.writeSuffix(scores: scores, embedding: embedding, into: &bytes)
         }
+        if version >= 2 {
+            Self.writeExtensions(usedFallback: usedFallback, explanations: explanations, external: items.isExternal,
+                                 itemCount: items.count, into: &bytes)
+        }
     }
 
     /// Writes a whole RECOMMEND_RESPONSE frame with internal ids straight from the engine's
     /// buffers, without building a `RecommendResponse`. Inlinable, so callers in other modules get a
-    /// copy specialised for their concrete collections: with a reused output array it allocates nothing.
+    /// copy specialised for their concrete collections: with a reused output array it allocates nothing
+    /// (explanations, when asked for, are built by the caller). `version` is the connection's.
     @inlinable
     public static func encodeFrame(
         requestID: UInt32, modelName: String, modelVersion: UInt32,
         items: some Collection<UInt32>, scores: some Collection<Float>, embedding: some Collection<Float>,
+        version: UInt16 = 1, usedFallback: Bool = false, explanations: [Explanation]? = nil,
         into bytes: inout [UInt8]
     ) {
         let start = bytes.count
         FrameHeader(type: frameType, requestID: requestID).encode(bodyLength: 0, into: &bytes)
         encodeBody(modelName: modelName, modelVersion: modelVersion, items: items, scores: scores,
                    embedding: embedding, into: &bytes)
+        if version >= 2 {
+            writeExtensions(usedFallback: usedFallback, explanations: explanations, external: false,
+                            itemCount: items.count, into: &bytes)
+        }
         bytes.patchFrameLength(frameStart: start)
     }
 
@@ -62,6 +86,7 @@ public struct RecommendResponse: FrameBody, Equatable {
     public static func encodeFrame(
         requestID: UInt32, modelName: String, modelVersion: UInt32,
         items: some Collection<UInt32>, scores: some Collection<Float>, embedding: some Collection<Float>,
+        version: UInt16 = 1, usedFallback: Bool = false, explanations: [Explanation]? = nil,
         externalID: (UInt32) -> String, into bytes: inout [UInt8]
     ) {
         precondition(items.count == scores.count, "\(items.count) items but \(scores.count) scores")
@@ -70,6 +95,10 @@ public struct RecommendResponse: FrameBody, Equatable {
         writePrefix(modelName: modelName, modelVersion: modelVersion, external: true, count: items.count, into: &bytes)
         for id in items { bytes.appendString16(externalID(id)) }
         writeSuffix(scores: scores, embedding: embedding, into: &bytes)
+        if version >= 2 {
+            writeExtensions(usedFallback: usedFallback, explanations: explanations, external: true,
+                            itemCount: items.count, into: &bytes)
+        }
         bytes.patchFrameLength(frameStart: start)
     }
 
@@ -102,6 +131,10 @@ public struct RecommendResponse: FrameBody, Equatable {
     }
 
     public init(decoding body: ArraySlice<UInt8>, limits: ProtocolLimits) throws(ProtocolError) {
+        try self.init(decoding: body, limits: limits, version: 1)
+    }
+
+    public init(decoding body: ArraySlice<UInt8>, limits: ProtocolLimits, version: UInt16) throws(ProtocolError) {
         var reader = BodyReader(body)
         modelName = try reader.readString16("model_name", maxBytes: limits.maxStringBytes)
         modelVersion = try reader.readU32("model_version")
@@ -116,6 +149,9 @@ public struct RecommendResponse: FrameBody, Equatable {
         scores = try reader.readFloatsLE(count, field: "scores")
         let width = try reader.readCount("embedding", limit: limits.maxEmbeddingWidth, minimumElementSize: 4)
         embedding = try reader.readFloatsLE(width, field: "embedding")
+        usedFallback = false
+        explanations = nil
+        if version >= 2 { try decodeExtensions(from: &reader, limits: limits) }
         try reader.finish(Self.frameType)
     }
 }

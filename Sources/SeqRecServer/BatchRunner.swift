@@ -1,22 +1,21 @@
-// One thread's model runner: its own worker per model (workspaces are per thread), reusable batch
-// buffers, and the deadline check that answers a request that expired in the queue without running
-// the model. It touches only the request slots of the batch it was given, which no other thread
-// touches until the batch is handed back to the core.
+// One thread's model runner: its own worker per model version (workspaces are per thread),
+// reusable batch buffers, and the deadline check that answers a request that expired in the queue
+// without running the model. It touches only the request slots of the batch it was given, which no
+// other thread touches until the batch is handed back to the core. Workers are kept by version slot
+// and generation: a slot reused by another version never runs on the old version's worker.
 import SeqRecCore
 
 final class BatchRunner {
-    private let backends: [any InferenceBackend]
-    private var workers: [(any InferenceWorker)?]
+    private var workers: [(generation: UInt32, worker: any InferenceWorker)?] = []
     /// Each worker's state-cache counts when last reported.
-    private var stateCacheSeen: [(lookups: Int, hits: Int)]
+    private var stateCacheSeen: [(lookups: Int, hits: Int)] = []
+    /// The model set's release count when this runner last dropped workers of released versions.
+    private var releasesSeen = 0
     private var runnable: [Int] = []
     private var queries: [SessionQuery] = []
     private var results: [ScoredItems]
 
-    init(backends: [any InferenceBackend], maxBatch: Int) {
-        self.backends = backends
-        workers = Array(repeating: nil, count: backends.count)
-        stateCacheSeen = Array(repeating: (0, 0), count: backends.count)
+    init(maxBatch: Int) {
         runnable.reserveCapacity(maxBatch)
         queries.reserveCapacity(maxBatch)
         results = Array(repeating: ScoredItems(), count: maxBatch)
@@ -29,8 +28,39 @@ final class BatchRunner {
         var stateCacheHits = 0
     }
 
-    /// Runs the requests of `slots` for `model` as one model call, setting each slot's outcome.
-    func run(_ slots: [Int], model: Int, pool: RequestPool, now: UInt64) -> Report {
+    /// With the server's lock held, before `run`: takes a worker the loader warmed for this version
+    /// when the runner has none yet, so the version's first request here does not build a workspace.
+    func adoptWarmWorker(model: Int, version: LoadedVersion, generation: UInt32) {
+        grow(toInclude: model)
+        guard workers[model]?.generation != generation, let warm = version.takeWarmWorker() else { return }
+        workers[model] = (generation, warm)
+        stateCacheSeen[model] = (0, 0)
+    }
+
+    /// Room for version slot `model` (a new slot appears only when a reload adds one).
+    private func grow(toInclude model: Int) {
+        while workers.count <= model {
+            workers.append(nil)
+            stateCacheSeen.append((lookups: 0, hits: 0))
+        }
+    }
+
+    /// With the server's lock held: moves the workers of released versions into `graveyard` (the
+    /// caller drops them off the serving path). Cheap when nothing was released since the last call.
+    func dropReleasedWorkers(_ models: ModelSet, into graveyard: inout [AnyObject]) {
+        guard releasesSeen != models.releaseCount else { return }
+        releasesSeen = models.releaseCount
+        for index in workers.indices {
+            guard let held = workers[index], models.generation(ofSlot: index) != held.generation else { continue }
+            graveyard.append(held.worker)
+            workers[index] = nil
+        }
+    }
+
+    /// Runs the requests of `slots` on version slot `model` as one model call, setting each slot's outcome.
+    func run(_ slots: [Int], model: Int, version: LoadedVersion, generation: UInt32, pool: RequestPool, now: UInt64)
+        -> Report
+    {
         var report = Report()
         for slot in slots {
             if pool[slot].deadline <= now {
@@ -41,9 +71,13 @@ final class BatchRunner {
             }
         }
         if !queries.isEmpty {
-            // Made on first use: a thread that never runs a model never pays for its workspace.
-            let worker = workers[model] ?? backends[model].makeWorker()
-            workers[model] = worker
+            grow(toInclude: model)
+            // Made on first use (unless warmed): a thread that never runs a model never pays for its workspace.
+            if workers[model]?.generation != generation {
+                workers[model] = (generation, version.backend.makeWorker())
+                stateCacheSeen[model] = (0, 0)
+            }
+            let worker = workers[model]!.worker
             worker.recommend(queries[...], into: &results)
             report.ran = queries.count
             if let counts = worker.stateCacheStatistics {

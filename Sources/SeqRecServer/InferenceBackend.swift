@@ -35,6 +35,12 @@ package protocol InferenceBackend: AnyObject, Sendable {
     func title(of item: Int32) -> String?
     /// A per-thread runner with its own workspace.
     func makeWorker() -> any InferenceWorker
+    /// The model's state cache, shared by all workers (nil: none); read when /metrics is scraped.
+    var stateCacheUsage: StateCacheUsage? { get }
+}
+
+extension InferenceBackend {
+    var stateCacheUsage: StateCacheUsage? { nil }
 }
 
 /// Runs batches for one model on one thread; never shared between threads.
@@ -42,7 +48,7 @@ package protocol InferenceWorker: AnyObject {
     /// Runs up to max-batch validated queries as one batch; `results[i]` answers `queries[i]`.
     /// `results` has at least `queries.count` elements whose buffers should be reused.
     func recommend(_ queries: ArraySlice<SessionQuery>, into results: inout [ScoredItems])
-    /// Sessions this worker looked up in its state cache and resumed from it, so far (nil: no cache).
+    /// Sessions this worker looked up in the model's state cache and resumed from it, so far (nil: no cache).
     var stateCacheStatistics: (lookups: Int, hits: Int)? { get }
 }
 

@@ -8,14 +8,17 @@ package final class RecommenderBackend: InferenceBackend {
     package let recommender: Recommender
     package let info: ModelDescription
 
-    package init(_ recommender: Recommender) {
+    /// `version`: the version it is served as (a repository directory's number; 1 for --model files).
+    package init(_ recommender: Recommender, version: UInt32 = 1) {
         self.recommender = recommender
         let model = recommender.info
         info = ModelDescription(
-            name: model.name, version: 1, family: model.family, itemCount: UInt32(clamping: model.itemCount),
+            name: model.name, version: version, family: model.family, itemCount: UInt32(clamping: model.itemCount),
             maxSessionLength: UInt32(clamping: model.maxSessionLength), embeddingWidth: UInt32(clamping: model.embeddingWidth),
             hasVocabulary: model.hasVocabulary, isDefault: false, firstItemID: UInt32(clamping: model.firstItem))
     }
+
+    package var stateCacheUsage: StateCacheUsage? { recommender.stateCacheUsage }
 
     package func validate(_ query: SessionQuery) throws(QueryRejection) {
         do {

@@ -1,30 +1,69 @@
-// `seqrec serve` minus what only an executable may do (signal dispositions, rlimits): load the
-// models a configuration names and bind, ready for `run()`. Errors (bad model file, port in use)
-// are thrown before anything is served.
+// `seqrec serve` minus what only an executable may do (signal dispositions, rlimits, reading the
+// environment): load the models a configuration names (files, or a repository under its version
+// policies), restore the saved routings, and bind, ready for `run()`. Errors (no loadable model,
+// unreadable state directory, port in use) are thrown before anything is served.
 import Foundation
 import SeqRecCore
+import SeqRecOperations
 import SeqRecPosix
 
 extension Server {
     public static func load(configuration: ServerConfiguration) throws -> Server {
         try configuration.validate()
-        let sources = try configuration.resolvedModels(
-            fileExists: { FileManager.default.fileExists(atPath: $0) },
-            listDirectory: { (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? [] })
-        let kernels = try configuration.kernels ?? KernelSelection.fromEnvironment()
-        let tableMemory = try TableMemory.fromEnvironment()   // Recommender no longer reads the environment
-        var backends: [any InferenceBackend] = []
-        var loadSeconds: [Double] = []
-        for source in sources {
-            let started = MonotonicClock.now()
-            let recommender = try Recommender(path: source.path, name: source.name, kernels: kernels,
-                                              maxBatch: configuration.maxBatch, tableMemory: tableMemory,
-                                              stateCacheEntries: configuration.stateCacheEntries)
-            backends.append(RecommenderBackend(recommender))
-            loadSeconds.append(Double(MonotonicClock.now() &- started) / 1e9)
+        let store = try configuration.stateDirectory.map { directory throws(RoutingStoreError) in
+            try RoutingStore(directory: directory)
         }
-        let server = try Server(configuration: configuration, backends: backends)
-        server.modelLoadSeconds = loadSeconds
+        let saved = try store?.load() ?? [:]
+        var versions: [LoadedVersion] = []
+        var report = LifecycleReport()
+        if let root = configuration.modelRepository {
+            let scan = scanRepository(root)
+            report.skipped = scan.skipped
+            for name in scan.models.keys.sorted() {
+                let onDisk = scan.versions(of: name)
+                let policy = configuration.versionPolicies[name] ?? .default
+                // Versions a saved split or default names are served too: a split survives a restart.
+                let routed = (saved[name]?.routing.versions ?? []).filter(onDisk.contains)
+                for version in Set(policy.select(from: onDisk)).union(routed).sorted() {
+                    do {
+                        versions.append(try VersionLoader.load(path: scan.models[name]![version]!, name: name, version: version,
+                                                               configuration: configuration, warmWorkers: configuration.workers))
+                    } catch {
+                        report.refused.append(RefusedVersion(model: name, version: version, reason: error.reason.rawValue,
+                                                             message: error.message))
+                    }
+                }
+            }
+            for name in configuration.versionPolicies.keys.sorted() where scan.models[name] == nil {
+                report.skipped.append("--version-policy \(name): no model directory \(root)/\(name) with versions")
+            }
+            guard !versions.isEmpty else {
+                let problems = (report.refused.map(\.message) + report.skipped).prefix(5).joined(separator: "; ")
+                throw ServerCommandError(message: "--model-repository \(root): no model version could be loaded "
+                    + "(layout: \(root)/<name>/<version>/\(ModelRepository.fileName))" + (problems.isEmpty ? "" : ": \(problems)"))
+            }
+        } else {
+            let sources = try configuration.resolvedModels(
+                fileExists: { FileManager.default.fileExists(atPath: $0) },
+                listDirectory: { (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? [] })
+            for source in sources {
+                do {
+                    versions.append(try VersionLoader.load(path: source.path, name: source.name, version: 1,
+                                                           configuration: configuration, warmWorkers: configuration.workers))
+                } catch {
+                    throw ServerCommandError(message: "--model \(source.path): \(error.message)")
+                }
+            }
+        }
+        let server = try Server(configuration: configuration, versions: versions)
+        server.routingStore = store
+        server.startupReport = report
+        server.monitor.withLock {
+            for (name, routing) in saved where !name.isEmpty {
+                guard let model = server.core.models.model(named: name) else { continue }
+                server.core.models.restoreRouting(routing.routing, history: routing.history, model: model)
+            }
+        }
         return server
     }
 

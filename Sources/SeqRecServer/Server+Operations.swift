@@ -6,17 +6,17 @@ import SeqRecPosix
 import SeqRecProtocol
 
 extension Server {
-    /// Registers every model's metrics series and starts counting; call before `run()`.
+    /// Registers every model version's metrics series and starts counting; call before `run()`.
+    /// Versions loaded later register theirs when they are published.
     package func attach(_ runtime: OperationsRuntime) throws -> any AdminServices {
-        var series: [Int] = []
-        for backend in backends {
-            series.append(try runtime.registry.series(model: backend.info.name, version: backend.info.version,
-                                                       family: backend.info.family))
-        }
         let writer = runtime.registry.makeWriter(name: "server")
-        monitor.withLock {
+        try monitor.withLock {
+            for (slot, loaded) in core.models.serving {
+                let info = loaded.info
+                core.models.setMetricsSeries(
+                    try runtime.registry.series(model: info.name, version: info.version, family: info.family), ofSlot: slot)
+            }
             core.metrics = writer
-            core.metricsSeries = series
             core.operations = runtime
         }
         return ServerAdminServices(self, runtime: runtime)
@@ -24,15 +24,22 @@ extension Server {
 
     /// What /metrics says about each loaded model version.
     package var modelMetrics: [ModelMetrics] {
-        backends.enumerated().map { index, backend in
-            let info = backend.info
-            return ModelMetrics(
-                labels: SeriesLabels(model: info.name, version: info.version, family: info.family),
-                loadSeconds: index < modelLoadSeconds.count ? modelLoadSeconds[index] : 0,
-                // The f32 item table the catalogue scan streams: items × width × 4 bytes.
-                tableBytes: UInt64(info.itemCount) * UInt64(info.embeddingWidth) * 4,
-                itemCount: Int(info.itemCount))
-        }
+        monitor.withLock { core.models.serving.map { Self.metrics(of: $0.loaded) } }
+    }
+
+    static func metrics(of loaded: LoadedVersion) -> ModelMetrics {
+        let info = loaded.info
+        return ModelMetrics(
+            labels: SeriesLabels(model: info.name, version: info.version, family: info.family),
+            loadSeconds: loaded.loadSeconds,
+            // The f32 item table the catalogue scan streams: items × width × 4 bytes.
+            tableBytes: UInt64(info.itemCount) * UInt64(info.embeddingWidth) * 4,
+            itemCount: Int(info.itemCount),
+            stateCache: loaded.backend.stateCacheUsage.map { usage in
+                StateCacheMetrics(budgetBytes: UInt64(usage.budgetBytes), liveBytes: UInt64(max(0, usage.liveBytes)),
+                                  entries: UInt64(max(0, usage.entries)), evictions: UInt64(usage.evictions),
+                                  expirations: UInt64(usage.expirations))
+            })
     }
 }
 
@@ -67,13 +74,7 @@ final class ServerAdminServices: AdminServices, @unchecked Sendable {
         return serving ? Readiness(ready: true) : Readiness(ready: false, reason: "draining")
     }
 
-    func models() -> [ModelDescription] {
-        server.backends.enumerated().map { position, backend in
-            var description = backend.info
-            description.isDefault = position == 0
-            return description
-        }
-    }
+    func models() -> [ModelDescription] { server.monitor.withLock { server.core.models.descriptions() } }
 
     var protocolLimits: ProtocolLimits { server.monitor.withLock { server.core.limits } }
 
@@ -97,4 +98,18 @@ final class ServerAdminServices: AdminServices, @unchecked Sendable {
     }
 
     func modelMetrics() -> [ModelMetrics] { server.modelMetrics }
+}
+
+extension ServerAdminServices: LifecycleServices {
+    func reload(model: String?, completion: @escaping @Sendable (Result<LifecycleReport, LifecycleFailure>) -> Void) {
+        server.requestReload(model: model, completion: completion)
+    }
+
+    func traffic(model: String) -> Result<TrafficState, LifecycleFailure> { server.trafficState(model: model) }
+
+    func setTraffic(model: String, _ update: TrafficUpdate) -> Result<TrafficState, LifecycleFailure> {
+        server.setTraffic(model: model, update)
+    }
+
+    func rollback(model: String) -> Result<TrafficState, LifecycleFailure> { server.rollBack(model: model) }
 }

@@ -6,6 +6,7 @@
 // Requests read together, or while every runner is busy, share the next model call. At most
 // `workers` batches run at once, so one thread is always free to lead: health checks, CANCEL and
 // the drain are answered while models run.
+import SeqRecOperations
 import SeqRecPosix
 import SeqRecProtocol
 import Synchronization
@@ -20,9 +21,10 @@ public final class Server: @unchecked Sendable {
     private static let runToCompletionNanoseconds: UInt64 = 200_000
 
     package let configuration: ServerConfiguration
-    package let backends: [any InferenceBackend]
     /// The bound port (the kernel's choice when the configuration says 0).
     public let port: UInt16
+    /// What loading the repository at start skipped or refused (logged once operations are attached).
+    public internal(set) var startupReport = LifecycleReport()
 
     let monitor = Monitor()
     let core: ServerCore
@@ -31,8 +33,18 @@ public final class Server: @unchecked Sendable {
     let drainRequests = Atomic<Int>(0)
     /// When a leader last took the loop (liveness, Server+Operations.swift).
     let lastLead = Atomic<UInt64>(0)
-    /// Seconds each backend took to load (Server.load), for the operations metrics.
-    package var modelLoadSeconds: [Double] = []
+    /// Loads, warms and releases model versions off the serving path (Server+Lifecycle.swift).
+    let lifecycle = LifecycleThread()
+    /// Traffic splits and default versions on disk (nil: no --state-dir); writes are ordered by
+    /// `routingWrites` (Server+Lifecycle.swift).
+    var routingStore: RoutingStore?
+    /// Opens, validates and warms one repository version (path, name, version); tests substitute fakes.
+    /// Set before `run()`.
+    package var openVersion: @Sendable (String, String, UInt32) throws(VersionLoadError) -> LoadedVersion
+    let routingWrites = Monitor()
+    /// Workers and versions released while the lock was held, handed to `lifecycle` to be dropped.
+    var graveyard: [AnyObject] = []
+    private var releasedVersions: [LoadedVersion] = []
     private var drainRequestsSeen = 0
     private var listener: Socket?
     /// Connection sockets by table index, with the token they belong to (an index is reused after a
@@ -45,8 +57,8 @@ public final class Server: @unchecked Sendable {
     private var running = 0
     private var stopping = false
     /// One runner per worker: at most `workers` batches run at once, so a thread that starts one always
-    /// finds a free runner. Taken last-in first-out, so the same runner (and its state cache) serves
-    /// consecutive requests at light load.
+    /// finds a free runner. Taken last-in first-out, so the same runner (its workspace warm in cache)
+    /// serves consecutive requests at light load; a model's state cache is shared by all runners.
     private var idleRunners: [BatchRunner]
     private var events: [ReadyEvent] = []
     private var actions: [CoreAction] = []
@@ -58,11 +70,18 @@ public final class Server: @unchecked Sendable {
     private var finishing = false
     private var hasStopped = false
 
-    /// Binds the listener; `run()` starts serving.
-    package init(configuration: ServerConfiguration, backends: [any InferenceBackend]) throws {
-        core = try ServerCore(configuration: configuration, backends: backends)
+    /// Binds the listener; `run()` starts serving. Each backend is the version its description names.
+    package convenience init(configuration: ServerConfiguration, backends: [any InferenceBackend]) throws {
+        try self.init(configuration: configuration, versions: backends.map { LoadedVersion(backend: $0) })
+    }
+
+    package init(configuration: ServerConfiguration, versions: [LoadedVersion]) throws {
+        core = try ServerCore(configuration: configuration, versions: versions)
         self.configuration = configuration
-        self.backends = backends
+        openVersion = { path, name, version throws(VersionLoadError) in
+            try VersionLoader.load(path: path, name: name, version: version, configuration: configuration,
+                                   warmWorkers: configuration.workers)
+        }
         poller = try Poller(capacity: 256)
         wakeup = try WakeupEvent()
         let listener = try Socket.listen(on: SocketAddress(host: configuration.host, port: configuration.port), backlog: 511)
@@ -72,10 +91,13 @@ public final class Server: @unchecked Sendable {
         self.listener = listener
         readBuffer = .allocate(byteCount: Self.readChunk, alignment: 16)
         events.reserveCapacity(256)
-        idleRunners = (0..<configuration.workers).map { _ in
-            BatchRunner(backends: backends, maxBatch: configuration.maxBatch)
-        }
+        graveyard.reserveCapacity(64)
+        releasedVersions.reserveCapacity(16)
+        idleRunners = (0..<configuration.workers).map { _ in BatchRunner(maxBatch: configuration.maxBatch) }
     }
+
+    /// Every serving version's backend, model by model (MODEL_LIST order).
+    package var backends: [any InferenceBackend] { monitor.withLock { core.models.serving.map(\.loaded.backend) } }
 
     deinit { readBuffer.deallocate() }
 
@@ -95,6 +117,9 @@ public final class Server: @unchecked Sendable {
     /// Serves until the drain sequence has finished, on `workers` + 1 crew threads; the calling thread
     /// only waits, so it returns at the grace limit even while a model call is still running.
     public func run() throws {
+        if configuration.repositoryPollSeconds > 0 {
+            lifecycle.repeatEvery(seconds: configuration.repositoryPollSeconds) { [self] in _ = reloadRepository(model: nil) }
+        }
         let crew = CrewThreads(count: configuration.workers + 1) { [self] in serve() }
         // A separate condition: a signal meant for a follower must never wake this thread instead.
         stopped.withLock {
@@ -103,6 +128,8 @@ public final class Server: @unchecked Sendable {
         let graceful = monitor.withLock { core.drainState == .finished(graceful: true) }
         // After the grace period nobody waits for a batch still running: the exit stays bounded.
         if graceful { crew.join() }
+        // Drops released versions; a load still running is not waited for after the grace limit.
+        if graceful { lifecycle.stop() }
         stopped.withLock { hasStopped = true }
         stopped.broadcast()
     }
@@ -135,8 +162,13 @@ public final class Server: @unchecked Sendable {
                 if !leaderActive, idleFollowers > 0, !shortCall || core.queues.count > 0 { monitor.signal() }
                 running += 1
                 let runner = idleRunners.removeLast()
+                // A queued request keeps its version's slot alive, so the slot is occupied here.
+                let version = core.models[model]
+                let generation = core.models.generation(ofSlot: model) ?? 0
+                runner.adoptWarmWorker(model: model, version: version, generation: generation)
                 monitor.unlock()
-                let report = runner.run(batch, model: model, pool: core.pool, now: now)
+                let report = runner.run(batch, model: model, version: version, generation: generation,
+                                        pool: core.pool, now: now)
                 let end = MonotonicClock.now()
                 monitor.lock()
                 idleRunners.append(runner)
@@ -151,6 +183,7 @@ public final class Server: @unchecked Sendable {
                                 stateCacheLookups: report.stateCacheLookups, stateCacheHits: report.stateCacheHits)
                 core.complete(batch, model: model, nanoseconds: report.ran > 0 ? end &- now : 0, now: end)
                 performActions(now: end)
+                disposeReleased()
                 continue
             }
             if !leaderActive {
@@ -361,9 +394,25 @@ public final class Server: @unchecked Sendable {
         }
     }
 
+    /// With the lock held: hands versions whose last request ended, and every runner's workers for
+    /// them, to the lifecycle thread, which drops them (munmap and free off the serving path). Cheap
+    /// when nothing was released: one comparison per runner.
+    func disposeReleased() {
+        core.models.takeReleased(into: &releasedVersions)
+        if !releasedVersions.isEmpty { core.metrics?.count(.modelVersionsReleased, releasedVersions.count) }
+        for runner in idleRunners { runner.dropReleasedWorkers(core.models, into: &graveyard) }
+        guard !releasedVersions.isEmpty || !graveyard.isEmpty else { return }
+        for version in releasedVersions { graveyard.append(version) }
+        releasedVersions.removeAll(keepingCapacity: true)
+        var dropped: [AnyObject] = []
+        swap(&dropped, &graveyard)
+        graveyard.reserveCapacity(64)
+        lifecycle.submit { withExtendedLifetime(dropped) {} }
+    }
+
     /// The one line printed when the server accepts connections.
     public var readyLine: String {
-        let models = backends.map { "\($0.info.name) (\($0.info.family), \($0.info.itemCount) items)" }
+        let models = backends.map { "\($0.info.name) v\($0.info.version) (\($0.info.family), \($0.info.itemCount) items)" }
         let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
         return "seqrec serve: ready on \(host):\(port); models: \(models.joined(separator: ", ")); "
             + "workers \(configuration.workers), max batch \(configuration.maxBatch), "

@@ -21,6 +21,11 @@ public enum ServerCommand {
           --model [NAME=]FILE      serve a .seqrec model (repeatable; the first is the default model;
                                    without --model: \(ServerConfiguration.defaultModelPath), or the only
                                    .seqrec file in \(ServerConfiguration.defaultModelDirectory)/)
+          --model-repository DIR   serve DIR/<name>/<version>/model.seqrec (versions: positive integers);
+                                   excludes --model; reload with POST /v1/repository/reload or SIGHUP
+          --version-policy NAME=POLICY  versions of repository model NAME to serve: latest (default),
+                                   latest:N or specific:V,V... (repeatable)
+          --repository-poll-s N    rescan the repository every N seconds (default 0: on request only)
           --host ADDRESS           IPv4/IPv6 literal to bind (default 127.0.0.1)
           --port N                 TCP port (default 7878; 0 = any free port)
           --workers N              inference threads (default: cores - 1, at least 1)
@@ -38,11 +43,17 @@ public enum ServerCommand {
           --max-timeout-us N       cap on request deadlines (default 10000000)
           --drain-delay-ms N       after SIGTERM, serve this long with health NOT_SERVING (default 5000)
           --drain-grace-ms N       then exit at the latest after this long (default 20000)
-          --state-cache N          GRU and SASRec models: recent windows whose states each worker keeps, so
-                                   a session one item longer than before runs one step/token (0 = off;
-                                   default: up to 4096 GRU / 256 SASRec entries within 64 MiB)
+          --state-cache-mb N       GRU, SASRec and NARM models: MiB of each model's state cache, shared by
+                                   the workers, so a session one item longer than before runs one
+                                   step/token (0 = off; default 128)
+          --state-cache-idle-s N   a session's state unused this long is not resumed (default 1800)
+          --max-connection-age-s N
+                                   GOAWAY OK to connections older than N s ± 10 % jitter, so
+                                   connections spread again after scaling (default 0 = never)
           --auth-token-file FILE   require HELLO to carry this file's bytes (one trailing newline
                                    dropped; 1...256 bytes); default: no authentication
+          --state-dir DIR          keep state that must survive a restart here (traffic splits, default
+                                   versions, catalogue updates; created when missing); default: none
         """
 
     /// Parses the arguments that follow `serve`.
@@ -103,8 +114,16 @@ public enum ServerCommand {
             case "--max-timeout-us": configuration.maxTimeoutMicroseconds = try unsigned32(of: flag)
             case "--drain-delay-ms": configuration.drainDelayMilliseconds = try integer(of: flag)
             case "--drain-grace-ms": configuration.drainGraceMilliseconds = try integer(of: flag)
-            case "--state-cache": configuration.stateCacheEntries = try integer(of: flag)
+            case "--state-cache-mb": configuration.stateCacheMegabytes = try integer(of: flag)
+            case "--state-cache-idle-s": configuration.stateCacheIdleSeconds = try integer(of: flag)
+            case "--max-connection-age-s": configuration.maxConnectionAgeSeconds = try integer(of: flag)
             case "--auth-token-file": configuration.authToken = try authToken(path: try value(of: flag))
+            case "--state-dir": configuration.stateDirectory = try value(of: flag)
+            case "--model-repository": configuration.modelRepository = try value(of: flag)
+            case "--version-policy":
+                let (name, policy) = try versionPolicy(try value(of: flag))
+                configuration.versionPolicies[name] = policy
+            case "--repository-poll-s": configuration.repositoryPollSeconds = try integer(of: flag)
             default: throw ServerCommandError(message: "unknown option '\(flag)'; `seqrec serve --help` lists the options")
             }
             index += 1
@@ -123,6 +142,17 @@ public enum ServerCommand {
         if token.last == UInt8(ascii: "\n") { token.removeLast() }
         if token.last == UInt8(ascii: "\r") { token.removeLast() }
         return token
+    }
+
+    /// `NAME=POLICY`.
+    private static func versionPolicy(_ text: String) throws(ServerCommandError) -> (String, VersionPolicy) {
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex,
+              let policy = VersionPolicy(String(text[text.index(after: equals)...]))
+        else {
+            throw ServerCommandError(message: "--version-policy needs NAME=latest, NAME=latest:N (N ≥ 1) or "
+                + "NAME=specific:V,V... (versions ≥ 1), got '\(text.prefix(80))'")
+        }
+        return (String(text[..<equals]), policy)
     }
 
     /// `FILE` or `NAME=FILE`; a path containing '=' can still be given as `NAME=FILE`.

@@ -16,9 +16,17 @@ extension ServerConfiguration {
             "frame-timeout-ms": int(frameReadTimeoutMilliseconds), "idle-timeout-ms": int(idleTimeoutMilliseconds),
             "default-timeout-us": int(defaultTimeoutMicroseconds), "max-timeout-us": int(maxTimeoutMicroseconds),
             "drain-delay-ms": int(drainDelayMilliseconds), "drain-grace-ms": int(drainGraceMilliseconds),
+            "max-connection-age-s": int(maxConnectionAgeSeconds),
             "model": .array(models.map { .string(($0.name.map { "\($0)=" } ?? "") + $0.path) }),
         ]
-        if let stateCacheEntries { settings["state-cache"] = int(stateCacheEntries) }
+        if let stateDirectory { settings["state-dir"] = .string(stateDirectory) }
+        if let modelRepository { settings["model-repository"] = .string(modelRepository) }
+        if !versionPolicies.isEmpty {
+            settings["version-policy"] = .array(versionPolicies.keys.sorted().map { .string("\($0)=\(versionPolicies[$0]!)") })
+        }
+        if repositoryPollSeconds > 0 { settings["repository-poll-s"] = int(repositoryPollSeconds) }
+        settings["state-cache-mb"] = int(stateCacheMegabytes)
+        settings["state-cache-idle-s"] = int(stateCacheIdleSeconds)
         if let tokenFile { settings["auth-token-file"] = .string(tokenFile) }
         if let kernels { settings["kernels"] = .string(Self.kernelName(kernels)) }
         return settings

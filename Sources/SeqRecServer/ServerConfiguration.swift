@@ -28,8 +28,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Empty = the default model of `Models/` (see `resolvedModels`).
     public var models: [ModelSource] = []
 
-    /// Kernel path of every model; nil = `SEQREC_KERNELS`, else automatic.
+    /// Kernel path of every model; nil = automatic. (`seqrec serve` fills it from `SEQREC_KERNELS` when
+    /// --kernels is not given: reading the environment is the executable's job, not the library's.)
     public var kernels: KernelSelection?
+    /// Where scoring tables live (`seqrec serve` fills it from `SEQREC_TABLE_MEMORY`).
+    public var tableMemory = TableMemory.automatic
     /// Inference threads, each with its own context per model.
     public var workers: Int = ServerConfiguration.defaultWorkerCount
     /// Largest batch one model call runs.
@@ -55,11 +58,25 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var drainDelayMilliseconds = 5_000
     /// After SIGTERM: exit at the latest this long after the drain delay, even with work in flight.
     public var drainGraceMilliseconds = 20_000
-    /// GRU and SASRec models: recent windows whose states each worker keeps per model (0: none; nil: the
-    /// family's default, see `Recommender.init`).
-    public var stateCacheEntries: Int?
+    /// GRU, SASRec and NARM models: MiB of each model's state cache, shared by every worker (0: none).
+    public var stateCacheMegabytes = StateCacheSettings.defaultMegabytes
+    /// Seconds a session's stored state is kept without being used.
+    public var stateCacheIdleSeconds = StateCacheSettings.defaultIdleSeconds
+    /// A connection older than this gets GOAWAY OK (after a jitter of ±10 %), so long-lived gateway
+    /// connections spread again after replicas are added (docs/DEPLOY.md). 0 = no limit.
+    public var maxConnectionAgeSeconds = 0
     /// When set, HELLO must carry exactly these bytes (docs/PROTOCOL.md §7.1); nil = no authentication.
     public var authToken: [UInt8]?
+    /// A model repository, DIR/<name>/<version>/model.seqrec (docs/OPERATIONS.md §11.2); nil = `models`.
+    public var modelRepository: String?
+    /// Which versions of each repository model are served (absent: `latest`).
+    public var versionPolicies: [String: VersionPolicy] = [:]
+    /// Rescan the repository every this many seconds (0 = only on request: admin call or SIGHUP).
+    public var repositoryPollSeconds = 0
+    /// Where state that must survive a restart is written (docs/OPERATIONS.md §10): traffic splits and
+    /// default versions (the model lifecycle), journalled catalogue updates. Created when missing;
+    /// nil = nothing persists (a restart starts from the model files and the defaults).
+    public var stateDirectory: String?
 
     public init() {}
 
@@ -109,9 +126,24 @@ public struct ServerConfiguration: Sendable, Equatable {
                     "--drain-delay-ms must be 0...\(longest), got \(drainDelayMilliseconds)")
         try require((0...longest).contains(drainGraceMilliseconds),
                     "--drain-grace-ms must be 0...\(longest), got \(drainGraceMilliseconds)")
-        if let entries = stateCacheEntries {
-            try require((0...(1 << 20)).contains(entries), "--state-cache must be 0...1048576, got \(entries)")
+        try require(modelRepository == nil || models.isEmpty,
+                    "--model and --model-repository exclude each other: serve files or a repository, not both")
+        try require(modelRepository.map { !$0.isEmpty } ?? true, "--model-repository needs a directory path")
+        try require(versionPolicies.isEmpty || modelRepository != nil,
+                    "--version-policy applies to --model-repository models; give --model-repository DIR")
+        try require((0...86_400).contains(repositoryPollSeconds),
+                    "--repository-poll-s must be 0...86400, got \(repositoryPollSeconds)")
+        try require(repositoryPollSeconds == 0 || modelRepository != nil,
+                    "--repository-poll-s needs --model-repository DIR")
+        if let directory = stateDirectory {
+            try require(!directory.isEmpty, "--state-dir needs a directory path, got an empty one")
         }
+        try require((0...2_000_000).contains(maxConnectionAgeSeconds),
+                    "--max-connection-age-s must be 0...2000000 (0 = no limit), got \(maxConnectionAgeSeconds)")
+        try require(StateCacheSettings.megabyteRange.contains(stateCacheMegabytes),
+                    "--state-cache-mb must be 0...\(StateCacheSettings.megabyteRange.upperBound), got \(stateCacheMegabytes)")
+        try require(StateCacheSettings.idleSecondsRange.contains(stateCacheIdleSeconds),
+                    "--state-cache-idle-s must be 1...\(StateCacheSettings.idleSecondsRange.upperBound), got \(stateCacheIdleSeconds)")
         if let token = authToken {
             try require((1...ProtocolLimits.maxAuthTokenBytes).contains(token.count),
                         "the auth token must be 1...\(ProtocolLimits.maxAuthTokenBytes) bytes, got \(token.count)")

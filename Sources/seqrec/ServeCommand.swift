@@ -5,6 +5,7 @@
 import Dispatch
 import Foundation
 import Glibc
+import SeqRecCore
 import SeqRecOperations
 import SeqRecPosix
 import SeqRecServer
@@ -22,7 +23,7 @@ enum ServeCommand {
         } catch {
             throw ServerCommandError(message: error.message)
         }
-        let configuration: ServerConfiguration
+        var configuration: ServerConfiguration
         do {
             configuration = try ServerCommand.parse(arguments: prepared.serverArguments)
         } catch {
@@ -30,6 +31,10 @@ enum ServeCommand {
             guard error.isHelpRequest else { throw error }
             throw ServerCommandError(message: error.message + "\n" + OperationsOptions.usage, isHelpRequest: true)
         }
+        // The environment is read here, in the executable, never by the library (SEQREC_KERNELS only when
+        // --kernels is not given).
+        configuration.kernels = try configuration.kernels ?? KernelSelection.fromEnvironment()
+        configuration.tableMemory = try TableMemory.fromEnvironment()
         let settings: [String: JSONValue] = configuration.settings(tokenFile: tokenFile(prepared))
         if prepared.printConfig {
             let effective: [String: JSONValue] = ServeArguments.effectiveSettings(prepared, server: settings)
@@ -64,14 +69,27 @@ enum ServeCommand {
         let server = try Server.load(configuration: configuration)
         let services = try server.attach(runtime)
         for model in server.modelMetrics { runtime.modelLoaded(model) }
+        server.logStartupReport()
         let adminPort = try runtime.startAdmin(services: services, token: configuration.authToken)
         defer { runtime.stopAdmin() }
+        let agent = try runtime.options.agentPort.map { port in
+            try AgentCheckListener(host: runtime.options.adminHost, port: port) { [services] in services.readiness() }
+        }
+        agent?.start()
+        defer { agent?.stop() }
+        if let agent { runtime.log.log(.info, "agent_check_listening", [("port", LogValue.int(Int(agent.port)))]) }
         runtime.started(port: server.port, adminPort: adminPort, workers: configuration.workers,
                         kernels: runtime.build.kernels)
         let delay = configuration.drainDelayMilliseconds
         let grace = configuration.drainGraceMilliseconds
         let json = runtime.options.logFormat == .json
         try SignalDrain.route { number in
+            if number == SIGHUP {
+                // Reload the repository (docs/OPERATIONS.md §11.3); the reload logs what it did.
+                runtime.log.log(.info, "reload_requested", [("signal", .int(Int(number)))])
+                server.requestReload()
+                return
+            }
             server.drain()
             runtime.draining(signal: number, delayMilliseconds: delay, graceMilliseconds: grace)
             if !json {
@@ -105,7 +123,7 @@ enum ServeCommand {
     }
 }
 
-/// Routes SIGTERM and SIGINT to a handler on a thread of its own, with the self-pipe pattern: the
+/// Routes SIGTERM, SIGINT and SIGHUP to a handler on a thread of its own, with the self-pipe pattern: the
 /// signal handler (installed synchronously, before the ready line) only writes the signal's number to a
 /// pipe, which is async-signal-safe in whichever thread the kernel picks (OpenBLAS starts threads
 /// before `main`, so the signals cannot be blocked everywhere); the routing thread reads the pipe and
@@ -115,7 +133,7 @@ private enum SignalDrain {
     /// The pipe's write end, read by the signal handler. Written once, before the handler is installed.
     nonisolated(unsafe) private static var writeEnd: Int32 = -1
 
-    /// Calls `handler` with each SIGTERM/SIGINT for the rest of the process's life.
+    /// Calls `handler` with each SIGTERM/SIGINT/SIGHUP for the rest of the process's life.
     static func route(to handler: @escaping @Sendable (Int32) -> Void) throws {
         var ends: [Int32] = [-1, -1]
         guard pipe(&ends) == 0 else { throw ServerCommandError(message: "seqrec serve: cannot create the signal pipe (errno \(errno))") }
@@ -130,7 +148,7 @@ private enum SignalDrain {
         }
         thread.name = "seqrec-signals"
         thread.start()
-        for signalNumber in [SIGTERM, SIGINT] {
+        for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
                 var byte = UInt8(truncatingIfNeeded: number)

@@ -18,7 +18,7 @@ import Testing
     }
 
     func openMachine(maxInFlight: Int = 128) -> Machine {
-        var machine = Machine(hello: Hello(), handshakeDeadline: 1_000, waiter: 0)
+        var machine = Machine(hello: Hello(maxVersion: ProtocolVersion.maximum), handshakeDeadline: 1_000, waiter: 0)
         _ = machine.connected()
         _ = machine.receive(limits(maxInFlight: maxInFlight).frameBytes(requestID: 0), now: 0)
         return machine
@@ -30,11 +30,11 @@ import Testing
     }
 
     @Test func handshakeSendsThePrefaceAndHelloAndAdoptsTheAnnouncedLimits() throws {
-        var machine = Machine(hello: Hello(), handshakeDeadline: 1_000, waiter: 42)
+        var machine = Machine(hello: Hello(maxVersion: ProtocolVersion.maximum), handshakeDeadline: 1_000, waiter: 42)
         #expect(machine.phase == .connecting)
         let opening = machine.connected()
-        // docs/PROTOCOL.md appendix A: the preface, then HELLO 1…1 without capabilities or token.
-        #expect(opening.output == ConnectionPreface.bytes + Self.hex("000000140100000000000000000000000001000100000000"))
+        // docs/PROTOCOL.md appendix A: the preface, then HELLO 1…2 without capabilities or token.
+        #expect(opening.output == ConnectionPreface.bytes + Self.hex("000000140100000000000000000000000001000200000000"))
         let ack = limits(maxInFlight: 7).frameBytes(requestID: 0)
         for byte in ack.dropLast() {
             let step = machine.receive([byte], now: 1)
@@ -61,7 +61,7 @@ import Testing
     }
 
     @Test func aHandshakeWithoutAnswerTimesOut() {
-        var machine = Machine(hello: Hello(), handshakeDeadline: 1_000, waiter: 1)
+        var machine = Machine(hello: Hello(maxVersion: ProtocolVersion.maximum), handshakeDeadline: 1_000, waiter: 1)
         _ = machine.connected()
         #expect(machine.nextDeadline == 1_000)
         #expect(machine.expire(now: 999).completions.isEmpty)

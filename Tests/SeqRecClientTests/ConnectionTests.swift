@@ -31,7 +31,7 @@ import Testing
             await eventually { transport.sentFrames.count == 1 + count }
             // Answer in reverse order of arrival, each with a value derived from its own request.
             for frame in transport.sentFrames.dropFirst().reversed() {
-                let sent = try frame.decode(RecommendRequest.self)
+                let sent = try frame.decode(RecommendRequest.self, version: 2)
                 guard case .internal(let session) = sent.session else { throw SeqRecError(.invalidRequest, "external ids") }
                 transport.deliver(responseFrame(id: frame.header.requestID, items: [session[0] + 1_000]))
             }

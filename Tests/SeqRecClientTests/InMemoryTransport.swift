@@ -28,7 +28,8 @@ final class InMemoryTransport: ClientTransport {
     /// When set, `start` connects and answers HELLO with this HELLO_ACK at once.
     private let autoAccept: HelloAck?
 
-    init(accepting ack: HelloAck? = HelloAck(serverID: "in-memory")) {
+    /// The default HELLO_ACK chooses version 2, what a current server answers a current client.
+    init(accepting ack: HelloAck? = HelloAck(version: 2, serverID: "in-memory")) {
         autoAccept = ack
         (frames, framesContinuation) = AsyncStream.makeStream(of: Frame.self)
     }
@@ -112,10 +113,11 @@ extension SeqRecConnection {
     }
 }
 
-/// A RECOMMEND_RESPONSE frame answering `id` with the given internal items (scores descending).
-func responseFrame(id: UInt32, items: [UInt32]) -> [UInt8] {
+/// A RECOMMEND_RESPONSE frame answering `id` with the given internal items (scores descending), in
+/// the layout of `version` (the in-memory server's HELLO_ACK chooses 2 unless a test says otherwise).
+func responseFrame(id: UInt32, items: [UInt32], version: UInt16 = 2) -> [UInt8] {
     RecommendResponse(modelName: "m", modelVersion: 1, items: .internal(items),
-                      scores: items.indices.map { Float(items.count - $0) }).frameBytes(requestID: id)
+                      scores: items.indices.map { Float(items.count - $0) }).frameBytes(requestID: id, version: version)
 }
 
 func errorFrame(id: UInt32, _ status: StatusCode, _ message: String, notProcessed: Bool = false, retryAfter: UInt32 = 0) -> [UInt8] {
@@ -125,5 +127,5 @@ func errorFrame(id: UInt32, _ status: StatusCode, _ message: String, notProcesse
 func limits(maxInFlight: Int = 128) -> HelloAck {
     var limits = ProtocolLimits()
     limits.maxInFlightPerConnection = maxInFlight
-    return HelloAck(limits: limits, serverID: "in-memory")
+    return HelloAck(version: 2, limits: limits, serverID: "in-memory")
 }

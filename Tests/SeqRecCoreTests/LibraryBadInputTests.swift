@@ -153,13 +153,17 @@ struct LibraryBadInputTests {
         #expect(Self.sasrec.recommender.token(of: id) == String(id))
     }
 
-    @Test("load limits", arguments: [(0, 0), (-1, -1), (1025, 1 << 20 + 1), (Int.max, Int.max), (Int.min, Int.min)])
-    func badLoadLimits(_ maxBatch: Int, _ stateCacheEntries: Int) throws {
+    /// Budgets outside 0…64 GiB, idle times outside 1 s…7 days, and a budget too small for two of the
+    /// model's largest records (SASRec: 2 × 50 KB) are load errors.
+    @Test("load limits", arguments: [(0, -1, 1_800), (-1, 1 << 20, 1_800), (1025, Int.max, 1_800), (Int.max, 0, 0),
+                                     (Int.min, 100 << 10, 1_800), (0, 1 << 20, 604_801)])
+    func badLoadLimits(_ maxBatch: Int, _ stateCacheBytes: Int, _ idleSeconds: Int) throws {
         let path = try GoldenFixture("recbole-sasrec-ml100k").convert()
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: ModelLoadError.self) { try Recommender(path: path, maxBatch: maxBatch) }
-        if stateCacheEntries != 0 {
-            #expect(throws: ModelLoadError.self) { try Recommender(path: path, stateCacheEntries: stateCacheEntries) }
+        let settings = StateCacheSettings(budgetBytes: stateCacheBytes, idleSeconds: idleSeconds)
+        if settings != StateCacheSettings(budgetBytes: 1 << 20) {
+            #expect(throws: ModelLoadError.self) { try Recommender(path: path, stateCache: settings) }
         }
     }
 

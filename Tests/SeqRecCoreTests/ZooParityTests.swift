@@ -70,7 +70,7 @@ struct ZooParityTests {
         let path = try fixture.convert()
         defer { try? FileManager.default.removeItem(atPath: path) }
         let (queries, tops, scales) = Self.queries(fixture)
-        let uncached = try Recommender(path: path, kernels: .forced(backend), maxBatch: 16, stateCacheEntries: 0)
+        let uncached = try Recommender(path: path, kernels: .forced(backend), maxBatch: 16, stateCache: .off)
         #expect(uncached.makeContext().stateCacheStatistics == nil)
         var results: [Recommendation] = []
         try uncached.makeContext().recommend(queries[...], into: &results)
@@ -78,7 +78,7 @@ struct ZooParityTests {
             expectTop(results[index], tops[index], scale: scales[index], label: "NARM [\(backend), no cache] case \(index)")
         }
 
-        let cached = try Recommender(path: path, kernels: .forced(backend), maxBatch: 16, stateCacheEntries: 512)
+        let cached = try Recommender(path: path, kernels: .forced(backend), maxBatch: 16)
         let context = cached.makeContext()
         for (index, query) in queries.enumerated().prefix(40) {
             var last = Recommendation()

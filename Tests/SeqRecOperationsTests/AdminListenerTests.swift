@@ -86,7 +86,7 @@ final class RawClient {
             + "GET /readyz HTTP/1.1\r\nHost: a\r\n\r\nGET /v1/nothing HTTP/1.1\r\nHost: a\r\n\r\n")
         let answers = try client.responses(4)
         #expect(answers.count == 4)
-        #expect(answers[1].hasSuffix(#"{"model":"sasrec","version":2,"items":[{"id":4,"score":1.1}]}"# + "\n"))
+        #expect(answers[1].hasSuffix(#"{"model":"sasrec","version":2,"fallback":false,"items":[{"id":4,"score":1.1}]}"# + "\n"))
         #expect(answers[2].hasSuffix("\r\n\r\nready\n"))
         #expect(answers[3].hasPrefix("HTTP/1.1 404 Not Found\r\n"))
         #expect(registry.snapshot().adminResponses(.ok) == 3)

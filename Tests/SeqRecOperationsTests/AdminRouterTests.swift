@@ -42,7 +42,7 @@ import Testing
         let response = route(router, post("/v1/models/sasrec/recommend",
             #"{"session":[5,6,7],"k":2,"exclude_seen":true,"allow":[1,2],"deny":[3],"candidates":[5,6,7],"version":2,"want_embedding":true,"timeout_ms":250}"#))
         #expect(response.status == .ok, "\(bodyText(response))")
-        #expect(bodyText(response) == #"{"model":"sasrec","version":2,"items":[{"id":7,"score":1.1},{"id":6,"score":0.6}],"embedding":[0.5,-0.25]}"# + "\n")
+        #expect(bodyText(response) == #"{"model":"sasrec","version":2,"fallback":false,"items":[{"id":7,"score":1.1},{"id":6,"score":0.6}],"embedding":[0.5,-0.25]}"# + "\n")
         let (request, timeout) = try #require(services.received.withLock { $0.last })
         #expect(request == RecommendRequest(session: .internal([5, 6, 7]), k: 2, modelName: "sasrec", modelVersion: 2,
                                             excludeSeen: true, allow: .internal([1, 2]), deny: .internal([3]),
@@ -50,7 +50,7 @@ import Testing
         #expect(timeout == 250_000)
 
         let external = route(router, post("/v1/models/sasrec/recommend", #"{"session":["a","b\"c"],"skip_unknown":true,"deny":["x"]}"#))
-        #expect(bodyText(external) == #"{"model":"sasrec","version":2,"items":[{"id":"b\"c","score":1.1},{"id":"a","score":0.6}]}"# + "\n")
+        #expect(bodyText(external) == #"{"model":"sasrec","version":2,"fallback":false,"items":[{"id":"b\"c","score":1.1},{"id":"a","score":0.6}]}"# + "\n")
         #expect(services.received.withLock { $0.last?.0.skipUnknown } == true)
     }
 

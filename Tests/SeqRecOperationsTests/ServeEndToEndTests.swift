@@ -115,7 +115,7 @@ func sample(_ exposition: String, _ prefix: String) -> Double {
             return
         }
         let server = try ServeProcess(["--model", "Models/sasrec-ml100k.seqrec", "--port", "0", "--admin-port", "0",
-                                       "--log-format", "json", "--log-requests", "sample:3", "--workers", "1", "--state-cache", "0",
+                                       "--log-format", "json", "--log-requests", "sample:3", "--workers", "1", "--state-cache-mb", "0",
                                        "--drain-delay-ms", "3000", "--drain-grace-ms", "2000"])
         defer { server.stop() }
         let ready = try #require(try server.event("ready"), "no ready line; stderr: \(server.stderrLines)")

@@ -19,6 +19,35 @@ let serverStream: [UInt8] = {
     return wire
 }()
 
+/// Version 2 client stream: requests with every request extension, an empty-session fallback request,
+/// an ignorable unknown extension (bytes from docs/PROTOCOL.md Appendix A), and other frames.
+let multiFrameStreamV2: [UInt8] = {
+    var wire = ConnectionPreface.bytes
+    Hello(maxVersion: 2).encodeFrame(requestID: 0, into: &wire)
+    optionsRequest.encodeFrame(requestID: 1, aux: 5_000, version: 2, into: &wire)
+    RecommendRequest(session: .external(["a", "b"]), k: 1, candidates: .external(["c"]), sessionKey: [0, 255],
+                     filters: RecommendFilters(categoriesExclude: ["x", "yz"])).encodeFrame(requestID: 2, version: 2, into: &wire)
+    RecommendRequest(session: .internal([]), k: 2, fallback: true).encodeFrame(requestID: 3, version: 2, into: &wire)
+    wire += bytes(hex: GoldenV2.recommendIgnorable)
+    Ping(payload: 99).encodeFrame(requestID: 0, into: &wire)
+    RecommendRequest(session: .internal([4]), k: 1).encodeFrame(requestID: 5, version: 2, into: &wire)
+    return wire
+}()
+
+/// Version 2 server stream: responses with fallback flags and explanations in both id spaces.
+let serverStreamV2: [UInt8] = {
+    var wire: [UInt8] = []
+    HelloAck(version: 2, serverID: "s").encodeFrame(requestID: 0, into: &wire)
+    explainedResponse.encodeFrame(requestID: 1, version: 2, into: &wire)
+    RecommendResponse(modelName: "m", modelVersion: 1, items: .external(["a", "bb"]), scores: [1, 2], embedding: [3],
+                      usedFallback: true, explanations: [Explanation(items: .external(["q"]), contributions: [0.5]),
+                                                         Explanation(items: .external([]), contributions: [])])
+        .encodeFrame(requestID: 2, version: 2, into: &wire)
+    RecommendResponse(modelName: "m", modelVersion: 1, items: .internal([4]), scores: [1]).encodeFrame(requestID: 3, version: 2, into: &wire)
+    ErrorBody(status: .unimplemented, message: "ext").encodeFrame(requestID: 4, flags: .notProcessed, into: &wire)
+    return wire
+}()
+
 @Suite struct DecoderFuzzTests {
     /// Applies 1–4 random edits: overwrite, insert, delete, or poke a big-endian length-like value.
     static func mutate(_ input: [UInt8], using generator: inout SplitMix64) -> [UInt8] {
@@ -40,7 +69,7 @@ let serverStream: [UInt8] = {
 
     /// Decodes a stream in random chunks; returns (frames, bodies decoded, error thrown).
     static func run(
-        _ stream: [UInt8], role: FrameDecoder.Role, using generator: inout SplitMix64
+        _ stream: [UInt8], role: FrameDecoder.Role, version: UInt16 = 1, using generator: inout SplitMix64
     ) -> (frames: Int, bodies: Int, failed: Bool) {
         var decoder = FrameDecoder(role: role)
         var frames = 0, bodies = 0, start = 0
@@ -52,12 +81,20 @@ let serverStream: [UInt8] = {
             do {
                 while let frame = try decoder.next() {
                     frames += 1
-                    guard let message = try? Message(decoding: frame) else { continue }
+                    guard let message = try? Message(decoding: frame, version: version) else { continue }
                     bodies += 1
-                    // Encodings are canonical: every accepted body re-encodes to exactly its bytes.
+                    // Encodings are canonical: every accepted body re-encodes to exactly its bytes, except
+                    // that re-encoding drops unknown IGNORABLE extensions (version 2): then the shorter
+                    // encoding must decode to the same message and re-encode to itself.
                     var again: [UInt8] = []
-                    message.body.encode(into: &again)
-                    #expect(again.elementsEqual(frame.body), "\(frame.header.type) body does not re-encode to itself")
+                    message.body.encode(version: version, into: &again)
+                    if !again.elementsEqual(frame.body) {
+                        let reread = try? Message(decoding: Frame(header: frame.header, body: again[...]), version: version)
+                        var third: [UInt8] = []
+                        reread?.body.encode(version: version, into: &third)
+                        #expect(version >= 2 && again.count < frame.body.count && reread == message && third == again,
+                                "\(frame.header.type) body does not re-encode to itself")
+                    }
                 }
             } catch {
                 #expect(decoder.failure == error)
@@ -67,14 +104,19 @@ let serverStream: [UInt8] = {
         return (frames, bodies, false)
     }
 
-    @Test(arguments: [FrameDecoder.Role.server, .client])
-    func mutatedStreamsNeverTrap(role: FrameDecoder.Role) {
-        let seed: UInt64 = role == .server ? 0xF022 : 0xF023
+    @Test(arguments: [(FrameDecoder.Role.server, UInt16(1)), (.client, 1), (.server, 2), (.client, 2)])
+    func mutatedStreamsNeverTrap(role: FrameDecoder.Role, version: UInt16) {
+        let seed: UInt64 = (role == .server ? 0xF022 : 0xF023) + 0x100 * UInt64(version - 1)
         var generator = SplitMix64(seed: seed)
-        let valid = role == .server ? multiFrameStream : serverStream
+        let valid = switch (role, version) {
+        case (.server, 1): multiFrameStream
+        case (.client, 1): serverStream
+        case (.server, _): multiFrameStreamV2
+        case (.client, _): serverStreamV2
+        }
         var failures = 0, bodyErrors = 0
         for _ in 0..<20_000 {
-            let outcome = Self.run(Self.mutate(valid, using: &generator), role: role, using: &generator)
+            let outcome = Self.run(Self.mutate(valid, using: &generator), role: role, version: version, using: &generator)
             if outcome.failed { failures += 1 }
             if outcome.bodies < outcome.frames { bodyErrors += 1 }
         }
@@ -89,5 +131,9 @@ let serverStream: [UInt8] = {
         #expect(server.failed == false && server.frames == 8 && server.bodies == 8)
         let client = Self.run(serverStream, role: .client, using: &generator)
         #expect(client.failed == false && client.frames == 8 && client.bodies == 8)
+        let serverV2 = Self.run(multiFrameStreamV2, role: .server, version: 2, using: &generator)
+        #expect(serverV2.failed == false && serverV2.frames == 7 && serverV2.bodies == 7)
+        let clientV2 = Self.run(serverStreamV2, role: .client, version: 2, using: &generator)
+        #expect(clientV2.failed == false && clientV2.frames == 5 && clientV2.bodies == 5)
     }
 }

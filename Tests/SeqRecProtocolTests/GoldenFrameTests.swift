@@ -44,8 +44,8 @@ let sasrecModel = ModelDescription(
     }
 
     @Test func handshakeFrames() {
-        #expect(hexString(Hello().frameBytes(requestID: 0)) == Golden.hello)
-        #expect(hexString(HelloAck(serverID: "seqrec").frameBytes(requestID: 0)) == Golden.helloAck)
+        #expect(hexString(Hello(minVersion: 1, maxVersion: 1).frameBytes(requestID: 0)) == Golden.hello)
+        #expect(hexString(HelloAck(version: 1, serverID: "seqrec").frameBytes(requestID: 0)) == Golden.helloAck)
     }
 
     @Test func recommendRequests() {
@@ -91,7 +91,7 @@ let sasrecModel = ModelDescription(
         let clientSide = try decodeAll(fromServer.map { bytes(hex: $0) }, role: .client)
         #expect(clientSide.count == fromServer.count)
         #expect(clientSide[3].header.flags == .notProcessed && clientSide[3].header.aux == 100)
-        #expect(try HelloAck(decoding: clientSide[0].body) == HelloAck(serverID: "seqrec"))
+        #expect(try HelloAck(decoding: clientSide[0].body) == HelloAck(version: 1, serverID: "seqrec"))
         #expect(try ModelListResponse(decoding: clientSide[5].body).models == [sasrecModel])
     }
 }

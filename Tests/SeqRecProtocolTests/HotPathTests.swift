@@ -69,6 +69,24 @@ import SeqRecProtocol
         #expect(request.candidates == .internal([]) && request.excludeSeen && !request.includeEmbedding)
     }
 
+    /// Version 2 bodies without extensions, or with a session key that fits the reused capacity, keep
+    /// every buffer of the reused request (the server's decode path allocates nothing for them).
+    @Test func versionTwoDecodingReusesStorage() throws {
+        let keyed = RecommendRequest(session: .internal(Array(0..<50)), k: 5, sessionKey: Array(repeating: 7, count: 64))
+        let plain = RecommendRequest(session: .internal([1, 2]), k: 1)
+        let shortKey = RecommendRequest(session: .internal([3]), k: 1, sessionKey: [1, 2, 3])
+        var request = try RecommendRequest(decoding: keyed.frameBytes(requestID: 1, version: 2)[16...], limits: .default, version: 2)
+        #expect(request == keyed)
+        let sessionStorage = Self.storage(of: request.session)
+        let keyStorage = request.sessionKey.withUnsafeBufferPointer { $0.baseAddress }
+        for next in [plain, shortKey, plain, keyed] {
+            try request.decode(next.frameBytes(requestID: 2, version: 2)[16...], version: 2)
+            #expect(request == next)
+            #expect(Self.storage(of: request.session) == sessionStorage)
+            #expect(request.sessionKey.isEmpty || request.sessionKey.withUnsafeBufferPointer { $0.baseAddress } == keyStorage)
+        }
+    }
+
     private static func storage(of ids: ItemIDs) -> UnsafePointer<UInt32>? {
         guard case .internal(let values) = ids else { return nil }
         return values.withUnsafeBufferPointer { $0.baseAddress }

@@ -27,8 +27,11 @@ func roundTrip<Body: FrameBody & Equatable>(
         var bytes: [UInt8] = []
         full.encode(into: &bytes)
         #expect(try Hello(decoding: bytes) == full)
-        #expect(full.negotiatedVersion() == 1)
-        #expect(Hello(minVersion: 2, maxVersion: 4).negotiatedVersion() == nil)
+        #expect(full.negotiatedVersion() == 2)
+        #expect(Hello(minVersion: 1, maxVersion: 1).negotiatedVersion() == 1, "a version 1 client gets version 1")
+        #expect(Hello(minVersion: 2, maxVersion: 4).negotiatedVersion() == 2)
+        #expect(Hello(minVersion: 3, maxVersion: 4).negotiatedVersion() == nil)
+        #expect(Hello(minVersion: 1, maxVersion: 3).negotiatedVersion(serverMin: 1, serverMax: 1) == 1)
     }
 
     @Test func helloAck() throws {

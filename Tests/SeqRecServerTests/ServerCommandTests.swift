@@ -30,9 +30,12 @@ struct ServerCommandTests {
             "--max-batch", "16", "--max-delay-us", "50", "--max-queue", "99", "--max-connections", "7",
             "--max-inflight", "9", "--max-frame", "65536", "--max-output", "131072", "--frame-timeout-ms", "250", "--idle-timeout-ms", "900",
             "--default-timeout-us", "5000", "--max-timeout-us", "60000", "--drain-delay-ms", "10", "--drain-grace-ms", "20",
-            "--state-cache", "0",
+            "--state-cache-mb", "0", "--state-cache-idle-s", "60", "--state-dir", "/var/lib/seqrec",
         ])
-        #expect(configuration.stateCacheEntries == 0)
+        #expect(configuration.stateDirectory == "/var/lib/seqrec")
+        #expect(configuration.settings(tokenFile: nil)["state-dir"] == .string("/var/lib/seqrec"))
+        #expect(configuration.stateCacheMegabytes == 0)
+        #expect(configuration.stateCacheIdleSeconds == 60)
         #expect(configuration.host == "::1")
         #expect(configuration.port == 0)
         #expect(configuration.models == [ModelSource(path: "a.seqrec"), ModelSource(path: "b.seqrec", name: "shop")])
@@ -68,7 +71,10 @@ struct ServerCommandTests {
         (["--drain-delay-ms", "9223372036854775807"], "--drain-delay-ms"),
         (["--drain-grace-ms", "9223372036854775807"], "--drain-grace-ms"),
         (["--auth-token-file", "/nonexistent/token"], "cannot read '/nonexistent/token'"),
-        (["--state-cache", "2000000"], "--state-cache"),
+        (["--state-cache", "0"], "unknown option '--state-cache'"),
+        (["--state-cache-mb", "65537"], "--state-cache-mb must be 0...65536"),
+        (["--state-cache-mb", "-1"], "--state-cache-mb"),
+        (["--state-cache-idle-s", "0"], "--state-cache-idle-s must be 1...604800"),
     ])
     func badArgumentsNameTheFlag(arguments: [String], expected: String) {
         do {

@@ -7,6 +7,8 @@ public final class InferenceContext {
     private let workspace: Workspace
     private let readout: UnsafeMutablePointer<Float>
     private let scorer: CatalogScorer
+    /// This context's mark in the recommender's catalogue slot (lock-free reads of the attributes).
+    private let catalogueReader: CatalogueSlot.Reader
     private let answers: AnswerStage
 
     init(_ recommender: Recommender) {
@@ -16,11 +18,15 @@ public final class InferenceContext {
         workspace = Workspace(encoder.workspaceLayout)
         readout = .allocate(capacity: recommender.maxBatch * encoder.scoring.width)
         readout.initialize(repeating: 0, count: recommender.maxBatch * encoder.scoring.width)
-        scorer = CatalogScorer(table: recommender.scoring, maxBatch: recommender.maxBatch)
+        scorer = CatalogScorer(table: recommender.scoring, maxBatch: recommender.maxBatch, int8: recommender.int8Scan)
+        catalogueReader = recommender.catalogue.register()
         answers = AnswerStage(recommender, workspace: workspace)
     }
 
-    deinit { readout.deallocate() }
+    deinit {
+        readout.deallocate()
+        recommender.catalogue.unregister(catalogueReader)
+    }
 
     /// Runs queries in batches of up to `maxBatch`. Every query is validated first (`Recommender.validate`):
     /// if one is invalid, nothing runs and the error names it ("queries[3].deny: ..."), `results` untouched.
@@ -45,7 +51,10 @@ public final class InferenceContext {
         var start = queries.startIndex
         while start < queries.endIndex {
             if queries[start].items.isEmpty {
-                answers.answerFallback(queries[start], into: &results[start - queries.startIndex], kernels: kernels)
+                recommender.catalogue.read(catalogueReader) { catalogue in
+                    answers.answerFallback(queries[start], into: &results[start - queries.startIndex], kernels: kernels,
+                                           catalogue: catalogue, now: catalogue == nil ? 0 : recommender.catalogue.now)
+                }
                 start += 1
                 continue
             }
@@ -54,7 +63,10 @@ public final class InferenceContext {
             let batch = queries[start..<end]
             recommender.encoder.encode(batch, workspace: workspace, into: readout, kernels: kernels)
             let offset = start - queries.startIndex
-            scorer.select(batch, readout: readout, into: &results, offset: offset, kernels: kernels)
+            recommender.catalogue.read(catalogueReader) { catalogue in
+                scorer.select(batch, readout: readout, into: &results, offset: offset, kernels: kernels,
+                              catalogue: catalogue, now: catalogue == nil ? 0 : recommender.catalogue.now)
+            }
             for (b, query) in batch.enumerated() {
                 results[offset + b].embedding.removeAll(keepingCapacity: true)
                 answers.finish(query, &results[offset + b], kernels: kernels)
@@ -73,6 +85,10 @@ public final class InferenceContext {
         runValidated([query][...], into: &results)
         return results[0]
     }
+
+    /// Full-catalogue sessions this context answered from the int8 scan, and those that needed the fp32
+    /// fallback (nil when the model is scanned in fp32 only). Servers export the sum over contexts.
+    public var exactScanStatistics: ExactScanStatistics? { scorer.exactScanStatistics }
 
     /// Sessions looked up in, and resumed from, this context's state cache (GRU states or SASRec keys and
     /// values); nil for models without one.

@@ -30,6 +30,7 @@ extension Recommender {
         try checkRecommendable("allow", query.allow)
         try checkRecommendable("deny", query.deny)
         try checkRecommendable("candidates", query.candidates)
+        try query.filters.validate()
         if let candidates = query.candidates {
             guard !candidates.isEmpty else {
                 throw RecommendError(.emptyCandidates, field: "candidates", "empty; send at least k candidates, or none to score every item")

@@ -16,8 +16,13 @@ public final class Recommender: @unchecked Sendable {
     let popularity: PopularityRanking?
     /// A cache-less binding for explanations' leave-one-out sessions, built on first use.
     let uncached = UncachedEncoder()
+    /// The int8 scan table (FORMAT.md §12.1) the contexts scan first, when the file has one and
+    /// `scanTable` is `.automatic` (docs/KERNELS.md, "Exact top-k from the int8 scan").
+    let int8Scan: Int8ScanTable?
 
     public var vocabulary: Vocabulary? { file.vocabulary }
+    /// The item attributes this version filters with (published by an `ItemCatalogue`; empty until then).
+    public let catalogue = CatalogueSlot()
 
     /// Opens and validates `path`, binds it to its family's forward pass.
     /// - Parameter name: the name the model is served under (default: the file name without extension).
@@ -27,21 +32,22 @@ public final class Recommender: @unchecked Sendable {
     ///
     /// Loading changes no process-wide state: OpenBLAS's thread count is the application's to set
     /// (`configureBLASThreads`; SeqRec's executables set 1, OpenBLAS's own default is one per core).
-    /// - Parameter stateCacheEntries: GRU families and SASRec: how many recent windows' states each context
-    ///   keeps, so a session that grew by one item runs one step or token (0 = none; nil = the family's
-    ///   default: up to 4,096 GRU states or 256 SASRec key/value sets within 64 MiB — 2 MB at GRU hidden
-    ///   128, 13 MB for the default SASRec model; see `GRUStateCache`, `TransformerStateCache`).
+    /// - Parameter stateCache: GRU families, SASRec and NARM: the memory budget and idle time of the model's
+    ///   state cache, shared by every context, so a session that grew by one item runs one step or token
+    ///   (`.off`: none; default 128 MiB, 30 min; see `StateCache`).
     public init(path: String, name: String? = nil, kernels: KernelSelection = .automatic, maxBatch: Int = 64,
-                tableMemory: TableMemory = .automatic, stateCacheEntries: Int? = nil) throws {
+                tableMemory: TableMemory = .automatic, stateCache: StateCacheSettings = StateCacheSettings(),
+                scanTable: ScanTablePolicy = .automatic) throws {
         guard (1...1024).contains(maxBatch) else { throw ModelLoadError("model load: maxBatch is \(maxBatch), expected 1…1024") }
-        if let entries = stateCacheEntries, !(0...(1 << 20)).contains(entries) {
-            throw ModelLoadError("model load: stateCacheEntries is \(entries), expected 0…1048576")
-        }
+        try stateCache.validate()
         file = try ModelFile.open(path: path)
-        encoder = try makeEncoder(file, packing: packedWeights, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
+        encoder = try makeEncoder(file, packing: packedWeights, maxBatch: maxBatch, stateCache: stateCache)
         try Self.checkScratch(encoder, maxBatch: maxBatch)
         let table = encoder.scoring
-        residentTable = tableMemory.copies(bytes: table.rows * table.width * MemoryLayout<Float>.stride)
+        int8Scan = scanTable == .automatic ? try Int8ScanTable.bind(file, fp32: table, tableMemory: tableMemory) : nil
+        // With an int8 table the fp32 rows are read only for the few re-scored candidates (and fallbacks):
+        // the int8 rows get the resident copy, the fp32 ones stay in the mapping.
+        residentTable = int8Scan == nil && tableMemory.copies(bytes: table.rows * table.width * MemoryLayout<Float>.stride)
             ? ResidentTable(copying: table) : nil
         scoring = residentTable?.scoring ?? table
         self.kernels = kernels
@@ -59,6 +65,9 @@ public final class Recommender: @unchecked Sendable {
 
     public func makeContext() -> InferenceContext { InferenceContext(self) }
 
+    /// What the model's state cache holds and has done (nil: the family has none, or it is off).
+    public var stateCacheUsage: StateCacheUsage? { encoder.sharedStateCache?.usage }
+
     /// Most scratch memory one inference context may take. The workspace grows with the batch limit times
     /// the file's window and widths; a file within the format's ranges could ask for terabytes, which must
     /// be an error at load, not a failed allocation later.
@@ -66,7 +75,7 @@ public final class Recommender: @unchecked Sendable {
 
     private static func checkScratch(_ encoder: any SequenceEncoder, maxBatch: Int) throws {
         let layout = encoder.workspaceLayout
-        // FamilySchema's ranges times maxBatch ≤ 1024 and cache entries ≤ 2²⁰ keep every count, and so
+        // FamilySchema's ranges times maxBatch ≤ 1024 keep every count, and so
         // these sums of bytes, far below 2⁶³.
         let table = encoder.scoring
         let bytes = layout.floatCount * MemoryLayout<Float>.stride + layout.intCount * MemoryLayout<Int>.stride
@@ -76,7 +85,7 @@ public final class Recommender: @unchecked Sendable {
         guard bytes <= maxScratchBytes else {
             throw ModelLoadError("model load: one inference context would need \(bytes >> 20) MiB of scratch memory for a "
                 + "batch limit of \(maxBatch) and a window of \(encoder.window) items (limit \(maxScratchBytes >> 20) MiB); "
-                + "lower the batch limit (seqrec serve --max-batch) or the state cache (--state-cache), or check "
+                + "lower the batch limit (seqrec serve --max-batch), or check "
                 + "the file's window and layer sizes")
         }
     }

@@ -6,6 +6,8 @@
 /// - `allow`, `deny`, `candidates`: ids from the recommendable ids `firstItem ..< firstItem + itemCount`
 ///   (padding and special rows are not recommendable, so they are errors, not silently dropped); any
 ///   length. Duplicates are allowed and count once: a duplicated candidate is scored once.
+/// - `filters`: rule filters over the model's item attributes (`ItemFilters`: availability and expiry,
+///   categories to include/exclude, a per-category cap); checked by `ItemFilters.validate`.
 /// - `items` may be empty only with `fallback` on a model that has a popularity ranking
 ///   (`ModelInfo.hasPopularity`); the answer is then the most popular items (`Recommendation.usedFallback`).
 /// - `diversity`: `lambda` finite in 0…1, `k` ≤ `pool` ≤ `SessionQuery.maxK` (see `DiversityOptions`).
@@ -26,6 +28,9 @@ public struct SessionQuery: Sendable {
     public var candidates: [Int32]?
     /// Also return the session embedding (the readout vector the items are scored against).
     public var includeEmbedding = false
+    /// Rule filters over the model's item attributes; the default returns only available, unexpired
+    /// items once the model has attributes (and changes nothing for a model without).
+    public var filters = ItemFilters()
     /// Re-rank the best `pool` items for diversity (maximal marginal relevance); nil = plain top k.
     public var diversity: DiversityOptions?
     /// Cold start: when `items` is empty, answer the model's most popular items (still filtered) instead
@@ -122,6 +127,9 @@ public struct RecommendError: Error, CustomStringConvertible, Sendable, Equatabl
         case unknownItem
         /// External ids for a model without a vocabulary.
         case noVocabulary
+        /// A rule filter out of range: too many or malformed category names, or a per-category cap
+        /// outside 1…`SessionQuery.maxK`.
+        case invalidFilter
         /// Diversity options out of range: `lambda` not in 0…1, `pool` not in k…`SessionQuery.maxK`.
         case diversityOutOfRange
         /// A fallback answer was needed but the model has no popularity ranking.
@@ -132,6 +140,7 @@ public struct RecommendError: Error, CustomStringConvertible, Sendable, Equatabl
 
     public let code: Code
     /// The query field at fault: "session", "k", "allow", "deny", "candidates", "tokens",
+    /// "filters.categories_include", "filters.categories_exclude", "filters.max_per_category",
     /// "diversity.lambda", "diversity.pool", "fallback", "explain", with
     /// "queries[i]." in front when a batch was checked.
     public let field: String

@@ -42,10 +42,10 @@ protocol Family: SendableMetatype {
 
     /// Binds the forward pass. Take every tensor from `weights` by a name of `tensors(configuration)`;
     /// binding fails if a declared tensor is left unbound or an undeclared one is asked for.
-    /// `stateCacheEntries`: recent windows whose states each context keeps (0 = none; nil = the family's
-    /// default); families without a state cache ignore it.
+    /// `stateCache`: the budget of the model's state cache (shared by every context; GRU families, SASRec
+    /// and NARM); families without a state cache ignore it.
     static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
-                        stateCacheEntries: Int?) throws -> any SequenceEncoder
+                        stateCache: StateCacheSettings) throws -> any SequenceEncoder
 
     /// Converter hook: file hyperparameters that come from the checkpoint rather than from config.json
     /// (cross-checked against what config.json states), keyed by parameter. Default: none.

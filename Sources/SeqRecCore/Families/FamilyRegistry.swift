@@ -40,7 +40,7 @@ struct RegisteredFamily: Sendable {
     let upstreamOnlyKeys: Set<String>
     /// Checks ranges and rules (the keys and types must already match) and returns the tensor table.
     let tensors: @Sendable (HyperparameterReader) throws(FormatError) -> TensorTable
-    let bind: @Sendable (HyperparameterReader, ModelFile, PackedWeights, Int, Int?) throws -> any SequenceEncoder
+    let bind: @Sendable (HyperparameterReader, ModelFile, PackedWeights, Int, StateCacheSettings) throws -> any SequenceEncoder
     let derivedParameters: @Sendable (UpstreamConfig, ModelFamily, [String: [Int]]) throws(FormatError)
         -> [String: HyperparameterValue]
 
@@ -49,11 +49,11 @@ struct RegisteredFamily: Sendable {
         parameters = { F.parameters($0) }
         upstreamOnlyKeys = F.upstreamOnlyKeys
         tensors = { values throws(FormatError) in F.tensors(try F.configuration(values)) }
-        bind = { values, file, packing, maxBatch, stateCacheEntries in
+        bind = { values, file, packing, maxBatch, stateCache in
             let configuration = try F.configuration(values)
             let weights = WeightBinder(file: file, table: F.tensors(configuration), packing: packing)
             let encoder = try F.encoder(configuration, weights: weights, maxBatch: maxBatch,
-                                        stateCacheEntries: stateCacheEntries)
+                                        stateCache: stateCache)
             try weights.finish()
             return encoder
         }
@@ -65,13 +65,12 @@ struct RegisteredFamily: Sendable {
 
 /// Binds a model file to the forward pass of its family; re-laid-out weight copies go to `packing`,
 /// which must live as long as the encoder.
-/// `stateCacheEntries`: recent windows whose states each context keeps (GRU families and SASRec; 0 = none,
-/// nil = the family's default: up to 4,096 GRU states or 256 SASRec key/value sets, within 64 MiB).
+/// `stateCache`: the budget of the model's state cache (GRU families, SASRec and NARM; see `StateCache`).
 package func makeEncoder(_ file: ModelFile, packing: PackedWeights, maxBatch: Int,
-                         stateCacheEntries: Int? = 0) throws -> any SequenceEncoder {
+                         stateCache: StateCacheSettings = .off) throws -> any SequenceEncoder {
     guard let family = FamilyRegistry.family(file.family) else {
         throw ModelLoadError("model load: family '\(file.family.rawValue)' has no registered forward pass")
     }
     let values = HyperparameterReader(values: file.hyperparameters, family: file.family, file: file.path)
-    return try family.bind(values, file, packing, maxBatch, stateCacheEntries)
+    return try family.bind(values, file, packing, maxBatch, stateCache)
 }

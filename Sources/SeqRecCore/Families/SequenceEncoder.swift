@@ -24,10 +24,13 @@ package protocol SequenceEncoder: AnyObject, Sendable {
                 into readout: UnsafeMutablePointer<Float>, kernels: Kernels)
     /// Windows looked up in, and resumed from, the context's state cache (nil: the family has none).
     func stateCacheStatistics(_ workspace: Workspace) -> (lookups: Int, hits: Int)?
+    /// The model's state cache, shared by every context (nil: the family has none, or it is off).
+    var sharedStateCache: StateCache? { get }
 }
 
 extension SequenceEncoder {
     func stateCacheStatistics(_ workspace: Workspace) -> (lookups: Int, hits: Int)? { nil }
+    var sharedStateCache: StateCache? { nil }
 }
 
 /// The last `min(count, window)` items of a session, oldest first.

@@ -1,8 +1,11 @@
-/// Constants of the version-1 layout (FORMAT.md §2–§7), shared by the reader and the writer.
+/// Constants of the layout (FORMAT.md §2–§7), shared by the reader and the writer.
 enum FileLayout {
     static let magic: [UInt8] = Array("SEQRECMF".utf8)
+    /// What writers put in a file that uses nothing of version 2 (so older readers still open it).
     static let formatVersion: UInt32 = 1
-    static let supportedVersions: ClosedRange<UInt32> = 1 ... 1
+    /// What writers put in a file with version-2 content (scan tables, FORMAT.md §12).
+    static let scanTableVersion: UInt32 = 2
+    static let supportedVersions: ClosedRange<UInt32> = 1 ... 2
     static let defaultAlignment: UInt64 = 64
     static let alignmentRange: ClosedRange<UInt64> = 64 ... 65536
 

@@ -68,4 +68,14 @@ public final class ModelFile: @unchecked Sendable {
               let data = mapping.floats(atByteOffset: Int(info.offset), count: Int(info.byteLength / 4)) else { return nil }
         return Tensor(name: info.name, shape: info.shape, data: data)
     }
+
+    /// The int8 tensor named `name` (a scan table, FORMAT.md §12) as a view into the mapping, with its
+    /// shape; nil if absent or not int8.
+    package func int8Tensor(_ name: String) -> (shape: [Int], data: UnsafeBufferPointer<Int8>)? {
+        guard let position = tensorIndex[name] else { return nil }
+        let info = tensors[position]
+        guard info.dtype == .int8,
+              let data = mapping.int8s(atByteOffset: Int(info.offset), count: Int(info.byteLength)) else { return nil }
+        return (info.shape, data)
+    }
 }

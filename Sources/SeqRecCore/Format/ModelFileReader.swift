@@ -18,11 +18,13 @@ enum ModelFileReader {
         let metadata = try readMetadata(bytes, sections[0], file: file)
         let tensors = try readTensorTable(bytes, table: sections[1], data: sections[3],
                                           alignment: preamble.alignment, file: file)
-        try FamilySchema.validateTensors(tensors.map { ($0.name, $0.dtype, $0.shape) }, family: metadata.family,
+        let (familyTensors, scanTensors) = ScanTensors.split(tensors)
+        try FamilySchema.validateTensors(familyTensors.map { ($0.name, $0.dtype, $0.shape) }, family: metadata.family,
                                          hyperparameters: metadata.hyperparameters, file: file)
         let vocabulary = try readVocabulary(bytes, sections[2], itemCount: metadata.hyperparameters.int("n_items"),
                                             file: file)
         for tensor in tensors where tensor.dtype == .f32 { try checkFinite(bytes, tensor, file: file) }
+        try ScanTensors.validate(scanTensors, version: preamble.version, bytes: bytes, file: file)
         return ParsedModelFile(formatVersion: preamble.version, alignment: preamble.alignment, sections: sections,
                                family: metadata.family, hyperparameters: metadata.hyperparameters,
                                tensors: tensors, vocabulary: vocabulary)

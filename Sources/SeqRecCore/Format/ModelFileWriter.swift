@@ -1,13 +1,15 @@
 import Foundation
 
-/// Builds version-1 model files (FORMAT.md) from a family, hyperparameters, named f32 tensors and an
-/// optional vocabulary. `serialize()` validates everything against `FamilySchema` first, so a file it
+/// Builds model files (FORMAT.md) from a family, hyperparameters, named f32 tensors, an optional
+/// vocabulary and an optional int8 scan table (§12: then the file is version 2, else version 1). `serialize()` validates everything against `FamilySchema` first, so a file it
 /// writes always opens.
 public struct ModelFileWriter {
     public var family: ModelFamily
     public var hyperparameters: Hyperparameters
     public var vocabulary: Vocabulary?
     public private(set) var tensors: [(name: String, shape: [Int], values: [Float])] = []
+    /// The int8 copy of the scoring table (FORMAT.md §12.1): rows [scales.count, width], row-major.
+    public private(set) var int8ScanTable: (rows: [Int8], scales: [Float], width: Int)?
 
     public init(family: ModelFamily, hyperparameters: Hyperparameters, vocabulary: Vocabulary? = nil) {
         self.family = family
@@ -18,6 +20,11 @@ public struct ModelFileWriter {
     /// Appends a tensor; tensors are laid out in the order they are added.
     public mutating func addTensor(_ name: String, shape: [Int], values: [Float]) {
         tensors.append((name, shape, values))
+    }
+
+    /// Adds the int8 scan table (FORMAT.md §12.1), stored after the family's tensors.
+    public mutating func setInt8ScanTable(rows: [Int8], scales: [Float], width: Int) {
+        int8ScanTable = (rows, scales, width)
     }
 
     /// Checks the model against the family schema: hyperparameters, tensor set and shapes, element
@@ -31,6 +38,16 @@ public struct ModelFileWriter {
             guard elements == tensor.values.count else {
                 throw FormatError(file: source, field: "tensor '\(tensor.name)'",
                                   problem: "has \(tensor.values.count) values, shape \(tensor.shape) needs \(elements)")
+            }
+        }
+        if let scan = int8ScanTable {
+            guard (1 ... ScanTensors.maxWidth).contains(scan.width), !scan.scales.isEmpty,
+                  scan.rows.count == scan.scales.count * scan.width else {
+                throw FormatError(file: source, field: "tensor '\(ScanTensors.int8Rows)'",
+                                  problem: "has \(scan.rows.count) values for \(scan.scales.count) scales of width \(scan.width)")
+            }
+            guard scan.scales.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                throw FormatError(file: source, field: "tensor '\(ScanTensors.int8Scales)'", problem: "has a negative or non-finite scale")
             }
         }
         if let vocabulary, vocabulary.count != hyperparameters.int("n_items") {
@@ -68,6 +85,8 @@ public struct ModelFileWriter {
             package var offset: UInt64
             package var byteLength: UInt64
             package var values: [Float]
+            /// Raw little-endian bytes instead of `values` (int8 tensors).
+            package var raw: [UInt8]? = nil
         }
         package var formatVersion = FileLayout.formatVersion
         package var alignment = FileLayout.defaultAlignment
@@ -88,13 +107,25 @@ public struct ModelFileWriter {
                                         byteLength: byteLength, values: tensor.values))
             offset = FileLayout.alignOffset(offset + byteLength, FileLayout.defaultAlignment) ?? offset
         }
+        if let scan = int8ScanTable {
+            let rows = scan.rows.map { UInt8(bitPattern: $0) }
+            entries.append(Layout.Entry(name: ScanTensors.int8Rows, dtypeCode: DType.int8.rawValue,
+                                        shape: [UInt64(scan.scales.count), UInt64(scan.width)], offset: offset,
+                                        byteLength: UInt64(rows.count), values: [], raw: rows))
+            offset = FileLayout.alignOffset(offset + UInt64(rows.count), FileLayout.defaultAlignment) ?? offset
+            entries.append(Layout.Entry(name: ScanTensors.int8Scales, dtypeCode: DType.f32.rawValue,
+                                        shape: [UInt64(scan.scales.count)], offset: offset,
+                                        byteLength: UInt64(scan.scales.count) * 4, values: scan.scales))
+        }
         let vocabularyEntries = vocabulary.map { vocabulary in
             (0 ..< vocabulary.count).map { id in
                 (vocabulary.token(of: id) ?? "", vocabulary.title(of: id) ?? "")
             }
         }
-        return Layout(familyName: family.rawValue, hyperparameters: hyperparameters.entries, entries: entries,
-                      vocabulary: vocabularyEntries)
+        var layout = Layout(familyName: family.rawValue, hyperparameters: hyperparameters.entries, entries: entries,
+                            vocabulary: vocabularyEntries)
+        if int8ScanTable != nil { layout.formatVersion = FileLayout.scanTableVersion }
+        return layout
     }
 
     /// Encodes `layout` exactly as given (no validation), with correct checksums.
@@ -127,6 +158,11 @@ public struct ModelFileWriter {
         let dataLength = layout.entries.map { Int($0.offset + $0.byteLength) }.max() ?? 0
         var data = [UInt8](repeating: 0, count: dataLength)
         for entry in layout.entries {
+            if let raw = entry.raw {
+                let count = min(raw.count, Int(entry.byteLength))
+                data.replaceSubrange(Int(entry.offset) ..< Int(entry.offset) + count, with: raw.prefix(count))
+                continue
+            }
             var encoded = ByteSink()
             encoded.floats(entry.values)
             let count = min(encoded.bytes.count, Int(entry.byteLength))

@@ -19,12 +19,13 @@ struct GRULayer {
     }
 
     /// The same step with the input projection gi = x·W_ihᵀ + b_ih already computed (it does not depend
-    /// on h, so `GRUStack` computes it for many steps in one product). Overwrites gi.
+    /// on h, so `GRUStack` computes it for many steps in one product). Overwrites gi. `oddStep`: see `fusedStep`.
     func step(rows: Int, projected gi: UnsafeMutablePointer<Float>, hidden h: UnsafeMutablePointer<Float>,
-              gh: UnsafeMutablePointer<Float>, kernels: Kernels) {
+              gh: UnsafeMutablePointer<Float>, kernels: Kernels, oddStep: Bool = false) {
         let d = hiddenWidth, gates = 3 * hiddenWidth
         if kernels.hasFusedGRUStep {
-            fusedStep(rows: rows, inputs: .block(gi, ldgi: gates), hidden: h, scratch: gh, kernels: kernels)
+            fusedStep(rows: rows, inputs: .block(gi, ldgi: gates), hidden: h, scratch: gh, kernels: kernels,
+                      oddStep: oddStep)
             return
         }
         hidden(rows: rows, h, ldx: d, into: gh, ldo: gates, kernels: kernels)
@@ -42,11 +43,13 @@ struct GRULayer {
     }
 
     /// The step through the fused native kernel (only when `kernels.hasFusedGRUStep`), with row i's
-    /// projected inputs per `inputs` (a block's rows, or rows of `GRUInputProjections`).
+    /// projected inputs per `inputs` (a block's rows, or rows of `GRUInputProjections`). A recurrence passes
+    /// `oddStep` = t is odd: odd steps walk W_hh's panels backwards, so each step starts on the panels the
+    /// step before left in L1 (W_hh, 192 KB at D = 128, streams from L2 every step; same result).
     func fusedStep(rows: Int, inputs: GRUStepInputs, hidden h: UnsafeMutablePointer<Float>,
-                   scratch: UnsafeMutablePointer<Float>, kernels: Kernels) {
+                   scratch: UnsafeMutablePointer<Float>, kernels: Kernels, oddStep: Bool = false) {
         kernels.fusedGRUStep(rows: rows, weights: recurrent, hiddenBias: hidden.bias, inputs: inputs, hidden: h,
-                             scratch: scratch)
+                             scratch: scratch, panelsDescending: oddStep)
     }
 }
 
@@ -68,7 +71,7 @@ final class GRUInputProjections: @unchecked Sendable {
         let width = 3 * layer.hiddenWidth
         let (floats, overflow) = rows.multipliedReportingOverflow(by: width)
         guard rows > 0, !overflow, floats <= Self.maximumBytes / MemoryLayout<Float>.size else { return nil }
-        let block = UnsafeMutablePointer<Float>.allocate(capacity: floats)
+        let block = allocateCacheAligned(floats: floats)
         // Row by row the same product a request's chunk would compute (the native GEMM's sums do not depend
         // on the row count), so scores equal the per-request projection's.
         layer.input(rows: rows, table, ldx: layer.input.inputWidth, into: block, ldo: width, kernels: Kernels(.automatic))
@@ -78,7 +81,7 @@ final class GRUInputProjections: @unchecked Sendable {
     }
 
     deinit {
-        UnsafeMutablePointer(mutating: values).deallocate()
+        UnsafeMutableRawPointer(mutating: values).deallocate()
     }
 }
 
@@ -175,15 +178,17 @@ struct GRUStack {
         let inputs, projected, hidden, gi, gh, order, rowPointers: Int
         /// Steps per chunk: 1…16, as many as fit `chunkRows` at the bound batch limit.
         let chunkSteps: Int
-        /// States of recent windows, and per session [skipped items, window key (2), prefix key (2)]; nil = no cache.
+        /// The model's state cache, per session [skipped items, window key (2), prefix key (2)] and the
+        /// states read from the cache [maxBatch, Σ D_l]; nil = no cache.
         let cache: GRUStateCache?
         let resumes: Int
+        let resumedStates: Int
     }
 
-    /// `cacheEntries` windows' states are kept per context (0: none, every window runs from a zero state;
-    /// nil: up to 4,096 within 64 MiB).
-    func reserve(_ layout: inout WorkspaceLayout, maxBatch: Int, cacheEntries requested: Int? = 0) -> Regions {
-        let cacheEntries = requested ?? defaultStateCacheEntries(preferred: 4_096, floatsPerEntry: totalHidden)
+    /// With `cache` enabled, the model's state cache (shared by every context) is made here and a window
+    /// whose all-but-last items were stored runs one step.
+    func reserve(_ layout: inout WorkspaceLayout, maxBatch: Int, cache settings: StateCacheSettings) throws(ModelLoadError) -> Regions {
+        let cached = settings.isEnabled
         let chunkSteps = Swift.max(1, Swift.min(16, Self.chunkRows / maxBatch))
         let chunkRows = chunkSteps * maxBatch
         var projectedWidth = 0
@@ -194,8 +199,9 @@ struct GRUStack {
                        gi: layout.reserve(maxBatch * 3 * widest), gh: layout.reserve(maxBatch * 3 * widest),
                        order: layout.reserveInts(2 * maxBatch), rowPointers: layout.reserveInts(maxBatch),
                        chunkSteps: chunkSteps,
-                       cache: cacheEntries > 0 ? GRUStateCache(&layout, capacity: cacheEntries, width: totalHidden) : nil,
-                       resumes: layout.reserveInts(cacheEntries > 0 ? 5 * maxBatch : 0))
+                       cache: cached ? try GRUStateCache(&layout, settings: settings, width: totalHidden) : nil,
+                       resumes: layout.reserveInts(cached ? 5 * maxBatch : 0),
+                       resumedStates: layout.reserve(cached ? maxBatch * totalHidden : 0))
     }
 
     /// Feeds session b's `lengths[b]` items (item t from `item(b, t)`, embedded by `embed`) and writes each
@@ -208,11 +214,13 @@ struct GRUStack {
         let order = workspace.intRegion(regions.order)
         let length = order + count
         let skipped = workspace.intRegion(regions.resumes), keys = skipped + count  // keys: [window, prefix] per session
+        let resumed = workspace.region(regions.resumedStates), now = regions.cache == nil ? 0 : StateCache.now()
         for b in 0..<count {
             var slot = b
             var n = lengths(b)
             if let cache = regions.cache {
-                let key = lookUp(b, items: n, item: item, cache: cache, workspace: workspace)
+                let key = lookUp(b, items: n, item: item, cache: cache, now: now, into: resumed + b * totalHidden,
+                                 workspace: workspace)
                 skipped[b] = key.skipped
                 key.window.save(to: keys + 4 * b)
                 key.prefix.save(to: keys + 4 * b + 2)
@@ -232,12 +240,10 @@ struct GRUStack {
         let hidden = workspace.region(regions.hidden)
         hidden.update(repeating: 0, count: count * totalHidden)
         func first(_ row: Int) -> Int { regions.cache == nil ? 0 : skipped[order[row]] }
-        if let cache = regions.cache {
+        if regions.cache != nil {
+            // Resumed from the window minus its last item (one step left) or the window itself (none).
             for row in 0..<count where skipped[order[row]] > 0 {
-                // Resumed from the window minus its last item (one step left), or the window itself (none).
-                let known = WindowKey(loading: keys + 4 * order[row] + (length[row] > 0 ? 2 : 0))
-                // safe: lookUp found this key a moment ago and nothing was stored since.
-                copyStates(from: cache.find(known, in: workspace)!, toRow: row, of: hidden, count: count)
+                copyStates(from: resumed + order[row] * totalHidden, toRow: row, of: hidden, count: count)
             }
         }
         let firstGates = 3 * layers[0].hiddenWidth
@@ -273,7 +279,8 @@ struct GRUStack {
                     precondition(index >= 0 && index < table.rows, "GRU input \(index) outside the table of \(table.rows)")
                     pointers[row] = table.values + index * table.width
                 }
-                firstLayer.fusedStep(rows: active, inputs: .rows(pointers), hidden: hidden, scratch: gh, kernels: kernels)
+                firstLayer.fusedStep(rows: active, inputs: .rows(pointers), hidden: hidden, scratch: gh, kernels: kernels,
+                                     oddStep: t % 2 == 1)
                 stepUpperLayers(active: active)
             }
             chunkStart = steps
@@ -301,7 +308,7 @@ struct GRUStack {
                 switch layers[0] {
                 case .standard(let first):
                     first.step(rows: active, projected: projected + (t - chunkStart) * count * firstGates,
-                               hidden: hidden, gh: gh, kernels: kernels)
+                               hidden: hidden, gh: gh, kernels: kernels, oddStep: t % 2 == 1)
                 case .embedding:
                     layers[0].step(rows: active, x, ldx: inputWidth, hidden: hidden, gi: gi, gh: gh, kernels: kernels)
                 }
@@ -314,9 +321,12 @@ struct GRUStack {
             (out + order[row] * outputWidth).update(from: top + row * outputWidth, count: outputWidth)
         }
         if let cache = regions.cache {
-            for row in 0..<count {
-                let key = WindowKey(loading: keys + 4 * order[row])
-                copyStates(ofRow: row, of: hidden, count: count, to: cache.store(key, in: workspace))
+            // A window found whole is stored already; one resumed from its prefix replaces that prefix.
+            for row in 0..<count where length[row] > 0 {
+                let b = order[row], state = resumed + b * totalHidden
+                copyStates(ofRow: row, of: hidden, count: count, to: state)
+                cache.save(WindowKey(loading: keys + 4 * b), states: state, now: now,
+                           superseding: skipped[b] > 0 ? WindowKey(loading: keys + 4 * b + 2) : nil)
             }
         }
     }
@@ -324,14 +334,16 @@ struct GRUStack {
     /// The key of session b's whole window, and how many of its leading items a stored state covers: all
     /// of them when this very window was stored (a repeated request), all but the last when the window
     /// minus its last item was (the session grew by one item), else none.
-    private func lookUp(_ b: Int, items n: Int, item: (Int, Int) -> Int, cache: GRUStateCache,
-                        workspace: Workspace) -> (window: WindowKey, prefix: WindowKey, skipped: Int) {
+    /// The stored states are copied into `states`.
+    private func lookUp(_ b: Int, items n: Int, item: (Int, Int) -> Int, cache: GRUStateCache, now: UInt64,
+                        into states: UnsafeMutablePointer<Float>, workspace: Workspace)
+        -> (window: WindowKey, prefix: WindowKey, skipped: Int) {
         var key = WindowKey()
         for t in 0..<(n - 1) { key.append(item(b, t)) }
         let prefix = key
         key.append(item(b, n - 1))
-        let skipped = cache.find(key, in: workspace) != nil ? n
-            : n > 1 && cache.find(prefix, in: workspace) != nil ? n - 1 : 0
+        let skipped = cache.load(key, now: now, renew: true, into: states) ? n
+            : n > 1 && cache.load(prefix, now: now, into: states) ? n - 1 : 0
         cache.counters.count(hit: skipped > 0, in: workspace)
         return (key, prefix, skipped)
     }

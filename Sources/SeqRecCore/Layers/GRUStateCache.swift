@@ -1,40 +1,33 @@
-// A per-context cache of GRU stack states keyed by the item window they were computed from. A gateway
-// sends the whole session on every click, so the window of the next request is usually the last one
-// plus one item: its state is the stored state stepped once (MODELS.md §5.5, §7.5), one step instead of
-// the whole window. The state is the same up to summation order, as batching already allows.
-//   C entries, direct-mapped by key; entry = 128-bit key (2 Ints) + the stack's states [Σ D_l] floats
+// GRU stack states keyed by the item window they were computed from, in the model's shared
+// `StateCache`. A gateway sends the whole session on every click, so the window of the next request is
+// usually the last one plus one item: its state is the stored state stepped once (MODELS.md §5.5,
+// §7.5), one step instead of the whole window. The state is the same up to summation order, as
+// batching already allows. A record is the stack's states, [Σ D_l] floats, stored exactly (f32).
 
-/// Where one context's cache lives in its workspace, and how to use it. Empty slots hold the key (0, 0),
-/// which `WindowKey` never produces in practice (both folds would have to be 0).
+/// A GRU stack's view of its model's state cache, and this context's hit counters.
 struct GRUStateCache {
-    let capacity: Int
-    /// Floats per entry: the states of every layer, concatenated.
+    let store: StateCache
+    /// Floats per record: the states of every layer, concatenated.
     let width: Int
-    private let keys: Int     // int region [capacity, 2]
-    private let states: Int   // float region [capacity, width]
     let counters: CacheCounters
 
-    init(_ layout: inout WorkspaceLayout, capacity: Int, width: Int) {
-        precondition(capacity > 0, "a state cache has at least one entry")
-        self.capacity = capacity
+    init(_ layout: inout WorkspaceLayout, settings: StateCacheSettings, width: Int) throws(ModelLoadError) {
+        store = try StateCache(settings, minFloats: width, maxFloats: width, model: "GRU")
         self.width = width
-        keys = layout.reserveInts(2 * capacity)
-        states = layout.reserve(capacity * width)
         counters = CacheCounters(&layout)
     }
 
-    /// The stored states of the window `key`, or nil.
-    func find(_ key: WindowKey, in workspace: Workspace) -> UnsafeMutablePointer<Float>? {
-        let slot = key.slot(capacity), stored = workspace.intRegion(keys) + 2 * slot
-        // safe: slot < capacity, and the key region holds 2 Ints per slot.
-        guard WindowKey(loading: stored) == key else { return nil }
-        return workspace.region(states) + slot * width
+    /// Copies the stored states of the window `key` into `states` [width]; false when none are stored
+    /// (then `states` holds nothing useful).
+    func load(_ key: WindowKey, now: UInt64, renew: Bool = false, into states: UnsafeMutablePointer<Float>) -> Bool {
+        store.read(key, now: now, renew: renew) { record in
+            guard record.floats == width else { return }
+            states.update(from: record.payload, count: width)
+        }
     }
 
-    /// Claims the slot of `key` (evicting whatever it held) and returns its states to be filled.
-    func store(_ key: WindowKey, in workspace: Workspace) -> UnsafeMutablePointer<Float> {
-        let slot = key.slot(capacity), stored = workspace.intRegion(keys) + 2 * slot
-        key.save(to: stored)
-        return workspace.region(states) + slot * width
+    /// Stores `states` [width] as the window `key`'s; `superseding`: the window it grew from.
+    func save(_ key: WindowKey, states: UnsafePointer<Float>, now: UInt64, superseding: WindowKey?) {
+        store.store(key, floats: width, aux: 0, now: now, superseding: superseding) { $0.update(from: states, count: width) }
     }
 }

@@ -1,5 +1,5 @@
-// What the state caches (GRUStateCache, TransformerStateCache) share: the identity of an item window,
-// their hit counters, and how many entries a cache gets when none is configured.
+// What the state caches (GRUStateCache, TransformerStateCache, NARM's) share: the identity of an item
+// window and the per-context hit counters.
 
 /// Windows looked up in a state cache and windows served from it, in two Ints of the context's workspace.
 struct CacheCounters {
@@ -17,12 +17,6 @@ struct CacheCounters {
         counts[0] += 1
         if hit { counts[1] += 1 }
     }
-}
-
-/// Entries of a state cache when the caller did not choose: up to `preferred`, within 64 MiB per context,
-/// so a model with wide states gets fewer entries instead of a huge workspace.
-func defaultStateCacheEntries(preferred: Int, floatsPerEntry: Int) -> Int {
-    min(preferred, (64 << 20) / (max(floatsPerEntry, 1) * MemoryLayout<Float>.stride))
 }
 
 /// 128 bits identifying an item sequence: two independent 64-bit folds, so a false match needs both to
@@ -51,9 +45,6 @@ struct WindowKey: Equatable {
         a = Self.mix(a ^ (x &* 0x9E37_79B9_7F4A_7C15))
         b = Self.mix(b &+ (x ^ 0xC2B2_AE3D_27D4_EB4F) &* 0x1656_67B1_9E37_79F9)
     }
-
-    /// A slot index in 0..<capacity.
-    func slot(_ capacity: Int) -> Int { Int(a % UInt64(capacity)) }
 
     /// SplitMix64's finaliser: every input bit affects every output bit.
     private static func mix(_ value: UInt64) -> UInt64 {

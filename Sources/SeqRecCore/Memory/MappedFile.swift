@@ -66,6 +66,12 @@ package final class MappedFile: @unchecked Sendable {
         return UnsafeBufferPointer(start: start.assumingMemoryBound(to: Float.self), count: count)
     }
 
+    /// `count` bytes at `offset` as Int8, or nil when out of range.
+    package func int8s(atByteOffset offset: Int, count: Int) -> UnsafeBufferPointer<Int8>? {
+        guard let base, offset >= 0, count >= 0, offset <= length, count <= length - offset else { return nil }
+        return UnsafeBufferPointer(start: (base + offset).assumingMemoryBound(to: Int8.self), count: count)
+    }
+
     private static func systemError(_ path: String, _ call: String) -> FormatError {
         let code = errno
         let text = String(cString: strerror(code))

@@ -3,6 +3,7 @@
 //   fused (KernelSelection.catalogScan, 1–8 sessions): per slab of S rows, each session's FusedScan → its TopKHeap
 //   batched (more sessions): per slab of S rows, groups of 32/8 sessions in lanes (BatchScan) → their TopKHeaps
 //   blocked: readout [F, w] · table[lo..<hi]ᵀ → block [F, C] (+ bias) → one TopKHeap per session
+//   int8 exact (a model with an int8 scan table, fused/batched selections): ExactScan, the fp32 fused scan's result
 
 /// Per-context scoring state (chunk buffer, heaps, filter bitsets), sized once; never allocates.
 final class CatalogScorer {
@@ -14,21 +15,31 @@ final class CatalogScorer {
 
     let table: ScoringTable
     let maxBatch: Int
-    private let words: Int                               // 64-bit words per item bitset
+    let words: Int                                       // 64-bit words per item bitset
     private let heapScores: UnsafeMutablePointer<Float>  // [maxBatch, maxK]
     private let heapItems: UnsafeMutablePointer<Int32>
-    private let heaps: UnsafeMutablePointer<TopKHeap>    // [maxBatch]
-    private let excluded: UnsafeMutablePointer<UInt64>   // [maxBatch, words]: items session b may not return
+    let heaps: UnsafeMutablePointer<TopKHeap>            // [maxBatch]
+    let excluded: UnsafeMutablePointer<UInt64>           // [maxBatch, words]: items session b may not return
     private let allowed: UnsafeMutablePointer<UInt64>    // [words]: allow-list of the candidate session in hand
-    private let fullCatalog: UnsafeMutablePointer<Int>   // [maxBatch]: sessions scored over the whole table
-    private let compact: UnsafeMutablePointer<Float>     // [maxBatch, w]: their readouts, contiguous
+    let fullCatalog: UnsafeMutablePointer<Int>           // [maxBatch]: sessions scored over the whole table
+    let compact: UnsafeMutablePointer<Float>             // [maxBatch, w]: their readouts, contiguous
     private let transposed: UnsafeMutablePointer<Float>  // [w, groups' columns]: BatchScan's Rᵀ, group by group
     private let thresholds: UnsafeMutablePointer<Float>  // [groups' columns]: BatchScan's per-session thresholds
     private let block: UnsafeMutablePointer<Float>       // [maxBatch, chunk]
+    /// Item-attribute filters (Catalogue/): which sessions' exclusion rows hold a filter mask (cleared
+    /// whole afterwards), and the per-category cap's scratch.
+    let masked: UnsafeMutablePointer<Bool>               // [maxBatch]
+    var cap = CategoryCapScratch()
+    /// The exact int8 scan, when the model has an int8 scan table (and the recommender uses it).
+    private let exact: ExactScan?
+    /// Tests pin the int8 dot path; nil = the fastest the kernels' native level allows.
+    var int8DotOverride: Int8Dot?
+    private var int8Dot: (level: InstructionSet, path: Int8Dot)?
 
-    init(table: ScoringTable, maxBatch: Int) {
+    init(table: ScoringTable, maxBatch: Int, int8: Int8ScanTable? = nil) {
         self.table = table
         self.maxBatch = maxBatch
+        exact = int8.map { ExactScan(table: table, int8: $0, maxBatch: maxBatch) }
         words = (table.rows + 63) / 64
         heapScores = .allocate(capacity: maxBatch * SessionQuery.maxK)
         heapItems = .allocate(capacity: maxBatch * SessionQuery.maxK)
@@ -45,6 +56,8 @@ final class CatalogScorer {
         transposed = .allocate(capacity: columns * table.width)
         thresholds = .allocate(capacity: columns)
         block = .allocate(capacity: maxBatch * Self.chunk)
+        masked = .allocate(capacity: maxBatch)
+        masked.initialize(repeating: false, count: maxBatch)
     }
 
     deinit {
@@ -58,17 +71,22 @@ final class CatalogScorer {
         transposed.deallocate()
         thresholds.deallocate()
         block.deallocate()
+        masked.deallocate()
     }
 
     /// Fills `results[offset + b]` with session b's best items. Queries are validated: ids are in range.
+    /// `catalogue`: the model's item attributes at `now` (milliseconds since the epoch), for the
+    /// queries' `filters`.
     func select(_ queries: ArraySlice<SessionQuery>, readout: UnsafePointer<Float>,
-                into results: inout [Recommendation], offset: Int, kernels: Kernels) {
+                into results: inout [Recommendation], offset: Int, kernels: Kernels,
+                catalogue: CatalogueSnapshot? = nil, now: Int64 = 0) {
         let w = table.width
         var full = 0
         for (b, query) in queries.enumerated() {
-            let capacity = query.selectionDepth   // k, or the diversity pool (Answers/)
+            let capacity = poolSize(query, catalogue)
             (heaps + b).initialize(to: TopKHeap(scores: heapScores + b * SessionQuery.maxK,
                                                 items: heapItems + b * SessionQuery.maxK, capacity: capacity))
+            masked[b] = writeFilterMask(query.filters, session: b, catalogue: catalogue, now: now)
             setExclusions(query, session: b, to: true)
             if query.candidates == nil && query.allow == nil {
                 fullCatalog[full] = b
@@ -81,16 +99,25 @@ final class CatalogScorer {
         if full > 0 { scanCatalog(sessions: full, kernels: kernels) }
         for (b, query) in queries.enumerated() {
             heaps[b].drain(into: &results[offset + b])
-            setExclusions(query, session: b, to: false)
+            if let catalogue, query.filters.maxPerCategory != nil {
+                capPerCategory(query, session: b, readout: readout + b * w, result: &results[offset + b],
+                               catalogue: catalogue, now: now, kernels: kernels)
+            }
+            if masked[b] { clearRow(session: b) } else { setExclusions(query, session: b, to: false) }
         }
     }
 
     /// Scores every item for `count` sessions, fused or chunk by chunk; only entries that beat a heap's
     /// threshold are checked against the filters.
-    private func scanCatalog(sessions count: Int, kernels: Kernels) {
+    func scanCatalog(sessions count: Int, kernels: Kernels) {
         let w = table.width
         var low = table.firstItem
         let scan = kernels.selection.catalogScan(sessions: count)
+        if let exact, scan != .blocked {
+            exact.scan(count: count, sessions: fullCatalog, readouts: compact, heaps: heaps, excluded: excluded,
+                       words: words, dot: int8DotPath(kernels))
+            return
+        }
         if scan == .batched {
             batchScan(sessions: count)
             return
@@ -118,6 +145,17 @@ final class CatalogScorer {
             }
             low = high
         }
+    }
+
+    /// Sessions answered by the int8 scan and fp32 fallbacks so far (nil without an int8 table).
+    var exactScanStatistics: ExactScanStatistics? { exact?.statistics }
+
+    private func int8DotPath(_ kernels: Kernels) -> Int8Dot {
+        if let int8DotOverride { return int8DotOverride }
+        if let int8Dot, int8Dot.level == kernels.native { return int8Dot.path }
+        let path = Int8Dot.fastest(native: kernels.native)
+        int8Dot = (kernels.native, path)
+        return path
     }
 
     /// `BatchScan` over the whole catalog: sessions in groups of 32, the rest in groups of 8 (the last one
@@ -177,7 +215,7 @@ final class CatalogScorer {
     }
 
     /// Candidate mode: the candidates (or the allow-list alone) are scored one by one.
-    private func scoreCandidates(_ query: SessionQuery, session b: Int, readout u: UnsafePointer<Float>,
+    func scoreCandidates(_ query: SessionQuery, session b: Int, readout u: UnsafePointer<Float>,
                                  kernels: Kernels) {
         let bits = excluded + b * words
         let list = query.candidates ?? query.allow ?? []
@@ -195,7 +233,7 @@ final class CatalogScorer {
         if restrict, let allow = query.allow { for item in allow { set(allowed, Int(item), false) } }
     }
 
-    private func setExclusions(_ query: SessionQuery, session b: Int, to value: Bool) {
+    func setExclusions(_ query: SessionQuery, session b: Int, to value: Bool) {
         let bits = excluded + b * words
         if query.excludeSeen { for item in query.items where Int(item) < table.rows { set(bits, Int(item), value) } }
         for item in query.deny { set(bits, Int(item), value) }

@@ -24,10 +24,20 @@ enum FusedScan {
             }
             low += step
         }
-        while low < range.upperBound {  // leftovers, one row at a time
-            let score = SIMDKernels.dot(count: w, u, table.table + low * w) + (table.bias?[low] ?? 0)
+        while low < range.upperBound {  // leftovers, one row at a time, each scored exactly as in a block
+            let score = rowScore(table, row: low, readout: u)
             if score >= heap.threshold { heap.offer(score, low, excluded: bits) }
             low += 1
         }
+    }
+
+    /// Row `row`'s score exactly as `scan` computes it (bit for bit): `dot8` on eight copies of the row (its
+    /// lanes are computed alike, whatever the row's position in a block), plus the bias. ExactScan re-scores
+    /// its candidates with it, so the int8 path returns the fp32 scan's scores.
+    @inline(__always)
+    static func rowScore(_ table: ScoringTable, row: Int, readout u: UnsafePointer<Float>) -> Float {
+        // safe: row < table.rows; a row stride of 0 reads only that row.
+        SIMDKernels.dot8(count: table.width, rows: table.table + row * table.width, rowStride: 0, u)[0]
+            + (table.bias?[row] ?? 0)
     }
 }

@@ -5,6 +5,8 @@ import SeqRecProtocol
 
 public final class AdminRouter: Sendable {
     private let services: any AdminServices
+    /// The model lifecycle's endpoints (nil: they answer UNIMPLEMENTED).
+    private let lifecycle: (any LifecycleServices)?
     private let registry: MetricsRegistry
     private let build: BuildInfo
     private let authorization: AdminAuthorization
@@ -12,6 +14,7 @@ public final class AdminRouter: Sendable {
 
     public init(services: any AdminServices, registry: MetricsRegistry, build: BuildInfo, authorization: AdminAuthorization) {
         self.services = services
+        lifecycle = services as? any LifecycleServices
         self.registry = registry
         self.build = build
         self.authorization = authorization
@@ -40,7 +43,8 @@ public final class AdminRouter: Sendable {
 
     private func routeAPI(_ request: HTTPRequest, path: Substring, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-        guard segments.count >= 2, segments.first == "v1", segments.dropFirst().first == "models" else {
+        let collection = segments.dropFirst().first
+        guard segments.count >= 2, segments.first == "v1", collection == "models" || collection == "repository" else {
             respond(Self.error(.notFound, "no endpoint \(path.prefix(100)); see docs/OPERATIONS.md §6"))
             return
         }
@@ -51,6 +55,15 @@ public final class AdminRouter: Sendable {
             return
         }
         let rest = Array(segments.dropFirst(2))
+        if collection == "repository" {
+            guard rest == ["reload"] else {
+                respond(Self.error(.notFound, "no endpoint \(path.prefix(100)); see docs/OPERATIONS.md §11.6"))
+                return
+            }
+            guard allow(request, ["POST"], respond, json: true) else { return }
+            reload(model: nil, respond: respond)
+            return
+        }
         switch rest.count {
         case 0:
             guard allow(request, ["GET", "HEAD"], respond, json: true) else { return }
@@ -67,14 +80,72 @@ public final class AdminRouter: Sendable {
                     return
                 }
                 respond(HTTPResponse(status: .ok, contentType: Self.jsonType, body: RecommendJSON.renderModel(model) + "\n"))
-            } else if rest[1] == "recommend" {
-                guard allow(request, ["POST"], respond, json: true) else { return }
-                recommend(request, model: name, respond: respond)
             } else {
-                respond(Self.error(.notFound, "no endpoint \(path.prefix(100)); see docs/OPERATIONS.md §6"))
+                modelAction(request, model: name, action: rest[1], path: path, respond: respond)
             }
         default:
             respond(Self.error(.notFound, "no endpoint \(path.prefix(100)); see docs/OPERATIONS.md §6"))
+        }
+    }
+
+    /// POST/GET/PUT /v1/models/{name}/{action}. New per-model endpoints are one more case here.
+    private func modelAction(_ request: HTTPRequest, model: String, action: Substring, path: Substring,
+                             respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        switch action {
+        case "recommend":
+            guard allow(request, ["POST"], respond, json: true) else { return }
+            recommend(request, model: model, respond: respond)
+        case "reload":
+            guard allow(request, ["POST"], respond, json: true) else { return }
+            reload(model: model, respond: respond)
+        case "traffic":
+            guard allow(request, ["GET", "HEAD", "PUT"], respond, json: true) else { return }
+            guard let lifecycle = lifecycleServices(respond) else { return }
+            if request.method == "PUT" {
+                let update: TrafficUpdate
+                do {
+                    update = try LifecycleJSON.trafficUpdate(from: request.body)
+                } catch {
+                    respond(Self.error(.invalidArgument, error.description))
+                    return
+                }
+                respond(Self.traffic(lifecycle.setTraffic(model: model, update)))
+            } else {
+                respond(Self.traffic(lifecycle.traffic(model: model)))
+            }
+        case "rollback":
+            guard allow(request, ["POST"], respond, json: true) else { return }
+            guard let lifecycle = lifecycleServices(respond) else { return }
+            respond(Self.traffic(lifecycle.rollback(model: model)))
+        default:
+            respond(Self.error(.notFound, "no endpoint \(path.prefix(100)); see docs/OPERATIONS.md §6"))
+        }
+    }
+
+    private func lifecycleServices(_ respond: (HTTPResponse) -> Void) -> (any LifecycleServices)? {
+        guard let lifecycle else {
+            respond(Self.error(.unimplemented, "this server has no model lifecycle endpoints"))
+            return nil
+        }
+        return lifecycle
+    }
+
+    private func reload(model: String?, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        guard let lifecycle = lifecycleServices(respond) else { return }
+        lifecycle.reload(model: model) { outcome in
+            switch outcome {
+            case .success(let report):
+                respond(HTTPResponse(status: .ok, contentType: Self.jsonType, body: LifecycleJSON.render(report)))
+            case .failure(let failure):
+                respond(Self.error(failure.code, failure.message))
+            }
+        }
+    }
+
+    private static func traffic(_ outcome: Result<TrafficState, LifecycleFailure>) -> HTTPResponse {
+        switch outcome {
+        case .success(let state): HTTPResponse(status: .ok, contentType: jsonType, body: LifecycleJSON.render(state))
+        case .failure(let failure): error(failure.code, failure.message)
         }
     }
 

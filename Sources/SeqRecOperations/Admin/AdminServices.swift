@@ -41,3 +41,17 @@ public protocol AdminServices: AnyObject, Sendable {
     /// Loaded model versions for /metrics.
     func modelMetrics() -> [ModelMetrics]
 }
+
+/// The model lifecycle (docs/OPERATIONS.md §11). Servers without a model repository (and test fakes)
+/// keep the defaults, which answer UNIMPLEMENTED.
+public protocol LifecycleServices: AnyObject, Sendable {
+    /// Rescans the repository (`model` nil: every model), loads and warms what the version policies
+    /// want off the serving path, then switches atomically; `completion` runs once, when done.
+    func reload(model: String?, completion: @escaping @Sendable (Result<LifecycleReport, LifecycleFailure>) -> Void)
+    /// A model's routing.
+    func traffic(model: String) -> Result<TrafficState, LifecycleFailure>
+    /// Replaces a model's split (and pinned default), durably when a state directory is set.
+    func setTraffic(model: String, _ update: TrafficUpdate) -> Result<TrafficState, LifecycleFailure>
+    /// Restores the routing before the last change.
+    func rollback(model: String) -> Result<TrafficState, LifecycleFailure>
+}

@@ -6,7 +6,7 @@ import SeqRecProtocol
 public enum RecommendJSON {
     public static let fields: Set<String> = [
         "session", "k", "exclude_seen", "allow", "deny", "candidates", "version", "skip_unknown",
-        "want_embedding", "timeout_ms",
+        "want_embedding", "timeout_ms", "session_key", "filters", "diversity", "fallback", "explain",
     ]
 
     /// The request for `model` described by `body`, and its timeout in µs (0 = the server's default).
@@ -18,8 +18,16 @@ public enum RecommendJSON {
         guard let sessionValue = reader.value("session") else {
             throw JSONInputError(field: "session", problem: "is required (a non-empty array of item ids)")
         }
-        let session = try ids(sessionValue, field: "session", external: nil, limit: limits.maxSessionItems, limits: limits)
-        guard !session.isEmpty else { throw JSONInputError(field: "session", problem: "must not be empty") }
+        var session = try ids(sessionValue, field: "session", external: nil, limit: limits.maxSessionItems, limits: limits)
+        let fallback = try reader.bool("fallback") == true
+        guard !session.isEmpty || fallback else {
+            throw JSONInputError(field: "session", problem: "must not be empty (unless \"fallback\": true)")
+        }
+        if session.isEmpty {
+            // A cold-start session has no ids to say the id space: the first non-empty list says it.
+            let spaces = ["allow", "deny", "candidates"].compactMap { reader.value($0) }.compactMap(Self.firstElementIsString)
+            if spaces.first == true { session = .external([]) }
+        }
         let external = session.isExternal
         var lists: [ItemIDs] = []
         for field in ["allow", "deny", "candidates"] {
@@ -40,16 +48,24 @@ public enum RecommendJSON {
         if skipUnknown, !external {
             throw JSONInputError(field: "skip_unknown", problem: "applies to external (string) ids only")
         }
-        let request = RecommendRequest(
+        var request = RecommendRequest(
             session: session, k: Int(k), modelName: model, modelVersion: UInt32(version),
             excludeSeen: try reader.bool("exclude_seen") ?? false, allow: lists[0], deny: lists[1],
             candidates: lists[2], skipUnknown: skipUnknown, includeEmbedding: try reader.bool("want_embedding") ?? false)
+        try readOptions(reader, into: &request)
         do {
-            try request.validate(limits: limits)
+            try request.validate(limits: limits, version: ProtocolVersion.maximum)
         } catch {
             throw JSONInputError(field: "request", problem: error.description)
         }
         return (request, UInt32(timeout) * 1_000)
+    }
+
+    /// Whether a non-empty array's first element is a string (nil: not a non-empty array).
+    private static func firstElementIsString(_ value: JSONValue) -> Bool? {
+        guard case .array(let elements) = value, let first = elements.first else { return nil }
+        if case .string = first { return true }
+        return false
     }
 
     /// An id list: all integers (internal ids) or all strings (external ids), in the session's space.
@@ -93,13 +109,18 @@ public enum RecommendJSON {
         return .internal(numbers)
     }
 
-    /// `{"model","version","items":[{"id","score","title"?}],"embedding"?}`.
-    public static func render(_ response: RecommendResponse, titles: [String?]? = nil) -> String {
+    /// `{"model","version","fallback","items":[{"id","score","title"?,"because"?}],"embedding"?}`;
+    /// `because` (`[{"id","title"?,"contribution"}]`) when the request asked for explanations;
+    /// `becauseTitles[i]` are the titles of item i's contributors.
+    public static func render(_ response: RecommendResponse, titles: [String?]? = nil,
+                              becauseTitles: [[String?]]? = nil) -> String {
         var out = JSONWriter()
         out.raw("{\"model\":")
         out.string(response.modelName)
         out.raw(",\"version\":")
         out.integer(response.modelVersion)
+        out.raw(",\"fallback\":")
+        out.bool(response.usedFallback)
         out.raw(",\"items\":[")
         for index in 0..<min(response.items.count, response.scores.count) {
             if index > 0 { out.raw(",") }
@@ -113,6 +134,10 @@ public enum RecommendJSON {
             if let titles, index < titles.count, let title = titles[index] {
                 out.raw(",\"title\":")
                 out.string(title)
+            }
+            if let explanations = response.explanations, index < explanations.count {
+                let contributorTitles = becauseTitles.flatMap { index < $0.count ? $0[index] : nil }
+                writeBecause(explanations[index], titles: contributorTitles, into: &out)
             }
             out.raw("}")
         }

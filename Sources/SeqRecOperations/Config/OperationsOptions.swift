@@ -8,6 +8,8 @@ public struct OperationsOptions: Sendable, Equatable {
     /// Whether --admin-port (or the config key) was given; when not, a server on --port 0 takes a
     /// free admin port too, so servers started for tests never collide on 7879.
     public private(set) var adminPortGiven = false
+    /// HAProxy agent-check port on `adminHost` (AgentCheckListener); nil: off (the default).
+    public var agentPort: UInt16?
     public var logFormat = LogFormat.text
     public var logRequests = RequestLogPolicy.off
 
@@ -18,6 +20,8 @@ public struct OperationsOptions: Sendable, Equatable {
                                    --auth-token-file prints a warning)
           --admin-port N|off       admin HTTP port: /livez, /readyz, /metrics, /v1/... (default 7879;
                                    0, a free port, when --port is 0)
+          --agent-port N|off       HAProxy agent-check port on --admin-host: "ready", or "drain" from
+                                   SIGTERM on (default off; 0 = a free port, logged)
           --log-format json|text   log lines on stderr (default text)
           --log-requests off|errors|all|sample:N  per-request log lines (default off)
           --config FILE            JSON settings, one key per flag (flags given here win)
@@ -26,7 +30,7 @@ public struct OperationsOptions: Sendable, Equatable {
 
     /// Flag name (without dashes) → whether it takes a value.
     static let flags: [String: Bool] = [
-        "admin-host": true, "admin-port": true, "log-format": true, "log-requests": true,
+        "admin-host": true, "admin-port": true, "agent-port": true, "log-format": true, "log-requests": true,
         "config": true, "print-config": false,
     ]
 
@@ -45,6 +49,15 @@ public struct OperationsOptions: Sendable, Equatable {
                     throw ConfigError("--admin-port must be 0...65535 or off, got '\(value.prefix(40))'")
                 }
                 adminPort = port
+            }
+        case "agent-port":
+            if value == "off" {
+                agentPort = nil
+            } else {
+                guard let port = UInt16(value) else {
+                    throw ConfigError("--agent-port must be 0...65535 or off, got '\(value.prefix(40))'")
+                }
+                agentPort = port
             }
         case "log-format":
             guard let format = LogFormat(rawValue: value) else {
@@ -66,6 +79,7 @@ public struct OperationsOptions: Sendable, Equatable {
         [
             "admin-host": .string(adminHost),
             "admin-port": adminPort.map { .int(Int64($0)) } ?? .string("off"),
+            "agent-port": agentPort.map { .int(Int64($0)) } ?? .string("off"),
             "log-format": .string(logFormat.rawValue),
             "log-requests": .string(logRequests.name),
         ]

@@ -29,6 +29,9 @@ public enum ServeArguments {
         return flags
     }
 
+    /// Flags that may be given several times; their settings are lists.
+    static let repeatable: Set<String> = ["model", "version-policy"]
+
     public static func prepare(arguments: [String], serverUsage: String, readFile: (String) -> [UInt8]?)
         throws(ConfigError) -> Prepared
     {
@@ -83,7 +86,7 @@ public enum ServeArguments {
                     let value = Int64(text).map(JSONValue.int) ?? .string(text)
                     if case .array(let values)? = prepared.serverSettings[name] {
                         prepared.serverSettings[name] = .array(values + [value])
-                    } else if let previous = prepared.serverSettings[name], name == "model" {
+                    } else if let previous = prepared.serverSettings[name], repeatable.contains(name) {
                         prepared.serverSettings[name] = .array([previous, value])
                     } else {
                         prepared.serverSettings[name] = value
@@ -129,7 +132,16 @@ public enum ServeArguments {
                 continue
             }
             let values: [JSONValue]
-            if case .array(let list) = value { values = list } else { values = [value] }
+            if case .array(let list) = value {
+                values = list
+            } else if case .object(let fields) = value {
+                // {"NAME": POLICY, ...} stands for NAME=POLICY values (version-policy).
+                values = try fields.keys.sorted().map { name throws(ConfigError) in
+                    .string(name + "=" + (try policyText(fields[name]!, key: key, name: name, path: path)))
+                }
+            } else {
+                values = [value]
+            }
             for item in values {
                 let text: String
                 switch item {
@@ -142,6 +154,32 @@ public enum ServeArguments {
             }
         }
         return arguments
+    }
+
+    /// A version policy as the config file writes it: `"latest"`, `{"latest": N}` or `{"specific": [V, ...]}`.
+    static func policyText(_ value: JSONValue, key: String, name: String, path: String) throws(ConfigError) -> String {
+        let problem = "--config \(path): '\(key)'.'\(name.prefix(60))' must be \"latest\", {\"latest\": N} or "
+            + "{\"specific\": [V, ...]}"
+        switch value {
+        case .string(let text):
+            return text
+        case .object(let fields) where fields.count == 1:
+            switch (fields.keys.first!, fields.values.first!) {
+            case ("latest", .int(let count)):
+                return "latest:\(count)"
+            case ("specific", .array(let versions)):
+                var numbers: [String] = []
+                for version in versions {
+                    guard case .int(let number) = version else { throw ConfigError(problem) }
+                    numbers.append(String(number))
+                }
+                return "specific:" + numbers.joined(separator: ",")
+            default:
+                throw ConfigError(problem)
+            }
+        default:
+            throw ConfigError(problem)
+        }
     }
 
     /// `--print-config`'s output: one JSON object, keys sorted, one per line.

@@ -101,6 +101,12 @@ public enum MetricsEvent: Int, CaseIterable, Sendable {
     case rejectedOverload
     /// Requests whose deadline passed while queued.
     case expiredInQueue
+    /// Model versions published by a reload (docs/OPERATIONS.md §11.3).
+    case modelVersionsLoaded
+    /// Model versions a reload refused (unreadable, corrupt or incompatible); the old version kept serving.
+    case modelVersionsRefused
+    /// Retired model versions released after their last request.
+    case modelVersionsReleased
 
     var metricName: String {
         switch self {
@@ -109,6 +115,9 @@ public enum MetricsEvent: Int, CaseIterable, Sendable {
         case .adminConnectionsAccepted: "seqrec_admin_connections_accepted_total"
         case .rejectedOverload: "seqrec_requests_rejected_overload_total"
         case .expiredInQueue: "seqrec_requests_expired_in_queue_total"
+        case .modelVersionsLoaded: "seqrec_model_versions_loaded_total"
+        case .modelVersionsRefused: "seqrec_model_versions_refused_total"
+        case .modelVersionsReleased: "seqrec_model_versions_released_total"
         }
     }
 
@@ -119,6 +128,9 @@ public enum MetricsEvent: Int, CaseIterable, Sendable {
         case .adminConnectionsAccepted: "Admin-port (HTTP) connections accepted."
         case .rejectedOverload: "Requests refused with RESOURCE_EXHAUSTED (queue or in-flight limit) before reaching a model."
         case .expiredInQueue: "Requests whose deadline passed while they waited in the queue (the model did not run)."
+        case .modelVersionsLoaded: "Model versions a reload loaded, warmed and published."
+        case .modelVersionsRefused: "Model versions a reload refused (unreadable, corrupt or incompatible); the serving version stayed."
+        case .modelVersionsReleased: "Retired model versions released (unmapped) after their last request."
         }
     }
 }

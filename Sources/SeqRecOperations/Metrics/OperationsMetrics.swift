@@ -21,12 +21,33 @@ public struct ModelMetrics: Sendable, Equatable {
     public var loadSeconds: Double
     public var tableBytes: UInt64
     public var itemCount: Int
+    /// nil: the model has no state cache.
+    public var stateCache: StateCacheMetrics?
 
-    public init(labels: SeriesLabels, loadSeconds: Double, tableBytes: UInt64, itemCount: Int) {
+    public init(labels: SeriesLabels, loadSeconds: Double, tableBytes: UInt64, itemCount: Int,
+                stateCache: StateCacheMetrics? = nil) {
         self.labels = labels
         self.loadSeconds = loadSeconds
         self.tableBytes = tableBytes
         self.itemCount = itemCount
+        self.stateCache = stateCache
+    }
+}
+
+/// A model's state cache when scraped (its hits and lookups are counted per batch in the registry).
+public struct StateCacheMetrics: Sendable, Equatable {
+    public var budgetBytes: UInt64
+    public var liveBytes: UInt64
+    public var entries: UInt64
+    public var evictions: UInt64
+    public var expirations: UInt64
+
+    public init(budgetBytes: UInt64, liveBytes: UInt64, entries: UInt64, evictions: UInt64, expirations: UInt64) {
+        self.budgetBytes = budgetBytes
+        self.liveBytes = liveBytes
+        self.entries = entries
+        self.evictions = evictions
+        self.expirations = expirations
     }
 }
 
@@ -94,6 +115,11 @@ public enum OperationsMetrics {
         for series in indices.dropFirst() {
             out.sample("seqrec_state_cache_hits_total", seriesLabels(snapshot.series[series]), snapshot.stateCache(series: series).hits)
         }
+        out.family("seqrec_state_cache_misses_total", .counter, help: "Sessions looked up in the state cache and computed in full.")
+        for series in indices.dropFirst() {
+            let counts = snapshot.stateCache(series: series)
+            out.sample("seqrec_state_cache_misses_total", seriesLabels(snapshot.series[series]), counts.lookups &- min(counts.hits, counts.lookups))
+        }
     }
 
     private static func renderEvents(_ snapshot: MetricsSnapshot, into out: inout PrometheusText) {
@@ -135,6 +161,7 @@ public enum OperationsMetrics {
         for model in models { out.sample("seqrec_model_table_bytes", seriesLabels(model.labels), model.tableBytes) }
         out.family("seqrec_model_items", .gauge, help: "Scorable items of the model version.")
         for model in models { out.sample("seqrec_model_items", seriesLabels(model.labels), UInt64(max(0, model.itemCount))) }
+        renderStateCaches(models, into: &out)
     }
 
     private static func renderProcess(_ process: ProcessMetrics, into out: inout PrometheusText) {
@@ -150,5 +177,25 @@ public enum OperationsMetrics {
         out.sample("process_max_fds", [], process.maxFileDescriptors)
         out.family("process_start_time_seconds", .gauge, help: "Start time of the process since unix epoch in seconds.")
         out.sample("process_start_time_seconds", [], process.startTimeSeconds)
+    }
+}
+
+extension OperationsMetrics {
+    /// `seqrec_state_cache_*` read from each model's cache when scraped (docs/OPERATIONS.md, "State cache").
+    fileprivate static func renderStateCaches(_ models: [ModelMetrics], into out: inout PrometheusText) {
+        let cached = models.compactMap { model in model.stateCache.map { (model.labels, $0) } }
+        let families: [(String, PrometheusText.Kind, String, KeyPath<StateCacheMetrics, UInt64>)] = [
+            ("seqrec_state_cache_evictions_total", .counter,
+             "Stored states dropped for room while they could still have been resumed.", \.evictions),
+            ("seqrec_state_cache_expirations_total", .counter,
+             "Stored states dropped after --state-cache-idle-s without use.", \.expirations),
+            ("seqrec_state_cache_bytes", .gauge, "Bytes of the stored states that can be resumed.", \.liveBytes),
+            ("seqrec_state_cache_budget_bytes", .gauge, "The state cache's budget (--state-cache-mb).", \.budgetBytes),
+            ("seqrec_state_cache_entries", .gauge, "Stored states that can be resumed.", \.entries),
+        ]
+        for (name, kind, help, value) in families {
+            out.family(name, kind, help: help)
+            for (labels, metrics) in cached { out.sample(name, seriesLabels(labels), metrics[keyPath: value]) }
+        }
     }
 }

@@ -46,6 +46,9 @@ package struct ConnectionMachine {
     package private(set) var inFlight: [UInt32: Int] = [:]
     /// The id of the last request accepted, reported in GOAWAY.
     package private(set) var lastRequestID: UInt32 = 0
+    /// The protocol version HELLO negotiated (docs/PROTOCOL.md §3): it decides the RECOMMEND and
+    /// RECOMMEND_RESPONSE layouts. 1 until the handshake.
+    package private(set) var version: UInt16 = 1
     /// The protocol violation that closed the connection, if one did (counted and logged by the core).
     package private(set) var violation: ProtocolError?
     /// Time by which the frame now arriving must be complete; nil between frames.
@@ -55,6 +58,9 @@ package struct ConnectionMachine {
     package var output = OutputBuffer(reservingCapacity: 4_096)
     /// Set once the transport has shut down our sending side (closing phase).
     package var sendingShutDown = false
+    /// When the connection reaches its maximum age (`--max-connection-age-s`, jitter applied by the
+    /// core) and gets GOAWAY OK; nil = no limit.
+    package var maxAgeDeadline: UInt64?
 
     package init(policy: HandshakePolicy, now: UInt64, frameTimeoutNanoseconds: UInt64) {
         self.policy = policy
@@ -178,7 +184,7 @@ package struct ConnectionMachine {
         }
         guard let version = hello.negotiatedVersion() else {
             sendFatalGoAway(.unimplemented, "no common protocol version: client \(hello.minVersion)...\(hello.maxVersion), "
-                + "server 1...\(ProtocolVersion.current)", now: now, frameTimeoutNanoseconds: frameTimeoutNanoseconds)
+                + "server \(ProtocolVersion.minimum)...\(ProtocolVersion.maximum)", now: now, frameTimeoutNanoseconds: frameTimeoutNanoseconds)
             return
         }
         if let expected = policy.authToken, !Self.tokensMatch(hello.authToken, expected) {
@@ -186,6 +192,7 @@ package struct ConnectionMachine {
                             now: now, frameTimeoutNanoseconds: frameTimeoutNanoseconds)
             return
         }
+        self.version = version
         let ack = HelloAck(version: version, limits: policy.limits, serverID: policy.serverID)
         output.append { ack.encodeFrame(requestID: 0, into: &$0) }
     }
@@ -265,12 +272,18 @@ package struct ConnectionMachine {
         frameDeadline = nil
     }
 
-    /// Time-driven transitions: the frame-read timeout (close, no GOAWAY: docs/PROTOCOL.md §12) and
-    /// the idle GOAWAY OK. Returns true when the connection must be closed now.
+    /// Time-driven transitions: the frame-read timeout (close, no GOAWAY: docs/PROTOCOL.md §12), the
+    /// idle GOAWAY OK and the maximum-age GOAWAY OK. Returns true when the connection must be closed now.
     package mutating func tick(now: UInt64, idleNanoseconds: UInt64, idleMilliseconds: Int) -> Bool {
         if let deadline = frameDeadline, now >= deadline { return true }
         if phase == .open || phase == .peerGoingAway, frameDeadline == nil, isIdle, now &- lastActivity >= idleNanoseconds {
             goAwayGracefully(.ok, "idle for \(idleMilliseconds) ms")
+        }
+        // Old enough: graceful GOAWAY even when busy (what was sent is answered), so the client
+        // reconnects, possibly elsewhere, and connections spread again after scaling.
+        if let deadline = maxAgeDeadline, now >= deadline {
+            maxAgeDeadline = nil
+            goAwayGracefully(.ok, "connection reached its maximum age; reconnect for new requests")
         }
         return shouldClose(now: now)
     }

@@ -64,6 +64,11 @@ package struct ModelQueues {
         maxDelayNanoseconds = UInt64(maxDelayMicroseconds) * 1_000
     }
 
+    /// Makes room for `count` model versions (a reload published a version in a new slot).
+    package mutating func ensureQueues(count: Int) {
+        while queues.count < count { queues.append(SlotRing(capacity: maxQueue)) }
+    }
+
     /// Queues `slot` for `model`; false when the server-wide queue is full.
     package mutating func enqueue(_ slot: Int, model: Int, now: UInt64) -> Bool {
         guard count < maxQueue, queues[model].append(slot, at: now) else { return false }

@@ -32,7 +32,7 @@ extension ServerCore {
         switch pool[slot].outcome {
         case .answered:
             statistics.answeredRequests += 1
-            let backend = backends[pool[slot].model]
+            let backend = models[pool[slot].model].backend
             let ids = pool[slot].result.items
             let items: ItemIDs = pool[slot].externalIDs
                 ? .external(ids.map { backend.token(of: $0) ?? "" })
@@ -54,8 +54,8 @@ extension ServerCore {
     // MARK: metrics
 
     private func series(_ model: Int?) -> Int {
-        guard let model, model < metricsSeries.count else { return 0 }
-        return metricsSeries[model]
+        guard let model, model < models.slots.count else { return 0 }
+        return models.metricsSeries(ofSlot: model)
     }
 
     /// A request refused before it reached a model (answered at once).
@@ -63,7 +63,7 @@ extension ServerCore {
         metrics?.countRequest(series: series(model), code: status.rawValue, durationNanoseconds: 0)
         if status == .resourceExhausted { metrics?.count(.rejectedOverload) }
         if let operations, operations.logsRequests {
-            let backend = model.map { backends[$0].info }
+            let backend = model.map { models[$0].info }
             operations.requestFinished(requestID: 0, transport: "", model: backend?.name ?? "",
                                        version: backend?.version ?? 0, status: status, durationNanoseconds: 0)
         }
@@ -86,7 +86,7 @@ extension ServerCore {
             let admin = request.connection == Self.adminOwner
             operations.requestFinished(
                 requestID: admin ? 0 : UInt64(request.requestID), transport: admin ? "http" : "binary",
-                model: backends[request.model].info.name, version: backends[request.model].info.version,
+                model: models[request.model].name, version: models[request.model].version,
                 status: status, durationNanoseconds: now &- request.enqueuedAt)
         }
     }

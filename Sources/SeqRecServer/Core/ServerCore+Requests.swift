@@ -27,7 +27,7 @@ extension ServerCore {
             return
         }
         let status: HealthStatus
-        if !request.service.isEmpty, modelIndex[request.service] == nil {
+        if !request.service.isEmpty, models.model(named: request.service) == nil {
             status = .serviceUnknown
         } else {
             status = isServing ? .serving : .notServing
@@ -45,12 +45,7 @@ extension ServerCore {
             sendError(.invalidArgument, error.description, to: frame.header.requestID, on: index)
             return
         }
-        var described: [ModelDescription] = []
-        for (position, backend) in backends.enumerated() where request.modelName.isEmpty || backend.info.name == request.modelName {
-            var description = backend.info
-            description.isDefault = position == 0
-            described.append(description)
-        }
+        let described = models.descriptions(named: request.modelName)
         guard !described.isEmpty else {
             sendError(.notFound, "no model named '\(request.modelName)' is loaded", to: frame.header.requestID, on: index)
             return
@@ -70,11 +65,13 @@ extension ServerCore {
             return
         }
         do {
-            // One request value is reused for every RECOMMEND: its id arrays keep their capacity.
-            try decodedRequest.decode(frame.body, limits: limits)
+            // One request value is reused for every RECOMMEND: its id arrays keep their capacity. The
+            // connection's negotiated version decides whether the body ends with extensions.
+            try decodedRequest.decode(frame.body, limits: limits, version: withMachine(index) { $0.version })
         } catch {
-            countRefusal(.invalidArgument, model: nil)
-            sendError(.invalidArgument, error.description, to: id, on: index)
+            // INVALID_ARGUMENT, or UNIMPLEMENTED + NOT_PROCESSED for an unknown critical extension.
+            countRefusal(error.status, model: nil)
+            sendError(error.status, error.description, to: id, on: index, notProcessed: error.status == .unimplemented)
             return
         }
         switch enqueue(decodedRequest, timeoutMicroseconds: frame.header.aux, now: now) {
@@ -88,6 +85,9 @@ extension ServerCore {
         }
     }
 
+    /// Until RECOMMEND carries a session key (protocol v2), version-0 requests route as keyless ones.
+    static let noSessionKey: [UInt8] = []
+
     /// Why a request was not queued.
     struct Refusal: Error {
         var status: StatusCode
@@ -100,16 +100,22 @@ extension ServerCore {
     /// JSON path alike; the caller names the slot's owner before the lock is released. A refusal is
     /// counted here, once.
     func enqueue(_ request: RecommendRequest, timeoutMicroseconds: UInt32, now: UInt64) -> Result<Int, Refusal> {
-        guard let model = request.modelName.isEmpty ? 0 : modelIndex[request.modelName] else {
+        guard let named = models.model(named: request.modelName) else {
             countRefusal(.notFound, model: nil)
             return .failure(Refusal(status: .notFound, message: "no model named '\(request.modelName)' is loaded"))
         }
-        let backend = backends[model]
-        guard request.modelVersion == 0 || request.modelVersion == backend.info.version else {
+        // The version: the one asked for, or the model's routing (docs/OPERATIONS.md §11.4). The slot
+        // index of that loaded version is the "model" of the queues, the request slot and the runners.
+        let chosen = request.modelVersion == 0
+            ? models.route(model: named, sessionKey: Self.noSessionKey)
+            : models.slot(model: named, version: request.modelVersion)
+        guard let model = chosen else {
             countRefusal(.notFound, model: nil)
-            return .failure(Refusal(status: .notFound, message: "model '\(backend.info.name)' has no version "
-                + "\(request.modelVersion) (serving \(backend.info.version))"))
+            let serving = models.models[named].versions.map { String($0.version) }.joined(separator: ", ")
+            return .failure(Refusal(status: .notFound, message: "model '\(models.models[named].name)' has no version "
+                + "\(request.modelVersion) loaded (serving: \(serving.isEmpty ? "none" : serving))"))
         }
+        let backend = models[model].backend
         guard let slot = pool.acquire() else { return .failure(overload(model: model)) }
         do throws(QueryRejection) {
             try QueryBuilder.fill(&pool[slot].query, from: request, backend: backend)
@@ -130,6 +136,7 @@ extension ServerCore {
             pool.release(slot)
             return .failure(overload(model: model))
         }
+        models.began(model)
         statistics.acceptedRequests += 1
         return .success(slot)
     }
@@ -154,6 +161,7 @@ extension ServerCore {
     /// already running is answered with its result.
     func cancel(_ id: UInt32, slot: Int, on index: Int) {
         guard queues.withdraw(slot, model: pool[slot].model) else { return }
+        models.ended(pool[slot].model)
         withMachine(index) { $0.finish(id) }
         pool.release(slot)
         sendError(.cancelled, "request cancelled by the client", to: id, on: index, notProcessed: true)
@@ -181,7 +189,11 @@ extension ServerCore {
                 : recentBatchNanoseconds - recentBatchNanoseconds / 8 + nanoseconds / 8
         }
         for slot in slots {
-            defer { pool.release(slot) }
+            // The version is released (when retired) only after its last answer has been encoded.
+            defer {
+                models.ended(model)
+                pool.release(slot)
+            }
             countFinished(slot, batchStart: now &- nanoseconds, now: now)
             if let completion = adminCompletions.removeValue(forKey: slot) {
                 answerAdmin(slot, completion)
@@ -206,24 +218,26 @@ extension ServerCore {
     }
 
     private func encodeResponse(_ slot: Int, on index: Int) {
-        let backend = backends[pool[slot].model]
+        let backend = models[pool[slot].model].backend
         let embedding = pool[slot].query.includeEmbedding ? pool[slot].result.embedding : []
         let externalIDs = pool[slot].externalIDs
         let requestID = pool[slot].requestID
         // The codec is inlinable, so these calls are specialised for the slot's concrete buffers and
         // allocate nothing (Benchmarks/Tests/SeqRecBenchTests/ServerAllocationTests.swift).
         withMachine(index) { machine in
+            let version = machine.version
             machine.output.append { output in
                 let items = pool[slot].result.items.lazy.map { UInt32(bitPattern: $0) }
                 if externalIDs {
                     RecommendResponse.encodeFrame(
                         requestID: requestID, modelName: backend.info.name, modelVersion: backend.info.version,
-                        items: items, scores: pool[slot].result.scores, embedding: embedding,
+                        items: items, scores: pool[slot].result.scores, embedding: embedding, version: version,
                         externalID: { backend.token(of: Int32(bitPattern: $0)) ?? "" }, into: &output)
                 } else {
                     RecommendResponse.encodeFrame(
                         requestID: requestID, modelName: backend.info.name, modelVersion: backend.info.version,
-                        items: items, scores: pool[slot].result.scores, embedding: embedding, into: &output)
+                        items: items, scores: pool[slot].result.scores, embedding: embedding, version: version,
+                        into: &output)
                 }
             }
         }

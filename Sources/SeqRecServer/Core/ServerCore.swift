@@ -42,9 +42,9 @@ package final class ServerCore {
     }
 
     package let configuration: ServerConfiguration
-    package let backends: [any InferenceBackend]
     package let limits: ProtocolLimits
-    package let modelIndex: [String: Int]
+    /// Every served version by model name, with its routing (Models/ModelSet.swift).
+    package internal(set) var models: ModelSet
     package let pool: RequestPool
     package internal(set) var queues: ModelQueues
     package private(set) var drainState = DrainState.serving
@@ -63,56 +63,48 @@ package final class ServerCore {
     private var actions: [CoreAction] = []
     var decodedRequest = RecommendRequest(session: .internal([]))
     /// Operations (docs/OPERATIONS.md, ServerCore+Operations.swift): the metrics slab, counted only
-    /// with the server's lock held (one writer at a time); each backend's metrics series; and the
-    /// completions of JSON requests by slot.
+    /// with the server's lock held (one writer at a time); and the completions of JSON requests by
+    /// slot. Each version's series is in `models`.
     package var metrics: MetricsWriter?
-    package var metricsSeries: [Int] = []
     /// Per-request log lines (`--log-requests`); nil or off: none.
     package var operations: OperationsRuntime?
     var adminCompletions: [Int: @Sendable (AdminRecommendOutcome) -> Void] = [:]
+    /// The jitter factor of each connection's maximum age, in 0.9...1.1 (tests make it constant).
+    package var connectionAgeJitter: () -> Double = { Double.random(in: 0.9...1.1) }
 
-    package init(configuration: ServerConfiguration, backends: [any InferenceBackend]) throws {
+    /// Each backend is the version its description names (version 1 for a file given with --model).
+    package convenience init(configuration: ServerConfiguration, backends: [any InferenceBackend]) throws {
+        try self.init(configuration: configuration, versions: backends.map { LoadedVersion(backend: $0) })
+    }
+
+    package init(configuration: ServerConfiguration, versions: [LoadedVersion]) throws {
         try configuration.validate()
-        guard !backends.isEmpty else { throw ServerCommandError(message: "a server needs at least one model") }
+        guard !versions.isEmpty else { throw ServerCommandError(message: "a server needs at least one model") }
         self.configuration = configuration
-        self.backends = backends
         var limits = ProtocolLimits()
         limits.maxFrameLength = configuration.maxFrameLength
         limits.maxInFlightPerConnection = configuration.maxInflightPerConnection
         limits.maxConnections = configuration.maxConnections
         limits.defaultTimeoutMicroseconds = Int(configuration.defaultTimeoutMicroseconds)
         limits.maxTimeoutMicroseconds = Int(configuration.maxTimeoutMicroseconds)
-        limits.maxEmbeddingWidth = max(limits.maxEmbeddingWidth, backends.map { Int($0.info.embeddingWidth) }.max() ?? 0)
+        limits.maxEmbeddingWidth = max(limits.maxEmbeddingWidth, versions.map { Int($0.info.embeddingWidth) }.max() ?? 0)
         self.limits = limits
-        modelIndex = try Self.indexModels(backends, limits: limits)
+        var models = ModelSet(maxNameBytes: limits.maxStringBytes)
+        for version in versions {
+            do {
+                _ = try models.add(version)
+            } catch {
+                throw ServerCommandError(message: error.message)
+            }
+        }
+        self.models = models
         policy = HandshakePolicy(limits: limits, authToken: configuration.authToken)
         frameTimeout = UInt64(configuration.frameReadTimeoutMilliseconds) * 1_000_000
         idleTimeout = UInt64(configuration.idleTimeoutMilliseconds) * 1_000_000
         pool = RequestPool(capacity: configuration.maxQueue + configuration.workers * configuration.maxBatch,
                            retainedEmbeddingWidth: limits.maxEmbeddingWidth)
-        queues = ModelQueues(modelCount: backends.count, maxQueue: configuration.maxQueue,
+        queues = ModelQueues(modelCount: models.slots.count, maxQueue: configuration.maxQueue,
                              maxBatch: configuration.maxBatch, maxDelayMicroseconds: configuration.maxDelayMicroseconds)
-    }
-
-    /// Model name → backend index. Requests name models, so every name must be distinct and fit in a
-    /// protocol string.
-    static func indexModels(_ backends: [any InferenceBackend], limits: ProtocolLimits) throws(ServerCommandError)
-        -> [String: Int]
-    {
-        var names: [String: Int] = [:]
-        for (index, backend) in backends.enumerated() {
-            let name = backend.info.name
-            guard name.utf8.count <= limits.maxStringBytes else {
-                throw ServerCommandError(message: "model name '\(name.prefix(40))…' is \(name.utf8.count) bytes; "
-                    + "names are at most \(limits.maxStringBytes): give it a shorter one with --model NAME=FILE")
-            }
-            guard names[name] == nil else {
-                throw ServerCommandError(message: "two models are named '\(name)'; give them distinct names "
-                    + "with --model NAME=FILE")
-            }
-            names[name] = index
-        }
-        return names
     }
 
     package var isServing: Bool { drainState == .serving }
@@ -140,6 +132,11 @@ package final class ServerCore {
         let token = ConnectionToken(index: UInt32(index), generation: generations[index])
         records[index] = Record(machine: ConnectionMachine(policy: policy, now: now, frameTimeoutNanoseconds: frameTimeout),
                                 token: token)
+        if configuration.maxConnectionAgeSeconds > 0 {
+            let factor = min(1.1, max(0.9, connectionAgeJitter()))
+            let age = UInt64(Double(configuration.maxConnectionAgeSeconds) * factor * 1e9)
+            records[index]!.machine.maxAgeDeadline = now &+ age
+        }
         connectionCount += 1
         return token
     }
@@ -257,6 +254,7 @@ package final class ServerCore {
         actions.append(.close(record.token))
         // Queued requests nobody can receive are dropped; running ones are released on completion.
         for slot in record.machine.inFlightSlots where queues.withdraw(slot, model: pool[slot].model) {
+            models.ended(pool[slot].model)
             pool.release(slot)
         }
     }
@@ -320,6 +318,7 @@ package final class ServerCore {
         }
         var dropped: [Int] = []
         queues.removeAll(into: &dropped)
+        for slot in dropped { models.ended(pool[slot].model) }
     }
 
     // MARK: helpers for the request handlers

@@ -24,7 +24,7 @@ final class EmbeddedServer {
         configuration.drainDelayMilliseconds = 0
         configure(&configuration)
         core = try ServerCore(configuration: configuration, backends: backends)
-        runner = BatchRunner(backends: backends, maxBatch: configuration.maxBatch)
+        runner = BatchRunner(maxBatch: configuration.maxBatch)
     }
 
     /// A new connection (nil when the core refuses it: max-connections).
@@ -80,12 +80,21 @@ final class EmbeddedServer {
         var batch: [Int] = []
         var calls = 0
         while let model = core.takeDueBatch(now: now, into: &batch) {
-            let report = runner.run(batch, model: model, pool: core.pool, now: now)
+            let report = runner.run(batch, model: model, version: core.models[model],
+                                    generation: core.models.generation(ofSlot: model) ?? 0, pool: core.pool, now: now)
             if report.ran > 0 { calls += 1 }
             core.complete(batch, model: model, nanoseconds: report.ran > 0 ? 2_000_000 : 0, now: now)
             collect()
         }
         return calls
+    }
+
+    /// Drops the runner's workers of released versions, as the server does after each batch.
+    func dropReleasedWorkers() {
+        var graveyard: [AnyObject] = []
+        runner.dropReleasedWorkers(core.models, into: &graveyard)
+        var released: [LoadedVersion] = []
+        core.models.takeReleased(into: &released)
     }
 
     /// Moves the clock and runs the timers.

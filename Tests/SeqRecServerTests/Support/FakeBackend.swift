@@ -16,9 +16,9 @@ final class FakeBackend: InferenceBackend, @unchecked Sendable {
     /// While true, workers wait before running a batch: tests hold requests in flight on purpose.
     let holdBatches = Atomic<Bool>(false)
 
-    init(name: String = "fake", itemCount: Int = 100, batchDelayMicroseconds: UInt32 = 0, hasVocabulary: Bool = true,
-         embeddingWidth: Int = 4) {
-        info = ModelDescription(name: name, version: 1, family: "test-fake", itemCount: UInt32(itemCount), maxSessionLength: 50,
+    init(name: String = "fake", version: UInt32 = 1, itemCount: Int = 100, batchDelayMicroseconds: UInt32 = 0,
+         hasVocabulary: Bool = true, embeddingWidth: Int = 4) {
+        info = ModelDescription(name: name, version: version, family: "test-fake", itemCount: UInt32(itemCount), maxSessionLength: 50,
                                 embeddingWidth: UInt32(embeddingWidth), hasVocabulary: hasVocabulary, isDefault: false)
         self.batchDelayMicroseconds = batchDelayMicroseconds
     }

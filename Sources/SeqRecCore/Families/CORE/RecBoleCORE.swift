@@ -85,7 +85,7 @@ enum RecBoleCORE: Family {
     }
 
     static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
-                        stateCacheEntries: Int?) throws -> any SequenceEncoder {
+                        stateCache: StateCacheSettings) throws -> any SequenceEncoder {
         try RecBoleCOREEncoder(configuration, weights: weights, maxBatch: maxBatch)
     }
 }

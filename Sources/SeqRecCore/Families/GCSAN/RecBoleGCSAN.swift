@@ -59,7 +59,7 @@ enum RecBoleGCSAN: Family {
     }
 
     static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
-                        stateCacheEntries: Int?) throws -> any SequenceEncoder {
+                        stateCache: StateCacheSettings) throws -> any SequenceEncoder {
         try RecBoleGCSANEncoder(configuration, weights: weights, maxBatch: maxBatch)
     }
 }

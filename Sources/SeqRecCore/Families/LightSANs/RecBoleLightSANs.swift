@@ -55,7 +55,7 @@ enum RecBoleLightSANs: Family {
     }
 
     static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
-                        stateCacheEntries: Int?) throws -> any SequenceEncoder {
+                        stateCache: StateCacheSettings) throws -> any SequenceEncoder {
         try RecBoleLightSANsEncoder(configuration, weights: weights, maxBatch: maxBatch)
     }
 }

@@ -46,7 +46,7 @@ enum RecBoleNARM: Family {
     }
 
     static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
-                        stateCacheEntries: Int?) throws -> any SequenceEncoder {
-        try RecBoleNARMEncoder(configuration, weights: weights, maxBatch: maxBatch, stateCacheEntries: stateCacheEntries)
+                        stateCache: StateCacheSettings) throws -> any SequenceEncoder {
+        try RecBoleNARMEncoder(configuration, weights: weights, maxBatch: maxBatch, stateCache: stateCache)
     }
 }

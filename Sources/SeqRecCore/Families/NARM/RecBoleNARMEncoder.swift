@@ -17,12 +17,14 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
     private let order, stepOffsets: Int
     private let cache: CacheRegions?
 
-    /// The state cache (§3.4): per window, every layer's final state, every step's top state g_j and its
-    /// attention key a_1(g_j). A window whose all-but-last items are stored runs one GRU step.
+    /// The state cache (§3.4): per window of m items, every layer's final state, the m top states g_j
+    /// and their attention keys a_1(g_j) (exact f32, [L·H + 2·m·H] floats, aux m). A window whose
+    /// all-but-last items are stored runs one GRU step.
     private struct CacheRegions {
-        let entries: GRUStateCache
+        let entries: StateCache
+        let counters: CacheCounters
         let sessions: Int      // floats [maxBatch, entry width]: each session's states, g rows and key rows
-        let windowKeys: Int    // ints [maxBatch, 2]
+        let windowKeys: Int    // ints [maxBatch, 4]: window key, prefix key
         let kinds: Int         // ints [maxBatch]: 0 run in full, 1 stored whole, 2 one step after a stored prefix
         let appendOrder: Int   // ints [maxBatch]
     }
@@ -30,13 +32,13 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
     var family: ModelFamily { .recboleNARM }
     var window: Int { configuration.maxLength }
     var inputItems: Range<Int> { 1..<configuration.itemRows }
+    var sharedStateCache: StateCache? { cache?.entries }
 
     /// Floats of one cache entry or one session's block: layer states, then L rows of g, then L key rows.
     private var entryWidth: Int { configuration.layers * configuration.hiddenSize + 2 * configuration.maxLength * configuration.hiddenSize }
 
-    /// `stateCacheEntries` windows are kept per context (0: none; nil: up to 256 within 64 MiB, 13 MB at
-    /// the default sizes).
-    init(_ config: Configuration, weights binder: WeightBinder, maxBatch: Int, stateCacheEntries requested: Int? = 0) throws {
+    /// `stateCache`: the budget of the model's state cache, shared by every context (`.off`: none).
+    init(_ config: Configuration, weights binder: WeightBinder, maxBatch: Int, stateCache settings: StateCacheSettings = .off) throws {
         configuration = config
         let e = config.embeddingSize, h = config.hiddenSize
         items = try binder.tensor("item_embedding.weight")
@@ -63,10 +65,10 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
         order = layout.reserveInts(4 * maxBatch)
         stepOffsets = layout.reserveInts(config.maxLength + 1)
         let width = config.layers * h + 2 * config.maxLength * h
-        let entries = requested ?? defaultStateCacheEntries(preferred: 256, floatsPerEntry: width)
-        if entries > 0 {
-            cache = CacheRegions(entries: GRUStateCache(&layout, capacity: entries, width: width),
-                                 sessions: layout.reserve(maxBatch * width), windowKeys: layout.reserveInts(2 * maxBatch),
+        if settings.isEnabled {
+            cache = CacheRegions(entries: try StateCache(settings, minFloats: config.layers * h + 2 * h, maxFloats: width, model: "NARM"),
+                                 counters: CacheCounters(&layout),
+                                 sessions: layout.reserve(maxBatch * width), windowKeys: layout.reserveInts(4 * maxBatch),
                                  kinds: layout.reserveInts(maxBatch), appendOrder: layout.reserveInts(maxBatch))
         } else {
             cache = nil
@@ -75,7 +77,7 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
     }
 
     func stateCacheStatistics(_ workspace: Workspace) -> (lookups: Int, hits: Int)? {
-        cache?.entries.counters.statistics(workspace)
+        cache?.counters.statistics(workspace)
     }
 
     func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,
@@ -188,24 +190,31 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
         func block(_ b: Int) -> UnsafeMutablePointer<Float> { blocks + b * width }
         func gRows(_ b: Int) -> UnsafeMutablePointer<Float> { block(b) + layers * h }
         func keyRows(_ b: Int) -> UnsafeMutablePointer<Float> { block(b) + layers * h + maxLength * h }
-        func copy(_ m: Int, from source: UnsafePointer<Float>, to b: Int) {
-            block(b).update(from: source, count: layers * h)
-            gRows(b).update(from: source + layers * h, count: m * h)
-            keyRows(b).update(from: source + layers * h + maxLength * h, count: m * h)
+        /// Copies the stored record of `key` (a window of `m` items) into session b's block.
+        func load(_ key: WindowKey, items m: Int, to b: Int, renew: Bool) -> Bool {
+            var complete = false
+            let found = cache.entries.read(key, now: now, renew: renew) { record in
+                guard record.aux == m, record.floats == layers * h + 2 * m * h else { return }
+                block(b).update(from: record.payload, count: layers * h)
+                gRows(b).update(from: record.payload + layers * h, count: m * h)
+                keyRows(b).update(from: record.payload + layers * h + m * h, count: m * h)
+                complete = true
+            }
+            return found && complete
         }
+        let now = StateCache.now()
         var missCount = 0, appends = 0
         for (b, session) in sessions.enumerated() {
             let window = recentItems(session.items, window: maxLength)
             var key = WindowKey()
             for item in window.dropLast() { key.append(Int(item)) }
             let prefix = key
+            prefix.save(to: windowKeys + 4 * b + 2)
             key.append(Int(window[window.endIndex - 1]))
-            key.save(to: windowKeys + 2 * b)
-            if let stored = cache.entries.find(key, in: workspace) {
-                copy(window.count, from: stored, to: b)
+            key.save(to: windowKeys + 4 * b)
+            if load(key, items: window.count, to: b, renew: true) {
                 kinds[b] = 1
-            } else if window.count > 1, let stored = cache.entries.find(prefix, in: workspace) {
-                copy(window.count - 1, from: stored, to: b)
+            } else if window.count > 1, load(prefix, items: window.count - 1, to: b, renew: false) {
                 kinds[b] = 2
                 appendOrder[appends] = b
                 appends += 1
@@ -214,7 +223,7 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
                 misses[missCount] = b
                 missCount += 1
             }
-            cache.entries.counters.count(hit: kinds[b] != 0, in: workspace)
+            cache.counters.count(hit: kinds[b] != 0, in: workspace)
         }
         if missCount > 0 {
             let sorted = workspace.intRegion(order), length = sorted + missCount, firstRow = length + missCount
@@ -262,10 +271,12 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
         }, workspace: workspace, into: readout, kernels: kernels)
         for (b, session) in sessions.enumerated() where kinds[b] != 1 {
             let m = Swift.min(session.items.count, maxLength)
-            let entry = cache.entries.store(WindowKey(loading: windowKeys + 2 * b), in: workspace)
-            entry.update(from: block(b), count: layers * h)
-            (entry + layers * h).update(from: gRows(b), count: m * h)
-            (entry + layers * h + maxLength * h).update(from: keyRows(b), count: m * h)
+            cache.entries.store(WindowKey(loading: windowKeys + 4 * b), floats: layers * h + 2 * m * h, aux: m, now: now,
+                                superseding: kinds[b] == 2 ? WindowKey(loading: windowKeys + 4 * b + 2) : nil) { entry in
+                entry.update(from: block(b), count: layers * h)
+                (entry + layers * h).update(from: gRows(b), count: m * h)
+                (entry + layers * h + m * h).update(from: keyRows(b), count: m * h)
+            }
         }
     }
 }

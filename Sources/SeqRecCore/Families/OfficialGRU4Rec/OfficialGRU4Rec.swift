@@ -88,9 +88,9 @@ enum OfficialGRU4Rec: Family {
     }
 
     static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
-                        stateCacheEntries: Int?) throws -> any SequenceEncoder {
+                        stateCache: StateCacheSettings) throws -> any SequenceEncoder {
         try OfficialGRU4RecEncoder(configuration, weights: weights, maxBatch: maxBatch,
-                                   stateCacheEntries: stateCacheEntries)
+                                   stateCache: stateCache)
     }
 
     /// `embedding_mode` is what the tensor names imply (MODELS.md §7.1), cross-checked with what the config

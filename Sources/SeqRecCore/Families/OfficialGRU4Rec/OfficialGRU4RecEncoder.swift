@@ -17,8 +17,8 @@ final class OfficialGRU4RecEncoder: SequenceEncoder, @unchecked Sendable {
     var window: Int { Int.max }
     var inputItems: Range<Int> { 0..<configuration.itemRows }
 
-    /// `stateCacheEntries`: see `GRUStack.reserve` (nil: up to 4,096 within 64 MiB).
-    init(_ config: Configuration, weights binder: WeightBinder, maxBatch: Int, stateCacheEntries: Int?) throws {
+    /// `stateCache`: see `GRUStack.reserve`.
+    init(_ config: Configuration, weights binder: WeightBinder, maxBatch: Int, stateCache: StateCacheSettings) throws {
         configuration = config
         let n = config.itemRows, widths = config.layers, last = widths[widths.count - 1]
         let output = try binder.tensor("Wy.weight")
@@ -51,13 +51,15 @@ final class OfficialGRU4RecEncoder: SequenceEncoder, @unchecked Sendable {
         }
         stack = GRUStack(layers: cells, inputWidth: inputWidth)
         var layout = WorkspaceLayout()
-        stackRegions = stack.reserve(&layout, maxBatch: maxBatch, cacheEntries: stateCacheEntries)
+        stackRegions = try stack.reserve(&layout, maxBatch: maxBatch, cache: stateCache)
         workspaceLayout = layout
     }
 
     func stateCacheStatistics(_ workspace: Workspace) -> (lookups: Int, hits: Int)? {
         stackRegions.cache?.counters.statistics(workspace)
     }
+
+    var sharedStateCache: StateCache? { stackRegions.cache?.store }
 
     func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,
                 into readout: UnsafeMutablePointer<Float>, kernels: Kernels) {

@@ -89,7 +89,7 @@ enum PmixerSASRec: Family {
     }
 
     static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
-                        stateCacheEntries: Int?) throws -> any SequenceEncoder {
+                        stateCache: StateCacheSettings) throws -> any SequenceEncoder {
         try PmixerSASRecEncoder(configuration, weights: weights, maxBatch: maxBatch)
     }
 

@@ -29,7 +29,7 @@ enum RecBoleBERT4Rec: Family {
     }
 
     static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
-                        stateCacheEntries: Int?) throws -> any SequenceEncoder {
+                        stateCache: StateCacheSettings) throws -> any SequenceEncoder {
         try RecBoleBERT4RecEncoder(configuration, weights: weights, maxBatch: maxBatch)
     }
 }

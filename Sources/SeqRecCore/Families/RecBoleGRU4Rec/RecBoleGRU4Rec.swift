@@ -47,8 +47,8 @@ enum RecBoleGRU4Rec: Family {
     }
 
     static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
-                        stateCacheEntries: Int?) throws -> any SequenceEncoder {
+                        stateCache: StateCacheSettings) throws -> any SequenceEncoder {
         try RecBoleGRU4RecEncoder(configuration, weights: weights, maxBatch: maxBatch,
-                                  stateCacheEntries: stateCacheEntries)
+                                  stateCache: stateCache)
     }
 }

@@ -18,8 +18,8 @@ final class RecBoleGRU4RecEncoder: SequenceEncoder, @unchecked Sendable {
     var window: Int { configuration.maxLength }
     var inputItems: Range<Int> { 1..<configuration.itemRows }
 
-    /// `stateCacheEntries`: see `GRUStack.reserve` (nil: up to 4,096 within 64 MiB).
-    init(_ config: Configuration, weights binder: WeightBinder, maxBatch: Int, stateCacheEntries: Int?) throws {
+    /// `stateCache`: see `GRUStack.reserve`.
+    init(_ config: Configuration, weights binder: WeightBinder, maxBatch: Int, stateCache: StateCacheSettings) throws {
         configuration = config
         let e = config.embeddingSize, d = config.hiddenSize
         items = try binder.tensor("item_embedding.weight")
@@ -29,7 +29,7 @@ final class RecBoleGRU4RecEncoder: SequenceEncoder, @unchecked Sendable {
         dense = try binder.linear("dense")
         scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: e, firstItem: 1)
         var layout = WorkspaceLayout()
-        stackRegions = stack.reserve(&layout, maxBatch: maxBatch, cacheEntries: stateCacheEntries)
+        stackRegions = try stack.reserve(&layout, maxBatch: maxBatch, cache: stateCache)
         finalState = layout.reserve(maxBatch * d)
         workspaceLayout = layout
     }
@@ -37,6 +37,8 @@ final class RecBoleGRU4RecEncoder: SequenceEncoder, @unchecked Sendable {
     func stateCacheStatistics(_ workspace: Workspace) -> (lookups: Int, hits: Int)? {
         stackRegions.cache?.counters.statistics(workspace)
     }
+
+    var sharedStateCache: StateCache? { stackRegions.cache?.store }
 
     func encode(_ sessions: ArraySlice<SessionQuery>, workspace: Workspace,
                 into readout: UnsafeMutablePointer<Float>, kernels: Kernels) {

@@ -23,8 +23,8 @@ enum RecBoleSASRec: Family {
     }
 
     static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
-                        stateCacheEntries: Int?) throws -> any SequenceEncoder {
+                        stateCache: StateCacheSettings) throws -> any SequenceEncoder {
         try RecBoleSASRecEncoder(configuration, weights: weights, maxBatch: maxBatch,
-                                 stateCacheEntries: stateCacheEntries)
+                                 stateCache: stateCache)
     }
 }

@@ -11,13 +11,14 @@ final class RecBoleSASRecEncoder: SequenceEncoder, @unchecked Sendable {
     let workspaceLayout: WorkspaceLayout
     private let cache: CacheRegions?
 
-    /// The state cache and the per-batch scratch its bookkeeping needs.
+    /// The model's state cache and the per-batch scratch its bookkeeping needs.
     private struct CacheRegions {
         let states: TransformerStateCache
-        let keys: Int          // ints [2·maxBatch]: each session's window key
+        let keys: Int          // ints [4·maxBatch]: each session's window key, then its prefix's
         let sessions: Int      // ints [2·maxBatch]: batch index of each miss, then of each append
         let tokens: Int        // ints [maxBatch]: each append's window length
-        let appended: Int      // floats [maxBatch, entry]: appends' keys and values, copied from the cache
+        let appended: Int      // floats [maxBatch, entry]: appends' keys and values, read from the cache
+        let missed: Int        // floats [maxBatch, entry]: misses' keys and values, to be stored
         let appendedRows: Int  // floats [maxBatch, H]: appends' new tokens, then their readouts
         let missReadouts: Int  // floats [maxBatch, H]
     }
@@ -25,24 +26,24 @@ final class RecBoleSASRecEncoder: SequenceEncoder, @unchecked Sendable {
     var family: ModelFamily { .recboleSASRec }
     var window: Int { configuration.maxLength }
     var inputItems: Range<Int> { 1..<configuration.itemRows }
+    var sharedStateCache: StateCache? { cache?.states.store }
 
-    /// `stateCacheEntries` windows' keys and values are kept per context (0: none; nil: up to 256 within
-    /// 64 MiB; see `TransformerStateCache`).
-    init(_ config: Configuration, weights binder: WeightBinder, maxBatch: Int, stateCacheEntries requested: Int?) throws {
+    /// `stateCache`: the budget of the model's key/value cache, shared by every context (see
+    /// `TransformerStateCache`).
+    init(_ config: Configuration, weights binder: WeightBinder, maxBatch: Int, stateCache settings: StateCacheSettings) throws {
         configuration = config
         let h = config.hiddenSize
         let items = try binder.tensor("item_embedding.weight")
         var layout = WorkspaceLayout()
         stack = try config.bindStack(binder, items: items, causal: true, maxBatch: maxBatch, layout: &layout)
         scoring = ScoringTable(table: items, bias: nil, rows: config.itemRows, width: h, firstItem: 1)
-        let entryFloats = config.layers * 2 * config.maxLength * h + h
-        let stateCacheEntries = requested ?? defaultStateCacheEntries(preferred: 256, floatsPerEntry: entryFloats)
-        if stateCacheEntries > 0 {
-            let states = TransformerStateCache(&layout, capacity: stateCacheEntries, layers: config.layers,
-                                               maxTokens: config.maxLength, hidden: h)
-            cache = CacheRegions(states: states, keys: layout.reserveInts(2 * maxBatch),
+        if settings.isEnabled {
+            let states = try TransformerStateCache(&layout, settings: settings, layers: config.layers,
+                                                   maxTokens: config.maxLength, hidden: h)
+            cache = CacheRegions(states: states, keys: layout.reserveInts(4 * maxBatch),
                                  sessions: layout.reserveInts(2 * maxBatch), tokens: layout.reserveInts(maxBatch),
                                  appended: layout.reserve(maxBatch * states.entryWidth),
+                                 missed: layout.reserve(maxBatch * states.entryWidth),
                                  appendedRows: layout.reserve(maxBatch * h), missReadouts: layout.reserve(maxBatch * h))
         } else {
             cache = nil
@@ -70,17 +71,18 @@ final class RecBoleSASRecEncoder: SequenceEncoder, @unchecked Sendable {
 
     /// With the state cache (MODELS.md §3.6): a stored window is answered from its stored readout; a window
     /// whose all-but-last items were stored runs its last token only, against the stored keys and values;
-    /// the rest run in full. Everything read from the cache is read before anything is written to it, so
-    /// windows of one batch that share a slot cannot corrupt each other.
+    /// the rest run in full. Everything read from the cache is copied into this context's scratch first.
     private func encode(_ sessions: ArraySlice<SessionQuery>, cache: CacheRegions, workspace: Workspace,
                         into readout: UnsafeMutablePointer<Float>, kernels: Kernels) {
-        let h = configuration.hiddenSize, states = cache.states
+        let h = configuration.hiddenSize, states = cache.states, now = StateCache.now()
         let keys = workspace.intRegion(cache.keys), order = workspace.intRegion(cache.sessions)
         let tokens = workspace.intRegion(cache.tokens)
         let appended = workspace.region(cache.appended), appendedRows = workspace.region(cache.appendedRows)
-        func key(_ b: Int) -> WindowKey { WindowKey(loading: keys + 2 * b) }
-        func block(_ a: Int, tokens: Int) -> TransformerStateCache.Entry {
-            TransformerStateCache.Entry(base: appended + a * states.entryWidth, tokens: tokens, cache: states)
+        let missed = workspace.region(cache.missed)
+        func key(_ b: Int) -> WindowKey { WindowKey(loading: keys + 4 * b) }
+        func prefix(_ b: Int) -> WindowKey { WindowKey(loading: keys + 4 * b + 2) }
+        func block(_ base: UnsafeMutablePointer<Float>, _ index: Int, tokens: Int) -> TransformerStateCache.Entry {
+            TransformerStateCache.Entry(base: base + index * states.entryWidth, tokens: tokens, cache: states)
         }
         var rows = 0, misses = 0, appends = 0
         let appendOrder = order + sessions.count
@@ -88,14 +90,13 @@ final class RecBoleSASRecEncoder: SequenceEncoder, @unchecked Sendable {
             let window = recentItems(session.items, window: configuration.maxLength)
             var full = WindowKey()
             for item in window.dropLast() { full.append(Int(item)) }
-            let prefix = full
+            full.save(to: keys + 4 * b + 2)
             full.append(Int(window[window.endIndex - 1]))
-            full.save(to: keys + 2 * b)
-            if let stored = states.find(full, in: workspace) {
-                (readout + b * h).update(from: stored.readout, count: h)
+            full.save(to: keys + 4 * b)
+            if states.loadReadout(full, now: now, into: readout + b * h) {
                 states.counters.count(hit: true, in: workspace)
-            } else if window.count > 1, let stored = states.find(prefix, in: workspace) {
-                states.copy(stored, rows: window.count - 1, into: block(appends, tokens: window.count))
+            } else if window.count > 1,
+                      states.load(prefix(b), tokens: window.count - 1, now: now, into: block(appended, appends, tokens: window.count)) {
                 stack.embedding.embed(item: Int(window[window.endIndex - 1]), position: window.count - 1,
                                       into: appendedRows + appends * h, kernels: kernels)
                 appendOrder[appends] = b
@@ -116,25 +117,26 @@ final class RecBoleSASRecEncoder: SequenceEncoder, @unchecked Sendable {
                 for m in 0..<misses {
                     let span = stack.span(m, workspace: workspace)
                     guard states.isExtendable(tokens: span.count) else { continue }
-                    let entry = states.claim(key(order[m]), tokens: span.count, in: workspace)
+                    let entry = block(missed, m, tokens: span.count)
                     entry.keys(layer).update(from: k + span.start * h, count: span.count * h)
                     entry.values(layer).update(from: v + span.start * h, count: span.count * h)
                 }
             }
             for m in 0..<misses {
                 (readout + order[m] * h).update(from: missReadouts + m * h, count: h)
-                let entry = states.claim(key(order[m]), tokens: stack.span(m, workspace: workspace).count, in: workspace)
+                let entry = block(missed, m, tokens: stack.span(m, workspace: workspace).count)
                 entry.readout.update(from: missReadouts + m * h, count: h)
+                states.save(key(order[m]), entry, now: now, superseding: nil)
             }
         }
         if appends > 0 {
-            stack.runAppended(appendedRows, sessions: appends, cached: { block($0, tokens: tokens[$0]) },
+            stack.runAppended(appendedRows, sessions: appends, cached: { block(appended, $0, tokens: tokens[$0]) },
                               known: { tokens[$0] - 1 }, workspace: workspace, kernels: kernels)
             for a in 0..<appends {
                 (readout + appendOrder[a] * h).update(from: appendedRows + a * h, count: h)
-                let entry = block(a, tokens: tokens[a])
+                let entry = block(appended, a, tokens: tokens[a])
                 entry.readout.update(from: appendedRows + a * h, count: h)
-                states.store(key(appendOrder[a]), entry, in: workspace)
+                states.save(key(appendOrder[a]), entry, now: now, superseding: prefix(appendOrder[a]))
             }
         }
     }

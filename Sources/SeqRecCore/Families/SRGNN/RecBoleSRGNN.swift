@@ -43,7 +43,7 @@ enum RecBoleSRGNN: Family {
     }
 
     static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
-                        stateCacheEntries: Int?) throws -> any SequenceEncoder {
+                        stateCache: StateCacheSettings) throws -> any SequenceEncoder {
         try RecBoleSRGNNEncoder(configuration, weights: weights, maxBatch: maxBatch)
     }
 }

@@ -41,7 +41,7 @@ enum RecBoleSTAMP: Family {
     }
 
     static func encoder(_ configuration: Configuration, weights: WeightBinder, maxBatch: Int,
-                        stateCacheEntries: Int?) throws -> any SequenceEncoder {
+                        stateCache: StateCacheSettings) throws -> any SequenceEncoder {
         try RecBoleSTAMPEncoder(configuration, weights: weights, maxBatch: maxBatch)
     }
 }

@@ -1,0 +1,37 @@
+// Integer dot products for the reduced-precision (int8) catalogue scan (docs/KERNELS.md, "Exact top-k
+// from the int8 scan"). Included by CSeqRecKernels.h.
+//
+// out[i] = Σ_{j<width} rows[i·width + j] · query[j] for i < count, exactly, in 32-bit integers: every
+// int8 product is exact and 1 ≤ width ≤ SEQREC_SCAN_MAX_WIDTH, so |sum| ≤ 4096·128·255 < 2³¹ even with
+// the VNNI kernels' offset query and no partial sum overflows. row_sums[i] = Σ_j rows[i·width + j] (the VNNI kernels need it: vpdpbusd
+// multiplies unsigned by signed bytes, so the query is offset by 128 and 128·row_sums[i] subtracted).
+// Callers must call a kernel only when the matching `seqrec_cpu_has_*` says so.
+#ifndef SEQREC_SCAN_H
+#define SEQREC_SCAN_H
+
+#include <stdint.h>
+
+/// Widest row the kernels take (the query is staged in registers-worth chunks on the stack).
+#define SEQREC_SCAN_MAX_WIDTH 4096
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when the CPU and OS run AVX-512 VNNI (with F/BW/VL, zmm state saved), else 0.
+int seqrec_cpu_has_avx512_vnni(void);
+/// 1 when the CPU and OS run AVX-VNNI (the VEX-encoded 256-bit form, with AVX2), else 0.
+int seqrec_cpu_has_avx_vnni(void);
+
+void seqrec_dot_i8_avx512vnni(long count, long width, const int8_t *rows, const int8_t *query,
+                              const int32_t *row_sums, int32_t *out);
+void seqrec_dot_i8_avxvnni(long count, long width, const int8_t *rows, const int8_t *query,
+                           const int32_t *row_sums, int32_t *out);
+/// AVX2 without VNNI: bytes sign-extended to 16 bits, then vpmaddwd (exact; no saturation).
+void seqrec_dot_i8_avx2(long count, long width, const int8_t *rows, const int8_t *query, int32_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

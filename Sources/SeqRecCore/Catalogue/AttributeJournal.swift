@@ -1,0 +1,242 @@
+// Durable attribute updates of one model name in the state directory (docs/OPERATIONS.md, "Item
+// attributes", durability):
+//   DIR/items/<name>/journal.jsonl    one line per acknowledged batch: {"updates":[...]}, appended and
+//                                     fsync'ed before the batch is acknowledged
+//   DIR/items/<name>/overlay.jsonl    every item's merged updates at the last compaction, one update per
+//                                     line, written to a temporary file, fsync'ed, renamed over the old
+//                                     one, the directory fsync'ed; then the journal is emptied the same way
+// Start-up reads the overlay, then the journal. Replaying a journal over an overlay that already holds
+// it gives the same state (updates set fields, so a second application changes nothing), so a crash
+// between the two renames loses and duplicates nothing. A last journal line without its newline is a
+// batch whose write was cut short, never acknowledged: it is dropped (and cut off the file).
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class AttributeJournal {
+    let directory: String
+    private var descriptor: Int32 = -1
+    private(set) var journalBytes = 0
+
+    /// Compact once the journal holds this many bytes.
+    static let compactionBytes = 32 << 20
+
+    /// Opens (creating) `stateDirectory/items/<name>`.
+    init(stateDirectory: String, model: String) throws(CatalogueError) {
+        let items = stateDirectory + "/items"
+        directory = items + "/" + Self.escape(model)
+        for path in [stateDirectory, items, directory] {
+            if mkdir(path, 0o755) != 0 && errno != EEXIST {
+                throw Self.failure("create directory \(path)")
+            }
+        }
+        try syncDirectory(items)
+        try syncDirectory(stateDirectory)
+    }
+
+    deinit { if descriptor >= 0 { close(descriptor) } }
+
+    var journalPath: String { directory + "/journal.jsonl" }
+    var overlayPath: String { directory + "/overlay.jsonl" }
+
+    /// The overlay's updates, then every journaled batch's, in order; opens the journal for appending.
+    func load() throws(CatalogueError) -> [AttributeUpdate] {
+        var updates: [AttributeUpdate] = []
+        if let text = try Self.read(overlayPath) {
+            for (number, line) in Self.lines(text) where !line.isEmpty {
+                guard line.last == UInt8(ascii: "\n") else {
+                    throw CatalogueError(.storage, field: "\(overlayPath) line \(number)", "cut short; the file was written by rename, so it was changed by hand or the disk is damaged; move the state directory aside to start without it")
+                }
+                do {
+                    let value = try CatalogueJSON.parse(line.dropLast())
+                    updates.append(try AttributeUpdate.parse(value, tokenOnly: true))
+                } catch {
+                    throw CatalogueError(.storage, field: "\(overlayPath) line \(number)", "\(error.description); the state directory is damaged, move it aside to start without it")
+                }
+            }
+        }
+        var goodBytes = 0
+        if let text = try Self.read(journalPath) {
+            for (number, line) in Self.lines(text) where !line.isEmpty {
+                guard line.last == UInt8(ascii: "\n") else { break }   // a torn last batch: never acknowledged
+                do {
+                    let value = try CatalogueJSON.parse(line.dropLast())
+                    updates.append(contentsOf: try Self.batch(value))
+                } catch {
+                    throw CatalogueError(.storage, field: "\(journalPath) line \(number)", "\(error.description); the state directory is damaged, move it aside to start without it")
+                }
+                goodBytes += line.count
+            }
+        }
+        descriptor = open(journalPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw Self.failure("open \(journalPath)") }
+        guard ftruncate(descriptor, off_t(goodBytes)) == 0, lseek(descriptor, off_t(goodBytes), SEEK_SET) >= 0,
+              fsync(descriptor) == 0 else { throw Self.failure("trim \(journalPath)") }
+        try syncDirectory(directory)
+        journalBytes = goodBytes
+        return updates
+    }
+
+    /// The updates of a `{"updates": [...]}` object (journal lines and PATCH bodies share it).
+    static func batch(_ value: CatalogueJSON, tokenOnly: Bool = true) throws(CatalogueError) -> [AttributeUpdate] {
+        guard case .object(let fields) = value else { throw CatalogueError(field: "", "expected an object {\"updates\": [...]}, found \(value.typeName)") }
+        guard let field = fields.first(where: { $0.key == "updates" }) else {
+            throw CatalogueError(field: "updates", "missing; send {\"updates\": [{\"id\": ..., ...}]}")
+        }
+        if let other = fields.first(where: { $0.key != "updates" }) {
+            throw CatalogueError(field: String(other.key.prefix(64)), "unknown field; the body has only \"updates\"")
+        }
+        guard case .array(let elements) = field.value else {
+            throw CatalogueError(field: "updates", "expected an array, found \(field.value.typeName)")
+        }
+        var updates: [AttributeUpdate] = []
+        updates.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            do throws(CatalogueError) { updates.append(try AttributeUpdate.parse(element, tokenOnly: tokenOnly)) } catch { throw error.within("updates[\(index)]") }
+        }
+        return updates
+    }
+
+    /// Appends one batch (ids already resolved to external ids) and waits until it is on disk.
+    func append(_ updates: [AttributeUpdate]) throws(CatalogueError) {
+        var line = "{\"updates\":["
+        for (index, update) in updates.enumerated() {
+            if index > 0 { line += "," }
+            line += update.json
+        }
+        line += "]}\n"
+        try Self.writeAll(descriptor, line, path: journalPath)
+        guard fsync(descriptor) == 0 else { throw Self.failure("fsync \(journalPath)") }
+        journalBytes += line.utf8.count
+    }
+
+    /// Replaces the overlay with `overlay` (one merged update per item) and empties the journal.
+    func compact(_ overlay: [AttributeUpdate]) throws(CatalogueError) {
+        var text = ""
+        for update in overlay { text += update.json + "\n" }
+        try replace(overlayPath, with: text)
+        try replace(journalPath, with: "")
+        close(descriptor)
+        descriptor = open(journalPath, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard descriptor >= 0 else { throw Self.failure("open \(journalPath)") }
+        journalBytes = 0
+    }
+
+    private func replace(_ path: String, with text: String) throws(CatalogueError) {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Self.failure("create \(temporary)") }
+        defer { close(fd) }
+        try Self.writeAll(fd, text, path: temporary)
+        guard fsync(fd) == 0 else { throw Self.failure("fsync \(temporary)") }
+        guard rename(temporary, path) == 0 else { throw Self.failure("rename \(temporary) to \(path)") }
+        try syncDirectory(directory)
+    }
+
+    private func syncDirectory(_ path: String) throws(CatalogueError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw Self.failure("open directory \(path)") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw Self.failure("fsync directory \(path)") }
+    }
+
+    private static func writeAll(_ fd: Int32, _ text: String, path: String) throws(CatalogueError) {
+        var copy = text
+        let ok = copy.withUTF8 { buffer -> Bool in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += written
+            }
+            return true
+        }
+        guard ok else { throw failure("write \(path)") }
+    }
+
+    /// The whole file, or nil when it does not exist.
+    private static func read(_ path: String) throws(CatalogueError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw failure("open \(path)")
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure("read \(path)")
+            }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// Lines with their terminating newline (the last one may lack it), numbered from 1.
+    static func lines(_ bytes: [UInt8]) -> [(Int, ArraySlice<UInt8>)] {
+        var result: [(Int, ArraySlice<UInt8>)] = []
+        var start = 0, number = 1
+        while start < bytes.count {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? bytes.count
+            result.append((number, bytes[start..<end]))
+            start = end
+            number += 1
+        }
+        return result
+    }
+
+    /// A model name as one safe path component: bytes outside [A-Za-z0-9_-] and a leading '.' as %XX.
+    static func escape(_ name: String) -> String {
+        var out = ""
+        for byte in name.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            case UInt8(ascii: ".") where !out.isEmpty:
+                out += "."
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                out += "%" + (hex.count == 1 ? "0" : "") + hex
+            }
+        }
+        return out
+    }
+
+    private static func failure(_ action: String) -> CatalogueError {
+        let code = errno
+        return CatalogueError(.storage, field: "state directory", "could not \(action): \(String(cString: strerror(code))) (errno \(code)); check the --state-dir path, its permissions and free space")
+    }
+}
+
+extension AttributeUpdate {
+    /// One JSON object with the update's given fields; the key as its external id (a string) or an
+    /// internal id (a number).
+    var json: String {
+        var text = "{\"id\":"
+        switch key {
+        case .token(let token): text += CatalogueJSON.quoted(token)
+        case .id(let id): text += String(id)
+        }
+        if let available { text += ",\"available\":\(available)" }
+        if let categories { text += ",\"categories\":[" + categories.map(CatalogueJSON.quoted).joined(separator: ",") + "]" }
+        switch expiresAt {
+        case .at(let time): text += ",\"expires_at\":\"\(Timestamp.format(time))\""
+        case .never: text += ",\"expires_at\":null"
+        case nil: break
+        }
+        return text + "}"
+    }
+
+    /// `other`'s given fields over this update's.
+    func merged(with other: AttributeUpdate) -> AttributeUpdate {
+        AttributeUpdate(key: key, available: other.available ?? available, categories: other.categories ?? categories,
+                        expiresAt: other.expiresAt ?? expiresAt)
+    }
+}

@@ -1,0 +1,171 @@
+// One item's attributes and one update to them, as read from attribute files, journal lines and PATCH
+// bodies (docs/OPERATIONS.md, "Item attributes"). Limits keep a hostile input from growing the store
+// without bound.
+
+/// What the catalogue knows about one item. An item never mentioned is available, in no category and
+/// never expires.
+public struct ItemAttributes: Sendable, Equatable {
+    public var available = true
+    /// Category names, distinct, in the order first given (numbers as their decimal strings).
+    public var categories: [String] = []
+    /// Milliseconds since 1970-01-01T00:00:00Z after which the item counts as unavailable; nil: never.
+    public var expiresAt: Int64?
+
+    public init(available: Bool = true, categories: [String] = [], expiresAt: Int64? = nil) {
+        self.available = available
+        self.categories = categories
+        self.expiresAt = expiresAt
+    }
+
+    /// Available and not expired at `now` (milliseconds since the epoch).
+    public func isAvailable(at now: Int64) -> Bool { available && (expiresAt.map { now < $0 } ?? true) }
+
+    /// {"id": ..., "available": ..., "categories": [...], "expires_at": ... or null}, one line.
+    public func json(id: String) -> String {
+        var text = "{\"id\":\(CatalogueJSON.quoted(id)),\"available\":\(available),\"categories\":["
+        text += categories.map(CatalogueJSON.quoted).joined(separator: ",")
+        text += "],\"expires_at\":" + (expiresAt.map { "\"\(Timestamp.format($0))\"" } ?? "null") + "}"
+        return text
+    }
+}
+
+/// Which item an update names: an external id (a vocabulary token; for a model without a vocabulary,
+/// the internal id's decimal string) or an internal id of the model version serving now.
+public enum ItemKey: Sendable, Hashable {
+    case token(String)
+    case id(Int64)
+}
+
+/// A change to one item; nil fields stay as they are.
+public struct AttributeUpdate: Sendable, Equatable {
+    public enum Expiry: Sendable, Equatable {
+        case at(Int64)
+        case never
+    }
+
+    public var key: ItemKey
+    public var available: Bool?
+    public var categories: [String]?
+    public var expiresAt: Expiry?
+
+    public init(key: ItemKey, available: Bool? = nil, categories: [String]? = nil, expiresAt: Expiry? = nil) {
+        self.key = key
+        self.available = available
+        self.categories = categories
+        self.expiresAt = expiresAt
+    }
+
+    public static let maxCategoriesPerItem = 32
+    public static let maxIDBytes = 256
+
+    /// Applies the update's fields to `attributes`.
+    public func apply(to attributes: inout ItemAttributes) {
+        if let available { attributes.available = available }
+        if let categories { attributes.categories = categories }
+        switch expiresAt {
+        case .at(let time): attributes.expiresAt = time
+        case .never: attributes.expiresAt = nil
+        case nil: break
+        }
+    }
+
+    /// Reads one update object: "id" (a string = external id; a number = internal id, unless
+    /// `tokenOnly`), "available" (bool), "categories" (array of strings or integers), "expires_at" (RFC
+    /// 3339 string, or null to clear). Unknown keys are errors (a misspelt field must not be ignored).
+    static func parse(_ value: CatalogueJSON, tokenOnly: Bool) throws(CatalogueError) -> AttributeUpdate {
+        guard case .object(let fields) = value else {
+            throw CatalogueError(field: "", "expected an object, found \(value.typeName)")
+        }
+        var key: ItemKey?
+        var update = AttributeUpdate(key: .id(0))
+        for (name, field) in fields {
+            switch name {
+            case "id":
+                switch field {
+                case .string(let token):
+                    guard (1...maxIDBytes).contains(token.utf8.count) else {
+                        throw CatalogueError(field: "id", "has \(token.utf8.count) bytes (expected 1…\(maxIDBytes))")
+                    }
+                    key = .token(token)
+                case .number(let text) where !tokenOnly:
+                    guard let id = Int64(text), id >= 0, id <= Int64(Int32.max) else {
+                        throw CatalogueError(field: "id", "\(text.prefix(32)) is not an internal id (an integer 0…\(Int32.max))")
+                    }
+                    key = .id(id)
+                default:
+                    throw CatalogueError(field: "id", "expected \(tokenOnly ? "a string (the external id)" : "a string (external id) or an integer (internal id)"), found \(field.typeName)")
+                }
+            case "available":
+                guard case .bool(let flag) = field else { throw CatalogueError(field: "available", "expected true or false, found \(field.typeName)") }
+                update.available = flag
+            case "categories":
+                update.categories = try categories(field)
+            case "expires_at":
+                switch field {
+                case .null: update.expiresAt = .never
+                case .string(let text):
+                    guard let time = Timestamp.parse(text) else {
+                        throw CatalogueError(field: "expires_at", "'\(text.prefix(40))' is not an RFC 3339 time such as \"2026-12-31T00:00:00Z\" (years 1970…9999)")
+                    }
+                    update.expiresAt = .at(time)
+                default:
+                    throw CatalogueError(field: "expires_at", "expected an RFC 3339 string or null, found \(field.typeName)")
+                }
+            default:
+                throw CatalogueError(field: String(name.prefix(64)), "unknown field; expected id, available, categories, expires_at")
+            }
+        }
+        guard let key else { throw CatalogueError(field: "id", "missing; every update names its item") }
+        update.key = key
+        return update
+    }
+
+    private static func categories(_ value: CatalogueJSON) throws(CatalogueError) -> [String] {
+        guard case .array(let elements) = value else {
+            throw CatalogueError(field: "categories", "expected an array of names or integers, found \(value.typeName)")
+        }
+        guard elements.count <= maxCategoriesPerItem else {
+            throw CatalogueError(field: "categories", "\(elements.count) categories, at most \(maxCategoriesPerItem) per item")
+        }
+        var names: [String] = []
+        for (position, element) in elements.enumerated() {
+            let name: String
+            switch element {
+            case .string(let text): name = text
+            case .number(let text):
+                guard let number = Int64(text) else {
+                    throw CatalogueError(field: "categories[\(position)]", "\(text.prefix(32)) is not an integer")
+                }
+                name = String(number)
+            default:
+                throw CatalogueError(field: "categories[\(position)]", "expected a name or an integer, found \(element.typeName)")
+            }
+            guard (1...ItemFilters.maxCategoryNameBytes).contains(name.utf8.count) else {
+                throw CatalogueError(field: "categories[\(position)]", "has \(name.utf8.count) bytes (expected 1…\(ItemFilters.maxCategoryNameBytes))")
+            }
+            if !names.contains(name) { names.append(name) }
+        }
+        return names
+    }
+}
+
+extension CatalogueJSON {
+    /// `text` as a JSON string literal.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
