@@ -74,7 +74,12 @@ final class FallbackSelector {
             }
         }
         if let catalogue, cap != nil {
-            for item in result.items { for index in catalogue.categories(of: item) { counts[Int(catalogue.categoryList[index])] = 0 } }
+            for item in result.items {
+                _ = catalogue.forEachCategory(of: item) { category in
+                    counts[Int(category)] = 0
+                    return true
+                }
+            }
         }
         if masked { excluded.update(repeating: 0, count: words) } else { for item in query.deny { set(excluded, Int(item), false) } }
     }
@@ -96,9 +101,11 @@ final class FallbackSelector {
     /// Whether `item` fits the per-category cap (then counted), or there is no cap.
     private func take(_ item: Int32, cap: Int?, catalogue: CatalogueSnapshot?) -> Bool {
         guard let cap, let catalogue else { return true }
-        let categories = catalogue.categories(of: item)
-        for index in categories where counts[Int(catalogue.categoryList[index])] >= cap { return false }
-        for index in categories { counts[Int(catalogue.categoryList[index])] += 1 }
+        guard catalogue.forEachCategory(of: item, { counts[Int($0)] < cap }) else { return false }
+        _ = catalogue.forEachCategory(of: item) { category in
+            counts[Int(category)] += 1
+            return true
+        }
         return true
     }
 
