@@ -13,10 +13,11 @@ struct AnswersExplanationTests {
     static let fixtures = ["recbole-sasrec-ml100k", "recbole-gru4rec-ml100k", "recbole-narm-ml100k",
                            "recbole-stamp-ml100k", "recbole-bert4rec-ml100k", "gru4rec-official-ml100k-separate"]
 
-    static func load(_ fixture: String, cache: Int? = nil, backend: KernelSelection = .automatic) throws -> Recommender {
+    static func load(_ fixture: String, cache: StateCacheSettings = StateCacheSettings(),
+                     backend: KernelSelection = .automatic) throws -> Recommender {
         let path = try GoldenFixture(fixture).convert()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        return try Recommender(path: path, kernels: backend, maxBatch: 8, stateCache: cache == 0 ? .off : StateCacheSettings())
+        return try Recommender(path: path, kernels: backend, maxBatch: 8, stateCache: cache)
     }
 
     /// Scores of `session` on a fresh cache-less context (the reference run).
@@ -27,7 +28,7 @@ struct AnswersExplanationTests {
     @Test(arguments: fixtures, ParityTests.backends)
     func contributionsAreTheDropsOfRerunningWithoutTheItem(fixture: String, backend: KernelBackend) throws {
         let recommender = try Self.load(fixture, backend: .forced(backend))
-        let reference = try Self.load(fixture, cache: 0, backend: .forced(backend))
+        let reference = try Self.load(fixture, cache: .off, backend: .forced(backend))
         let first = Int32(recommender.info.firstItem)
         // Repeats, a session longer than small windows, and one with two distinct items.
         let sessions: [[Int32]] = [
@@ -81,19 +82,21 @@ struct AnswersExplanationTests {
     }
 
     /// Variants run through a cache-less binding: an explained request counts one cache lookup (its own
-    /// session), stores nothing for its variants, and the session's state still resumes the next click.
+    /// session), stores no record for its variants, and the session's state still resumes the next click.
     @Test(arguments: ["recbole-sasrec-ml100k", "recbole-gru4rec-ml100k"])
     func variantsLeaveTheStateCacheAlone(fixture: String) throws {
-        let recommender = try Self.load(fixture, cache: 4)   // tiny: any stored variant would evict
+        let recommender = try Self.load(fixture)
         let context = recommender.makeContext()
         let session: [Int32] = [358, 53, 162, 102, 32, 7, 99]
         var query = SessionQuery(items: session, k: 5)
         _ = try context.recommend(query)
         let before = try #require(context.stateCacheStatistics)
+        let storesBefore = try #require(recommender.stateCacheUsage).stores
         query.explain = true
         let explained = try context.recommend(query)
         let after = try #require(context.stateCacheStatistics)
         #expect(after.lookups == before.lookups + 1 && after.hits == before.hits + 1, "\(before) → \(after)")
+        #expect(try #require(recommender.stateCacheUsage).stores == storesBefore, "no variant stored a state")
         #expect(explained.contributorsPerItem == 3)
         _ = try context.recommend(SessionQuery(items: session + [14], k: 5))
         let next = try #require(context.stateCacheStatistics)

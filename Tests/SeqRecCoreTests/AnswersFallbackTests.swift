@@ -113,6 +113,41 @@ struct AnswersFallbackTests {
         #expect(!results[0].usedFallback && !results[2].usedFallback)
     }
 
+    /// The item attributes filter the fallback as they filter the scan: unavailable items are left out
+    /// by default, categories include/exclude, and the per-category cap goes down the popularity order.
+    @Test func attributeFiltersApplyToTheFallback() throws {
+        let model = try PopularModel("recbole-sasrec-ml100k", seed: 16)
+        let recommender = model.recommender
+        let catalogue = try ItemCatalogue(name: "popular")
+        catalogue.attach(recommender)
+        let context = recommender.makeContext()
+        var query = SessionQuery(items: [], k: 6)
+        query.fallback = true
+        let ranked = model.expected(query, depth: 40)
+        // The two most popular go out of stock; items 2…9 of the ranking get categories.
+        try catalogue.apply([AttributeUpdate(key: .id(Int64(ranked[0])), available: false),
+                             AttributeUpdate(key: .id(Int64(ranked[1])), available: false)]
+            + (2..<10).map { AttributeUpdate(key: .id(Int64(ranked[$0])), categories: [$0 % 2 == 0 ? "Even" : "Odd"]) })
+        #expect(try context.recommend(query).items == Array(ranked[2..<8]), "available only, by default")
+        var optOut = query
+        optOut.filters.availableOnly = false
+        #expect(try context.recommend(optOut).items == Array(ranked[0..<6]))
+        var odd = query
+        odd.filters.categoriesInclude = ["Odd"]
+        #expect(try context.recommend(odd).items == [3, 5, 7, 9].map { ranked[$0] })
+        var notEven = query
+        notEven.filters.categoriesExclude = ["Even"]
+        #expect(try context.recommend(notEven).items == [3, 5, 7, 9, 10, 11].map { ranked[$0] })
+        var capped = query
+        capped.filters.maxPerCategory = 1
+        #expect(try context.recommend(capped).items == [2, 3, 10, 11, 12, 13].map { ranked[$0] })
+        var cappedList = capped
+        cappedList.candidates = (1..<12).map { ranked[$0] }
+        cappedList.k = 4
+        #expect(try context.recommend(cappedList).items == [2, 3, 10, 11].map { ranked[$0] })
+        #expect(try context.recommend(query).usedFallback)
+    }
+
     @Test func fallbackWithDiversity() throws {
         let model = Self.sasrec
         var query = SessionQuery(items: [], k: 10)

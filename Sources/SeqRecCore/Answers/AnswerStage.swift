@@ -25,11 +25,13 @@ final class AnswerStage {
     }
 
     /// The answer to a validated query with an empty session (validation proved fallback and popularity).
-    func answerFallback(_ query: SessionQuery, into result: inout Recommendation, kernels: Kernels) {
+    /// `catalogue`: the model's item attributes at `now`, for the query's filters.
+    func answerFallback(_ query: SessionQuery, into result: inout Recommendation, kernels: Kernels,
+                        catalogue: CatalogueSnapshot?, now: Int64) {
         Self.reset(&result)
         result.embedding.removeAll(keepingCapacity: true)
         guard let fallback else { return }   // unreachable: validation requires `hasPopularity`
-        fallback.select(query, into: &result)
+        fallback.select(query, into: &result, catalogue: catalogue, now: now)
         if let options = query.diversity {
             diversity.rerank(&result, k: query.k, lambda: options.lambda, kernels: kernels)
         }

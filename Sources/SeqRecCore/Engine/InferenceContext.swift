@@ -51,7 +51,10 @@ public final class InferenceContext {
         var start = queries.startIndex
         while start < queries.endIndex {
             if queries[start].items.isEmpty {
-                answers.answerFallback(queries[start], into: &results[start - queries.startIndex], kernels: kernels)
+                recommender.catalogue.read(catalogueReader) { catalogue in
+                    answers.answerFallback(queries[start], into: &results[start - queries.startIndex], kernels: kernels,
+                                           catalogue: catalogue, now: catalogue == nil ? 0 : recommender.catalogue.now)
+                }
                 start += 1
                 continue
             }
