@@ -37,7 +37,7 @@ public enum MetricsServerCommand {
             configuration.port = 0
             configuration.workers = workers
             configuration.models = [ModelSource(path: path)]
-            configuration.stateCacheEntries = 0   // full forward passes: the sessions repeat
+            configuration.stateCacheMegabytes = 0   // full forward passes: the sessions repeat
             configuration.drainDelayMilliseconds = 0
             let server = try Server.load(configuration: configuration)
             if counting { _ = try server.attach(runtime) }

@@ -13,10 +13,10 @@ struct AnswersExplanationTests {
     static let fixtures = ["recbole-sasrec-ml100k", "recbole-gru4rec-ml100k", "recbole-narm-ml100k",
                            "recbole-stamp-ml100k", "recbole-bert4rec-ml100k", "gru4rec-official-ml100k-separate"]
 
-    static func load(_ fixture: String, cache: Int? = nil, backend: KernelSelection = .automatic) throws -> Recommender {
+    static func load(_ fixture: String, cache: StateCacheSettings = StateCacheSettings(), backend: KernelSelection = .automatic) throws -> Recommender {
         let path = try GoldenFixture(fixture).convert()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        return try Recommender(path: path, kernels: backend, maxBatch: 8, stateCacheEntries: cache)
+        return try Recommender(path: path, kernels: backend, maxBatch: 8, stateCache: cache)
     }
 
     /// Scores of `session` on a fresh cache-less context (the reference run).
@@ -27,7 +27,7 @@ struct AnswersExplanationTests {
     @Test(arguments: fixtures, ParityTests.backends)
     func contributionsAreTheDropsOfRerunningWithoutTheItem(fixture: String, backend: KernelBackend) throws {
         let recommender = try Self.load(fixture, backend: .forced(backend))
-        let reference = try Self.load(fixture, cache: 0, backend: .forced(backend))
+        let reference = try Self.load(fixture, cache: .off, backend: .forced(backend))
         let first = Int32(recommender.info.firstItem)
         // Repeats, a session longer than small windows, and one with two distinct items.
         let sessions: [[Int32]] = [
@@ -84,7 +84,7 @@ struct AnswersExplanationTests {
     /// session), stores nothing for its variants, and the session's state still resumes the next click.
     @Test(arguments: ["recbole-sasrec-ml100k", "recbole-gru4rec-ml100k"])
     func variantsLeaveTheStateCacheAlone(fixture: String) throws {
-        let recommender = try Self.load(fixture, cache: 4)   // tiny: any stored variant would evict
+        let recommender = try Self.load(fixture, cache: StateCacheSettings(budgetBytes: 256 << 10))   // tiny: any stored variant would evict
         let context = recommender.makeContext()
         let session: [Int32] = [358, 53, 162, 102, 32, 7, 99]
         var query = SessionQuery(items: session, k: 5)

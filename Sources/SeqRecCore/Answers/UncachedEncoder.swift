@@ -18,7 +18,7 @@ final class UncachedEncoder: Sendable {
         built.withLock { built -> (any SequenceEncoder)? in
             if let built { return built.encoder }
             let packing = PackedWeights()
-            guard let encoder = try? makeEncoder(file, packing: packing, maxBatch: maxBatch, stateCacheEntries: 0) else {
+            guard let encoder = try? makeEncoder(file, packing: packing, maxBatch: maxBatch, stateCache: .off) else {
                 return nil
             }
             built = Built(encoder: encoder, packing: packing)
