@@ -86,6 +86,15 @@ public enum MetricsServerCommand {
                          + ReportEncoding.decimal(throughput[label]!.max()!, 0) + "), p50 "
                          + ReportEncoding.decimal(median(p50[label]!)) + " µs, p99 " + ReportEncoding.decimal(median(p99[label]!)) + " µs")
         }
+        // Paired by round (the two runs of a round are seconds apart): robust to load that drifts slowly.
+        let throughputRatios = zip(throughput["on"]!, throughput["off"]!).map { $0 / $1 }.sorted()
+        let p50Ratios = zip(p50["on"]!, p50["off"]!).map { $0 / $1 }.sorted()
+        func quartiles(_ sorted: [Double]) -> String {
+            ReportEncoding.decimal(median(sorted), 3) + " (quartiles " + ReportEncoding.decimal(sorted[sorted.count / 4], 3)
+                + "–" + ReportEncoding.decimal(sorted[(3 * sorted.count) / 4], 3) + ")"
+        }
+        lines.append("per-round on/off, median over \(rounds) rounds: throughput " + quartiles(throughputRatios)
+                     + ", p50 " + quartiles(p50Ratios))
         let snapshot = runtime.registry.snapshot()
         let counted = snapshot.series.indices.map { snapshot.requests(series: $0) }.reduce(0, +)
         lines.append("on/off: throughput " + ReportEncoding.decimal(median(throughput["on"]!) / median(throughput["off"]!), 3)

@@ -80,7 +80,7 @@ struct FormatCorruptFileTests {
         try expectRejected(bytes, "magic", "not 'SEQRECMF'")
     }
 
-    @Test("future and zero format versions", arguments: [UInt32(2), 0, UInt32.max])
+    @Test("future and zero format versions", arguments: [UInt32(3), 0, UInt32.max])
     func unsupportedVersion(_ version: UInt32) throws {
         var bytes = try Support.smallFile()
         Support.writeU32(version, into: &bytes, at: 8)

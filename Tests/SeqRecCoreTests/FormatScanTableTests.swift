@@ -37,6 +37,12 @@ struct FormatScanTableTests {
         #expect(rows.shape == [n, w])
         #expect(Array(rows.data.prefix(3)) == [-60, -53, -46])
         #expect(file.tensor(ScanTensors.int8Scales)?.data.count == n)
+        // With the answers' optional popularity tensor too (a version-1 feature): both kept.
+        var both = try writer()
+        both.addTensor(OptionalTensors.popularity, shape: [n], values: (0..<n).map { Float($0) })
+        let withPopularity = try ModelFile.open(path: try Support.write(try both.serialize()))
+        #expect(withPopularity.formatVersion == 2 && withPopularity.tensor(OptionalTensors.popularity)?.data.count == n)
+        #expect(withPopularity.int8Tensor(ScanTensors.int8Rows) != nil)
         let plain = try ModelFile.open(path: try Support.write(try Support.smallFile()))
         #expect(plain.formatVersion == 1 && plain.int8Tensor(ScanTensors.int8Rows) == nil)
     }
@@ -55,7 +61,7 @@ struct FormatScanTableTests {
         try expectRejected(edited { $0.entries.remove(at: scalesIndex) }, "is present without", ScanTensors.int8Scales)
         try expectRejected(edited { $0.entries.remove(at: rowsIndex) }, "is present without", ScanTensors.int8Rows)
         try expectRejected(edited { $0.entries[rowsIndex].name = "seqrec.scan.bf16" }, "seqrec.scan.bf16",
-                           "not a SeqRec tensor this reader knows")
+                           "not a scan tensor this reader knows")
         try expectRejected(edited { $0.entries[scalesIndex].values[2] = -1 }, "element 2 is -1.0", "≥ 0")
         try expectRejected(edited { $0.entries[scalesIndex].values[1] = .nan }, ScanTensors.int8Scales, "nan")
         try expectRejected(edited {

@@ -5,7 +5,7 @@
 import Foundation
 
 public enum ScanTableConversion {
-    /// Rewrites the model file at `path` with an int8 scan table (replacing one it already has).
+    /// Rewrites the model file at `path` with an int8 scan table (replacing one it already has; other tensors, e.g. the optional popularity, are kept).
     public static func addInt8(path: String) throws {
         let recommender = try Recommender(path: path, maxBatch: 1, tableMemory: .mapped, scanTable: .fp32)
         let file = recommender.file

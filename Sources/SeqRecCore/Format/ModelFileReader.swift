@@ -59,7 +59,7 @@ enum ModelFileReader {
                 : version > FileLayout.supportedVersions.upperBound ? "written by a newer seqrec; upgrade seqrec"
                 : "the file is corrupt"
             throw FormatError(file: file, field: "preamble: format_version",
-                              problem: "version \(version) is not supported (this reader supports \(FileLayout.formatVersion))",
+                              problem: "version \(version) is not supported (this reader supports \(FileLayout.supportedVersions.lowerBound) … \(FileLayout.supportedVersions.upperBound))",
                               hint: hint)
         }
         let alignment = UInt64(try reader.u32("alignment"))

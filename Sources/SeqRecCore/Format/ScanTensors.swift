@@ -1,16 +1,16 @@
-// SeqRec's own tensors (FORMAT.md §12): names beginning with "seqrec.", allowed from format version 2,
-// each listed here with its dtype and shape rule. Today: the int8 scan table of §12.1. The family's
-// tensor set (§6) is checked without them; the scoring table they copy is matched at bind time
+// SeqRec's scan tensors (FORMAT.md §12): names beginning with "seqrec.scan.", allowed from format version
+// 2, each listed here with its dtype and shape rule. Today: the int8 scan table of §12.1. The family's
+// tensor set (§6, with the optional `seqrec.popularity` of §6.1, `OptionalTensors`) is checked without them; the scoring table they copy is matched at bind time
 // (`Int8ScanTable`), where the family's scored rows are known.
 
 enum ScanTensors {
-    static let prefix = "seqrec."
+    static let prefix = "seqrec.scan."
     static let int8Rows = "seqrec.scan.int8"
     static let int8Scales = "seqrec.scan.int8.scale"
     /// Widest scan table (the kernels stage one query in registers-worth chunks: SEQREC_SCAN_MAX_WIDTH).
     static let maxWidth = 4096
 
-    /// (family tensors, SeqRec tensors) by name prefix.
+    /// (family and optional tensors, scan tensors) by name prefix.
     static func split(_ tensors: [TensorInfo]) -> ([TensorInfo], [TensorInfo]) {
         (tensors.filter { !$0.name.hasPrefix(prefix) }, tensors.filter { $0.name.hasPrefix(prefix) })
     }
@@ -22,12 +22,12 @@ enum ScanTensors {
         guard !tensors.isEmpty else { return }
         guard version >= FileLayout.scanTableVersion else {
             throw FormatError(file: file, field: "tensor '\(tensors[0].name)'",
-                              problem: "SeqRec tensors ('seqrec.*') need format version 2, the file says \(version)",
+                              problem: "scan tensors ('seqrec.scan.*') need format version 2, the file says \(version)",
                               hint: "the file is corrupt or was written by a broken writer; convert it again")
         }
         for tensor in tensors where tensor.name != int8Rows && tensor.name != int8Scales {
             throw FormatError(file: file, field: "tensor '\(tensor.name)'",
-                              problem: "is not a SeqRec tensor this reader knows (known: \(int8Rows), \(int8Scales))",
+                              problem: "is not a scan tensor this reader knows (known: \(int8Rows), \(int8Scales))",
                               hint: "written by a newer seqrec? upgrade seqrec")
         }
         let rows = tensors.first { $0.name == int8Rows }, scales = tensors.first { $0.name == int8Scales }
