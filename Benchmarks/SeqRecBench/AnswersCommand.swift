@@ -6,7 +6,7 @@ import SeqRecCore
 
 public enum AnswersCommand {
     static let options: Set<String> = ["model", "session-length", "k", "pool", "lambda", "sessions", "repeats",
-                                       "iterations", "max-seconds", "kernels", "state-cache"]
+                                       "iterations", "max-seconds", "kernels", "state-cache-mb"]
 
     public static func run(_ options: [String]) throws -> String {
         let arguments = try BenchArguments(options, known: Self.options)
@@ -19,11 +19,11 @@ public enum AnswersCommand {
         let repeats = try arguments.int("repeats", default: 5, range: 1...100)
         let iterations = try arguments.int("iterations", default: 2_000, range: 10...1_000_000)
         let maxSeconds = try arguments.double("max-seconds", default: 1, range: 0.01...60)
-        let cache = try arguments.int("state-cache", default: 0, range: 0...1 << 20)
+        let cache = try arguments.int("state-cache-mb", default: 0, range: StateCacheSettings.megabyteRange)
         let kernelName = arguments.string("kernels", default: "auto")
         guard let kernels = KernelSelection(name: kernelName) else { throw BenchUsageError("unknown --kernels '\(kernelName)'") }
         configureBLASThreads(1)
-        let recommender = try Recommender(path: path, kernels: kernels, maxBatch: 64, stateCacheEntries: cache)
+        let recommender = try Recommender(path: path, kernels: kernels, maxBatch: 64, stateCache: StateCacheSettings(megabytes: cache))
         let context = recommender.makeContext()
         let info = recommender.info
         // Distinct sessions in turn (no state cache by default: every request is a full forward pass).

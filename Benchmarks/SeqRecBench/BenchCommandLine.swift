@@ -51,7 +51,7 @@ public enum BenchCommandLine {
                  item-attribute filters (10 % unavailable + a category rule) against unfiltered B=1
                  requests, the time of a 10,000-item bulk update, and request p99 during such updates
       answers    --model <file.seqrec> [--session-length 50] [--k 10] [--pool 200] [--lambda 0.7]
-                 [--sessions 16] [--repeats 5] [--iterations 2000] [--max-seconds 1] [--state-cache 0]
+                 [--sessions 16] [--repeats 5] [--iterations 2000] [--max-seconds 1] [--state-cache-mb 0]
                  cost of MMR (top pool → k) and of explanations (leave-one-out) per B=1 request, side
                  by side with the plain request in the same run, with heap allocations
     """
