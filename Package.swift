@@ -106,7 +106,8 @@ let package = Package(
         .target(name: "CBenchSupport", path: "Benchmarks/CBenchSupport"),
         .target(
             name: "SeqRecBench",
-            dependencies: ["SeqRecCore", "SeqRecProtocol", "SeqRecPosix", "CBenchSupport", "SeqRecOperations"],
+            dependencies: ["SeqRecCore", "SeqRecProtocol", "SeqRecPosix", "CBenchSupport", "SeqRecOperations",
+                           "SeqRecServer"],
             path: "Benchmarks/SeqRecBench"
         ),
         .executableTarget(

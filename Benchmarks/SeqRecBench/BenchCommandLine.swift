@@ -41,6 +41,19 @@ public enum BenchCommandLine {
       metrics    [--iterations 2000000] [--repeats 5] [--batch 8]
                  cost of the server's per-request metrics updates (ns over an empty loop, alone and
                  with a concurrent scraper) and their heap allocations
+      metrics-server --model <file.seqrec> [--connections 8] [--depth 1] [--warmup 1] [--duration 3]
+                 [--rounds 3] [--workers 1]
+                 the same counting through the server: two in-process servers of the model, one
+                 counting as `seqrec serve` does, one without metrics, the same closed-loop load
+                 against each in alternation (throughput, p50, p99)
+      catalogue  --model <file.seqrec> [--requests 300] [--repeats 3] [--unavailable 10] [--k 10]
+                 [--state-dir <dir>]
+                 item-attribute filters (10 % unavailable + a category rule) against unfiltered B=1
+                 requests, the time of a 10,000-item bulk update, and request p99 during such updates
+      answers    --model <file.seqrec> [--session-length 50] [--k 10] [--pool 200] [--lambda 0.7]
+                 [--sessions 16] [--repeats 5] [--iterations 2000] [--max-seconds 1] [--state-cache 0]
+                 cost of MMR (top pool → k) and of explanations (leave-one-out) per B=1 request, side
+                 by side with the plain request in the same run, with heap allocations
     """
 
     /// Runs one command; returns the process exit status. Errors go to stderr with the usage.
@@ -59,6 +72,9 @@ public enum BenchCommandLine {
             case "kernels": print(try KernelsCommand.run(options))
             case "metrics": print(try MetricsCommand.run(options))
             case "clickstream": print(try ClickStreamCommand.run(options))
+            case "metrics-server": print(try MetricsServerCommand.run(options))
+            case "catalogue": print(try CatalogueCommand.run(options))
+            case "answers": print(try AnswersCommand.run(options))
             case "help", "--help", "-h": print(usage)
             default:
                 printError("unknown command '\(command)'\n\n" + usage)

@@ -18,6 +18,8 @@ public enum ClickStreamCommand {
         var requests: Int
         var errors: Int
         var resumable: Int
+        /// Requests whose window another session's earlier request already had: hits that are no resume.
+        var repeatedWindows: Int
         /// Lookups and hits the server counted during the run (nil without --admin-port).
         var stateCacheLookups: Int?
         var stateCacheHits: Int?
@@ -29,6 +31,7 @@ public enum ClickStreamCommand {
 
         enum CodingKeys: String, CodingKey {
             case sessions, clicks, connections, requests, errors, resumable, seconds, latency
+            case repeatedWindows = "repeated_windows"
             case stateCacheLookups = "state_cache_lookups", stateCacheHits = "state_cache_hits", throughputRPS = "throughput_rps"
             case computeMicrosecondsPerRequest = "compute_us_per_request"
         }
@@ -53,13 +56,16 @@ public enum ClickStreamCommand {
         let before = try adminPort.map { try ServerMetrics.stateCache(host: host, port: $0) }
         let plan = ClickStreamPlan(sessions: sessions, clicks: clicks, connections: min(connections, sessions))
         let run = try ClickStreamLoop.run(plan, host: host, port: port) { session, click in
-            let ids = (0...click).map { UInt32(BenchSessions.item(session: firstSession + session, position: $0, itemCount: items, firstItem: first)) }
+            let ids = (0...click).map { ClickStreamPlan.item(session: firstSession + session, click: $0, itemCount: items, firstItem: first) }
             return RecommendRequest(session: .internal(ids), k: k, modelName: model).frameBytes(requestID: 1)
         }
         let after = try adminPort.map { try ServerMetrics.stateCache(host: host, port: $0) }
         let report = Report(
             sessions: sessions, clicks: clicks, connections: plan.connections, requests: run.completed, errors: run.errors,
             resumable: sessions * (clicks - 1),
+            repeatedWindows: plan.repeatedWindows { session, click in
+                ClickStreamPlan.item(session: firstSession + session, click: click, itemCount: items, firstItem: first)
+            },
             stateCacheLookups: before.flatMap { b in after.map { $0.lookups - b.lookups } },
             stateCacheHits: before.flatMap { b in after.map { $0.hits - b.hits } },
             computeMicrosecondsPerRequest: before.flatMap { b in
@@ -71,7 +77,7 @@ public enum ClickStreamCommand {
             "clickstream sessions=\(sessions) clicks=\(clicks) connections=\(plan.connections): \(run.completed) requests, "
             + "throughput " + ReportEncoding.decimal(report.throughputRPS, 0) + "/s, p50 "
             + ReportEncoding.decimal(report.latency.p50) + " p99 " + ReportEncoding.decimal(report.latency.p99) + " µs"
-            + (report.stateCacheHits.map { ", resumed \($0) of \(report.resumable) resumable" } ?? "")
+            + (report.stateCacheHits.map { ", hits \($0) (\(report.repeatedWindows) repeated windows) of \(report.resumable) resumable" } ?? "")
             + (report.computeMicrosecondsPerRequest.map { ", server compute " + ReportEncoding.decimal($0) + " µs/request" } ?? "")
             + ", errors \(run.errors)")
         return try ReportEncoding.json([report])
@@ -84,6 +90,22 @@ struct ClickStreamPlan {
     let sessions: Int
     let clicks: Int
     let connections: Int
+
+    /// Session `session`'s click `click`: a SplitMix64 hash of both, so no two sessions are the same
+    /// sequence (BenchSessions' linear formula repeats every itemCount sessions).
+    static func item(session: Int, click: Int, itemCount: Int, firstItem: Int) -> UInt32 {
+        var z = UInt64(session) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(click) &* 0xD1B5_4A32_D192_ED03
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return UInt32(firstItem + Int((z ^ (z >> 31)) % UInt64(itemCount)))
+    }
+
+    /// Requests whose window an earlier request of another session had.
+    func repeatedWindows(_ item: (_ session: Int, _ click: Int) -> UInt32) -> Int {
+        (0..<clicks).map { click in
+            sessions - Set((0..<sessions).map { session in (0...click).map { item(session, $0) } }).count
+        }.reduce(0, +)
+    }
 
     func sessionCount(of connection: Int) -> Int { (sessions - connection + connections - 1) / connections }
 

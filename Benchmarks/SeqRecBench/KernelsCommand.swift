@@ -78,10 +78,10 @@ public enum KernelsCommand {
             let kernels = Kernels(selection)
             h.update(repeating: 0.1, count: m * d)
             let runs = TimingLoop.measure(plan) {
-                for _ in 0..<50 {
+                for step in 0..<50 {
                     if kernels.hasFusedGRUStep {
                         kernels.fusedGRUStep(rows: m, weights: packed, hiddenBias: nil, inputs: .rows(inputRows), hidden: h,
-                                             scratch: gh)
+                                             scratch: gh, panelsDescending: step % 2 == 1)
                     } else {
                         composedGRUStep(rows: m, hiddenWidth: d, transposedWeights: wT, gi: gi, gh: gh, hidden: h,
                                         kernels: kernels)

@@ -131,17 +131,35 @@ def reload_under_load(args):
             windows.append((begin, end + args.window_tail_ms * 1_000_000))
             reloads.append((end - begin) / 1e6)
             time.sleep(max(0.0, args.duration / (args.alternations + 1) - (end - begin) / 1e9))
+        with open(os.path.join(args.out, "windows.csv"), "w") as out:
+            out.write("begin_ns,answered_ns\n")
+            for (begin, end), milliseconds in zip(windows, reloads):
+                out.write(f"{begin},{begin + int(milliseconds * 1e6)}\n")
         _, errors = load.communicate()
         if load.returncode != 0:
             raise SystemExit(f"load generator failed (a duplicated or unknown answer stops it): {errors}")
         summary = json.load(open(load_json))[0]
-        inside_latencies, outside_latencies, failed = [], [], 0
+        # Control windows: as long as each reload window, half a period later (between reloads), so the
+        # comparison is between equally long stretches at load-independent times.
+        period = int(args.duration / (args.alternations + 1) * 1e9)
+        controls = [(a + period // 2, b + period // 2) for a, b in windows]
+        inside_latencies, outside_latencies, control_latencies, failed = [], [], [], 0
+        profile = {}
         with open(latency_log) as log:
             for row in csv.DictReader(log):
                 scheduled, latency, ok = int(row["scheduled_ns"]), int(row["latency_ns"]), row["ok"] == "1"
                 failed += not ok
-                target = inside_latencies if any(a <= scheduled <= b for a, b in windows) else outside_latencies
-                target.append(latency / 1e3)
+                inside = any(a <= scheduled <= b for a, b in windows)
+                (inside_latencies if inside else outside_latencies).append(latency / 1e3)
+                if any(a <= scheduled <= b for a, b in controls):
+                    control_latencies.append(latency / 1e3)
+                for a, _ in windows:
+                    if a - 100_000_000 <= scheduled < a + 400_000_000:
+                        profile.setdefault((scheduled - a) // 25_000_000, []).append(latency / 1e3)
+        with open(os.path.join(args.out, "profile.csv"), "w") as out:
+            out.write("offset_ms,requests,p50_us,p99_us\n")
+            for key in sorted(profile):
+                out.write(f"{key * 25},{len(profile[key])},{percentile(profile[key], 0.5):.0f},{percentile(profile[key], 0.99):.0f}\n")
         result = {
             "capacity_rps": capacity, "offered_rps": rate, "duration_s": args.duration, "alternations": len(reloads),
             "completed": summary["completed"], "errors": summary["errors"], "unanswered": summary["unanswered"],
@@ -149,10 +167,13 @@ def reload_under_load(args):
             "requests_outside_windows": len(outside_latencies),
             "p50_inside_us": percentile(inside_latencies, 0.5), "p99_inside_us": percentile(inside_latencies, 0.99),
             "p50_outside_us": percentile(outside_latencies, 0.5), "p99_outside_us": percentile(outside_latencies, 0.99),
+            "requests_in_control_windows": len(control_latencies),
+            "p50_control_us": percentile(control_latencies, 0.5), "p99_control_us": percentile(control_latencies, 0.99),
             "reload_ms_median": percentile(reloads, 0.5), "reload_ms_max": max(reloads),
             "window_tail_ms": args.window_tail_ms,
         }
         result["p99_ratio_inside_outside"] = result["p99_inside_us"] / result["p99_outside_us"]
+        result["p99_ratio_inside_control"] = result["p99_inside_us"] / result["p99_control_us"]
         return result
     finally:
         stop(process)

@@ -70,11 +70,12 @@ SEQREC_INLINE SEQREC_TARGET_AVX2 void rows_panel256(const int rows, long d, long
 
 SEQREC_TARGET_AVX2 void seqrec_gru_step_avx2(long rows, long d, const float *packed, const float *b_hh,
                                              const float *const *gi_rows, const float *gi, long ldgi, float *h,
-                                             float *scratch) {
+                                             float *scratch, int descending) {
     if (rows <= 0 || d <= 0) return;
     const long panels = (d + 15) / 16;
     const __m256i lane_index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    for (long q = 0; q < panels; q++) {
+    for (long step = 0; step < panels; step++) {
+        const long q = descending ? panels - 1 - step : step;
         const long u0 = 16 * q, live = d - u0;
         __m256i masks[2];
         for (int half = 0; half < 2; half++) {

@@ -81,10 +81,11 @@ SEQREC_INLINE SEQREC_TARGET_AVX512 void rows_panel512(const int rows, long d, lo
 
 SEQREC_TARGET_AVX512 void seqrec_gru_step_avx512(long rows, long d, const float *packed, const float *b_hh,
                                                  const float *const *gi_rows, const float *gi, long ldgi, float *h,
-                                                 float *scratch) {
+                                                 float *scratch, int descending) {
     if (rows <= 0 || d <= 0) return;
     const long panels = (d + 15) / 16;
-    for (long q = 0; q < panels; q++) {
+    for (long step = 0; step < panels; step++) {
+        const long q = descending ? panels - 1 - step : step;
         const long u0 = 16 * q, live = d - u0;
         const __mmask16 mask = live >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << live) - 1);
         const float *w = packed + q * d * 48;

@@ -148,10 +148,17 @@ public final class SeqRecClient: Sendable {
         let order = candidates(for: key)
         retries.deposit()
         var attempt = 1
+        var position = 0
+        // Refusals by a connection that received GOAWAY between being picked and being used: the
+        // request went nowhere, so it goes again to the same replica on a new connection (a
+        // maximum-age GOAWAY must not move the session) without using up an attempt; a few at most.
+        var wentAway = 0
         while true {
-            let pool = order[(attempt - 1) % order.count]
+            let pool = order[position % order.count]
+            var used: SeqRecConnection?
             do {
                 let connection = try await pool.connection()
+                used = connection
                 let answer = try await call(connection, try remaining(until: deadline))
                 pool.recordSuccess()
                 return answer
@@ -159,9 +166,15 @@ public final class SeqRecClient: Sendable {
                 let rule = Self.retryRule(for: error)
                 if rule == .endpointFailed { pool.recordFailure() }
                 guard rule != .never else { throw error }
+                if rule == .notProcessed, let used, !used.isUsable, wentAway < Self.maxWentAwayRetries,
+                   deadline.map({ clock() < $0 }) ?? true, retries.withdraw() {
+                    wentAway += 1
+                    continue
+                }
                 guard attempt < configuration.maxAttempts, deadline.map({ clock() < $0 }) ?? true, retries.withdraw() else {
                     throw error
                 }
+                position += 1
                 // After every endpoint was tried once, wait as the server advised (at least 1 ms per attempt).
                 if attempt % order.count == 0 {
                     var pause = Duration.milliseconds(max(Int(error.retryAfterMilliseconds), attempt))
@@ -172,6 +185,9 @@ public final class SeqRecClient: Sendable {
             }
         }
     }
+
+    /// Retries on the same replica after its connection went away under a call (see `perform`).
+    static let maxWentAwayRetries = 3
 
     enum RetryRule {
         /// The error is the answer (the request is wrong, the server processed it, time is up).

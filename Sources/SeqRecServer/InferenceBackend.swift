@@ -9,6 +9,11 @@ package struct ScoredItems: Sendable {
     package var items: [Int32] = []
     package var scores: [Float] = []
     package var embedding: [Float] = []
+    /// The engine's `Recommendation.usedFallback`, `because` and `contributorsPerItem` (protocol v2
+    /// FALLBACK / EXPLANATIONS; docs/PROTOCOL.md §6.8).
+    package var usedFallback = false
+    package var because: [Contribution] = []
+    package var contributorsPerItem = 0
 
     package init() {}
 }

@@ -67,6 +67,9 @@ private final class RecommenderWorker: InferenceWorker {
                 results[index].items.removeAll(keepingCapacity: true)
                 results[index].scores.removeAll(keepingCapacity: true)
                 results[index].embedding.removeAll(keepingCapacity: true)
+                results[index].because.removeAll(keepingCapacity: true)
+                results[index].usedFallback = false
+                results[index].contributorsPerItem = 0
             }
             return
         }
@@ -75,6 +78,9 @@ private final class RecommenderWorker: InferenceWorker {
             swap(&results[index].items, &recommendations[index].items)
             swap(&results[index].scores, &recommendations[index].scores)
             swap(&results[index].embedding, &recommendations[index].embedding)
+            swap(&results[index].because, &recommendations[index].because)
+            results[index].usedFallback = recommendations[index].usedFallback
+            results[index].contributorsPerItem = recommendations[index].contributorsPerItem
         }
     }
 }

@@ -17,6 +17,8 @@ package struct PendingRequest {
     package var requestID: UInt32 = 0
     package var model: Int = 0
     package var externalIDs = false
+    /// The request's EXPLAIN count (protocol v2): how many contributors per item to answer; 0 = none.
+    package var explainContributors = 0
     /// Monotonic nanoseconds.
     package var deadline: UInt64 = 0
     package var enqueuedAt: UInt64 = 0

@@ -52,10 +52,18 @@ extension Server {
             }
             let policy = configuration.versionPolicies[name] ?? .default
             let want = Set(policy.select(from: onDisk)).union((routed[name] ?? []).filter { current.contains($0) || onDisk.contains($0) })
+            guard !want.isEmpty else {
+                // `specific` naming versions that are not on disk: never unload a model to nothing.
+                report.skipped.append("\(root)/\(name): policy \(policy) selects none of the versions on disk "
+                    + "(\(onDisk.map(String.init).joined(separator: ", "))); the loaded versions keep serving")
+                continue
+            }
             wanted[name] = want.sorted()
             for version in want.sorted() where !current.contains(version) {
                 do {
-                    fresh.append(try openVersion(scan.models[name]![version]!, name, version))
+                    let loaded = try openVersion(scan.models[name]![version]!, name, version)
+                    catalogues?.attach(loaded.backend)   // item attributes before it serves (ItemCatalogues.swift)
+                    fresh.append(loaded)
                 } catch {
                     report.refused.append(RefusedVersion(model: name, version: version, reason: error.reason.rawValue,
                                                          message: error.message))

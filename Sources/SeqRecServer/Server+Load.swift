@@ -56,6 +56,7 @@ extension Server {
             }
         }
         let server = try Server(configuration: configuration, versions: versions)
+        server.catalogues = try ItemCatalogues(configuration: configuration, backends: versions.map(\.backend))
         server.routingStore = store
         server.startupReport = report
         server.monitor.withLock {

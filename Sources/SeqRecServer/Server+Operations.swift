@@ -98,6 +98,8 @@ final class ServerAdminServices: AdminServices, @unchecked Sendable {
     }
 
     func modelMetrics() -> [ModelMetrics] { server.modelMetrics }
+
+    func itemAttributes() -> (any ItemAttributeServices)? { server.catalogues }
 }
 
 extension ServerAdminServices: LifecycleServices {

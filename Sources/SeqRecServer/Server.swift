@@ -45,6 +45,8 @@ public final class Server: @unchecked Sendable {
     /// Workers and versions released while the lock was held, handed to `lifecycle` to be dropped.
     var graveyard: [AnyObject] = []
     private var releasedVersions: [LoadedVersion] = []
+    /// Item attributes by model name (ItemCatalogues.swift); set by `load` before `run()`.
+    package var catalogues: ItemCatalogues?
     private var drainRequestsSeen = 0
     private var listener: Socket?
     /// Connection sockets by table index, with the token they belong to (an index is reused after a

@@ -50,6 +50,8 @@ public enum ServerCommand {
           --max-connection-age-s N
                                    GOAWAY OK to connections older than N s ± 10 % jitter, so
                                    connections spread again after scaling (default 0 = never)
+          --item-attributes NAME=FILE  item attributes of model NAME: JSONL by external id (repeatable;
+                                   docs/OPERATIONS.md "Item attributes"); updates need --state-dir
           --auth-token-file FILE   require HELLO to carry this file's bytes (one trailing newline
                                    dropped; 1...256 bytes); default: no authentication
           --state-dir DIR          keep state that must survive a restart here (traffic splits, default
@@ -124,6 +126,13 @@ public enum ServerCommand {
                 let (name, policy) = try versionPolicy(try value(of: flag))
                 configuration.versionPolicies[name] = policy
             case "--repository-poll-s": configuration.repositoryPollSeconds = try integer(of: flag)
+            case "--item-attributes":
+                let text = try value(of: flag)
+                guard let equals = text.firstIndex(of: "="), equals != text.startIndex, text.index(after: equals) != text.endIndex else {
+                    throw ServerCommandError(message: "--item-attributes needs NAME=FILE, got '\(text)'")
+                }
+                configuration.itemAttributes.append(ItemAttributeSource(name: String(text[..<equals]),
+                                                                        path: String(text[text.index(after: equals)...])))
             default: throw ServerCommandError(message: "unknown option '\(flag)'; `seqrec serve --help` lists the options")
             }
             index += 1

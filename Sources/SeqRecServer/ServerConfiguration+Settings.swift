@@ -20,6 +20,7 @@ extension ServerConfiguration {
             "model": .array(models.map { .string(($0.name.map { "\($0)=" } ?? "") + $0.path) }),
         ]
         if let stateDirectory { settings["state-dir"] = .string(stateDirectory) }
+        if !itemAttributes.isEmpty { settings["item-attributes"] = .array(itemAttributes.map { .string("\($0.name)=\($0.path)") }) }
         if let modelRepository { settings["model-repository"] = .string(modelRepository) }
         if !versionPolicies.isEmpty {
             settings["version-policy"] = .array(versionPolicies.keys.sorted().map { .string("\($0)=\(versionPolicies[$0]!)") })

@@ -2,8 +2,8 @@
 import SeqRecCore
 
 extension ServerConfiguration {
-    /// Every loaded model gets a cache of this budget, shared by all workers.
+    /// Every loaded model gets a cache of this budget, shared by all workers, resident from the start.
     public var stateCacheSettings: StateCacheSettings {
-        StateCacheSettings(megabytes: stateCacheMegabytes, idleSeconds: stateCacheIdleSeconds)
+        StateCacheSettings(budgetBytes: stateCacheMegabytes << 20, idleSeconds: stateCacheIdleSeconds, prefault: true)
     }
 }

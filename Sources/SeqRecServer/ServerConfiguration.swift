@@ -77,6 +77,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// default versions (the model lifecycle), journalled catalogue updates. Created when missing;
     /// nil = nothing persists (a restart starts from the model files and the defaults).
     public var stateDirectory: String?
+    /// Item-attribute files by model name (`--item-attributes NAME=FILE`, ItemCatalogues.swift).
+    public var itemAttributes: [ItemAttributeSource] = []
 
     public init() {}
 
@@ -135,6 +137,9 @@ public struct ServerConfiguration: Sendable, Equatable {
                     "--repository-poll-s must be 0...86400, got \(repositoryPollSeconds)")
         try require(repositoryPollSeconds == 0 || modelRepository != nil,
                     "--repository-poll-s needs --model-repository DIR")
+        for (index, source) in itemAttributes.enumerated() where itemAttributes[..<index].contains(where: { $0.name == source.name }) {
+            throw ServerCommandError(message: "--item-attributes gives model '\(source.name)' twice; one file per model")
+        }
         if let directory = stateDirectory {
             try require(!directory.isEmpty, "--state-dir needs a directory path, got an empty one")
         }

@@ -98,7 +98,7 @@ enum ServeCommand {
             }
         }
         printLine(server.readyLine)
-        runtime.ready(port: server.port, adminPort: adminPort, models: server.backends.map(\.info.name))
+        runtime.ready(port: server.port, adminPort: adminPort, models: server.backends.map(\.info.name).reduce(into: []) { if !$0.contains($1) { $0.append($1) } })
         if descriptors < UInt64(configuration.maxConnections) + 64 {
             let message: String = "only \(descriptors) open files allowed; --max-connections "
                 + "\(configuration.maxConnections) cannot all be accepted (raise ulimit -n)"

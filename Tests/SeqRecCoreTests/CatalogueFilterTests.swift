@@ -221,7 +221,34 @@ struct CatalogueFilterTests {
         let snapshot = try #require(second.catalogue.snapshot)
         let id = try #require(second.vocabulary?.id(ofToken: token))
         #expect(snapshot.unavailable[id >> 6] & (1 << UInt64(id & 63)) != 0)
-        #expect(snapshot.categories(of: Int32(id)).count == 1)
+        var categories: [Int32] = []
+        _ = snapshot.forEachCategory(of: Int32(id)) { categories.append($0); return true }
+        #expect(categories.count == 1)
+    }
+
+    /// Insert and remove against a Set, across the sorted ↔ bitset switches (rows/32 up, rows/64 down).
+    @Test func categoryMembersFollowASet() {
+        var random = Generator(state: 32)
+        var members = CategoryMembers(rows: 640)
+        var reference = Set<Int32>()
+        for step in 0..<6_000 {
+            let item = Int32(Int.random(in: 0..<640, using: &random))
+            let growing = (step / 1_000) % 2 == 0
+            if Int.random(in: 0..<4, using: &random) < (growing ? 3 : 1) {
+                members.insert(item)
+                reference.insert(item)
+            } else {
+                members.remove(item)
+                reference.remove(item)
+            }
+            #expect(members.count == reference.count)
+        }
+        for item in Int32(0)..<640 { #expect(members.contains(item) == reference.contains(item)) }
+        var bits = [UInt64](repeating: 0, count: 10)
+        bits.withUnsafeMutableBufferPointer { members.write(into: $0.baseAddress!, words: 10) }
+        var set: [Int32] = []
+        for item in 0..<640 where bits[item >> 6] & (UInt64(1) << UInt64(item & 63)) != 0 { set.append(Int32(item)) }
+        #expect(set == reference.sorted())
     }
 
     @Test func oldSnapshotsAreFreedOnlyAfterTheirReadersLeave() {
@@ -230,14 +257,14 @@ struct CatalogueFilterTests {
         weak var firstRef: CatalogueSnapshot?
         do {
             let first = CatalogueSnapshot(rows: 64, unavailable: [1], expiring: [], categoryNumbers: [:], members: [],
-                                          categoryStart: [Int32](repeating: 0, count: 65), categoryList: [], itemsWithAttributes: 1)
+                                          itemCategories: [UInt64](repeating: 0, count: 64), overflow: [], itemsWithAttributes: 1)
             firstRef = first
             slot.publish(first)
         }
         slot.read(reader) { snapshot in
             #expect(snapshot === firstRef)
             let second = CatalogueSnapshot(rows: 64, unavailable: [2], expiring: [], categoryNumbers: [:], members: [],
-                                           categoryStart: [Int32](repeating: 0, count: 65), categoryList: [], itemsWithAttributes: 1)
+                                           itemCategories: [UInt64](repeating: 0, count: 64), overflow: [], itemsWithAttributes: 1)
             slot.publish(second)   // from "another thread": the reader is still inside
             #expect(firstRef != nil, "a reader inside keeps the old snapshot alive")
             #expect(snapshot?.unavailable == [1])
@@ -253,8 +280,8 @@ struct CatalogueFilterTests {
         let rows = 4096
         func make(_ value: UInt64) -> CatalogueSnapshot {
             CatalogueSnapshot(rows: rows, unavailable: [UInt64](repeating: value, count: rows / 64), expiring: [],
-                              categoryNumbers: [:], members: [], categoryStart: [Int32](repeating: 0, count: rows + 1),
-                              categoryList: [], itemsWithAttributes: 0)
+                              categoryNumbers: [:], members: [], itemCategories: [UInt64](repeating: 0, count: rows),
+                              overflow: [], itemsWithAttributes: 0)
         }
         slot.publish(make(0))
         await withTaskGroup(of: Bool.self) { group in

@@ -77,6 +77,28 @@ struct KernelsGRUStepTests {
             }
         }
         expectRowPointersEqualBlock(layer, t)
+        expectPanelOrderIrrelevant(layer, t)
+    }
+
+    /// Walking the panels backwards (odd steps of a recurrence) gives bit-identical states: each panel's
+    /// units are computed from the old state alone, in the same order either way.
+    private func expectPanelOrderIrrelevant(_ layer: GRULayer, _ t: GRUStepCase) {
+        let d = t.hiddenWidth, rows = t.rows
+        guard rows > 0 else { return }
+        var rng = SplitMix64(seed: testSeed(rows, d, 9))
+        let gi = rng.floats(rows * 3 * d), start = rng.floats(rows * d)
+        for level in InstructionSet.allCases where level >= .avx2 && level <= InstructionSet.detected {
+            let kernels = Kernels(.instructionSet(level))
+            var forward = start, backward = start, scratch = [Float](repeating: 0, count: rows * d)
+            gi.withUnsafeBufferPointer { g in
+                let inputs = GRUStepInputs.block(g.baseAddress!, ldgi: 3 * d)
+                kernels.fusedGRUStep(rows: rows, weights: layer.recurrent, hiddenBias: layer.hidden.bias, inputs: inputs,
+                                     hidden: &forward, scratch: &scratch, panelsDescending: false)
+                kernels.fusedGRUStep(rows: rows, weights: layer.recurrent, hiddenBias: layer.hidden.bias, inputs: inputs,
+                                     hidden: &backward, scratch: &scratch, panelsDescending: true)
+            }
+            #expect(forward == backward, "\(t.testDescription) \(level): panels backwards changed the states")
+        }
     }
 
     /// Inputs given as row pointers (here: a block's rows in reverse order, each row's state moved with

@@ -103,6 +103,20 @@ struct KernelsSelectionTests {
         #expect(KernelSelection.recurrentStep(native: level) == level)
     }
 
+    /// GRU4Rec at one row (issue 17: `auto` measured slower than `simd` there): every kernel its request
+    /// calls — the fused recurrent step, `dense` as a one-row product (gemv xᵀ·A), the catalogue scan of one
+    /// session — gets the same implementation from both selections, so they run the same code.
+    @Test(arguments: [InstructionSet.avx2, .avx512])
+    func oneRowGRU4RecRunsTheSameCodeUnderAutoAndSIMD(_ level: InstructionSet) {
+        for selection in [KernelSelection.automatic, .forced(.simd)] {
+            #expect(selection.gemvBackend(trans: true, m: 128, n: 64) == .simd)
+            #expect(selection.catalogScan(sessions: 1) == .fused)
+        }
+        #expect(KernelSelection.simdProduct(transA: false, transB: false, native: level) == level)
+        #expect(KernelSelection.recurrentStep(native: level) == level)
+        #expect(KernelSelection.automatic.nativeLevel(detected: level) == KernelSelection.forced(.simd).nativeLevel(detected: level))
+    }
+
     @Test func nativeLevelIsCappedAtTheDetectedOne() {
         #expect(KernelSelection.automatic.nativeLevel(detected: .avx2) == .avx2)
         #expect(KernelSelection.forced(.simd).nativeLevel(detected: .avx512) == .avx512)

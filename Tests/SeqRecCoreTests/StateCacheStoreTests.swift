@@ -87,15 +87,27 @@ struct StateCacheStoreTests {
         #expect(Self.read(cache, neighbour) == nil)
     }
 
-    /// A session's next window supersedes its previous one: dropped at once, not counted as an eviction.
-    @Test func supersededRecordsAreDroppedWithoutEviction() throws {
+    /// A session's next window supersedes its previous one: still found (another session may have the
+    /// same window), but not counted as an eviction when its room is reused.
+    @Test func supersededRecordsStayFindableAndAreNotEvictions() throws {
         let cache = try Self.cache(budget: 64 << 10)
         Self.store(cache, 10, floats: 100)
         Self.store(cache, 11, floats: 100, superseding: 10)
-        #expect(Self.read(cache, 10) == nil)
+        #expect(Self.read(cache, 10) == 100)
         #expect(Self.read(cache, 11) == 100)
-        #expect(cache.usage.entries == 1 && cache.usage.evictions == 0)
-        #expect(cache.usage.liveBytes == 512)
+        #expect(cache.usage.entries == 2 && cache.usage.liveBytes == 1_024)
+
+        // Pairs (previous window, next window): only the next windows are lost state when reused.
+        let empty = try Self.cache(budget: 64 << 10)
+        let capacity = empty.ringBytes / 512
+        for pair in 0..<capacity {
+            Self.store(empty, 2 * pair, floats: 100)
+            Self.store(empty, 2 * pair + 1, floats: 100, superseding: 2 * pair)
+        }
+        let kept = (0..<(2 * capacity)).filter { Self.read(empty, $0) != nil }
+        let lostNextWindows = (0..<capacity).filter { !kept.contains(2 * $0 + 1) }.count
+        #expect(lostNextWindows > 0)
+        #expect(empty.usage.evictions == lostNextWindows)
     }
 
     /// Records of mixed sizes wrap around the ring's end (padding) and stay intact.

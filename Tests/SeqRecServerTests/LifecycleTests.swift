@@ -101,6 +101,18 @@ func answer(_ frame: Frame) throws -> String {
         #expect(throws: LifecycleFailure.self) { try reload(server, model: "nope") }
     }
 
+    @Test func aPolicyThatSelectsNothingOnDiskUnloadsNothing() throws {
+        let repository = try FakeRepository(["shop": [1, 2]])
+        let server = try server(repository, initial: [FakeBackend(name: "shop", version: 2)]) {
+            $0.versionPolicies = ["shop": .specific([7])]
+        }
+        defer { server.stop() }
+        let report = try reload(server)
+        #expect(report.loaded.isEmpty && report.retired.isEmpty)
+        #expect(report.skipped.contains { $0.contains("policy specific:7 selects none of the versions on disk (1, 2)") })
+        #expect(server.server.monitor.withLock { server.server.core.models.descriptions().map(\.version) } == [2])
+    }
+
     @Test func requestsInFlightFinishOnTheirVersionAndTheOldVersionIsDropped() throws {
         let repository = try FakeRepository(["shop": [1]])
         weak var weakOld: FakeBackend?

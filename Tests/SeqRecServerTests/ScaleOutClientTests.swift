@@ -2,10 +2,8 @@
 // suite (Clients/python/test_seqrec_pool.py: rendezvous, retry budget, back-off, failover against
 // fake replicas) runs with the Swift tests so CI runs it.
 import Foundation
-import SeqRecProtocol
 import Testing
 @testable import SeqRecClient
-@testable import SeqRecServer
 
 @Suite struct ScaleOutClientTests {
     /// The vectors Clients/python/test_seqrec_pool.py checks (SWIFT_VECTORS): a gateway written in
@@ -23,30 +21,6 @@ import Testing
     @Test func endpointNamesAreWhatTheHashUses() {
         #expect(SeqRecClient.Endpoint(host: "::1", port: 7878).description == "[::1]:7878")
         #expect(SeqRecClient.Endpoint(host: "10.0.0.2", port: 7878).description == "10.0.0.2:7878")
-    }
-
-    /// `--max-connection-age-s 1`: the Swift client's connections are replaced about every second
-    /// (GOAWAY OK) while it keeps calling, and no call fails.
-    @Test func swiftClientRidesThroughMaximumAgeGoAways() async throws {
-        let server = try TestServer(backends: [FakeBackend()]) { $0.maxConnectionAgeSeconds = 1 }
-        defer { server.stop() }
-        var configuration = SeqRecClient.Configuration()
-        configuration.connectionsPerEndpoint = 1
-        let client = try SeqRecClient(endpoints: [.init(port: server.port)], configuration: configuration)
-        defer { client.close() }
-        var connections = Set<Int32>()
-        let start = ContinuousClock.now
-        var calls = 0
-        while ContinuousClock.now - start < .milliseconds(3_500) {
-            _ = try await client.recommend(RecommendRequest(session: .internal([UInt32(calls % 50 + 1)]), k: 1),
-                                           sessionKey: "s", timeout: .seconds(10))
-            calls += 1
-            for thread in client.connectionThreads { connections.insert(thread.id) }
-            try await Task.sleep(for: .milliseconds(2))
-        }
-        #expect(calls > 100)
-        // Ages of 0.9...1.1 s over 3.5 s: at least 3 connections, every call answered.
-        #expect(connections.count >= 3, "\(connections.count) connections over \(calls) calls")
     }
 
     @Test(.enabled(if: ClientTests.python != nil, "needs python3 (present on CI)"))

@@ -43,11 +43,15 @@ void seqrec_gru_pack(long d, const float *w_hh, float *packed);
 /// One GRU step for R rows: gh = h·W_hhᵀ (+ b_hh when not NULL), r = σ(gi_r + gh_r), z = σ(gi_z + gh_z),
 /// n = tanh(gi_n + r ⊙ gh_n), h ← (1 − z) ⊙ n + z ⊙ h. Row i's 3D input projections (r | z | n, input
 /// bias included; not changed) are at gi_rows[i] when gi_rows is not NULL (rows anywhere, e.g. in a
-/// per-item table), else at gi + i·ldgi. `scratch` holds R × D floats.
+/// per-item table), else at gi + i·ldgi. `scratch` holds R × D floats. `descending` ≠ 0 walks the
+/// panels last to first (same results: panels are independent); alternating it from step to step starts
+/// each step on the panels the previous one left in L1.
 void seqrec_gru_step_avx512(long rows, long d, const float *packed, const float *b_hh,
-                            const float *const *gi_rows, const float *gi, long ldgi, float *h, float *scratch);
+                            const float *const *gi_rows, const float *gi, long ldgi, float *h, float *scratch,
+                            int descending);
 void seqrec_gru_step_avx2(long rows, long d, const float *packed, const float *b_hh,
-                          const float *const *gi_rows, const float *gi, long ldgi, float *h, float *scratch);
+                          const float *const *gi_rows, const float *gi, long ldgi, float *h, float *scratch,
+                          int descending);
 
 #ifdef __cplusplus
 }

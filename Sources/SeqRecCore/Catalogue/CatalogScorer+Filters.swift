@@ -95,17 +95,12 @@ extension CatalogScorer {
     private func greedy(_ pool: Recommendation, limit: Int32, k: Int, catalogue: CatalogueSnapshot) {
         for (item, score) in zip(pool.items, pool.scores) {
             guard cap.items.count < k else { return }
-            let categories = catalogue.categories(of: item)
-            var fits = true
-            for index in categories where cap.counts[Int(catalogue.categoryList[index])] >= limit {
-                fits = false
-                break
-            }
+            let fits = catalogue.forEachCategory(of: item) { cap.counts[Int($0)] < limit }
             guard fits else { continue }
-            for index in categories {
-                let category = catalogue.categoryList[index]
+            _ = catalogue.forEachCategory(of: item) { category in
                 if cap.counts[Int(category)] == 0 { cap.touched.append(category) }
                 cap.counts[Int(category)] += 1
+                return true
             }
             cap.items.append(item)
             cap.scores.append(score)

@@ -15,22 +15,22 @@ public final class CatalogueSnapshot: Sendable {
     let categoryNumbers: [String: Int32]
     /// Members by category number; nil for a category no item of this version has.
     let members: [CategoryMembers?]
-    /// Per item, its category numbers: categoryList[categoryStart[i] ..< categoryStart[i + 1]].
-    let categoryStart: [Int32]
-    let categoryList: [Int32]
+    /// Per item, its categories (`CategoryCodes`): up to two inline, more in `overflow`.
+    let itemCategories: [UInt64]
+    let overflow: [Int32]
     /// Items the catalogue holds attributes for that this version resolves (for metrics and GET).
     public let itemsWithAttributes: Int
 
     init(rows: Int, unavailable: [UInt64], expiring: [(time: Int64, item: Int32)], categoryNumbers: [String: Int32],
-         members: [CategoryMembers?], categoryStart: [Int32], categoryList: [Int32], itemsWithAttributes: Int) {
+         members: [CategoryMembers?], itemCategories: [UInt64], overflow: [Int32], itemsWithAttributes: Int) {
         self.rows = rows
         words = (rows + 63) / 64
         self.unavailable = unavailable
         self.expiring = expiring
         self.categoryNumbers = categoryNumbers
         self.members = members
-        self.categoryStart = categoryStart
-        self.categoryList = categoryList
+        self.itemCategories = itemCategories
+        self.overflow = overflow
         self.itemsWithAttributes = itemsWithAttributes
     }
 
@@ -57,7 +57,7 @@ public final class CatalogueSnapshot: Sendable {
             bits.update(repeating: 0, count: words)
             for name in filters.categoriesInclude {
                 guard let number = categoryNumbers[name], let set = members[Int(number)] else { continue }
-                set.write(into: bits, words: words, value: true)
+                set.write(into: bits, words: words)
             }
             for w in 0..<words { bits[w] = ~bits[w] }
         }
@@ -71,19 +71,52 @@ public final class CatalogueSnapshot: Sendable {
         }
         for name in filters.categoriesExclude {
             guard let number = categoryNumbers[name], let set = members[Int(number)] else { continue }
-            set.write(into: bits, words: words, value: true)
+            set.write(into: bits, words: words)
         }
     }
 
     /// Sets the bits of every member of category `number`.
     func excludeCategory(_ number: Int32, in bits: UnsafeMutablePointer<UInt64>) {
-        members[Int(number)]?.write(into: bits, words: words, value: true)
+        members[Int(number)]?.write(into: bits, words: words)
     }
 
-    /// The category numbers of `item` (valid while the snapshot is).
+    /// Calls `body` with each category number of `item` until it returns false; false if it did.
     @inline(__always)
-    func categories(of item: Int32) -> Range<Int> {
-        guard Int(item) < rows, Int(item) >= 0 else { return 0..<0 }
-        return Int(categoryStart[Int(item)]) ..< Int(categoryStart[Int(item) + 1])
+    func forEachCategory(of item: Int32, _ body: (Int32) -> Bool) -> Bool {
+        guard Int(item) < itemCategories.count, item >= 0 else { return true }
+        return CategoryCodes.forEach(itemCategories[Int(item)], overflow: overflow, body)
+    }
+}
+
+/// One item's categories in a UInt64: 0 = none; else the low half holds the first category + 1 and the
+/// high half the second + 1 (0 = none), or the high half is `spilled` and the low half an offset into
+/// an overflow array holding the count and then the categories.
+enum CategoryCodes {
+    static let spilled: UInt64 = 0xFFFF_FFFF
+
+    static func encode(_ categories: [Int32], overflow: inout [Int32]) -> UInt64 {
+        switch categories.count {
+        case 0: return 0
+        case 1: return UInt64(categories[0] + 1)
+        case 2: return UInt64(categories[0] + 1) | UInt64(categories[1] + 1) << 32
+        default:
+            let offset = overflow.count
+            overflow.append(Int32(categories.count))
+            overflow.append(contentsOf: categories)
+            return UInt64(offset) | spilled << 32
+        }
+    }
+
+    @inline(__always)
+    static func forEach(_ code: UInt64, overflow: [Int32], _ body: (Int32) -> Bool) -> Bool {
+        guard code != 0 else { return true }
+        let low = code & 0xFFFF_FFFF, high = code >> 32
+        if high == spilled {
+            let offset = Int(low), count = Int(overflow[offset])
+            for index in offset + 1 ... offset + count where !body(overflow[index]) { return false }
+            return true
+        }
+        if !body(Int32(low - 1)) { return false }
+        return high == 0 || body(Int32(high - 1))
     }
 }

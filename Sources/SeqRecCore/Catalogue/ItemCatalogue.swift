@@ -79,11 +79,18 @@ public final class ItemCatalogue: Sendable {
             throw CatalogueError(field: "updates", "\(updates.count) updates, at most \(Self.maxBatch) per batch; split it")
         }
         return try state.withLock { (state) throws(CatalogueError) -> Int in
-            state.versions.removeAll { $0.recommender == nil }
+            state.versions.removeAll { $0.recommender == nil }   // versions unloaded since
             var resolved: [AttributeUpdate] = []
             resolved.reserveCapacity(updates.count)
+            var newCategories = Set<String>()
             for (index, update) in updates.enumerated() {
-                do throws(CatalogueError) { resolved.append(try resolve(update, state)) } catch { throw error.within("updates[\(index)]") }
+                do throws(CatalogueError) {
+                    resolved.append(try resolve(update, state.versions))
+                    for category in update.categories ?? [] where state.categoryNumbers[category] == nil { newCategories.insert(category) }
+                } catch { throw error.within("updates[\(index)]") }
+            }
+            guard state.categoryNumbers.count + newCategories.count <= Self.maxCategories else {
+                throw CatalogueError(field: "updates", "the model would have more than \(Self.maxCategories) distinct categories")
             }
             try state.journal?.append(resolved)
             var touched: [String] = []
@@ -111,19 +118,24 @@ public final class ItemCatalogue: Sendable {
         }
     }
 
+    /// The updates of a PATCH body `{"updates": [...]}`, unresolved.
+    public static func parseBatch(_ body: [UInt8]) throws(CatalogueError) -> [AttributeUpdate] {
+        guard body.count <= 64 << 20 else { throw CatalogueError(field: "body", "\(body.count) bytes, at most 64 MiB") }
+        return try AttributeJournal.batch(try CatalogueJSON.parse(body[...]), tokenOnly: false)
+    }
+
     /// Parses and applies a PATCH body `{"updates": [...]}`.
     @discardableResult
     public func apply(json body: [UInt8]) throws(CatalogueError) -> Int {
-        guard body.count <= 64 << 20 else { throw CatalogueError(field: "body", "\(body.count) bytes, at most 64 MiB") }
-        let value = try CatalogueJSON.parse(body[...])
-        return try apply(try AttributeJournal.batch(value, tokenOnly: false))
+        try apply(try Self.parseBatch(body))
     }
 
     /// One item's attributes: its external id, its internal id in the newest attached version (nil when
     /// that version does not know it), and its attributes (the defaults when it has none).
     public func item(_ key: ItemKey) throws(CatalogueError) -> (token: String, id: Int32?, attributes: ItemAttributes) {
         try state.withLock { (state) throws(CatalogueError) in
-            let resolved = try resolve(AttributeUpdate(key: key), state)
+            state.versions.removeAll { $0.recommender == nil }
+            let resolved = try resolve(AttributeUpdate(key: key), state.versions)
             guard case .token(let token) = resolved.key else { fatalError("resolve returns tokens") }
             let id = state.versions.last(where: { $0.recommender != nil })?.internalID(of: token)
             return (token, id, state.items[token] ?? ItemAttributes())
@@ -137,9 +149,8 @@ public final class ItemCatalogue: Sendable {
 
     /// The update with its key as an external id known to the model (internal ids are read in the newest
     /// version; external ids must be known to some attached version, or any id when none is attached).
-    private func resolve(_ update: AttributeUpdate, _ state: State) throws(CatalogueError) -> AttributeUpdate {
+    private func resolve(_ update: AttributeUpdate, _ versions: [VersionAttributes]) throws(CatalogueError) -> AttributeUpdate {
         var resolved = update
-        let versions = state.versions.filter { $0.recommender != nil }
         switch update.key {
         case .token(let token):
             guard versions.isEmpty || versions.contains(where: { $0.internalID(of: token) != nil }) else {
@@ -153,12 +164,6 @@ public final class ItemCatalogue: Sendable {
                 throw CatalogueError(.notFound, field: "id", "internal id \(id) is not a recommendable id of model '\(name)'")
             }
             resolved.key = .token(token)
-        }
-        if let categories = update.categories {
-            let new = categories.filter { state.categoryNumbers[$0] == nil }.count
-            guard state.categoryNumbers.count + new <= Self.maxCategories else {
-                throw CatalogueError(field: "categories", "the model would have more than \(Self.maxCategories) distinct categories")
-            }
         }
         return resolved
     }

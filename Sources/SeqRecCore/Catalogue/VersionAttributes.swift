@@ -1,8 +1,9 @@
 // One model version's mutable copy of the attributes, by internal id, from which `ItemCatalogue` builds
 // the immutable snapshots it publishes to the version's `CatalogueSlot`. Only the catalogue's writer
-// touches it (under its lock). A publish copies the unavailable bits (rows/8 bytes) and rebuilds only
-// what changed: the per-item category table and the members of changed categories when categories
-// changed, the expiry order when expiries changed.
+// touches it (under its lock). Every change is O(1) or O(category size) in place, and a snapshot shares
+// the arrays (copy on write): a publish after n changes costs the copies of the arrays those changes
+// touched (unavailable bits rows/8 bytes, per-item categories rows·8 bytes, each changed category's
+// members), never a rebuild over all items.
 
 final class VersionAttributes {
     weak var recommender: Recommender?
@@ -12,17 +13,15 @@ final class VersionAttributes {
     private let vocabulary: Vocabulary?
 
     private var unavailable: [UInt64]
+    private var attributed: [UInt64]
+    private var attributedCount = 0
     private var expiry: [Int32: Int64] = [:]
-    private var itemCategories: [[Int32]]
-    private var attributed = Set<Int32>()
-    // What the last snapshot holds, reused while unchanged.
-    private var sortedExpiry: [(time: Int64, item: Int32)] = []
+    private var itemCategories: [UInt64]
+    private var overflow: [Int32] = []
+    private var overflowGarbage = 0
     private var members: [CategoryMembers?] = []
-    private var categoryStart: [Int32]
-    private var categoryList: [Int32] = []
+    private var sortedExpiry: [(time: Int64, item: Int32)] = []
     private var expiryChanged = false
-    private var changedCategories = Set<Int32>()
-    private var categoriesChanged = false
 
     init(_ recommender: Recommender) {
         self.recommender = recommender
@@ -31,8 +30,8 @@ final class VersionAttributes {
         recommendable = recommender.info.firstItem ..< rows
         vocabulary = recommender.vocabulary
         unavailable = [UInt64](repeating: 0, count: (rows + 63) / 64)
-        itemCategories = [[Int32]](repeating: [], count: rows)
-        categoryStart = [Int32](repeating: 0, count: rows + 1)
+        attributed = unavailable
+        itemCategories = [UInt64](repeating: 0, count: rows)
     }
 
     /// The internal id of external id `token` in this version, or nil when it has none.
@@ -54,24 +53,28 @@ final class VersionAttributes {
     /// Records `attributes` (category names already interned as `numbers`) for `token`.
     func set(_ token: String, _ attributes: ItemAttributes, numbers: [Int32]) {
         guard let item = internalID(of: token) else { return }
-        let index = Int(item)
-        attributed.insert(item)
-        if attributes.available {
-            unavailable[index >> 6] &= ~(1 << UInt64(index & 63))
-        } else {
-            unavailable[index >> 6] |= 1 << UInt64(index & 63)
+        let index = Int(item), word = index >> 6, bit: UInt64 = 1 << UInt64(index & 63)
+        if attributed[word] & bit == 0 {
+            attributed[word] |= bit
+            attributedCount += 1
         }
+        if attributes.available { unavailable[word] &= ~bit } else { unavailable[word] |= bit }
         if expiry[item] != attributes.expiresAt {
             expiry[item] = attributes.expiresAt
             expiryChanged = true
         }
-        let old = itemCategories[index]
-        if old != numbers {
-            for number in old where !numbers.contains(number) { changedCategories.insert(number) }
-            for number in numbers where !old.contains(number) { changedCategories.insert(number) }
-            itemCategories[index] = numbers
-            categoriesChanged = true
+        var old: [Int32] = []
+        _ = CategoryCodes.forEach(itemCategories[index], overflow: overflow) { old.append($0); return true }
+        guard old != numbers else { return }
+        for number in old where !numbers.contains(number) { members[Int(number)]?.remove(item) }
+        for number in numbers where !old.contains(number) {
+            while members.count <= Int(number) { members.append(nil) }
+            if members[Int(number)] == nil { members[Int(number)] = CategoryMembers(rows: rows) }
+            members[Int(number)]!.insert(item)
         }
+        if old.count > 2 { overflowGarbage += old.count + 1 }
+        itemCategories[index] = CategoryCodes.encode(numbers, overflow: &overflow)
+        if overflowGarbage > 1 << 16 && overflowGarbage * 2 > overflow.count { compactOverflow() }
     }
 
     /// An immutable snapshot of the current state, judged at `now` (already expired items are folded
@@ -81,13 +84,7 @@ final class VersionAttributes {
             sortedExpiry = expiry.map { (time: $0.value, item: $0.key) }.sorted { ($0.time, $0.item) < ($1.time, $1.item) }
             expiryChanged = false
         }
-        if categoriesChanged {
-            rebuildCategoryTable()
-            rebuildMembers(count: categoryCount)
-            categoriesChanged = false
-        } else if members.count < categoryCount {
-            members.append(contentsOf: repeatElement(nil, count: categoryCount - members.count))
-        }
+        while members.count < categoryCount { members.append(nil) }
         var bits = unavailable
         var firstFuture = 0
         while firstFuture < sortedExpiry.count && sortedExpiry[firstFuture].time <= now {
@@ -97,33 +94,19 @@ final class VersionAttributes {
         }
         let expiring = firstFuture == 0 ? sortedExpiry : Array(sortedExpiry[firstFuture...])
         return CatalogueSnapshot(rows: rows, unavailable: bits, expiring: expiring, categoryNumbers: categoryNumbers,
-                                 members: members, categoryStart: categoryStart, categoryList: categoryList,
-                                 itemsWithAttributes: attributed.count)
+                                 members: members.map { $0.flatMap { $0.count == 0 ? nil : $0 } },
+                                 itemCategories: itemCategories, overflow: overflow, itemsWithAttributes: attributedCount)
     }
 
-    private func rebuildCategoryTable() {
-        categoryList.removeAll(keepingCapacity: true)
-        for item in 0..<rows {
-            categoryStart[item] = Int32(categoryList.count)
-            categoryList.append(contentsOf: itemCategories[item])
+    /// Rewrites the overflow without the lists of items whose categories changed since.
+    private func compactOverflow() {
+        var compacted: [Int32] = []
+        for index in 0..<rows where itemCategories[index] >> 32 == CategoryCodes.spilled {
+            var list: [Int32] = []
+            _ = CategoryCodes.forEach(itemCategories[index], overflow: overflow) { list.append($0); return true }
+            itemCategories[index] = CategoryCodes.encode(list, overflow: &compacted)
         }
-        categoryStart[rows] = Int32(categoryList.count)
-    }
-
-    /// Members of the changed categories, in one pass over the per-item table (ids come out sorted).
-    private func rebuildMembers(count: Int) {
-        if members.count < count { members.append(contentsOf: repeatElement(nil, count: count - members.count)) }
-        guard !changedCategories.isEmpty else { return }
-        var wanted = [Bool](repeating: false, count: count)
-        for number in changedCategories { wanted[Int(number)] = true }
-        var lists = [[Int32]](repeating: [], count: count)
-        for item in 0..<rows {
-            for number in itemCategories[item] where wanted[Int(number)] { lists[Int(number)].append(Int32(item)) }
-        }
-        for number in changedCategories {
-            let items = lists[Int(number)]
-            members[Int(number)] = items.isEmpty ? nil : CategoryMembers(items: items, rows: rows)
-        }
-        changedCategories.removeAll(keepingCapacity: true)
+        overflow = compacted
+        overflowGarbage = 0
     }
 }

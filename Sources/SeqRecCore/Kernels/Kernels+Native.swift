@@ -22,16 +22,20 @@ enum NativeKernels {
     /// One GRU step over `rows` rows with W_hh packed by `GRURecurrentWeights` (see CSeqRecKernels.h).
     static func gruStep(_ level: InstructionSet, rows: Int, hiddenWidth d: Int, packed: UnsafePointer<Float>,
                         hiddenBias: UnsafePointer<Float>?, inputs: GRUStepInputs,
-                        hidden: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+                        hidden: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                        panelsDescending: Bool) {
         #if arch(x86_64)
         let (pointers, block, stride): (UnsafePointer<UnsafePointer<Float>?>?, UnsafePointer<Float>?, Int)
         switch inputs {
         case .rows(let rowPointers): (pointers, block, stride) = (rowPointers, nil, 0)
         case .block(let gi, let ldgi): (pointers, block, stride) = (nil, gi, ldgi)
         }
+        let descending: Int32 = panelsDescending ? 1 : 0
         switch level {
-        case .avx512: seqrec_gru_step_avx512(rows, d, packed, hiddenBias, pointers, block, stride, hidden, scratch)
-        case .avx2: seqrec_gru_step_avx2(rows, d, packed, hiddenBias, pointers, block, stride, hidden, scratch)
+        case .avx512:
+            seqrec_gru_step_avx512(rows, d, packed, hiddenBias, pointers, block, stride, hidden, scratch, descending)
+        case .avx2:
+            seqrec_gru_step_avx2(rows, d, packed, hiddenBias, pointers, block, stride, hidden, scratch, descending)
         case .portable: preconditionFailure("native GRU step called at the portable level")
         }
         #else
@@ -58,12 +62,25 @@ package final class GRURecurrentWeights: @unchecked Sendable {
         precondition(d > 0, "a GRU layer has at least one hidden unit")
         hiddenWidth = d
         let count = seqrec_gru_packed_count(d)
-        let block = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        let block = allocateCacheAligned(floats: count)
         seqrec_gru_pack(d, weights, block)  // writes every one of the `count` floats
         packed = UnsafePointer(block)
     }
 
     deinit {
-        UnsafeMutablePointer(mutating: packed).deallocate()
+        UnsafeMutableRawPointer(mutating: packed).deallocate()
     }
+}
+
+/// Bytes of a cache line, the alignment of every table a native kernel streams with 512-bit loads.
+let cacheLineBytes = 64
+
+/// Uninitialised floats starting on a cache line (free with `UnsafeMutableRawPointer.deallocate()`).
+/// A plain `allocate(capacity:)` of a large block comes from mmap at page + 16 bytes, so every 64-byte
+/// row of a packed panel would straddle two cache lines: each 512-bit load then costs two (measured in
+/// RESULTS.md, "GRU4Rec at one row").
+func allocateCacheAligned(floats count: Int) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1) * MemoryLayout<Float>.stride,
+                                     alignment: cacheLineBytes)
+        .bindMemory(to: Float.self, capacity: Swift.max(count, 1))
 }

@@ -171,10 +171,11 @@ package struct Kernels: Sendable {
 
     /// One GRU step for `rows` rows through the fused native kernel (only when `hasFusedGRUStep`):
     /// row i's 3D input projections (input bias included, not changed) per `inputs`, h [rows × D]
-    /// updated, `scratch` holds ≥ rows·D floats.
+    /// updated, `scratch` holds ≥ rows·D floats. `panelsDescending` walks W_hh's panels last to first: the
+    /// same result; a recurrence that alternates it reads the panels the previous step left in L1 first.
     package func fusedGRUStep(rows: Int, weights: GRURecurrentWeights, hiddenBias: UnsafePointer<Float>?,
                               inputs: GRUStepInputs, hidden: UnsafeMutablePointer<Float>,
-                              scratch: UnsafeMutablePointer<Float>) {
+                              scratch: UnsafeMutablePointer<Float>, panelsDescending: Bool = false) {
         guard let level = KernelSelection.recurrentStep(native: native) else {
             preconditionFailure("fusedGRUStep called under \(selection), which composes the step")
         }
@@ -184,7 +185,8 @@ package struct Kernels: Sendable {
             precondition(ldgi >= 3 * weights.hiddenWidth, "fusedGRUStep: ldgi \(ldgi) is less than 3·D")
         }
         NativeKernels.gruStep(level, rows: rows, hiddenWidth: weights.hiddenWidth, packed: weights.packed,
-                              hiddenBias: hiddenBias, inputs: inputs, hidden: hidden, scratch: scratch)
+                              hiddenBias: hiddenBias, inputs: inputs, hidden: hidden, scratch: scratch,
+                              panelsDescending: panelsDescending)
     }
 
     private var useReference: Bool { selection.elementwiseBackend == .naive }

@@ -3,7 +3,7 @@
 //
 // Records (a 64-byte header, then the payload floats, padded to 64 bytes) are appended to a ring of
 // the budget's bytes; the oldest bytes are reused first. A session stores a record on every click and
-// its previous one is dropped then, so the ring keeps the most recently used sessions: replacement by
+// its previous one is marked superseded then, so the ring keeps the most recently used sessions: replacement by
 // recency at byte granularity, with records only as long as their window (no slot sized for the
 // longest). A hit on a record in the older half of the ring copies it to the head (renewal), so a
 // window asked for again and again stays. Records idle longer than the idle time are not resumed.
@@ -34,8 +34,8 @@ package final class StateCache: @unchecked Sendable {
     private let ringMemory: HugePageRegion?
     /// One largest record, for renewals (used with `writer` held).
     private let scratch: UnsafeMutableRawPointer
-    /// Per index slot `tagWords` words: key.a, key.b, ring position + 1 (0: empty), last use (ns). The
-    /// record's header holds key.a, key.b, slot, record bytes, payload floats, aux.
+    /// Per index slot `tagWords` words: key.a, key.b, ring position + 1 (0: empty), last use (ns, with
+    /// `supersededFlag`). The record's header holds key.a, key.b, slot, record bytes, payload floats, aux.
     private let tags: UnsafeMutablePointer<Atomic<UInt64>>
     private let versions: UnsafeMutablePointer<Atomic<UInt64>>
     /// Log positions (bytes written since creation): records live in [tail, head).
@@ -45,6 +45,10 @@ package final class StateCache: @unchecked Sendable {
 
     static let ways = 16
     static let tagWords = 4
+    /// In a slot's last-use word: a later window of a session grew from this one. It stays findable
+    /// (another session may have the same window: sessions often start on the same item), is replaced
+    /// first, and is not counted as an eviction when dropped. Cleared when it is read again.
+    private static let supersededFlag: UInt64 = 1 << 63
     static let headerBytes = 64
     private static let tagBytes = tagWords * MemoryLayout<UInt64>.stride
 
@@ -86,6 +90,12 @@ package final class StateCache: @unchecked Sendable {
         ringMemory = HugePageRegion(bytes: ringBytes)
         ring = ringMemory?.start ?? .allocate(byteCount: ringBytes, alignment: 64)
         scratch = .allocate(byteCount: largest, alignment: 64)
+        if settings.prefault {
+            // Measured (Benchmarks/RESULTS.md, issue 14): until the ring had wrapped once, first touches
+            // cost a fresh server's SASRec requests about half their compute time.
+            memset(ring, 0, ringBytes)
+            memset(tagMemory, 0, slots * Self.tagWords * MemoryLayout<UInt64>.stride)
+        }
         writer.withLock { $0.budgetBytes = budget }
     }
 
@@ -120,7 +130,7 @@ package final class StateCache: @unchecked Sendable {
         let version = versions[set].load(ordering: .acquiring)
         guard version & 1 == 0, let slot = find(key, in: set) else { return false }
         let tag = tags + slot * Self.tagWords
-        let stored = tag[2].load(ordering: .relaxed), lastUse = tag[3].load(ordering: .relaxed)
+        let stored = tag[2].load(ordering: .relaxed), lastUse = tag[3].load(ordering: .relaxed) & ~Self.supersededFlag
         atomicMemoryFence(ordering: .acquiring)
         // The set changed while its slot was read: the fields may belong to different records.
         guard versions[set].load(ordering: .relaxed) == version, stored != 0 else { return false }
@@ -147,14 +157,17 @@ package final class StateCache: @unchecked Sendable {
     }
 
     /// Stores `floats` payload floats for `key` (written by `fill`), replacing the record of `key` if any.
-    /// `superseding`: a key whose record this one makes useless (a session's previous window), dropped
-    /// without counting an eviction.
+    /// `superseding`: the key of the window this one grew from (a session's previous click), marked
+    /// superseded.
     func store(_ key: WindowKey, floats: Int, aux: Int, now: UInt64, superseding: WindowKey? = nil,
                        _ fill: (UnsafeMutablePointer<Float>) -> Void) {
         precondition(floats > 0 && floats <= maxFloats, "state cache record of \(floats) floats, sized for \(maxFloats)")
         let bytes = Self.recordBytes(floats: floats)
         writer.withLock { usage in
-            if let superseding, superseding != key { drop(superseding, usage: &usage) }
+            if let superseding, superseding != key, let slot = find(superseding, in: set(of: superseding)) {
+                let word = tags[slot * Self.tagWords + 3].load(ordering: .relaxed)
+                tags[slot * Self.tagWords + 3].store(word | Self.supersededFlag, ordering: .relaxed)
+            }
             let position = reserve(bytes, now: now, usage: &usage)
             let header = ring + Int(position % UInt64(ringBytes))
             fill((header + Self.headerBytes).assumingMemoryBound(to: Float.self))
@@ -212,8 +225,7 @@ package final class StateCache: @unchecked Sendable {
             let header = (ring + Int(position % UInt64(ringBytes))).assumingMemoryBound(to: UInt64.self)
             let slot = Int(Int64(bitPattern: header[2])), bytes = Int(header[3])
             if slot >= 0, tags[slot * Self.tagWords + 2].load(ordering: .relaxed) == position + 1 {
-                let lastUse = tags[slot * Self.tagWords + 3].load(ordering: .relaxed)
-                if now >= lastUse && now - lastUse > idleNanoseconds { usage.expirations += 1 } else { usage.evictions += 1 }
+                count(droppingSlot: slot, now: now, usage: &usage)
                 clear(slot, usage: &usage)
             }
             position += UInt64(bytes)
@@ -245,14 +257,15 @@ package final class StateCache: @unchecked Sendable {
                 chosen = slot
                 break
             }
-            let lastUse = tag[3].load(ordering: .relaxed)
-            let rank: UInt64 = stored == 0 ? 0 : now >= lastUse && now - lastUse > idleNanoseconds ? 1 : stored + 1
+            let word = tag[3].load(ordering: .relaxed), lastUse = word & ~Self.supersededFlag
+            let spent = word & Self.supersededFlag != 0 || (now >= lastUse && now - lastUse > idleNanoseconds)
+            let rank: UInt64 = stored == 0 ? 0 : spent ? 1 : stored + 1
             if rank < oldest { (chosen, oldest) = (slot, rank) }
         }
         let tag = tags + chosen * Self.tagWords
         if tag[2].load(ordering: .relaxed) != 0 {
             let replacingOwn = tag[0].load(ordering: .relaxed) == key.a && tag[1].load(ordering: .relaxed) == key.b
-            if !replacingOwn { if oldest == 1 { usage.expirations += 1 } else { usage.evictions += 1 } }
+            if !replacingOwn { count(droppingSlot: chosen, now: now, usage: &usage) }
             clear(chosen, usage: &usage)
         }
         header.assumingMemoryBound(to: UInt64.self)[2] = UInt64(bitPattern: Int64(chosen))
@@ -268,9 +281,12 @@ package final class StateCache: @unchecked Sendable {
         usage.stores += 1
     }
 
-    /// Unindexes the record of `key`, if any.
-    private func drop(_ key: WindowKey, usage: inout StateCacheUsage) {
-        if let slot = find(key, in: set(of: key)) { clear(slot, usage: &usage) }
+    /// Counts the record of `slot`, about to be dropped, as an expiration (idle too long), an eviction
+    /// (still resumable), or nothing (superseded).
+    private func count(droppingSlot slot: Int, now: UInt64, usage: inout StateCacheUsage) {
+        let word = tags[slot * Self.tagWords + 3].load(ordering: .relaxed), lastUse = word & ~Self.supersededFlag
+        if word & Self.supersededFlag != 0 { return }
+        if now >= lastUse && now - lastUse > idleNanoseconds { usage.expirations += 1 } else { usage.evictions += 1 }
     }
 
     private func clear(_ slot: Int, usage: inout StateCacheUsage) {

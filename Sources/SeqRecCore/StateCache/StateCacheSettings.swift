@@ -7,6 +7,10 @@ public struct StateCacheSettings: Sendable, Equatable {
     public var budgetBytes: Int
     /// A stored window not used for this long is no longer resumed from.
     public var idleSeconds: Int
+    /// Touch the whole budget when the model loads (the server does): the memory is resident from the
+    /// start, and no request pays for first-touching a page of it. Off: pages are touched as the cache
+    /// fills (in-process users with many short-lived models).
+    public var prefault = false
 
     /// 128 MiB: about 6,000 SASRec sessions of 20 clicks (hidden 64, 2 layers) or 250,000 GRU4Rec
     /// sessions (hidden 64) resumable at once (Benchmarks/RESULTS.md, "state cache").
@@ -21,9 +25,10 @@ public struct StateCacheSettings: Sendable, Equatable {
         self.init(budgetBytes: megabytes << 20, idleSeconds: idleSeconds)
     }
 
-    public init(budgetBytes: Int, idleSeconds: Int = defaultIdleSeconds) {
+    public init(budgetBytes: Int, idleSeconds: Int = defaultIdleSeconds, prefault: Bool = false) {
         self.budgetBytes = budgetBytes
         self.idleSeconds = idleSeconds
+        self.prefault = prefault
     }
 
     public var isEnabled: Bool { budgetBytes > 0 }
@@ -44,12 +49,14 @@ public struct StateCacheSettings: Sendable, Equatable {
 public struct StateCacheUsage: Sendable, Equatable {
     /// The budget: ring and index together.
     public var budgetBytes = 0
-    /// Bytes of the records that can still be resumed from (headers and padding to 64 bytes included).
+    /// Bytes of the records that can still be resumed from (headers and padding to 64 bytes included),
+    /// superseded ones (windows a session has grown beyond) included until their room is reused.
     public var liveBytes = 0
     public var entries = 0
     /// Records stored.
     public var stores = 0
-    /// Resumable records dropped for room before their idle time ran out.
+    /// Records dropped for room before their idle time ran out that no later window of their session
+    /// had superseded: states a session could still have resumed from.
     public var evictions = 0
     /// Records dropped after their idle time ran out.
     public var expirations = 0

@@ -64,6 +64,10 @@ public final class AdminRouter: Sendable {
             reload(model: nil, respond: respond)
             return
         }
+        if collection == "models", rest.count >= 2, rest[1] == "items" {   // item attributes (ItemRoutes.swift)
+            ItemRoutes.handle(request, rest: rest, services: services.itemAttributes(), respond: respond)
+            return
+        }
         switch rest.count {
         case 0:
             guard allow(request, ["GET", "HEAD"], respond, json: true) else { return }
@@ -164,8 +168,9 @@ public final class AdminRouter: Sendable {
         }
         services.recommend(parsed.request, timeoutMicroseconds: parsed.timeoutMicroseconds) { outcome in
             switch outcome {
-            case .answered(let response, let titles):
-                respond(HTTPResponse(status: .ok, contentType: Self.jsonType, body: RecommendJSON.render(response, titles: titles)))
+            case .answered(let response, let titles, let becauseTitles):
+                respond(HTTPResponse(status: .ok, contentType: Self.jsonType,
+                                     body: RecommendJSON.render(response, titles: titles, becauseTitles: becauseTitles)))
             case .failed(let code, let message, let retryAfter):
                 var response = Self.error(code, message)
                 if let retryAfter, code == .resourceExhausted || code == .unavailable {

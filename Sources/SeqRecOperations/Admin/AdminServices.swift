@@ -5,8 +5,8 @@ import SeqRecProtocol
 
 /// How a recommend submitted through the admin port ended.
 public enum AdminRecommendOutcome: Sendable, Equatable {
-    /// The answer, and optionally a display title per item.
-    case answered(RecommendResponse, titles: [String?]?)
+    /// The answer, and optionally a display title per item and per explained contributor.
+    case answered(RecommendResponse, titles: [String?]?, becauseTitles: [[String?]]? = nil)
     /// A protocol status other than OK; `retryAfterMilliseconds` for RESOURCE_EXHAUSTED/UNAVAILABLE.
     case failed(StatusCode, message: String, retryAfterMilliseconds: UInt32?)
 }
@@ -40,6 +40,8 @@ public protocol AdminServices: AnyObject, Sendable {
     func gauges() -> ServerGauges
     /// Loaded model versions for /metrics.
     func modelMetrics() -> [ModelMetrics]
+    /// The item-attribute endpoints' services (ItemRoutes.swift; default nil: none).
+    func itemAttributes() -> (any ItemAttributeServices)?
 }
 
 /// The model lifecycle (docs/OPERATIONS.md §11). Servers without a model repository (and test fakes)

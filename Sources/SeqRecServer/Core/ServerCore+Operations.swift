@@ -37,11 +37,17 @@ extension ServerCore {
             let items: ItemIDs = pool[slot].externalIDs
                 ? .external(ids.map { backend.token(of: $0) ?? "" })
                 : .internal(ids.map { UInt32(bitPattern: $0) })
+            let explanations = QueryBuilder.explanations(
+                of: pool[slot].result, limit: pool[slot].explainContributors, externalIDs: pool[slot].externalIDs,
+                token: { backend.token(of: $0) ?? "" })
             let response = RecommendResponse(
                 modelName: backend.info.name, modelVersion: backend.info.version, items: items,
                 scores: pool[slot].result.scores,
-                embedding: pool[slot].query.includeEmbedding ? pool[slot].result.embedding : [])
-            completion(.answered(response, titles: ids.map { backend.title(of: $0) }))
+                embedding: pool[slot].query.includeEmbedding ? pool[slot].result.embedding : [],
+                usedFallback: pool[slot].result.usedFallback, explanations: explanations)
+            let becauseTitles = explanations == nil ? nil : QueryBuilder.contributorTitles(
+                of: pool[slot].result, limit: pool[slot].explainContributors, title: { backend.title(of: $0) })
+            completion(.answered(response, titles: ids.map { backend.title(of: $0) }, becauseTitles: becauseTitles))
         case .expired:
             statistics.expiredInQueue += 1
             completion(.failed(.deadlineExceeded, message: "deadline passed while the request waited in the queue",

@@ -85,9 +85,6 @@ extension ServerCore {
         }
     }
 
-    /// Until RECOMMEND carries a session key (protocol v2), version-0 requests route as keyless ones.
-    static let noSessionKey: [UInt8] = []
-
     /// Why a request was not queued.
     struct Refusal: Error {
         var status: StatusCode
@@ -107,7 +104,7 @@ extension ServerCore {
         // The version: the one asked for, or the model's routing (docs/OPERATIONS.md §11.4). The slot
         // index of that loaded version is the "model" of the queues, the request slot and the runners.
         let chosen = request.modelVersion == 0
-            ? models.route(model: named, sessionKey: Self.noSessionKey)
+            ? models.route(model: named, sessionKey: request.sessionKey)
             : models.slot(model: named, version: request.modelVersion)
         guard let model = chosen else {
             countRefusal(.notFound, model: nil)
@@ -129,6 +126,7 @@ extension ServerCore {
         let budget = UInt64(min(requested, configuration.maxTimeoutMicroseconds)) * 1_000
         pool[slot].model = model
         pool[slot].externalIDs = request.usesExternalIDs
+        pool[slot].explainContributors = request.explainContributors
         pool[slot].enqueuedAt = now
         pool[slot].deadline = now &+ budget
         pool[slot].outcome = .queued
@@ -224,6 +222,12 @@ extension ServerCore {
         let requestID = pool[slot].requestID
         // The codec is inlinable, so these calls are specialised for the slot's concrete buffers and
         // allocate nothing (Benchmarks/Tests/SeqRecBenchTests/ServerAllocationTests.swift).
+        // Explanations (asked for only on version 2) are built per answer: they cost an extra model
+        // batch anyway. The fallback flag is written only on version 2 connections.
+        let usedFallback = pool[slot].result.usedFallback
+        let explanations = QueryBuilder.explanations(
+            of: pool[slot].result, limit: pool[slot].explainContributors, externalIDs: externalIDs,
+            token: { backend.token(of: $0) ?? "" })
         withMachine(index) { machine in
             let version = machine.version
             machine.output.append { output in
@@ -232,12 +236,13 @@ extension ServerCore {
                     RecommendResponse.encodeFrame(
                         requestID: requestID, modelName: backend.info.name, modelVersion: backend.info.version,
                         items: items, scores: pool[slot].result.scores, embedding: embedding, version: version,
+                        usedFallback: usedFallback, explanations: explanations,
                         externalID: { backend.token(of: Int32(bitPattern: $0)) ?? "" }, into: &output)
                 } else {
                     RecommendResponse.encodeFrame(
                         requestID: requestID, modelName: backend.info.name, modelVersion: backend.info.version,
                         items: items, scores: pool[slot].result.scores, embedding: embedding, version: version,
-                        into: &output)
+                        usedFallback: usedFallback, explanations: explanations, into: &output)
                 }
             }
         }
