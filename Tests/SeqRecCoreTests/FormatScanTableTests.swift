@@ -101,15 +101,16 @@ struct FormatScanTableTests {
         }
         let reference = fp32.makeContext(), context = exact.makeContext()
         var batch: [Recommendation] = []
-        try context.recommend(queries[...], into: &batch)   // 16 sessions: the int8 scan for a batch
+        try context.recommend(queries[..<8], into: &batch)   // 8 sessions: the int8 scan for a batch
         for (b, query) in queries.enumerated() {
             let expected = try reference.recommend(query)   // one session: the fp32 fused scan
             let single = try context.recommend(query)
             #expect(single.items == expected.items && single.scores == expected.scores, "session \(b)")
-            #expect(batch[b].items == expected.items && batch[b].scores == expected.scores, "batched session \(b)")
+            if b < 8 { #expect(batch[b].items == expected.items && batch[b].scores == expected.scores, "batched session \(b)") }
         }
         let statistics = try #require(context.exactScanStatistics)
-        #expect(statistics.approximate + statistics.fallbacks == 2 * queries.filter { $0.candidates == nil }.count)
+        #expect(statistics.approximate + statistics.fallbacks
+                == queries.filter { $0.candidates == nil }.count + queries[..<8].filter { $0.candidates == nil }.count)
         #expect(statistics.approximate > 0)
     }
 }

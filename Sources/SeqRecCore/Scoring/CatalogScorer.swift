@@ -3,7 +3,7 @@
 //   fused (KernelSelection.catalogScan, 1–8 sessions): per slab of S rows, each session's FusedScan → its TopKHeap
 //   batched (more sessions): per slab of S rows, groups of 32/8 sessions in lanes (BatchScan) → their TopKHeaps
 //   blocked: readout [F, w] · table[lo..<hi]ᵀ → block [F, C] (+ bias) → one TopKHeap per session
-//   int8 exact (a model with an int8 scan table, fused/batched selections): ExactScan, the fp32 fused scan's result
+//   int8 exact (a model with an int8 scan table, 1–8 sessions where fused would run): ExactScan, the fused scan's result
 
 /// Per-context scoring state (chunk buffer, heaps, filter bitsets), sized once; never allocates.
 final class CatalogScorer {
@@ -113,7 +113,7 @@ final class CatalogScorer {
         let w = table.width
         var low = table.firstItem
         let scan = kernels.selection.catalogScan(sessions: count)
-        if let exact, scan != .blocked {
+        if let exact, scan == .fused {   // 1–8 sessions: above, the batched fp32 scan was faster (KERNELS.md)
             exact.scan(count: count, sessions: fullCatalog, readouts: compact, heaps: heaps, excluded: excluded,
                        words: words, dot: int8DotPath(kernels))
             return
