@@ -35,6 +35,7 @@ enum ServeCommand {
         // --kernels is not given).
         configuration.kernels = try configuration.kernels ?? KernelSelection.fromEnvironment()
         configuration.tableMemory = try TableMemory.fromEnvironment()
+        configuration.scanTable = try ScanTablePolicy.fromEnvironment()
         let settings: [String: JSONValue] = configuration.settings(tokenFile: tokenFile(prepared))
         if prepared.printConfig {
             let effective: [String: JSONValue] = ServeArguments.effectiveSettings(prepared, server: settings)

@@ -97,7 +97,7 @@ public enum ScanTablePolicy: String, Sendable, CaseIterable {
     /// Always the fp32 scan (the int8 table, if any, is ignored).
     case fp32
 
-    /// The variable SeqRec's benchmark reads (`fromEnvironment()`); the library never reads it.
+    /// The variable `seqrec serve` and the benchmarks read (`fromEnvironment()`); the library never reads it.
     public static let environmentVariable = "SEQREC_SCAN_TABLE"
 
     /// nil (unset) → `.automatic`; "auto" | "fp32" → that policy; anything else throws.

@@ -31,7 +31,8 @@ package enum VersionLoader {
         do {
             recommender = try Recommender(path: path, name: name, kernels: configuration.kernels ?? .automatic,
                                           maxBatch: configuration.maxBatch, tableMemory: configuration.tableMemory,
-                                          stateCache: configuration.stateCacheSettings)
+                                          stateCache: configuration.stateCacheSettings,
+                                          scanTable: configuration.scanTable)
         } catch {
             let unreadable = !FileSystem.isReadableFile(path)
             throw VersionLoadError(unreadable ? .unreadable : .corrupt, "\(path): \(error)")
