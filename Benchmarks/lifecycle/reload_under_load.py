@@ -62,7 +62,7 @@ def start_server(repository, out, name, extra=()):
     log = open(os.path.join(out, f"{name}.log"), "w")
     process = subprocess.Popen([os.path.join(BIN, "seqrec"), "serve", "--model-repository", repository,
                                 "--port", str(port), "--admin-port", str(admin), "--workers", "1",
-                                "--state-cache", "0", "--log-format", "json", *extra],
+                                "--state-cache-mb", "0", "--log-format", "json", *extra],
                                stdout=log, stderr=log, cwd=ROOT)
     wait_ready(port, process)
     return process, port, admin
