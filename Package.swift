@@ -82,7 +82,7 @@ let package = Package(
         ),
         .systemLibrary(name: "CLinux"),
         .target(name: "SeqRecPosix", dependencies: ["CLinux"]),
-        .target(name: "CSeqRecKernels"),
+        .target(name: "CSeqRecKernels", dependencies: ["CSeqRecCPU"]),
         .target(name: "SeqRecCore", dependencies: ["CBLAS", "CSeqRecKernels"], swiftSettings: isa.swiftSettings),
         .target(name: "CSeqRecCPU", cSettings: isa.checkSettings),
         .target(name: "SeqRecProtocol"),

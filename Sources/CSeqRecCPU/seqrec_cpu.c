@@ -76,7 +76,12 @@ void seqrec_cpuid_read(seqrec_cpuid_words *words) {
     unsigned int eax, ebx, ecx, edx;
     words->max_leaf = __get_cpuid_max(0, 0);
     if (words->max_leaf >= 1 && __get_cpuid(1, &eax, &ebx, &ecx, &edx)) words->leaf1_ecx = ecx;
-    if (words->max_leaf >= 7 && __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) words->leaf7_ebx = ebx;
+    if (words->max_leaf >= 7 && __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {
+        words->leaf7_ebx = ebx;
+        words->leaf7_ecx = ecx;
+        // eax of sub-leaf 0 is the highest sub-leaf of leaf 7.
+        if (eax >= 1 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) words->leaf7_1_eax = eax;
+    }
     if (__get_cpuid_max(0x80000000, 0) >= 0x80000001 && __get_cpuid(0x80000001, &eax, &ebx, &ecx, &edx)) {
         words->ext1_ecx = ecx;
     }

@@ -1,34 +1,38 @@
-// Run-time detection of the instruction-set level (see CSeqRecKernels.h). AVX state must be enabled by
-// the OS (XCR0), not only present in cpuid, or the first ymm/zmm instruction faults.
+// Run-time detection of the kernels' instruction-set level and extensions (see CSeqRecKernels.h,
+// seqrec_scan.h), decided from the cpuid/xgetbv words of CSeqRecCPU's reader, the one place that executes
+// cpuid. AVX state must be enabled by the OS (XCR0), not only present in cpuid, or the first ymm/zmm
+// instruction faults. On other architectures the reader returns all-zero words: portable, no extensions.
 #include "CSeqRecKernels.h"
+#include "seqrec_cpu.h"
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-#include <stdint.h>
+static int bit(unsigned long long word, int n) { return (int)((word >> n) & 1); }
 
-static uint64_t read_xcr0(void) {
-    uint32_t eax, edx;
-    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-    return ((uint64_t)edx << 32) | eax;
-}
-
-int seqrec_cpu_level(void) {
-    unsigned int eax, ebx, ecx, edx;
-    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return SEQREC_CPU_PORTABLE;
-    const int fma = (ecx >> 12) & 1, osxsave = (ecx >> 27) & 1, avx = (ecx >> 28) & 1;
+int seqrec_cpu_level_of(const seqrec_cpuid_words *words) {
+    const int fma = bit(words->leaf1_ecx, 12), osxsave = bit(words->leaf1_ecx, 27), avx = bit(words->leaf1_ecx, 28);
     if (!(fma && osxsave && avx)) return SEQREC_CPU_PORTABLE;
-    const uint64_t xcr0 = read_xcr0();
-    if ((xcr0 & 0x6) != 0x6) return SEQREC_CPU_PORTABLE;  // SSE and AVX (ymm) state
-    if (__get_cpuid_max(0, NULL) < 7) return SEQREC_CPU_PORTABLE;
-    __cpuid_count(7, 0, eax, ebx, ecx, edx);
-    const int avx2 = (ebx >> 5) & 1;
-    if (!avx2) return SEQREC_CPU_PORTABLE;
-    const int avx512f = (ebx >> 16) & 1, avx512dq = (ebx >> 17) & 1, avx512bw = (ebx >> 30) & 1,
-              avx512vl = (ebx >> 31) & 1;
-    const int zmm_state = (xcr0 & 0xE6) == 0xE6;  // opmask, upper halves of zmm0–15, zmm16–31
+    if ((words->xcr0 & 0x6) != 0x6) return SEQREC_CPU_PORTABLE;  // SSE and AVX (ymm) state
+    if (words->max_leaf < 7 || !bit(words->leaf7_ebx, 5)) return SEQREC_CPU_PORTABLE;  // AVX2
+    const int avx512f = bit(words->leaf7_ebx, 16), avx512dq = bit(words->leaf7_ebx, 17),
+              avx512bw = bit(words->leaf7_ebx, 30), avx512vl = bit(words->leaf7_ebx, 31);
+    const int zmm_state = (words->xcr0 & 0xE6) == 0xE6;  // opmask, upper halves of zmm0–15, zmm16–31
     if (avx512f && avx512dq && avx512bw && avx512vl && zmm_state) return SEQREC_CPU_AVX512;
     return SEQREC_CPU_AVX2;
 }
-#else
-int seqrec_cpu_level(void) { return SEQREC_CPU_PORTABLE; }
-#endif
+
+int seqrec_cpu_level(void) {
+    seqrec_cpuid_words words;
+    seqrec_cpuid_read(&words);
+    return seqrec_cpu_level_of(&words);
+}
+
+int seqrec_cpu_has_avx512_vnni(void) {
+    seqrec_cpuid_words words;
+    seqrec_cpuid_read(&words);
+    return seqrec_cpu_level_of(&words) >= SEQREC_CPU_AVX512 && bit(words.leaf7_ecx, 11);
+}
+
+int seqrec_cpu_has_avx_vnni(void) {
+    seqrec_cpuid_words words;
+    seqrec_cpuid_read(&words);
+    return seqrec_cpu_level_of(&words) >= SEQREC_CPU_AVX2 && bit(words.leaf7_1_eax, 4);
+}

@@ -6,24 +6,7 @@
 #include "CSeqRecKernels.h"
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
-
-int seqrec_cpu_has_avx512_vnni(void) {
-    if (seqrec_cpu_level() < SEQREC_CPU_AVX512) return 0;
-    unsigned int eax, ebx, ecx, edx;
-    __cpuid_count(7, 0, eax, ebx, ecx, edx);
-    return (ecx >> 11) & 1;
-}
-
-int seqrec_cpu_has_avx_vnni(void) {
-    if (seqrec_cpu_level() < SEQREC_CPU_AVX2) return 0;
-    unsigned int eax, ebx, ecx, edx;
-    __cpuid_count(7, 0, eax, ebx, ecx, edx);
-    if (eax < 1) return 0;  // no sub-leaf 1
-    __cpuid_count(7, 1, eax, ebx, ecx, edx);
-    return (eax >> 4) & 1;
-}
 
 #define AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")))
 #define AVX_VNNI __attribute__((target("avxvnni,avx2,fma")))
@@ -167,7 +150,4 @@ AVX2 void seqrec_dot_i8_avx2(long count, long width, const int8_t *rows, const i
         out[i] = sum + tail_dot(row, query, whole, width);
     }
 }
-#else
-int seqrec_cpu_has_avx512_vnni(void) { return 0; }
-int seqrec_cpu_has_avx_vnni(void) { return 0; }
 #endif

@@ -1,4 +1,5 @@
 import CSeqRecCPU
+import CSeqRecKernels
 import Foundation
 @testable import SeqRecCore
 import Testing
@@ -16,7 +17,7 @@ struct PortabilityAndOutputTests {
     /// A Haswell-class CPU with an AVX-enabling OS: everything of x86-64-v3, nothing of v4.
     static let haswell = seqrec_cpuid_words(
         max_leaf: 13, leaf1_ecx: 1 << 0 | 1 << 9 | 1 << 12 | 1 << 13 | 1 << 19 | 1 << 20 | 1 << 22 | 1 << 23 | 1 << 27 | 1 << 28 | 1 << 29,
-        leaf7_ebx: 1 << 3 | 1 << 5 | 1 << 8, ext1_ecx: 1 << 0 | 1 << 5, xcr0: 0b111)
+        leaf7_ebx: 1 << 3 | 1 << 5 | 1 << 8, ext1_ecx: 1 << 0 | 1 << 5, xcr0: 0b111, leaf7_ecx: 0, leaf7_1_eax: 0)
 
     @Test func levelsAreCheckedFeatureByFeature() {
         #expect(Self.missing(3, Self.haswell).count == 0)
@@ -36,6 +37,34 @@ struct PortabilityAndOutputTests {
         let nothing = Self.missing(3, seqrec_cpuid_words())
         #expect(nothing.count == 18 && nothing.names.hasPrefix("sse3 ssse3 cx16"))
         #expect(Self.missing(1, seqrec_cpuid_words()).count == 0, "x86-64 itself needs nothing beyond the architecture")
+    }
+
+    /// The kernels' run-time level (CSeqRecKernels/cpu.c) is decided from the same words: AVX2 needs FMA,
+    /// AVX and ymm state; AVX-512 needs F/DQ/BW/VL and the OS saving opmask and zmm state.
+    @Test func kernelLevelsComeFromTheSameWords() {
+        var haswell = Self.haswell
+        #expect(seqrec_cpu_level_of(&haswell) == SEQREC_CPU_AVX2)
+        var skylakeX = Self.haswell
+        skylakeX.leaf7_ebx |= 1 << 16 | 1 << 17 | 1 << 30 | 1 << 31
+        skylakeX.xcr0 = 0xE7
+        #expect(seqrec_cpu_level_of(&skylakeX) == SEQREC_CPU_AVX512)
+        var zmmStateHidden = skylakeX
+        zmmStateHidden.xcr0 = 0b111    // e.g. a hypervisor that does not save zmm state
+        #expect(seqrec_cpu_level_of(&zmmStateHidden) == SEQREC_CPU_AVX2)
+        var noBW = skylakeX
+        noBW.leaf7_ebx &= ~(1 << 30)
+        #expect(seqrec_cpu_level_of(&noBW) == SEQREC_CPU_AVX2)
+        var noFMA = Self.haswell
+        noFMA.leaf1_ecx &= ~(1 << 12)
+        #expect(seqrec_cpu_level_of(&noFMA) == SEQREC_CPU_PORTABLE)
+        var lowLeaf = Self.haswell
+        lowLeaf.max_leaf = 6           // leaf 7 absent: no AVX2
+        #expect(seqrec_cpu_level_of(&lowLeaf) == SEQREC_CPU_PORTABLE)
+        var nothing = seqrec_cpuid_words()
+        #expect(seqrec_cpu_level_of(&nothing) == SEQREC_CPU_PORTABLE)
+        var thisCPU = seqrec_cpuid_words()
+        seqrec_cpuid_read(&thisCPU)
+        #expect(seqrec_cpu_level_of(&thisCPU) == seqrec_cpu_level())
     }
 
     @Test func theListOfMissingFeaturesIsTruncatedSafely() {

@@ -6,13 +6,17 @@
 
 #include <stddef.h>
 
-/// The cpuid/xgetbv words the x86-64 ISA levels are defined by.
+/// The cpuid/xgetbv words the x86-64 ISA levels and the kernels' extensions are defined by. This target
+/// owns the one cpuid reader: the start-up check and CSeqRecKernels' run-time dispatch (cpu.c) both
+/// decide from these words.
 typedef struct {
     unsigned int max_leaf;       // cpuid(0).eax
     unsigned int leaf1_ecx;      // cpuid(1).ecx
     unsigned int leaf7_ebx;      // cpuid(7, 0).ebx (0 when max_leaf < 7)
     unsigned int ext1_ecx;       // cpuid(0x80000001).ecx
     unsigned long long xcr0;     // xgetbv(0) (0 when the OS has not enabled XSAVE)
+    unsigned int leaf7_ecx;      // cpuid(7, 0).ecx, e.g. bit 11 AVX512_VNNI (0 when max_leaf < 7)
+    unsigned int leaf7_1_eax;    // cpuid(7, 1).eax, e.g. bit 4 AVX-VNNI, bit 5 AVX512_BF16 (0 without sub-leaf 1)
 } seqrec_cpuid_words;
 
 /// The level the package was built for: 1 = x86-64, 2 = x86-64-v2, 3 = x86-64-v3, 4 = x86-64-v4

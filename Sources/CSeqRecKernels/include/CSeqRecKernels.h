@@ -14,10 +14,14 @@
 
 #include <stddef.h>
 #include "seqrec_scan.h"  // the int8 scan kernels (scan engineer's file)
+#include "seqrec_cpu.h"   // seqrec_cpuid_words: CSeqRecCPU owns the cpuid reader
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/// The level (SEQREC_CPU_*) of the CPU described by `words`; `seqrec_cpu_level` applies it to this CPU.
+int seqrec_cpu_level_of(const seqrec_cpuid_words *words);
 
 /// Instruction-set levels, ordered: a CPU at level L can run every level below it.
 #define SEQREC_CPU_PORTABLE 0  ///< no kernel of this target may run
