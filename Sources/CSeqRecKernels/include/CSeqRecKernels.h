@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include "seqrec_scan.h"  // the int8 scan kernels (scan engineer's file)
+#include "seqrec_scan_bf16.h"  // the bf16 scan kernels
 
 #ifdef __cplusplus
 extern "C" {
