@@ -116,7 +116,8 @@ public enum InProcessBenchmark {
         if let failure { throw failure }
         if let exact = context.exactScanStatistics {   // stderr: the report's JSON/text stay unchanged
             let sessions = exact.approximate + exact.fallbacks
-            FileHandle.standardError.write(Data(("int8 exact scan: \(sessions) sessions, \(exact.fallbacks) fp32 fallbacks, "
+            let table = (try? ScanTablePolicy.fromEnvironment())?.rawValue ?? "auto"
+            FileHandle.standardError.write(Data(("exact scan (SEQREC_SCAN_TABLE=\(table)): \(sessions) sessions, \(exact.fallbacks) fp32 fallbacks, "
                 + "\(exact.approximate > 0 ? exact.rescored / exact.approximate : 0) rows re-scored per session\n").utf8))
         }
         let latencies = runs.map(\.latency)

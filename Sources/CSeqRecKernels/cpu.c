@@ -36,3 +36,9 @@ int seqrec_cpu_has_avx_vnni(void) {
     seqrec_cpuid_read(&words);
     return seqrec_cpu_level_of(&words) >= SEQREC_CPU_AVX2 && bit(words.leaf7_1_eax, 4);
 }
+
+int seqrec_cpu_has_avx512_bf16(void) {
+    seqrec_cpuid_words words;
+    seqrec_cpuid_read(&words);
+    return seqrec_cpu_level_of(&words) >= SEQREC_CPU_AVX512 && bit(words.leaf7_1_eax, 5);
+}

@@ -33,7 +33,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var kernels: KernelSelection?
     /// Where scoring tables live (`seqrec serve` fills it from `SEQREC_TABLE_MEMORY`).
     public var tableMemory = TableMemory.automatic
-    /// Whether a file's int8 scan table is used (exact top-k from the int8 scan) or ignored.
+    /// Which of a file's scan tables is used (exact top-k from the int8 or bf16 scan) or none
+    /// (`seqrec serve` fills it from `SEQREC_SCAN_TABLE`).
     public var scanTable = ScanTablePolicy.automatic
     /// Inference threads, each with its own context per model.
     public var workers: Int = ServerConfiguration.defaultWorkerCount

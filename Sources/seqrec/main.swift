@@ -10,13 +10,14 @@ if seqrec_cpu_check("seqrec") != 0 { exit(78) }
 
 let usage = """
     usage: seqrec <command> [options]
-      convert <folder> -o <file> [--verify|--no-verify] [--popularity <interactions.inter>] [--scan-table int8]
+      convert <folder> -o <file> [--verify|--no-verify] [--popularity <interactions.inter>] [--scan-table int8|bf16|int8,bf16]
                                           convert weights.safetensors + config.json [+ vocab.tsv] to a .seqrec file;
                                           when the folder has golden.json (default) or with --verify, the file is
                                           kept only if it reproduces upstream's golden outputs on every kernel path;
                                           --popularity stores interaction counts per item (RecBole .inter file)
-                                          for the cold-start fallback answer; --scan-table int8 adds an int8 copy
-                                          of the scoring table (exact top-k from a smaller scan, docs/KERNELS.md)
+                                          for the cold-start fallback answer; --scan-table int8 (bf16) adds an int8
+                                          (bf16) copy of the scoring table (exact top-k from a smaller scan,
+                                          docs/KERNELS.md); SEQREC_SCAN_TABLE=auto|fp32|int8|bf16 picks the one served
       inspect <file>                      print a model file's header, hyperparameters, tensors and checksums
       recommend --model <file> --session "<ids or titles; separated by ;>" [--k 10] [--exclude-seen]
                 [--external] [--kernels auto|blas|simd|naive] [--diversity LAMBDA[,POOL]] [--explain]
@@ -47,9 +48,11 @@ func run(_ arguments: [String]) async throws {
         guard !(verifyFlag && noVerifyFlag) else { throw UsageError("convert takes --verify or --no-verify, not both") }
         let verify: Bool? = verifyFlag ? true : noVerifyFlag ? false : nil
         let popularity = try rest.option("--popularity")
-        let scanTable = try rest.option("--scan-table")
-        guard scanTable == nil || scanTable == "int8" else {
-            throw UsageError("--scan-table takes int8 (bf16 scan tables are not implemented), got '\(scanTable ?? "")'")
+        let scanTables = try rest.option("--scan-table").map { option in
+            guard let kinds = ScanTableConversion.kinds(option) else {
+                throw UsageError("--scan-table takes int8, bf16 or int8,bf16, got '\(option)'")
+            }
+            return kinds
         }
         let folder = try rest.positional("input folder")
         try rest.finish()
@@ -57,7 +60,7 @@ func run(_ arguments: [String]) async throws {
                                                          popularity: popularity, report: { print($0) }) {
             print("verified: \(verified)")
         }
-        if scanTable != nil { try ScanTableConversion.addInt8(path: output) }
+        if let scanTables { try ScanTableConversion.add(scanTables, path: output) }
         print("wrote \(output)")
     case "inspect":
         let path = try rest.positional("model file")

@@ -60,7 +60,7 @@ struct FormatScanTableTests {
         try expectRejected(edited { $0.formatVersion = 3 }, "format_version", "upgrade seqrec")
         try expectRejected(edited { $0.entries.remove(at: scalesIndex) }, "is present without", ScanTensors.int8Scales)
         try expectRejected(edited { $0.entries.remove(at: rowsIndex) }, "is present without", ScanTensors.int8Rows)
-        try expectRejected(edited { $0.entries[rowsIndex].name = "seqrec.scan.bf16" }, "seqrec.scan.bf16",
+        try expectRejected(edited { $0.entries[rowsIndex].name = "seqrec.scan.f16" }, "seqrec.scan.f16",
                            "not a scan tensor this reader knows")
         try expectRejected(edited { $0.entries[scalesIndex].values[2] = -1 }, "element 2 is -1.0", "≥ 0")
         try expectRejected(edited { $0.entries[scalesIndex].values[1] = .nan }, ScanTensors.int8Scales, "nan")
@@ -88,10 +88,10 @@ struct FormatScanTableTests {
         let folder = Support.fixture("recbole-sasrec-ml100k")
         let path = try Support.temporaryDirectory().appendingPathComponent("sasrec-int8.seqrec").path
         try FixtureImporter.convert(folder: folder, output: path)
-        try ScanTableConversion.addInt8(path: path)
+        try ScanTableConversion.add([.int8], path: path)
         let fp32 = try Recommender(path: path, maxBatch: 16, scanTable: .fp32)
         let exact = try Recommender(path: path, maxBatch: 16)
-        #expect(exact.file.formatVersion == 2 && exact.int8Scan != nil && fp32.int8Scan == nil)
+        #expect(exact.file.formatVersion == 2 && exact.reducedScan != nil && fp32.reducedScan == nil)
         let queries = (0..<16).map { b in
             var query = SessionQuery(items: (0..<(3 + b)).map { Int32(1 + ($0 * 211 + b * 97) % 1682) }, k: [10, 1, 100][b % 3])
             query.excludeSeen = b % 2 == 0

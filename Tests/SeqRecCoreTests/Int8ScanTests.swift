@@ -83,7 +83,7 @@ struct Int8ScanTests {
                             let int8 = try! Int8ScanTable(fp32: scoring, rows: rows.baseAddress!,
                                                           rowsShape: [table.rows, table.width], scales: s.baseAddress!,
                                                           storage: nil)
-                            let scorer = CatalogScorer(table: scoring, maxBatch: queries.count, int8: int8)
+                            let scorer = CatalogScorer(table: scoring, maxBatch: queries.count, reduced: .int8(int8))
                             scorer.int8DotOverride = path
                             scorer.select(queries[...], readout: readout.baseAddress!, into: &exact, offset: 0,
                                           kernels: Kernels(.automatic))

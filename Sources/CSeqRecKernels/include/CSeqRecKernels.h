@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include "seqrec_scan.h"  // the int8 scan kernels (scan engineer's file)
 #include "seqrec_cpu.h"   // seqrec_cpuid_words: CSeqRecCPU owns the cpuid reader
+#include "seqrec_scan_bf16.h"  // the bf16 scan kernels
 
 #ifdef __cplusplus
 extern "C" {

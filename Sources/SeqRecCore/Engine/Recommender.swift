@@ -16,9 +16,9 @@ public final class Recommender: @unchecked Sendable {
     let popularity: PopularityRanking?
     /// A cache-less binding for explanations' leave-one-out sessions, built on first use.
     let uncached = UncachedEncoder()
-    /// The int8 scan table (FORMAT.md §12.1) the contexts scan first, when the file has one and
-    /// `scanTable` is `.automatic` (docs/KERNELS.md, "Exact top-k from the int8 scan").
-    let int8Scan: Int8ScanTable?
+    /// The reduced scan table (FORMAT.md §12: int8 or bf16) the contexts scan first, as `scanTable` chose
+    /// it (docs/KERNELS.md, "Exact top-k from the int8 scan"); nil: the fp32 scan.
+    let reducedScan: ReducedScanTable?
 
     public var vocabulary: Vocabulary? { file.vocabulary }
     /// The item attributes this version filters with (published by an `ItemCatalogue`; empty until then).
@@ -44,10 +44,10 @@ public final class Recommender: @unchecked Sendable {
         encoder = try makeEncoder(file, packing: packedWeights, maxBatch: maxBatch, stateCache: stateCache)
         try Self.checkScratch(encoder, maxBatch: maxBatch)
         let table = encoder.scoring
-        int8Scan = scanTable == .automatic ? try Int8ScanTable.bind(file, fp32: table, tableMemory: tableMemory) : nil
-        // With an int8 table the fp32 rows are read only for the few re-scored candidates (and fallbacks):
-        // the int8 rows get the resident copy, the fp32 ones stay in the mapping.
-        residentTable = int8Scan == nil && tableMemory.copies(bytes: table.rows * table.width * MemoryLayout<Float>.stride)
+        reducedScan = try scanTable.bind(file, fp32: table, tableMemory: tableMemory)
+        // With a reduced table the fp32 rows are read only for the few re-scored candidates (and fallbacks):
+        // the reduced rows get the resident copy, the fp32 ones stay in the mapping.
+        residentTable = reducedScan == nil && tableMemory.copies(bytes: table.rows * table.width * MemoryLayout<Float>.stride)
             ? ResidentTable(copying: table) : nil
         scoring = residentTable?.scoring ?? table
         self.kernels = kernels

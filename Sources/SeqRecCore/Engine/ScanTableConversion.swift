@@ -1,18 +1,33 @@
-// `seqrec convert … --scan-table int8`: adds the int8 copy of the scoring table (FORMAT.md §12.1) to a
-// converted file. The scoring table is the one the family scores against (bound through the encoder, so
-// e.g. CORE's normalised rows), quantized row by row (`Int8ScanTable.quantize`); the file is rewritten
-// as version 2 atomically and reopened with the full reader.
+// `seqrec convert … --scan-table int8|bf16|int8,bf16`: adds reduced copies of the scoring table (FORMAT.md
+// §12) to a converted file. The scoring table is the one the family scores against (bound through the
+// encoder, so e.g. CORE's normalised rows), quantized row by row (`Int8ScanTable.quantize`) or rounded to
+// bf16 (to nearest, ties to even); the file is rewritten as version 2 atomically and reopened with the
+// full reader. Scan tables the file had before are replaced by the requested ones.
 import Foundation
 
 public enum ScanTableConversion {
-    /// Rewrites the model file at `path` with an int8 scan table (replacing one it already has; other tensors, e.g. the optional popularity, are kept).
-    public static func addInt8(path: String) throws {
+    /// A reduced scan table `seqrec convert --scan-table` can add.
+    public enum Kind: String, Sendable, CaseIterable {
+        case int8, bf16
+    }
+
+    /// Parses the `--scan-table` value: kinds separated by commas ("int8", "bf16", "int8,bf16").
+    public static func kinds(_ option: String) -> Set<Kind>? {
+        let names = option.split(separator: ",", omittingEmptySubsequences: false)
+        let kinds = names.compactMap { Kind(rawValue: String($0)) }
+        return kinds.count == names.count && !kinds.isEmpty ? Set(kinds) : nil
+    }
+
+    /// Rewrites the model file at `path` with the scan tables `kinds` (replacing those it already has;
+    /// other tensors, e.g. the optional popularity, are kept). Throws, leaving the file as it was, when the
+    /// table is too wide or (bf16) a value is NaN or ±∞ or rounds to ±∞.
+    public static func add(_ kinds: Set<Kind>, path: String) throws {
         let recommender = try Recommender(path: path, maxBatch: 1, tableMemory: .mapped, scanTable: .fp32)
         let file = recommender.file
         let table = recommender.scoring
         guard (1 ... ScanTensors.maxWidth).contains(table.width) else {
             throw FormatError(file: path, field: "scoring table", problem: "width \(table.width) is above \(ScanTensors.maxWidth)",
-                              hint: "int8 scan tables are limited to width 4096; serve this model with the fp32 scan")
+                              hint: "scan tables are limited to width 4096; serve this model with the fp32 scan")
         }
         var writer = ModelFileWriter(family: file.family, hyperparameters: file.hyperparameters, vocabulary: file.vocabulary)
         for info in file.tensors where !info.name.hasPrefix(ScanTensors.prefix) {
@@ -21,19 +36,43 @@ public enum ScanTableConversion {
             }
             writer.addTensor(info.name, shape: info.shape, values: Array(tensor.data))
         }
-        var rows = [Int8](repeating: 0, count: table.rows * table.width)
-        var scales = [Float](repeating: 0, count: table.rows)
-        rows.withUnsafeMutableBufferPointer { q in
-            for i in 0..<table.rows {
-                // safe: row i of both tables holds `width` values.
-                scales[i] = Int8ScanTable.quantize(table.table + i * table.width, width: table.width,
-                                                   into: q.baseAddress! + i * table.width)
+        if kinds.contains(.int8) {
+            var rows = [Int8](repeating: 0, count: table.rows * table.width)
+            var scales = [Float](repeating: 0, count: table.rows)
+            rows.withUnsafeMutableBufferPointer { q in
+                for i in 0..<table.rows {
+                    // safe: row i of both tables holds `width` values.
+                    scales[i] = Int8ScanTable.quantize(table.table + i * table.width, width: table.width,
+                                                       into: q.baseAddress! + i * table.width)
+                }
             }
+            writer.setInt8ScanTable(rows: rows, scales: scales, width: table.width)
         }
-        writer.setInt8ScanTable(rows: rows, scales: scales, width: table.width)
+        if kinds.contains(.bf16) {
+            writer.setBf16ScanTable(rows: try bf16Rows(table, path: path), width: table.width)
+        }
         try withExtendedLifetime(recommender) {
             try writer.write(to: path, source: path)
         }
         _ = try ModelFile.open(path: path)
+    }
+
+    /// The scoring table rounded to bf16; a NaN or ±∞ value, or one that rounds to ±∞, is an error naming it.
+    static func bf16Rows(_ table: ScoringTable, path: String) throws(FormatError) -> [UInt16] {
+        var rows = [UInt16](repeating: 0, count: table.rows * table.width)
+        for index in 0 ..< rows.count {
+            // safe: index < rows · width, inside the table.
+            let value = table.table[index]
+            let bits = Bf16ScanTable.rounded(value)
+            guard Bf16ScanTable.isFinite(bits) else {
+                let (row, column) = index.quotientAndRemainder(dividingBy: table.width)
+                throw FormatError(file: path, field: "scoring table row \(row), element \(column)",
+                                  problem: value.isFinite ? "is \(value), which rounds to ±∞ in bf16" : "is \(value)",
+                                  hint: "a bf16 scan table needs finite rows below 3.39e38 in magnitude; "
+                                      + "convert without --scan-table bf16 (the fp32 scan serves this model)")
+            }
+            rows[index] = bits
+        }
+        return rows
     }
 }

@@ -78,4 +78,14 @@ public final class ModelFile: @unchecked Sendable {
               let data = mapping.int8s(atByteOffset: Int(info.offset), count: Int(info.byteLength)) else { return nil }
         return (info.shape, data)
     }
+
+    /// The bf16 tensor named `name` (a scan table, FORMAT.md §12.2) as a view of its 16-bit values into
+    /// the mapping, with its shape; nil if absent or not bf16.
+    package func bf16Tensor(_ name: String) -> (shape: [Int], data: UnsafeBufferPointer<UInt16>)? {
+        guard let position = tensorIndex[name] else { return nil }
+        let info = tensors[position]
+        guard info.dtype == .bf16,
+              let data = mapping.uint16s(atByteOffset: Int(info.offset), count: Int(info.byteLength / 2)) else { return nil }
+        return (info.shape, data)
+    }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Builds model files (FORMAT.md) from a family, hyperparameters, named f32 tensors, an optional
-/// vocabulary and an optional int8 scan table (§12: then the file is version 2, else version 1). `serialize()` validates everything against `FamilySchema` first, so a file it
+/// vocabulary and optional int8 and bf16 scan tables (§12: then the file is version 2, else version 1). `serialize()` validates everything against `FamilySchema` first, so a file it
 /// writes always opens.
 public struct ModelFileWriter {
     public var family: ModelFamily
@@ -10,6 +10,8 @@ public struct ModelFileWriter {
     public private(set) var tensors: [(name: String, shape: [Int], values: [Float])] = []
     /// The int8 copy of the scoring table (FORMAT.md §12.1): rows [scales.count, width], row-major.
     public private(set) var int8ScanTable: (rows: [Int8], scales: [Float], width: Int)?
+    /// The bf16 copy of the scoring table (FORMAT.md §12.2): bf16 bit patterns [rows.count / width, width].
+    public private(set) var bf16ScanTable: (rows: [UInt16], width: Int)?
 
     public init(family: ModelFamily, hyperparameters: Hyperparameters, vocabulary: Vocabulary? = nil) {
         self.family = family
@@ -25,6 +27,11 @@ public struct ModelFileWriter {
     /// Adds the int8 scan table (FORMAT.md §12.1), stored after the family's tensors.
     public mutating func setInt8ScanTable(rows: [Int8], scales: [Float], width: Int) {
         int8ScanTable = (rows, scales, width)
+    }
+
+    /// Adds the bf16 scan table (FORMAT.md §12.2), stored after the family's tensors (and the int8 table).
+    public mutating func setBf16ScanTable(rows: [UInt16], width: Int) {
+        bf16ScanTable = (rows, width)
     }
 
     /// Checks the model against the family schema: hyperparameters, tensor set and shapes, element
@@ -48,6 +55,16 @@ public struct ModelFileWriter {
             }
             guard scan.scales.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
                 throw FormatError(file: source, field: "tensor '\(ScanTensors.int8Scales)'", problem: "has a negative or non-finite scale")
+            }
+        }
+        if let scan = bf16ScanTable {
+            guard (1 ... ScanTensors.maxWidth).contains(scan.width), !scan.rows.isEmpty, scan.rows.count % scan.width == 0 else {
+                throw FormatError(file: source, field: "tensor '\(ScanTensors.bf16Rows)'",
+                                  problem: "has \(scan.rows.count) values, not whole rows of width \(scan.width) in 1 … \(ScanTensors.maxWidth)")
+            }
+            if let bad = scan.rows.firstIndex(where: { !Bf16ScanTable.isFinite($0) }) {
+                throw FormatError(file: source, field: "tensor '\(ScanTensors.bf16Rows)'",
+                                  problem: "element \(bad) (flat index) is not finite")
             }
         }
         if let vocabulary, vocabulary.count != hyperparameters.int("n_items") {
@@ -116,6 +133,13 @@ public struct ModelFileWriter {
             entries.append(Layout.Entry(name: ScanTensors.int8Scales, dtypeCode: DType.f32.rawValue,
                                         shape: [UInt64(scan.scales.count)], offset: offset,
                                         byteLength: UInt64(scan.scales.count) * 4, values: scan.scales))
+            offset = FileLayout.alignOffset(offset + UInt64(scan.scales.count) * 4, FileLayout.defaultAlignment) ?? offset
+        }
+        if let scan = bf16ScanTable {
+            let bytes = scan.rows.map(\.littleEndian).withUnsafeBytes { Array($0) }
+            entries.append(Layout.Entry(name: ScanTensors.bf16Rows, dtypeCode: DType.bf16.rawValue,
+                                        shape: [UInt64(scan.rows.count / scan.width), UInt64(scan.width)], offset: offset,
+                                        byteLength: UInt64(bytes.count), values: [], raw: bytes))
         }
         let vocabularyEntries = vocabulary.map { vocabulary in
             (0 ..< vocabulary.count).map { id in
@@ -124,7 +148,7 @@ public struct ModelFileWriter {
         }
         var layout = Layout(familyName: family.rawValue, hyperparameters: hyperparameters.entries, entries: entries,
                             vocabulary: vocabularyEntries)
-        if int8ScanTable != nil { layout.formatVersion = FileLayout.scanTableVersion }
+        if int8ScanTable != nil || bf16ScanTable != nil { layout.formatVersion = FileLayout.scanTableVersion }
         return layout
     }
 

@@ -66,6 +66,14 @@ package final class MappedFile: @unchecked Sendable {
         return UnsafeBufferPointer(start: start.assumingMemoryBound(to: Float.self), count: count)
     }
 
+    /// `count` 16-bit values (bf16 bits) at `offset`, or nil when out of range or not 2-byte aligned in memory.
+    package func uint16s(atByteOffset offset: Int, count: Int) -> UnsafeBufferPointer<UInt16>? {
+        guard let base, offset >= 0, count >= 0, count <= Int.max / 2, offset <= length, 2 * count <= length - offset,
+              Int(bitPattern: base + offset) % MemoryLayout<UInt16>.alignment == 0 else { return nil }
+        // safe: the range lies inside the read-only mapping of plain bytes and is aligned for UInt16.
+        return UnsafeBufferPointer(start: (base + offset).assumingMemoryBound(to: UInt16.self), count: count)
+    }
+
     /// `count` bytes at `offset` as Int8, or nil when out of range.
     package func int8s(atByteOffset offset: Int, count: Int) -> UnsafeBufferPointer<Int8>? {
         guard let base, offset >= 0, count >= 0, offset <= length, count <= length - offset else { return nil }

@@ -3,7 +3,7 @@
 //   fused (KernelSelection.catalogScan, 1–8 sessions): per slab of S rows, each session's FusedScan → its TopKHeap
 //   batched (more sessions): per slab of S rows, groups of 32/8 sessions in lanes (BatchScan) → their TopKHeaps
 //   blocked: readout [F, w] · table[lo..<hi]ᵀ → block [F, C] (+ bias) → one TopKHeap per session
-//   int8 exact (a model with an int8 scan table, 1–8 sessions where fused would run): ExactScan, the fused scan's result
+//   int8/bf16 exact (a model with a reduced scan table, 1–8 sessions where fused would run): ExactScan, the fused scan's result
 
 /// Per-context scoring state (chunk buffer, heaps, filter bitsets), sized once; never allocates.
 final class CatalogScorer {
@@ -30,16 +30,17 @@ final class CatalogScorer {
     /// whole afterwards), and the per-category cap's scratch.
     let masked: UnsafeMutablePointer<Bool>               // [maxBatch]
     var cap = CategoryCapScratch()
-    /// The exact int8 scan, when the model has an int8 scan table (and the recommender uses it).
+    /// The exact int8 or bf16 scan, when the model has a reduced scan table (and the recommender uses it).
     private let exact: ExactScan?
-    /// Tests pin the int8 dot path; nil = the fastest the kernels' native level allows.
+    /// Tests pin the dot paths; nil = the fastest the kernels' native level allows.
     var int8DotOverride: Int8Dot?
-    private var int8Dot: (level: InstructionSet, path: Int8Dot)?
+    var bf16DotOverride: Bf16Dot?
+    private var reducedDots: (level: InstructionSet, paths: ReducedDotPaths)?
 
-    init(table: ScoringTable, maxBatch: Int, int8: Int8ScanTable? = nil) {
+    init(table: ScoringTable, maxBatch: Int, reduced: ReducedScanTable? = nil) {
         self.table = table
         self.maxBatch = maxBatch
-        exact = int8.map { ExactScan(table: table, int8: $0, maxBatch: maxBatch) }
+        exact = reduced.map { ExactScan(table: table, reduced: $0, maxBatch: maxBatch) }
         words = (table.rows + 63) / 64
         heapScores = .allocate(capacity: maxBatch * SessionQuery.maxK)
         heapItems = .allocate(capacity: maxBatch * SessionQuery.maxK)
@@ -115,7 +116,7 @@ final class CatalogScorer {
         let scan = kernels.selection.catalogScan(sessions: count)
         if let exact, scan == .fused {   // 1–8 sessions: above, the batched fp32 scan was faster (KERNELS.md)
             exact.scan(count: count, sessions: fullCatalog, readouts: compact, heaps: heaps, excluded: excluded,
-                       words: words, dot: int8DotPath(kernels))
+                       words: words, dot: reducedDotPaths(kernels))
             return
         }
         if scan == .batched {
@@ -147,15 +148,20 @@ final class CatalogScorer {
         }
     }
 
-    /// Sessions answered by the int8 scan and fp32 fallbacks so far (nil without an int8 table).
+    /// Sessions answered by the reduced scan and fp32 fallbacks so far (nil without a reduced table).
     var exactScanStatistics: ExactScanStatistics? { exact?.statistics }
 
-    private func int8DotPath(_ kernels: Kernels) -> Int8Dot {
-        if let int8DotOverride { return int8DotOverride }
-        if let int8Dot, int8Dot.level == kernels.native { return int8Dot.path }
-        let path = Int8Dot.fastest(native: kernels.native)
-        int8Dot = (kernels.native, path)
-        return path
+    private func reducedDotPaths(_ kernels: Kernels) -> ReducedDotPaths {
+        var paths: ReducedDotPaths
+        if let reducedDots, reducedDots.level == kernels.native {
+            paths = reducedDots.paths
+        } else {
+            paths = ReducedDotPaths(int8: Int8Dot.fastest(native: kernels.native), bf16: Bf16Dot.fastest(native: kernels.native))
+            reducedDots = (kernels.native, paths)
+        }
+        if let int8DotOverride { paths.int8 = int8DotOverride }
+        if let bf16DotOverride { paths.bf16 = bf16DotOverride }
+        return paths
     }
 
     /// `BatchScan` over the whole catalog: sessions in groups of 32, the rest in groups of 8 (the last one

@@ -90,26 +90,6 @@ package final class Int8ScanTable: @unchecked Sendable {
     }
 }
 
-/// Whether a served model scans its int8 table (when the file has one) or always fp32.
-public enum ScanTablePolicy: String, Sendable, CaseIterable {
-    /// The int8 scan with exact fp32 re-scoring when the file has an int8 scan table, else fp32.
-    case automatic = "auto"
-    /// Always the fp32 scan (the int8 table, if any, is ignored).
-    case fp32
-
-    /// The variable `seqrec serve` and the benchmarks read (`fromEnvironment()`); the library never reads it.
-    public static let environmentVariable = "SEQREC_SCAN_TABLE"
-
-    /// nil (unset) → `.automatic`; "auto" | "fp32" → that policy; anything else throws.
-    public static func fromEnvironment() throws(ModelLoadError) -> ScanTablePolicy {
-        guard let value = ProcessInfo.processInfo.environment[environmentVariable] else { return .automatic }
-        guard let policy = ScanTablePolicy(rawValue: value) else {
-            throw ModelLoadError("\(environmentVariable)=\"\(value)\" is not a scan table policy; use auto or fp32")
-        }
-        return policy
-    }
-}
-
 extension Int8ScanTable {
     /// The file's int8 scan table bound to `table`, copied into huge-page memory when `tableMemory` copies
     /// tables of its size; nil when the file has none.
