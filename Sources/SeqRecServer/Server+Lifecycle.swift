@@ -61,7 +61,11 @@ extension Server {
             wanted[name] = want.sorted()
             for version in want.sorted() where !current.contains(version) {
                 do {
-                    let loaded = try openVersion(scan.models[name]![version]!, name, version)
+                    let path = scan.models[name]![version]!
+                    // The heavy part on the SCHED_IDLE loader thread; publishing stays on this one.
+                    let loaded = try loader.perform { [opener = openVersion] in
+                        Result { () throws(VersionLoadError) in try opener(path, name, version) }
+                    }.get()
                     catalogues?.attach(loaded.backend)   // item attributes before it serves (ItemCatalogues.swift)
                     fresh.append(loaded)
                 } catch {

@@ -34,7 +34,8 @@ public final class Server: @unchecked Sendable {
     /// When a leader last took the loop (liveness, Server+Operations.swift).
     let lastLead = Atomic<UInt64>(0)
     /// Loads, warms and releases model versions off the serving path (Server+Lifecycle.swift).
-    let lifecycle = LifecycleThread()
+    let lifecycle = LifecycleThread.publisher()
+    let loader = LifecycleThread.loader()
     /// Traffic splits and default versions on disk (nil: no --state-dir); writes are ordered by
     /// `routingWrites` (Server+Lifecycle.swift).
     var routingStore: RoutingStore?
@@ -42,7 +43,7 @@ public final class Server: @unchecked Sendable {
     /// Set before `run()`.
     package var openVersion: @Sendable (String, String, UInt32) throws(VersionLoadError) -> LoadedVersion
     let routingWrites = Monitor()
-    /// Workers and versions released while the lock was held, handed to `lifecycle` to be dropped.
+    /// Workers and versions released while the lock was held, handed to `loader` to be dropped.
     var graveyard: [AnyObject] = []
     private var releasedVersions: [LoadedVersion] = []
     /// Item attributes by model name (ItemCatalogues.swift); set by `load` before `run()`.
@@ -131,7 +132,10 @@ public final class Server: @unchecked Sendable {
         // After the grace period nobody waits for a batch still running: the exit stays bounded.
         if graceful { crew.join() }
         // Drops released versions; a load still running is not waited for after the grace limit.
-        if graceful { lifecycle.stop() }
+        if graceful {
+            lifecycle.stop()
+            loader.stop()
+        }
         stopped.withLock { hasStopped = true }
         stopped.broadcast()
     }
@@ -397,7 +401,7 @@ public final class Server: @unchecked Sendable {
     }
 
     /// With the lock held: hands versions whose last request ended, and every runner's workers for
-    /// them, to the lifecycle thread, which drops them (munmap and free off the serving path). Cheap
+    /// them, to the loader thread, which drops them (munmap and free off the serving path). Cheap
     /// when nothing was released: one comparison per runner.
     func disposeReleased() {
         core.models.takeReleased(into: &releasedVersions)
@@ -409,7 +413,7 @@ public final class Server: @unchecked Sendable {
         var dropped: [AnyObject] = []
         swap(&dropped, &graveyard)
         graveyard.reserveCapacity(64)
-        lifecycle.submit { withExtendedLifetime(dropped) {} }
+        loader.submit { withExtendedLifetime(dropped) {} }
     }
 
     /// The one line printed when the server accepts connections.

@@ -1,5 +1,5 @@
-// The table memory policy: parsing, the size rule, and the resident copy (faithful, 2 MB aligned,
-// same answers as the mapped table).
+// The table memory policy: parsing, the size rule, the resident copy (faithful, 2 MB aligned,
+// same answers as the mapped table), and releasing the copied file pages.
 import Foundation
 import Testing
 @testable import SeqRecCore
@@ -48,5 +48,25 @@ struct TableMemoryTests {
         var query = SessionQuery(items: [358, 53, 162, 102], k: 100)
         query.excludeSeen = true
         #expect(try mapped.makeContext().recommend(query) == resident.makeContext().recommend(query))
+    }
+
+    @Test func releasedFilePagesReadBackUnchangedAndOnlyWholeInnerPagesAreReleased() throws {
+        let page = Int(getpagesize())
+        let bytes = (0..<(5 * page + 123)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let path = NSTemporaryDirectory() + "seqrec-mapped-\(UUID().uuidString)"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = try MappedFile(path: path)
+        let all = file.bytes
+        #expect(Array(all) == bytes)
+        // From mid-page 0 to mid-page 4: pages 1, 2 and 3 are whole.
+        let inner = UnsafeRawBufferPointer(rebasing: all[(page / 2)..<(4 * page + 10)])
+        #expect(file.releasePages(of: inner) == 3 * page)
+        #expect(Array(file.bytes) == bytes, "a private file mapping refills released pages from the file")
+        // Outside the mapping (anonymous memory would read back as zeros): untouched.
+        let other = [UInt8](repeating: 9, count: 3 * page)
+        other.withUnsafeBytes { #expect(file.releasePages(of: $0) == 0) }
+        #expect(other.allSatisfy { $0 == 9 })
+        #expect(file.releasePages(of: UnsafeRawBufferPointer(rebasing: all[10..<20])) == 0, "no whole page inside")
     }
 }

@@ -4,6 +4,7 @@
 // routed through the server and rolled back, and the released version dropped.
 import Foundation
 import SeqRecOperations
+import SeqRecPosix
 import SeqRecProtocol
 import Synchronization
 import Testing
@@ -17,6 +18,8 @@ final class FakeRepository: @unchecked Sendable {
     let opened = Mutex<[String: FakeBackend]>([:])
     /// Batch delay of the fakes the opener makes.
     let delayMicroseconds: UInt32
+    /// The scheduling of the thread each open ran on, in order.
+    let openedAt = Mutex<[ThreadScheduling?]>([])
 
     init(_ layout: [String: [UInt32]], delayMicroseconds: UInt32 = 0) throws {
         root = NSTemporaryDirectory() + "seqrec-repository-\(UUID().uuidString)"
@@ -41,6 +44,7 @@ final class FakeRepository: @unchecked Sendable {
             if String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self) == "corrupt" {
                 throw VersionLoadError(.corrupt, "\(path): checksum mismatch")
             }
+            openedAt.withLock { $0.append(ThreadScheduling.current()) }
             let backend = FakeBackend(name: name, version: version, batchDelayMicroseconds: delayMicroseconds)
             opened.withLock { $0["\(name)@\(version)"] = backend }
             return LoadedVersion(backend: backend, warmWorkers: try VersionLoader.warm(backend, workers: 2, maxBatch: 8))
@@ -147,10 +151,43 @@ func answer(_ frame: Frame) throws -> String {
         // Released after its last request, dropped by the lifecycle thread.
         for _ in 0..<500 where weakOld != nil {
             server.server.lifecycle.waitUntilIdle()
+            server.server.loader.waitUntilIdle()
             usleep(2_000)
         }
         #expect(weakOld == nil, "version 1 is unmapped once request 1 was answered")
         #expect(throws: (any Error).self, "no second answer to any request") { try client.nextFrame(timeoutMilliseconds: 200) }
+    }
+
+    @Test func versionsAreOpenedAndDroppedAtIdlePriorityAndPublishedAtNice10() throws {
+        let repository = try FakeRepository(["shop": [1]])
+        weak var weakOld: FakeBackend?
+        let server: TestServer
+        do {
+            let old = FakeBackend(name: "shop", version: 1)
+            weakOld = old
+            server = try self.server(repository, initial: [old])
+        }
+        defer { server.stop() }
+        try repository.add("shop", 2)
+        try repository.remove("shop", 1)
+        // As the endpoints and SIGHUP do: the reload job runs on the lifecycle thread.
+        let report = Mutex<LifecycleReport?>(nil)
+        let finished = DispatchSemaphore(value: 0)
+        server.server.requestReload { outcome in
+            report.withLock { $0 = try? outcome.get() }
+            finished.signal()
+        }
+        finished.wait()
+        #expect(report.withLock { $0?.loaded } == ["shop@2"])
+        #expect(repository.openedAt.withLock { $0 } == [.idle], "opened and warmed on the SCHED_IDLE loader thread")
+        #expect(server.server.lifecycle.perform { ThreadScheduling.current() } == .normal(nice: 10),
+                "the thread that takes the server's lock is never SCHED_IDLE")
+        #expect(server.server.loader.perform { ThreadScheduling.current() } == .idle)
+        for _ in 0..<500 where weakOld != nil {
+            server.server.loader.waitUntilIdle()
+            usleep(2_000)
+        }
+        #expect(weakOld == nil, "the retired version (no request in flight) was dropped")
     }
 
     @Test func aCorruptVersionIsRefusedAndTheOldOneKeepsServing() throws {

@@ -49,6 +49,11 @@ public final class Recommender: @unchecked Sendable {
         // the reduced rows get the resident copy, the fp32 ones stay in the mapping.
         residentTable = reducedScan == nil && tableMemory.copies(bytes: table.rows * table.width * MemoryLayout<Float>.stride)
             ? ResidentTable(copying: table) : nil
+        // The copy serves the scans: the file's pages of the table need not stay in this process's RSS
+        // (a reload would otherwise hold them beside both copies). Rows the encoder reads later refault.
+        if residentTable != nil {
+            file.releasePages(of: UnsafeRawBufferPointer(start: table.table, count: table.rows * table.width * MemoryLayout<Float>.stride))
+        }
         scoring = residentTable?.scoring ?? table
         self.kernels = kernels
         self.maxBatch = maxBatch

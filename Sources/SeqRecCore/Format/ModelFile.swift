@@ -60,6 +60,11 @@ public final class ModelFile: @unchecked Sendable {
         return ModelFile(path: path, mapping: mapping, parsed: parsed)
     }
 
+    /// Lets the process drop its mapped pages of `range` (a tensor copied elsewhere); see
+    /// `MappedFile.releasePages(of:)`. Returns the bytes dropped.
+    @discardableResult
+    package func releasePages(of range: UnsafeRawBufferPointer) -> Int { mapping.releasePages(of: range) }
+
     /// The f32 tensor named `name`, as a view into the mapping; nil if absent or not f32.
     package func tensor(_ name: String) -> Tensor? {
         guard let position = tensorIndex[name] else { return nil }

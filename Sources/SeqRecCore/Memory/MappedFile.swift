@@ -53,6 +53,22 @@ package final class MappedFile: @unchecked Sendable {
 
     package var count: Int { length }
 
+    /// Drops this process's page-table entries for the whole pages inside `range` (nothing when the
+    /// range is not inside the mapping) and returns the bytes dropped. Reading them later stays valid:
+    /// a private read-only file mapping, never written, is refilled from the file on the next touch
+    /// (MADV_DONTNEED); only anonymous memory would read back as zeros, which the bounds check excludes.
+    /// Used once a table was copied elsewhere, so the process does not hold both (Recommender).
+    @discardableResult
+    package func releasePages(of range: UnsafeRawBufferPointer) -> Int {
+        guard let base, let start = range.baseAddress, start >= base, range.count <= length - (start - base) else { return 0 }
+        let page = Int(getpagesize())
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + range.count) / page * page
+        guard end > first, let aligned = UnsafeMutableRawPointer(bitPattern: first) else { return 0 }
+        // safe: [first, end) is whole pages of this read-only file mapping (checked above); advisory.
+        return madvise(aligned, end - first, MADV_DONTNEED) == 0 ? end - first : 0
+    }
+
     /// The `count` floats starting at `offset`, bound once as `Float`; valid while `self` lives.
     /// Returns nil when the range is outside the file or not 4-byte aligned in memory.
     package func floats(atByteOffset offset: Int, count: Int) -> UnsafeBufferPointer<Float>? {

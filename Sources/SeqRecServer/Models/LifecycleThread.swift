@@ -1,8 +1,13 @@
-// The one background thread of the model lifecycle (docs/OPERATIONS.md §11.3): it opens, validates
-// and warms new versions, and drops released ones (unmapping their files and freeing their
-// huge-page tables), one job at a time, so none of that runs on a serving thread. It runs at nice
-// 10: on a busy machine the serving threads win the cores, so a reload costs running requests
-// little (Benchmarks/RESULTS.md, "Model lifecycle").
+// A background thread of the model lifecycle (docs/OPERATIONS.md §11.3): runs jobs one at a time,
+// off the serving path. A server has two:
+// - `lifecycle` (nice 10) runs reload jobs and publishes their results under the server's lock;
+// - `loader` (SCHED_IDLE) does the heavy work: opening, checksumming and warming a new version, and
+//   dropping a released one (munmap, freeing its huge-page table). A SCHED_IDLE thread runs only on
+//   CPU time no other thread wants and is preempted the moment a serving thread wakes, so a reload
+//   costs running requests only what it does to caches (Benchmarks/RESULTS.md, "Issue 13").
+// Two threads because a SCHED_IDLE thread must never hold the server's lock (preempted while holding
+// it, it would stall every serving thread for as long as the machine stays busy) and an unprivileged
+// thread cannot leave SCHED_IDLE again (that needs RLIMIT_NICE or CAP_SYS_NICE).
 import Foundation
 import Glibc
 import SeqRecPosix
@@ -18,18 +23,40 @@ final class LifecycleThread: @unchecked Sendable {
     private var periodic: (period: UInt64, job: () -> Void)?
     private var nextPeriodic: UInt64 = 0
     private let done = DispatchSemaphore(value: 0)
-    static let niceness: Int32 = 10
+    private let name: String
+    let scheduling: ThreadScheduling
 
-    /// Queues `job`; the thread starts on first use.
-    func submit(_ job: @escaping () -> Void) {
-        let start = monitor.withLock { () -> Bool in
-            guard !stopping else { return false }  // the server has stopped: nothing more runs
+    init(name: String, scheduling: ThreadScheduling) {
+        self.name = name
+        self.scheduling = scheduling
+    }
+
+    /// Reload jobs and publishing (takes the server's lock): low priority, but never SCHED_IDLE.
+    static func publisher() -> LifecycleThread { LifecycleThread(name: "seqrec-lifecycle", scheduling: .normal(nice: 10)) }
+
+    /// Loading, warming and dropping versions (never takes the server's lock): idle time only.
+    static func loader() -> LifecycleThread { LifecycleThread(name: "seqrec-loader", scheduling: .idle) }
+
+    /// Queues `job`; the thread starts on first use. False when the thread has stopped (nothing runs).
+    @discardableResult
+    func submit(_ job: @escaping () -> Void) -> Bool {
+        let (queued, start) = monitor.withLock { () -> (Bool, Bool) in
+            guard !stopping else { return (false, false) }  // the server has stopped: nothing more runs
             jobs.append(job)
             monitor.broadcast()
             defer { started = true }
-            return !started
+            return (true, !started)
         }
         if start { startThread() }
+        return queued
+    }
+
+    /// Runs `body` on this thread and waits for its result (call from another thread). After `stop`
+    /// it runs on the caller instead, so a job finishing during shutdown still completes.
+    func perform<T>(_ body: @escaping () -> T) -> T {
+        let outcome = Outcome<T>()
+        guard submit({ outcome.set(body()) }) else { return body() }
+        return outcome.wait()
     }
 
     /// Runs `job` every `seconds` seconds (first after one period), between queued jobs.
@@ -45,23 +72,26 @@ final class LifecycleThread: @unchecked Sendable {
         if start { startThread() }
     }
 
-    private func startThread() {        let thread = Thread { [self] in
-            _ = nice(Self.niceness)  // Linux: the calling thread only
+    private func startThread() {
+        let thread = Thread { [self] in
+            // Best effort: where the policy cannot be set (a seccomp profile), versions still load,
+            // at the server's own priority.
+            try? scheduling.apply()
             loop()
             done.signal()
         }
-        thread.name = "seqrec-lifecycle"
+        thread.name = name
         thread.start()
     }
 
     private func loop() {
         monitor.lock()
         while true {
-            if let job = jobs.first {
-                jobs.removeFirst()
+            if !jobs.isEmpty {
+                let job = jobs.removeFirst()
                 busy = true
                 monitor.unlock()
-                job()
+                job()  // its captures (a dropped version) are released here, on this thread
                 monitor.lock()
                 busy = false
                 monitor.broadcast()
@@ -103,5 +133,22 @@ final class LifecycleThread: @unchecked Sendable {
             return started
         }
         if wasStarted { done.wait() }
+    }
+}
+
+/// One `perform` result, handed from the thread that computes it to the one that waits.
+private final class Outcome<T>: @unchecked Sendable {
+    // safe: `value` is written once before `ready` is signalled and read only after waiting on it.
+    private var value: T?
+    private let ready = DispatchSemaphore(value: 0)
+
+    func set(_ value: T) {
+        self.value = value
+        ready.signal()
+    }
+
+    func wait() -> T {
+        ready.wait()
+        return value!
     }
 }
