@@ -172,12 +172,12 @@ def reload_under_load(args):
         raise SystemExit(f"--variants takes {', '.join(VARIANTS)}")
     # --pin: the server on CPU 0, the generator and this driver on CPU 1, so the generator's own
     # scheduling and the driver's Python do not land on the server's core (a client is elsewhere in
-    # production). The driver runs SCHED_IDLE: its HTTP call and bookkeeping never delay the generator.
+    # production). The driver runs SCHED_IDLE while the load runs (set after the server and the
+    # generator started: children inherit the policy): its HTTP calls never delay the generator.
     server_cpus = ["taskset", "-c", str(args.server_cpu)] if args.pin else []
     client_cpus = ["taskset", "-c", str(1 - args.server_cpu)] if args.pin else []
     if args.pin:
         os.sched_setaffinity(0, {1 - args.server_cpu})
-    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     process, port, admin = start_server(repository, args.out, "serve-reload", prefix=server_cpus)
     items = items_of(args.model)
     bench = os.path.join(BIN, "seqrec-bench")
@@ -211,6 +211,7 @@ def reload_under_load(args):
                                  "--duration", str(args.duration), "--warmup", "2", "--json", load_json,
                                  "--latency-log", latency_log, *common],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         period = args.duration / (args.alternations + 1)
         time.sleep(2 + period)
         windows, rows, inside = [], [], True

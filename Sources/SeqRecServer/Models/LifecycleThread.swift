@@ -3,8 +3,8 @@
 // - `lifecycle` (nice 10) runs reload jobs and publishes their results under the server's lock;
 // - `loader` (SCHED_IDLE) does the heavy work: opening, checksumming and warming a new version, and
 //   dropping a released one (munmap, freeing its huge-page table). A SCHED_IDLE thread runs only on
-//   CPU time no other thread wants and is preempted the moment a serving thread wakes, so a reload
-//   costs running requests only what it does to caches (Benchmarks/RESULTS.md, "Issue 13").
+//   CPU time no other thread of its scheduling group wants and is preempted the moment a serving
+//   thread wakes (what that buys and costs, measured: Benchmarks/RESULTS.md, "Issue 13 follow-up").
 // Two threads because a SCHED_IDLE thread must never hold the server's lock (preempted while holding
 // it, it would stall every serving thread for as long as the machine stays busy) and an unprivileged
 // thread cannot leave SCHED_IDLE again (that needs RLIMIT_NICE or CAP_SYS_NICE).
