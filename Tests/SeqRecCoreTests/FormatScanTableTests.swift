@@ -102,15 +102,18 @@ struct FormatScanTableTests {
         let reference = fp32.makeContext(), context = exact.makeContext()
         var batch: [Recommendation] = []
         try context.recommend(queries[..<8], into: &batch)   // 8 sessions: the int8 scan for a batch
+        var whole: [Recommendation] = []
+        try context.recommend(queries[...], into: &whole)   // 16 sessions: the batched int8 kernel
         for (b, query) in queries.enumerated() {
             let expected = try reference.recommend(query)   // one session: the fp32 fused scan
             let single = try context.recommend(query)
             #expect(single.items == expected.items && single.scores == expected.scores, "session \(b)")
             if b < 8 { #expect(batch[b].items == expected.items && batch[b].scores == expected.scores, "batched session \(b)") }
+            #expect(whole[b].items == expected.items && whole[b].scores == expected.scores, "16-session batch, session \(b)")
         }
         let statistics = try #require(context.exactScanStatistics)
         #expect(statistics.approximate + statistics.fallbacks
-                == queries.filter { $0.candidates == nil }.count + queries[..<8].filter { $0.candidates == nil }.count)
+                == 2 * queries.filter { $0.candidates == nil }.count + queries[..<8].filter { $0.candidates == nil }.count)
         #expect(statistics.approximate > 0)
     }
 }

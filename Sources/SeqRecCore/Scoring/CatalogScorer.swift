@@ -3,7 +3,8 @@
 //   fused (KernelSelection.catalogScan, 1–8 sessions): per slab of S rows, each session's FusedScan → its TopKHeap
 //   batched (more sessions): per slab of S rows, groups of 32/8 sessions in lanes (BatchScan) → their TopKHeaps
 //   blocked: readout [F, w] · table[lo..<hi]ᵀ → block [F, C] (+ bias) → one TopKHeap per session
-//   int8 exact (a model with an int8 scan table, 1–8 sessions where fused would run): ExactScan, the fused scan's result
+//   int8 exact (a model with an int8 scan table, wherever fused or batched would run): ExactScan, the fused
+//     scan's result, split over the `ScanThreads` helpers that are idle
 
 /// Per-context scoring state (chunk buffer, heaps, filter bitsets), sized once; never allocates.
 final class CatalogScorer {
@@ -36,10 +37,10 @@ final class CatalogScorer {
     var int8DotOverride: Int8Dot?
     private var int8Dot: (level: InstructionSet, path: Int8Dot)?
 
-    init(table: ScoringTable, maxBatch: Int, int8: Int8ScanTable? = nil) {
+    init(table: ScoringTable, maxBatch: Int, int8: Int8ScanTable? = nil, scanThreads: ScanThreads? = nil) {
         self.table = table
         self.maxBatch = maxBatch
-        exact = int8.map { ExactScan(table: table, int8: $0, maxBatch: maxBatch) }
+        exact = int8.map { ExactScan(table: table, int8: $0, maxBatch: maxBatch, threads: scanThreads) }
         words = (table.rows + 63) / 64
         heapScores = .allocate(capacity: maxBatch * SessionQuery.maxK)
         heapItems = .allocate(capacity: maxBatch * SessionQuery.maxK)
@@ -113,7 +114,7 @@ final class CatalogScorer {
         let w = table.width
         var low = table.firstItem
         let scan = kernels.selection.catalogScan(sessions: count)
-        if let exact, scan == .fused {   // 1–8 sessions: above, the batched fp32 scan was faster (KERNELS.md)
+        if let exact, scan == .fused || scan == .batched {
             exact.scan(count: count, sessions: fullCatalog, readouts: compact, heaps: heaps, excluded: excluded,
                        words: words, dot: int8DotPath(kernels))
             return
