@@ -3,8 +3,8 @@
 //   fused (KernelSelection.catalogScan, 1–8 sessions): per slab of S rows, each session's FusedScan → its TopKHeap
 //   batched (more sessions): per slab of S rows, groups of 32/8 sessions in lanes (BatchScan) → their TopKHeaps
 //   blocked: readout [F, w] · table[lo..<hi]ᵀ → block [F, C] (+ bias) → one TopKHeap per session
-//   int8 exact (a model with an int8 scan table, wherever fused or batched would run): ExactScan, the fused
-//     scan's result, split over the `ScanThreads` helpers that are idle
+//   int8 exact (a model with an int8 scan table, where fused would run, and where batched would run when
+//     the int8 dots have VNNI): ExactScan, the fused scan's result, split over the idle `ScanThreads` helpers
 
 /// Per-context scoring state (chunk buffer, heaps, filter bitsets), sized once; never allocates.
 final class CatalogScorer {
@@ -115,9 +115,14 @@ final class CatalogScorer {
         var low = table.firstItem
         let scan = kernels.selection.catalogScan(sessions: count)
         if let exact, scan == .fused || scan == .batched {
-            exact.scan(count: count, sessions: fullCatalog, readouts: compact, heaps: heaps, excluded: excluded,
-                       words: words, dot: int8DotPath(kernels))
-            return
+            let dot = int8DotPath(kernels)
+            // Above 8 sessions the int8 kernel needs VNNI to beat the batched fp32 scan (KERNELS.md, "Batched
+            // int8 scan"); a pinned path (tests) always runs the int8 scan.
+            if scan == .fused || dot.batchesFasterThanFp32 || int8DotOverride != nil {
+                exact.scan(count: count, sessions: fullCatalog, readouts: compact, heaps: heaps, excluded: excluded,
+                           words: words, dot: dot)
+                return
+            }
         }
         if scan == .batched {
             batchScan(sessions: count)

@@ -10,6 +10,11 @@ extension Int8Dot {
     /// Sessions per group (lanes of one 512-bit vector of Int32).
     static let groupLanes = 16
 
+    /// Whether the batched int8 scan beats the batched fp32 scan on this path: with VNNI one instruction
+    /// makes 16 sessions' 4-column products; the AVX2 kernel needs as many instructions per session and
+    /// column as the fp32 one, and measured 1.2–1.6 × slower at B = 32 (KERNELS.md, "Batched int8 scan").
+    var batchesFasterThanFp32: Bool { self == .avx512vnni || self == .avxvnni }
+
     /// Bytes the packed queries of `groups` groups of width `width` take on any path.
     static func packedBytes(groups: Int, width: Int) -> Int { groups * ((width + 1) / 2) * 64 }
 
