@@ -92,7 +92,8 @@ public enum InProcessBenchmark {
         let recommender = try Recommender(path: configuration.modelPath, name: "bench", kernels: selection,
                                           maxBatch: configuration.batch, tableMemory: TableMemory.fromEnvironment(),
                                           stateCache: StateCacheSettings(megabytes: configuration.stateCacheMegabytes),
-                                          scanTable: ScanTablePolicy.fromEnvironment())
+                                          scanTable: ScanTablePolicy.fromEnvironment(),
+                                          scanThreads: ScanThreads.shared(count: ScanThreads.countFromEnvironment()))
         let info = recommender.info
         let firstItem = info.firstItem
         // One batch per session length used: just the full length, or every length for growing sessions.
@@ -118,7 +119,8 @@ public enum InProcessBenchmark {
             let sessions = exact.approximate + exact.fallbacks
             let table = (try? ScanTablePolicy.fromEnvironment())?.rawValue ?? "auto"
             FileHandle.standardError.write(Data(("exact scan (SEQREC_SCAN_TABLE=\(table)): \(sessions) sessions, \(exact.fallbacks) fp32 fallbacks, "
-                + "\(exact.approximate > 0 ? exact.rescored / exact.approximate : 0) rows re-scored per session\n").utf8))
+                + "\(exact.approximate > 0 ? exact.rescored / exact.approximate : 0) rows re-scored per session, "
+                + "\(exact.split) split over scan threads\n").utf8))
         }
         let latencies = runs.map(\.latency)
         let requests = runs.map { Double($0.calls * configuration.batch) }

@@ -9,6 +9,8 @@ final class BatchRunner {
     private var workers: [(generation: UInt32, worker: any InferenceWorker)?] = []
     /// Each worker's state-cache counts when last reported.
     private var stateCacheSeen: [(lookups: Int, hits: Int)] = []
+    /// Each worker's exact-scan counts when last reported.
+    private var scanSeen: [ExactScanStatistics] = []
     /// The model set's release count when this runner last dropped workers of released versions.
     private var releasesSeen = 0
     private var runnable: [Int] = []
@@ -26,6 +28,8 @@ final class BatchRunner {
         var ran = 0
         var stateCacheLookups = 0
         var stateCacheHits = 0
+        /// Reduced-table scans: sessions answered, fp32 fallbacks, rows re-scored.
+        var scan = ExactScanStatistics()
     }
 
     /// With the server's lock held, before `run`: takes a worker the loader warmed for this version
@@ -35,6 +39,7 @@ final class BatchRunner {
         guard workers[model]?.generation != generation, let warm = version.takeWarmWorker() else { return }
         workers[model] = (generation, warm)
         stateCacheSeen[model] = (0, 0)
+        scanSeen[model] = ExactScanStatistics()
     }
 
     /// Room for version slot `model` (a new slot appears only when a reload adds one).
@@ -42,6 +47,7 @@ final class BatchRunner {
         while workers.count <= model {
             workers.append(nil)
             stateCacheSeen.append((lookups: 0, hits: 0))
+            scanSeen.append(ExactScanStatistics())
         }
     }
 
@@ -76,6 +82,7 @@ final class BatchRunner {
             if workers[model]?.generation != generation {
                 workers[model] = (generation, version.backend.makeWorker())
                 stateCacheSeen[model] = (0, 0)
+                scanSeen[model] = ExactScanStatistics()
             }
             let worker = workers[model]!.worker
             worker.recommend(queries[...], into: &results)
@@ -84,6 +91,13 @@ final class BatchRunner {
                 report.stateCacheLookups = max(0, counts.lookups - stateCacheSeen[model].lookups)
                 report.stateCacheHits = max(0, counts.hits - stateCacheSeen[model].hits)
                 stateCacheSeen[model] = counts
+            }
+            if let counts = worker.exactScanStatistics {
+                let seen = scanSeen[model]
+                report.scan.approximate = max(0, counts.approximate - seen.approximate)
+                report.scan.fallbacks = max(0, counts.fallbacks - seen.fallbacks)
+                report.scan.rescored = max(0, counts.rescored - seen.rescored)
+                scanSeen[model] = counts
             }
             for position in runnable.indices {
                 let slot = runnable[position]

@@ -42,10 +42,13 @@ package protocol InferenceBackend: AnyObject, Sendable {
     func makeWorker() -> any InferenceWorker
     /// The model's state cache, shared by all workers (nil: none); read when /metrics is scraped.
     var stateCacheUsage: StateCacheUsage? { get }
+    /// The reduced table the model's scans read first ("int8"; nil: fp32 only), for `seqrec_scan_*`.
+    var scanTable: String? { get }
 }
 
 extension InferenceBackend {
     var stateCacheUsage: StateCacheUsage? { nil }
+    var scanTable: String? { nil }
 }
 
 /// Runs batches for one model on one thread; never shared between threads.
@@ -55,6 +58,8 @@ package protocol InferenceWorker: AnyObject {
     func recommend(_ queries: ArraySlice<SessionQuery>, into results: inout [ScoredItems])
     /// Sessions this worker looked up in the model's state cache and resumed from it, so far (nil: no cache).
     var stateCacheStatistics: (lookups: Int, hits: Int)? { get }
+    /// What this worker's exact reduced-table scans did so far (nil: the model has no reduced table).
+    var exactScanStatistics: ExactScanStatistics? { get }
 }
 
 extension InferenceBackend {
@@ -63,4 +68,5 @@ extension InferenceBackend {
 
 extension InferenceWorker {
     var stateCacheStatistics: (lookups: Int, hits: Int)? { nil }
+    var exactScanStatistics: ExactScanStatistics? { nil }
 }

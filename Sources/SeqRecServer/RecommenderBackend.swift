@@ -19,6 +19,7 @@ package final class RecommenderBackend: InferenceBackend {
     }
 
     package var stateCacheUsage: StateCacheUsage? { recommender.stateCacheUsage }
+    package var scanTable: String? { recommender.reducedScanTable }
 
     package func validate(_ query: SessionQuery) throws(QueryRejection) {
         do {
@@ -56,6 +57,7 @@ private final class RecommenderWorker: InferenceWorker {
     init(_ context: InferenceContext) { self.context = context }
 
     var stateCacheStatistics: (lookups: Int, hits: Int)? { context.stateCacheStatistics }
+    var exactScanStatistics: ExactScanStatistics? { context.exactScanStatistics }
 
     func recommend(_ queries: ArraySlice<SessionQuery>, into results: inout [ScoredItems]) {
         do {

@@ -39,7 +39,8 @@ extension Server {
                 StateCacheMetrics(budgetBytes: UInt64(usage.budgetBytes), liveBytes: UInt64(max(0, usage.liveBytes)),
                                   entries: UInt64(max(0, usage.entries)), evictions: UInt64(usage.evictions),
                                   expirations: UInt64(usage.expirations))
-            })
+            },
+            scanTable: loaded.backend.scanTable)
     }
 }
 

@@ -186,7 +186,8 @@ public final class Server: @unchecked Sendable {
                     core.statistics.stateCacheHits += report.stateCacheHits
                 }
                 core.countBatch(model: model, ran: report.ran, nanoseconds: end &- now,
-                                stateCacheLookups: report.stateCacheLookups, stateCacheHits: report.stateCacheHits)
+                                stateCacheLookups: report.stateCacheLookups, stateCacheHits: report.stateCacheHits,
+                                scan: report.scan)
                 core.complete(batch, model: model, nanoseconds: report.ran > 0 ? end &- now : 0, now: end)
                 performActions(now: end)
                 disposeReleased()

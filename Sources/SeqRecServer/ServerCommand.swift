@@ -47,6 +47,8 @@ public enum ServerCommand {
                                    the workers, so a session one item longer than before runs one
                                    step/token (0 = off; default 128)
           --state-cache-idle-s N   a session's state unused this long is not resumed (default 1800)
+          --scan-threads N         models with an int8 scan table: threads one request's scan may split
+                                   over when idle (1...64; default $SEQREC_SCAN_THREADS, else 1)
           --max-connection-age-s N
                                    GOAWAY OK to connections older than N s ± 10 % jitter, so
                                    connections spread again after scaling (default 0 = never)
@@ -118,6 +120,7 @@ public enum ServerCommand {
             case "--drain-grace-ms": configuration.drainGraceMilliseconds = try integer(of: flag)
             case "--state-cache-mb": configuration.stateCacheMegabytes = try integer(of: flag)
             case "--state-cache-idle-s": configuration.stateCacheIdleSeconds = try integer(of: flag)
+            case "--scan-threads": configuration.scanThreads = try integer(of: flag)
             case "--max-connection-age-s": configuration.maxConnectionAgeSeconds = try integer(of: flag)
             case "--auth-token-file": configuration.authToken = try authToken(path: try value(of: flag))
             case "--state-dir": configuration.stateDirectory = try value(of: flag)

@@ -28,6 +28,7 @@ extension ServerConfiguration {
         if repositoryPollSeconds > 0 { settings["repository-poll-s"] = int(repositoryPollSeconds) }
         settings["state-cache-mb"] = int(stateCacheMegabytes)
         settings["state-cache-idle-s"] = int(stateCacheIdleSeconds)
+        settings["scan-threads"] = int(scanThreads ?? 1)
         if let tokenFile { settings["auth-token-file"] = .string(tokenFile) }
         if let kernels { settings["kernels"] = .string(Self.kernelName(kernels)) }
         return settings

@@ -36,6 +36,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Which of a file's scan tables is used (exact top-k from the int8 or bf16 scan) or none
     /// (`seqrec serve` fills it from `SEQREC_SCAN_TABLE`).
     public var scanTable = ScanTablePolicy.automatic
+    /// Threads one request's int8 scan may split over (`--scan-threads`; nil: not given, 1; `seqrec serve`
+    /// fills it from `SEQREC_SCAN_THREADS` then). Helpers are taken only when idle (docs/KERNELS.md,
+    /// "Multi-core scans").
+    public var scanThreads: Int?
     /// Inference threads, each with its own context per model.
     public var workers: Int = ServerConfiguration.defaultWorkerCount
     /// Largest batch one model call runs.
@@ -152,6 +156,10 @@ public struct ServerConfiguration: Sendable, Equatable {
                     "--state-cache-mb must be 0...\(StateCacheSettings.megabyteRange.upperBound), got \(stateCacheMegabytes)")
         try require(StateCacheSettings.idleSecondsRange.contains(stateCacheIdleSeconds),
                     "--state-cache-idle-s must be 1...\(StateCacheSettings.idleSecondsRange.upperBound), got \(stateCacheIdleSeconds)")
+        if let scanThreads {
+            try require((1...ScanThreads.maxCount).contains(scanThreads),
+                        "--scan-threads must be 1...\(ScanThreads.maxCount), got \(scanThreads)")
+        }
         if let token = authToken {
             try require((1...ProtocolLimits.maxAuthTokenBytes).contains(token.count),
                         "the auth token must be 1...\(ProtocolLimits.maxAuthTokenBytes) bytes, got \(token.count)")

@@ -36,6 +36,7 @@ enum ServeCommand {
         configuration.kernels = try configuration.kernels ?? KernelSelection.fromEnvironment()
         configuration.tableMemory = try TableMemory.fromEnvironment()
         configuration.scanTable = try ScanTablePolicy.fromEnvironment()
+        configuration.scanThreads = try configuration.scanThreads ?? ScanThreads.countFromEnvironment()
         let settings: [String: JSONValue] = configuration.settings(tokenFile: tokenFile(prepared))
         if prepared.printConfig {
             let effective: [String: JSONValue] = ServeArguments.effectiveSettings(prepared, server: settings)

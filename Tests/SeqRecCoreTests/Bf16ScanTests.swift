@@ -170,7 +170,7 @@ struct Bf16ScanTests {
         var rng = SplitMix64(seed: 78)
         let rows = 9000, width = 16
         var values = rng.floats(rows * width)
-        for i in 1..<(ExactScan.candidateCapacity + 200) { for j in 0..<width { values[i * width + j] = values[width + j] } }
+        for i in 1..<(ExactScanPart.candidateCapacity + 200) { for j in 0..<width { values[i * width + j] = values[width + j] } }
         let readouts = Array(values[width..<(2 * width)]) + [0]
         var query = SessionQuery(items: [3], k: 10)
         query.deny = [1, 2]

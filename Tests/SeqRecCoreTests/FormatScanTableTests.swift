@@ -102,15 +102,25 @@ struct FormatScanTableTests {
         let reference = fp32.makeContext(), context = exact.makeContext()
         var batch: [Recommendation] = []
         try context.recommend(queries[..<8], into: &batch)   // 8 sessions: the int8 scan for a batch
+        let before = try #require(context.exactScanStatistics)
+        var whole: [Recommendation] = [], wholeFp32: [Recommendation] = []
+        // 16 sessions: the batched int8 kernel on VNNI CPUs (the fused scan's answer), else the batched
+        // fp32 scan, as the fp32 model runs it (KERNELS.md, "Batched int8 scan").
+        try context.recommend(queries[...], into: &whole)
+        try reference.recommend(queries[...], into: &wholeFp32)
+        let batchedInt8 = try #require(context.exactScanStatistics) != before
         for (b, query) in queries.enumerated() {
             let expected = try reference.recommend(query)   // one session: the fp32 fused scan
             let single = try context.recommend(query)
             #expect(single.items == expected.items && single.scores == expected.scores, "session \(b)")
             if b < 8 { #expect(batch[b].items == expected.items && batch[b].scores == expected.scores, "batched session \(b)") }
+            let wholeExpected = batchedInt8 ? expected : wholeFp32[b]
+            #expect(whole[b].items == wholeExpected.items && whole[b].scores == wholeExpected.scores, "16-session batch, session \(b)")
         }
         let statistics = try #require(context.exactScanStatistics)
         #expect(statistics.approximate + statistics.fallbacks
-                == queries.filter { $0.candidates == nil }.count + queries[..<8].filter { $0.candidates == nil }.count)
+                == (batchedInt8 ? 2 : 1) * queries.filter { $0.candidates == nil }.count
+                    + queries[..<8].filter { $0.candidates == nil }.count)
         #expect(statistics.approximate > 0)
     }
 }

@@ -67,7 +67,7 @@ struct Int8ScanTests {
 
     /// Runs `queries` through a scorer with the int8 table (on `path`) and, one session at a time, through
     /// the fp32 fused scan; returns both and the exact scan's statistics.
-    func run(_ table: Table, _ queries: [SessionQuery], _ readouts: [Float], path: Int8Dot)
+    func run(_ table: Table, _ queries: [SessionQuery], _ readouts: [Float], path: Int8Dot, threads: ScanThreads?)
         -> (exact: [Recommendation], fp32: [Recommendation], statistics: ExactScanStatistics) {
         let (q, scales) = table.quantized()
         var exact = [Recommendation](repeating: Recommendation(), count: queries.count)
@@ -83,7 +83,8 @@ struct Int8ScanTests {
                             let int8 = try! Int8ScanTable(fp32: scoring, rows: rows.baseAddress!,
                                                           rowsShape: [table.rows, table.width], scales: s.baseAddress!,
                                                           storage: nil)
-                            let scorer = CatalogScorer(table: scoring, maxBatch: queries.count, reduced: .int8(int8))
+                            let scorer = CatalogScorer(table: scoring, maxBatch: queries.count, reduced: .int8(int8),
+                                                       scanThreads: threads)
                             scorer.int8DotOverride = path
                             scorer.select(queries[...], readout: readout.baseAddress!, into: &exact, offset: 0,
                                           kernels: Kernels(.automatic))
@@ -102,10 +103,10 @@ struct Int8ScanTests {
         return (exact, fp32, statistics)
     }
 
-    func expectSame(_ table: Table, _ queries: [SessionQuery], _ readouts: [Float], _ label: String)
-        -> [ExactScanStatistics] {
+    func expectSame(_ table: Table, _ queries: [SessionQuery], _ readouts: [Float], _ label: String,
+                    threads: ScanThreads? = nil) -> [ExactScanStatistics] {
         Self.paths.map { path in
-            let (exact, fp32, statistics) = run(table, queries, readouts, path: path)
+            let (exact, fp32, statistics) = run(table, queries, readouts, path: path, threads: threads)
             for b in queries.indices {
                 #expect(exact[b].items == fp32[b].items, "\(label) [\(path)] session \(b)")
                 #expect(exact[b].scores == fp32[b].scores, "\(label) [\(path)] session \(b): scores differ")
@@ -125,7 +126,7 @@ struct Int8ScanTests {
         }
     }
 
-    @Test(arguments: [1, 3, 8], [13, 64])
+    @Test(arguments: [1, 3, 8, 9, 17, 33], [13, 64])
     func randomTablesGiveTheFp32TopKWithoutFallback(sessions: Int, width: Int) {
         var rng = SplitMix64(seed: testSeed(sessions, width))
         let rows = 5003
@@ -140,35 +141,38 @@ struct Int8ScanTests {
     }
 
     /// Rows that differ from the best one in the last bits: the int8 scan cannot order them, fp32 re-scoring must.
-    @Test func nearTiesAndBias() {
+    @Test(arguments: [4, 20])
+    func nearTiesAndBias(sessions: Int) {
         var rng = SplitMix64(seed: 31)
         let rows = 3000, width = 32
         var values = rng.floats(rows * width)
         for i in 100..<300 { for j in 0..<width { values[i * width + j] = values[j] * (1 + Float(i % 7) * 0x1p-22) } }
         let bias = (0..<rows).map { i in i % 11 == 0 ? Float(1e-7) * Float(i % 3) : 0 }
-        let readouts = (0..<(4 * width)).map { j in values[j % width] } + [0]
+        let readouts = (0..<(sessions * width)).map { j in values[j % width] } + [0]
         _ = expectSame(Table(rows: rows, width: width, firstItem: 0, values: values, bias: bias),
-                       Self.queries(4, rows: rows), readouts, "near ties")
+                       Self.queries(sessions, rows: rows), readouts, "near ties")
     }
 
     /// Thousands of copies of the best row: more candidates than the buffer holds, so the session falls back
     /// to fp32 (counted) and still returns the fp32 answer, lowest ids first.
-    @Test func duplicatedRowsFallBackAndAreCounted() {
+    @Test(arguments: [1, 12])
+    func duplicatedRowsFallBackAndAreCounted(sessions: Int) {
         var rng = SplitMix64(seed: 77)
         let rows = 9000, width = 16
         var values = rng.floats(rows * width)
-        for i in 1..<(ExactScan.candidateCapacity + 200) { for j in 0..<width { values[i * width + j] = values[width + j] } }
-        let readouts = Array(values[width..<(2 * width)]) + [0]
+        for i in 1..<(ExactScanPart.candidateCapacity + 200) { for j in 0..<width { values[i * width + j] = values[width + j] } }
+        let readouts: [Float] = (0..<sessions).flatMap { _ in Array(values[width..<(2 * width)]) } + [0]
         var query = SessionQuery(items: [3], k: 10)
         query.deny = [1, 2]
         for statistics in expectSame(Table(rows: rows, width: width, firstItem: 1, values: values, bias: nil),
-                                     [query], readouts, "duplicates") {
-            #expect(statistics.fallbacks == 1 && statistics.approximate == 0)
+                                     Array(repeating: query, count: sessions), readouts, "duplicates") {
+            #expect(statistics.fallbacks == sessions && statistics.approximate == 0)
         }
     }
 
     /// Rows of norm 10¹⁵ next to rows of norm 10⁻¹⁵ (and zero rows): per-row scales keep each exact.
-    @Test func hugeAndTinyNorms() {
+    @Test(arguments: [3, 19])
+    func hugeAndTinyNorms(sessions: Int) {
         var rng = SplitMix64(seed: 12)
         let rows = 2000, width = 24
         var values = rng.floats(rows * width)
@@ -176,23 +180,80 @@ struct Int8ScanTests {
             let factor: Float = i % 5 == 0 ? 1e15 : i % 5 == 1 ? 1e-15 : i % 5 == 2 ? 0 : 1
             for j in 0..<width { values[i * width + j] *= factor }
         }
-        let readouts = rng.floats(3 * width) + [0]
+        let readouts = rng.floats(sessions * width) + [0]
         _ = expectSame(Table(rows: rows, width: width, firstItem: 1, values: values, bias: nil),
-                       Self.queries(3, rows: rows), readouts, "norms")
+                       Self.queries(sessions, rows: rows), readouts, "norms")
         // A table of tiny rows only: every score is tiny, the absolute term dominates; still exact.
         let tiny = values.enumerated().map { $0.element == 0 ? 0 : Float(1e-20) * Float($0.offset % 13 + 1) }
         _ = expectSame(Table(rows: rows, width: width, firstItem: 1, values: tiny, bias: nil),
-                       Self.queries(3, rows: rows), readouts, "tiny")
+                       Self.queries(sessions, rows: rows), readouts, "tiny")
     }
 
     /// A readout that could overflow Float in the fp32 scores, or is not finite: fp32 fallback, counted.
-    @Test func guardsFallBack() {
+    @Test(arguments: [1, 10])
+    func guardsFallBack(sessions: Int) {
         var rng = SplitMix64(seed: 3)
         let rows = 500, width = 8
         let table = Table(rows: rows, width: width, firstItem: 1, values: rng.floats(rows * width, scale: 1e20), bias: nil)
-        let readouts = rng.floats(width, scale: 1e15) + [0]
-        for statistics in expectSame(table, [SessionQuery(items: [1], k: 5)], readouts, "overflow guard") {
-            #expect(statistics.fallbacks == 1)
+        let readout = rng.floats(width, scale: 1e15)
+        let readouts: [Float] = (0..<sessions).flatMap { _ in readout } + [0]
+        for statistics in expectSame(table, Array(repeating: SessionQuery(items: [1], k: 5), count: sessions), readouts,
+                                     "overflow guard") {
+            #expect(statistics.fallbacks == sessions)
+        }
+    }
+
+    // MARK: Batched kernel and split scans
+
+    @Test(arguments: [1, 3, 4, 5, 7, 13, 16, 63, 64, 65, 200, 4096])
+    func batchDotPathsMatchTheNaiveTwin(width: Int) {
+        var rng = SplitMix64(seed: testSeed(181, width))
+        for (count, sessions) in [(0, 9), (1, 9), (7, 16), (8, 17), (9, 33), (17, 12)] {
+            var rows = (0..<(count * width)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+            if count > 1 { for j in 0..<width { rows[j] = -128; rows[width + j] = 127 } }
+            var queries = (0..<(sessions * width)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+            for j in 0..<width { queries[j] = -127; queries[width + j] = 127 }   // the query range is ±127
+            for j in 0..<queries.count where queries[j] == -128 { queries[j] = -127 }
+            let sums = (0..<count).map { i in (0..<width).reduce(Int32(0)) { $0 + Int32(rows[i * width + $1]) } }
+            let stride = (sessions + 15) / 16 * 16
+            var expected = [Int32](repeating: 0, count: count * stride)
+            var packed = [UInt8](repeating: 0, count: Int8Dot.packedBytes(groups: stride / 16, width: width))
+            Int8Dot.naive.batchDots(count: count, width: width, rows: rows, queries: queries, sessions: sessions,
+                                    packed: packed, rowSums: sums, into: &expected)
+            for path in Self.paths {
+                path.pack(queries, count: sessions, width: width, into: &packed)
+                var actual = [Int32](repeating: -1, count: count * stride + 1)   // one guard entry past the end
+                path.batchDots(count: count, width: width, rows: rows, queries: queries, sessions: sessions,
+                               packed: packed, rowSums: sums, into: &actual)
+                for i in 0..<count {
+                    #expect(Array(actual[(i * stride)..<(i * stride + sessions)]) == Array(expected[(i * stride)..<(i * stride + sessions)]),
+                            "\(path) width \(width) rows \(count) sessions \(sessions) row \(i)")
+                }
+                #expect(actual[count * stride] == -1, "\(path) wrote past the end")
+            }
+        }
+    }
+
+    /// One request's rows split over 2 and 3 threads: each part's τ and candidates, merged, give the fp32
+    /// answer alone and batched, with near ties across the part boundaries and a fallback in one part.
+    @Test(arguments: [2, 3], [1, 3, 20])
+    func splitScansGiveTheFp32TopK(threads count: Int, sessions: Int) throws {
+        let threads = try ScanThreads(count: count)
+        var rng = SplitMix64(seed: testSeed(count, sessions))
+        let rows = 3 * ExactScan.minimumPartRows + 1000, width = 16
+        var values = rng.floats(rows * width)
+        // Near-copies of row 7 on both sides of every boundary, so the top k spans the parts.
+        for i in stride(from: 7, to: rows, by: ExactScan.minimumPartRows / 3) {
+            for j in 0..<width { values[i * width + j] = values[7 * width + j] * (1 + Float(i % 5) * 0x1p-22) }
+        }
+        var readouts: [Float] = []
+        for s in 0..<sessions { readouts += s % 2 == 0 ? Array(values[(7 * width)..<(8 * width)]) : rng.floats(width) }
+        readouts.append(0)
+        let table = Table(rows: rows, width: width, firstItem: 1, values: values, bias: nil)
+        for statistics in expectSame(table, Self.queries(sessions, rows: rows), readouts, "split \(count)", threads: threads) {
+            #expect(statistics.fallbacks == 0)
+            #expect(statistics.split == statistics.approximate && statistics.approximate > 0)
         }
     }
 }
+

@@ -30,6 +30,20 @@ void seqrec_dot_i8_avxvnni(long count, long width, const int8_t *rows, const int
 /// AVX2 without VNNI: bytes sign-extended to 16 bits, then vpmaddwd (exact; no saturation).
 void seqrec_dot_i8_avx2(long count, long width, const int8_t *rows, const int8_t *query, int32_t *out);
 
+/// Batched: sessions in lanes, 16 per group (docs/KERNELS.md, "Batched int8 scan"). Every row of the slab
+/// is read once for all `groups` groups; out[i·16·groups + 16·g + l] = rows[i]·v_{16g+l} exactly.
+/// VNNI kernels: `packed` holds, per group and per 4-column step p < ⌈width/4⌉, 16 lanes × 4 unsigned bytes
+/// v_l[4p..4p+3] + 128 (0 past width and on unused lanes; 64 bytes per step); 128·row_sums[i] is subtracted.
+/// Unused lanes' outputs are unspecified.
+void seqrec_dot_i8_batch_avx512vnni(long count, long width, const int8_t *rows, const uint8_t *packed,
+                                    long groups, const int32_t *row_sums, int32_t *out);
+void seqrec_dot_i8_batch_avxvnni(long count, long width, const int8_t *rows, const uint8_t *packed,
+                                 long groups, const int32_t *row_sums, int32_t *out);
+/// AVX2: `packed` holds, per group and per 2-column step p < ⌈width/2⌉, 16 lanes × 2 int16 v_l[2p], v_l[2p+1]
+/// (0 past width and on unused lanes; 64 bytes per step); no offset.
+void seqrec_dot_i8_batch_avx2(long count, long width, const int8_t *rows, const int16_t *packed,
+                              long groups, int32_t *out);
+
 #ifdef __cplusplus
 }
 #endif

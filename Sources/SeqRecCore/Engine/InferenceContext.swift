@@ -18,7 +18,8 @@ public final class InferenceContext {
         workspace = Workspace(encoder.workspaceLayout)
         readout = .allocate(capacity: recommender.maxBatch * encoder.scoring.width)
         readout.initialize(repeating: 0, count: recommender.maxBatch * encoder.scoring.width)
-        scorer = CatalogScorer(table: recommender.scoring, maxBatch: recommender.maxBatch, reduced: recommender.reducedScan)
+        scorer = CatalogScorer(table: recommender.scoring, maxBatch: recommender.maxBatch, reduced: recommender.reducedScan,
+                               scanThreads: recommender.scanThreads)
         catalogueReader = recommender.catalogue.register()
         answers = AnswerStage(recommender, workspace: workspace)
     }

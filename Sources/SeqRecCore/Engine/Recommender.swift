@@ -19,8 +19,18 @@ public final class Recommender: @unchecked Sendable {
     /// The reduced scan table (FORMAT.md §12: int8 or bf16) the contexts scan first, as `scanTable` chose
     /// it (docs/KERNELS.md, "Exact top-k from the int8 scan"); nil: the fp32 scan.
     let reducedScan: ReducedScanTable?
+    /// The helpers the contexts' reduced scans split a request's rows over (nil: each scan on its own thread).
+    let scanThreads: ScanThreads?
 
     public var vocabulary: Vocabulary? { file.vocabulary }
+    /// The reduced scan table the contexts scan first ("int8" or "bf16"), nil when they scan fp32 only.
+    public var reducedScanTable: String? {
+        switch reducedScan {
+        case .int8?: "int8"
+        case .bf16?: "bf16"
+        case nil: nil
+        }
+    }
     /// The item attributes this version filters with (published by an `ItemCatalogue`; empty until then).
     public let catalogue = CatalogueSlot()
 
@@ -35,9 +45,11 @@ public final class Recommender: @unchecked Sendable {
     /// - Parameter stateCache: GRU families, SASRec and NARM: the memory budget and idle time of the model's
     ///   state cache, shared by every context, so a session that grew by one item runs one step or token
     ///   (`.off`: none; default 128 MiB, 30 min; see `StateCache`).
+    /// - Parameter scanThreads: a process-wide pool the reduced (int8 or bf16) scans split one request's rows over when its
+    ///   helpers are idle (docs/KERNELS.md, "Multi-core scans"; nil: every scan on its calling thread).
     public init(path: String, name: String? = nil, kernels: KernelSelection = .automatic, maxBatch: Int = 64,
                 tableMemory: TableMemory = .automatic, stateCache: StateCacheSettings = StateCacheSettings(),
-                scanTable: ScanTablePolicy = .automatic) throws {
+                scanTable: ScanTablePolicy = .automatic, scanThreads: ScanThreads? = nil) throws {
         guard (1...1024).contains(maxBatch) else { throw ModelLoadError("model load: maxBatch is \(maxBatch), expected 1…1024") }
         try stateCache.validate()
         file = try ModelFile.open(path: path)
@@ -57,6 +69,7 @@ public final class Recommender: @unchecked Sendable {
         scoring = residentTable?.scoring ?? table
         self.kernels = kernels
         self.maxBatch = maxBatch
+        self.scanThreads = scanThreads
         let first = encoder.scoring.firstItem
         popularity = try PopularityRanking(file, recommendable: first ..< encoder.scoring.rows)
         let base = path.split(separator: "/").last.map(String.init) ?? path

@@ -3,7 +3,9 @@
 //   fused (KernelSelection.catalogScan, 1–8 sessions): per slab of S rows, each session's FusedScan → its TopKHeap
 //   batched (more sessions): per slab of S rows, groups of 32/8 sessions in lanes (BatchScan) → their TopKHeaps
 //   blocked: readout [F, w] · table[lo..<hi]ᵀ → block [F, C] (+ bias) → one TopKHeap per session
-//   int8/bf16 exact (a model with a reduced scan table, 1–8 sessions where fused would run): ExactScan, the fused scan's result
+//   int8/bf16 exact (a model with a reduced scan table, where fused would run, and where batched would run when
+//     the table is int8 and its dots have VNNI): ExactScan, the fused scan's result, split over the idle
+//     `ScanThreads` helpers
 
 /// Per-context scoring state (chunk buffer, heaps, filter bitsets), sized once; never allocates.
 final class CatalogScorer {
@@ -37,10 +39,10 @@ final class CatalogScorer {
     var bf16DotOverride: Bf16Dot?
     private var reducedDots: (level: InstructionSet, paths: ReducedDotPaths)?
 
-    init(table: ScoringTable, maxBatch: Int, reduced: ReducedScanTable? = nil) {
+    init(table: ScoringTable, maxBatch: Int, reduced: ReducedScanTable? = nil, scanThreads: ScanThreads? = nil) {
         self.table = table
         self.maxBatch = maxBatch
-        exact = reduced.map { ExactScan(table: table, reduced: $0, maxBatch: maxBatch) }
+        exact = reduced.map { ExactScan(table: table, reduced: $0, maxBatch: maxBatch, threads: scanThreads) }
         words = (table.rows + 63) / 64
         heapScores = .allocate(capacity: maxBatch * SessionQuery.maxK)
         heapItems = .allocate(capacity: maxBatch * SessionQuery.maxK)
@@ -114,10 +116,16 @@ final class CatalogScorer {
         let w = table.width
         var low = table.firstItem
         let scan = kernels.selection.catalogScan(sessions: count)
-        if let exact, scan == .fused {   // 1–8 sessions: above, the batched fp32 scan was faster (KERNELS.md)
-            exact.scan(count: count, sessions: fullCatalog, readouts: compact, heaps: heaps, excluded: excluded,
-                       words: words, dot: reducedDotPaths(kernels))
-            return
+        if let exact, scan == .fused || scan == .batched {
+            let dots = reducedDotPaths(kernels)
+            // Above 8 sessions only the int8 kernel with VNNI beats the batched fp32 scan (KERNELS.md, "Batched
+            // int8 scan"; bf16 has no batched kernel); a pinned int8 path (tests) always runs the int8 scan.
+            let batchedInt8 = exact.reduced.isInt8 && (dots.int8.batchesFasterThanFp32 || int8DotOverride != nil)
+            if scan == .fused || batchedInt8 {
+                exact.scan(count: count, sessions: fullCatalog, readouts: compact, heaps: heaps, excluded: excluded,
+                           words: words, dot: dots)
+                return
+            }
         }
         if scan == .batched {
             batchScan(sessions: count)

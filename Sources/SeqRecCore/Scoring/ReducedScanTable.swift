@@ -8,6 +8,10 @@ enum ReducedScanTable {
     case int8(Int8ScanTable)
     case bf16(Bf16ScanTable)
 
+    var isInt8: Bool {
+        if case .int8 = self { return true }
+        return false
+    }
     var norms: UnsafeMutablePointer<Float> {
         switch self { case .int8(let table): table.norms; case .bf16(let table): table.norms }
     }

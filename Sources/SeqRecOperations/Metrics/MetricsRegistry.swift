@@ -109,6 +109,11 @@ public struct MetricsSnapshot: Sendable {
         return (totals[base], totals[base + 1])
     }
 
+    public func scan(series: Int) -> (reduced: UInt64, fallbacks: UInt64, rescored: UInt64) {
+        let base = shape.seriesBase(series) + shape.scanOffset
+        return (totals[base], totals[base + 1], totals[base + 2])
+    }
+
     public func adminResponses(_ status: HTTPStatus) -> UInt64 {
         totals[shape.adminBase + (HTTPStatus.allCases.firstIndex(of: status) ?? 0)]
     }

@@ -13,6 +13,8 @@ struct MetricsShape: Sendable, Equatable {
     let computeOffset: Int
     let batchSizeOffset: Int
     let stateCacheOffset: Int
+    /// Reduced-table scans: sessions answered, fp32 fallbacks, rows re-scored.
+    let scanOffset: Int
     let seriesStride: Int
     let adminBase: Int
     let eventBase: Int
@@ -25,7 +27,8 @@ struct MetricsShape: Sendable, Equatable {
         computeOffset = queueWaitOffset + HistogramLayout.seconds.slotCount
         batchSizeOffset = computeOffset + HistogramLayout.seconds.slotCount
         stateCacheOffset = batchSizeOffset + HistogramLayout.batchSize.slotCount
-        seriesStride = stateCacheOffset + 2
+        scanOffset = stateCacheOffset + 2
+        seriesStride = scanOffset + 3
         adminBase = maxSeries * seriesStride
         eventBase = adminBase + HTTPStatus.allCases.count
         slotCount = eventBase + MetricsEvent.allCases.count

@@ -71,6 +71,16 @@ public final class MetricsWriter: @unchecked Sendable {
         add(base + shape.stateCacheOffset + 1, UInt64(max(0, hits)))
     }
 
+    /// Reduced-table (int8) scans of `series` since the last call: sessions answered from the reduced
+    /// table, sessions that fell back to the fp32 scan, rows re-scored in fp32.
+    @inline(__always)
+    public func countScan(series: Int, reduced: Int, fallbacks: Int, rescored: Int) {
+        let base = shape.seriesBase(series) + shape.scanOffset
+        add(base, UInt64(max(0, reduced)))
+        add(base + 1, UInt64(max(0, fallbacks)))
+        add(base + 2, UInt64(max(0, rescored)))
+    }
+
     /// One answer of the admin port, by HTTP status.
     @inline(__always)
     public func countAdminResponse(_ status: HTTPStatus) {

@@ -23,9 +23,12 @@ public struct ModelMetrics: Sendable, Equatable {
     public var itemCount: Int
     /// nil: the model has no state cache.
     public var stateCache: StateCacheMetrics?
+    /// The reduced scan table the model scans first ("int8"); nil: it scans fp32 only.
+    public var scanTable: String?
 
     public init(labels: SeriesLabels, loadSeconds: Double, tableBytes: UInt64, itemCount: Int,
-                stateCache: StateCacheMetrics? = nil) {
+                stateCache: StateCacheMetrics? = nil, scanTable: String? = nil) {
+        self.scanTable = scanTable
         self.labels = labels
         self.loadSeconds = loadSeconds
         self.tableBytes = tableBytes
@@ -70,6 +73,7 @@ public enum OperationsMetrics {
         renderEvents(snapshot, into: &out)
         renderGauges(gauges, into: &out)
         renderModels(models, into: &out)
+        renderScans(snapshot, models, into: &out)
         out.family("seqrec_build_info", .gauge, help: "Always 1; labels say which build runs.")
         out.sample("seqrec_build_info", [("version", build.version), ("kernels", build.kernels)], UInt64(1))
         if let process { renderProcess(process, into: &out) }

@@ -1,6 +1,7 @@
 // The core's side of the operations surface (docs/OPERATIONS.md): metrics counted where requests
 // finish or are refused, and JSON requests from the admin port queued through `enqueue` like
 // binary ones, answered through their completion instead of a connection.
+import SeqRecCore
 import SeqRecOperations
 import SeqRecProtocol
 
@@ -98,11 +99,16 @@ extension ServerCore {
     }
 
     /// One model call: its size, its time, and what the runner's state cache did.
-    package func countBatch(model: Int, ran: Int, nanoseconds: UInt64, stateCacheLookups: Int, stateCacheHits: Int) {
+    package func countBatch(model: Int, ran: Int, nanoseconds: UInt64, stateCacheLookups: Int, stateCacheHits: Int,
+                            scan: ExactScanStatistics = ExactScanStatistics()) {
         guard let metrics, ran > 0 else { return }
         metrics.countBatch(series: series(model), size: ran, computeNanoseconds: nanoseconds)
         if stateCacheLookups > 0 {
             metrics.countStateCache(series: series(model), lookups: stateCacheLookups, hits: stateCacheHits)
+        }
+        if scan.approximate > 0 || scan.fallbacks > 0 {
+            metrics.countScan(series: series(model), reduced: scan.approximate, fallbacks: scan.fallbacks,
+                              rescored: scan.rescored)
         }
     }
 

@@ -32,7 +32,8 @@ package enum VersionLoader {
             recommender = try Recommender(path: path, name: name, kernels: configuration.kernels ?? .automatic,
                                           maxBatch: configuration.maxBatch, tableMemory: configuration.tableMemory,
                                           stateCache: configuration.stateCacheSettings,
-                                          scanTable: configuration.scanTable)
+                                          scanTable: configuration.scanTable,
+                                          scanThreads: try ScanThreads.shared(count: configuration.scanThreads ?? 1))
         } catch {
             let unreadable = !FileSystem.isReadableFile(path)
             throw VersionLoadError(unreadable ? .unreadable : .corrupt, "\(path): \(error)")
