@@ -83,26 +83,36 @@ let package = Package(
         .systemLibrary(name: "CLinux"),
         .target(name: "SeqRecPosix", dependencies: ["CLinux"]),
         .target(name: "CSeqRecKernels", dependencies: ["CSeqRecCPU"]),
-        .target(name: "SeqRecCore", dependencies: ["CBLAS", "CSeqRecKernels"], swiftSettings: isa.swiftSettings),
+        .target(name: "SeqRecJSON"),
+        .target(name: "SeqRecCore", dependencies: ["CBLAS", "CSeqRecKernels", "SeqRecJSON"], swiftSettings: isa.swiftSettings),
         .target(name: "CSeqRecCPU", cSettings: isa.checkSettings),
         .target(name: "SeqRecProtocol"),
-        .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "SeqRecPosix", "SeqRecOperations"]),
+        .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "SeqRecPosix", "SeqRecOperations", "SeqRecJSON"]),
         .target(name: "SeqRecClient", dependencies: ["SeqRecProtocol", "SeqRecPosix"]),
-        .target(name: "SeqRecOperations", dependencies: ["SeqRecProtocol", "SeqRecPosix"]),
+        .target(name: "SeqRecOperations", dependencies: ["SeqRecProtocol", "SeqRecPosix", "SeqRecJSON"]),
         .executableTarget(
             name: "seqrec",
-            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient", "SeqRecPosix", "SeqRecOperations", "CSeqRecCPU"]
+            dependencies: ["SeqRecCore", "SeqRecServer", "SeqRecClient", "SeqRecPosix", "SeqRecOperations", "SeqRecJSON",
+                           "CSeqRecCPU"]
         ),
-        .testTarget(name: "SeqRecCoreTests", dependencies: ["SeqRecCore"]),
-        .testTarget(name: "SeqRecProtocolTests", dependencies: ["SeqRecProtocol"]),
+        // Test support shared by the test targets (and used by nothing else): the seeded generator, package
+        // paths, the `seqrec serve` launcher, process and curl runners, raw frames.
+        .target(name: "SeqRecTestSupport", path: "Tests/SeqRecTestSupport"),
+        .testTarget(name: "SeqRecJSONTests", dependencies: ["SeqRecJSON", "SeqRecTestSupport"]),
+        .testTarget(name: "SeqRecCoreTests", dependencies: ["SeqRecCore", "SeqRecTestSupport"]),
+        .testTarget(name: "SeqRecProtocolTests", dependencies: ["SeqRecProtocol", "SeqRecTestSupport"]),
         .testTarget(name: "SeqRecPosixTests", dependencies: ["SeqRecPosix"]),
         .testTarget(
             name: "SeqRecOperationsTests",
-            dependencies: ["SeqRecOperations", "SeqRecPosix", "SeqRecProtocol", "SeqRecClient", "seqrec"]
+            dependencies: ["SeqRecOperations", "SeqRecPosix", "SeqRecProtocol", "SeqRecClient", "SeqRecJSON", "seqrec",
+                           "SeqRecTestSupport"]
         ),
-        .testTarget(name: "SeqRecCLITests", dependencies: ["seqrec", "SeqRecCore", "CSeqRecCPU"]),
+        .testTarget(name: "SeqRecCLITests", dependencies: ["seqrec", "SeqRecCore", "CSeqRecCPU", "SeqRecTestSupport"]),
         .testTarget(name: "SeqRecClientTests", dependencies: ["SeqRecClient", "SeqRecProtocol"]),
-        .testTarget(name: "SeqRecServerTests", dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore", "SeqRecPosix"]),
+        .testTarget(
+            name: "SeqRecServerTests",
+            dependencies: ["SeqRecServer", "SeqRecClient", "SeqRecCore", "SeqRecPosix", "SeqRecTestSupport"]
+        ),
         .target(name: "CBenchSupport", path: "Benchmarks/CBenchSupport"),
         .target(
             name: "SeqRecBench",
@@ -117,7 +127,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SeqRecBenchTests",
-            dependencies: ["SeqRecBench", "SeqRecCore", "SeqRecServer"],
+            dependencies: ["SeqRecBench", "SeqRecCore", "SeqRecServer", "SeqRecTestSupport"],
             path: "Benchmarks/Tests/SeqRecBenchTests"
         ),
     ]

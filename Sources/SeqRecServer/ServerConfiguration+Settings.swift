@@ -2,6 +2,7 @@
 // one key per `seqrec serve` flag (the flag without dashes), each with the value in force. The
 // output is itself a valid --config file; the token file's contents are never shown.
 import SeqRecCore
+import SeqRecJSON
 import SeqRecOperations
 
 extension ServerConfiguration {

@@ -3,6 +3,7 @@
 // "titles", "fallback" and "because" for the answer options (README "Recommending from the command line").
 import Foundation
 import SeqRecCore
+import SeqRecJSON
 
 struct BatchRecommend {
     let recommender: Recommender
@@ -37,7 +38,7 @@ struct BatchRecommend {
                 next += 1
             case .failure(let error):
                 failures += 1
-                print(#"{"error": \#(jsonString(String(describing: error)))}"#)
+                print(#"{"error": \#(JSONWriter.quoted(String(describing: error)))}"#)
             }
         }
         if failures > 0 { throw UsageError("\(failures) of \(numbered.count) input lines failed (see their error objects)") }
@@ -81,11 +82,11 @@ struct BatchRecommend {
         let items = result.items.map { item -> String in
             guard line.external else { return String(item) }
             let token = recommender.token(of: item)
-            return line.numericTokens && Int64(token) != nil ? token : jsonString(token)
+            return line.numericTokens && Int64(token) != nil ? token : JSONWriter.quoted(token)
         }
-        var text = #"{"items": [\#(items.joined(separator: ", "))], "scores": [\#(result.scores.map(jsonNumber).joined(separator: ", "))]"#
+        var text = #"{"items": [\#(items.joined(separator: ", "))], "scores": [\#(result.scores.map(JSONWriter.number).joined(separator: ", "))]"#
         if line.query.includeEmbedding {
-            text += #", "embedding": [\#(result.embedding.map(jsonNumber).joined(separator: ", "))]"#
+            text += #", "embedding": [\#(result.embedding.map(JSONWriter.number).joined(separator: ", "))]"#
         }
         return text + encodeAnswers(result, line) + "}"
     }
@@ -109,14 +110,14 @@ struct BatchRecommend {
         var text = ""
         let titles = result.items.map { recommender.vocabulary?.title(of: Int($0)) }
         if titles.contains(where: { $0 != nil }) {
-            text += #", "titles": [\#(titles.map { $0.map(jsonString) ?? "null" }.joined(separator: ", "))]"#
+            text += #", "titles": [\#(titles.map { $0.map(JSONWriter.quoted) ?? "null" }.joined(separator: ", "))]"#
         }
         if line.query.fallback { text += #", "fallback": \#(result.usedFallback)"# }
         if line.query.explain {
             let perItem = result.items.indices.map { index -> String in
                 let entries = (result.contributorsPerItem > 0 ? result.because(ofItem: index) : []).map { entry -> String in
-                    let title = recommender.vocabulary?.title(of: Int(entry.item)).map { #", "title": \#(jsonString($0))"# } ?? ""
-                    return #"{"id": \#(id(entry.item, line))\#(title), "contribution": \#(jsonNumber(entry.contribution))}"#
+                    let title = recommender.vocabulary?.title(of: Int(entry.item)).map { #", "title": \#(JSONWriter.quoted($0))"# } ?? ""
+                    return #"{"id": \#(id(entry.item, line))\#(title), "contribution": \#(JSONWriter.number(entry.contribution))}"#
                 }
                 return "[" + entries.joined(separator: ", ") + "]"
             }
@@ -129,35 +130,11 @@ struct BatchRecommend {
     private func id(_ item: Int32, _ line: Line) -> String {
         guard line.external else { return String(item) }
         let token = recommender.token(of: item)
-        return line.numericTokens && Int64(token) != nil ? token : jsonString(token)
+        return line.numericTokens && Int64(token) != nil ? token : JSONWriter.quoted(token)
     }
 }
 
 struct RecommendLineError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// A JSON number for `value`; `null` for NaN and ±∞, which JSON cannot express. The engine returns finite
-/// scores only (FORMAT.md §11), so only an embedding of a model whose finite weights overflow Float can
-/// hold one.
-func jsonNumber(_ value: Float) -> String {
-    value.isFinite ? "\(value)" : "null"
-}
-
-/// A JSON string literal for `text`.
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
 }

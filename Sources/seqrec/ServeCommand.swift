@@ -6,6 +6,7 @@ import Dispatch
 import Foundation
 import Glibc
 import SeqRecCore
+import SeqRecJSON
 import SeqRecOperations
 import SeqRecPosix
 import SeqRecServer

@@ -1,44 +1,16 @@
 import Foundation
 import SeqRecCore
+import SeqRecTestSupport
 import Testing
 
 /// The `seqrec` executable as scripts and gateways' CI call it: exit codes, one-line errors, outputs.
 @Suite("seqrec command line")
 struct CommandLineTests {
-    struct Run {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
+    static let fixtures = PackagePaths.fixtures
 
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
-
-    /// The `seqrec` binary next to the test bundle (same build configuration).
-    static var executable: String {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("seqrec").path),
-              directory.path != "/" {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appendingPathComponent("seqrec").path
-    }
-
-    static func run(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = packageRoot
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
+    /// The `seqrec` binary of this build, run in the package root.
+    static func run(_ arguments: [String]) throws -> ProcessRun {
+        try runProcess(PackagePaths.seqrecExecutable, arguments)
     }
 
     static func temporary(_ name: String) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import SeqRecTestSupport
 import Testing
 
 /// The Python exporters' catalogue of user mistakes (Tools/tests/test_exporter_errors.py: truncated checkpoints,
@@ -8,17 +9,9 @@ import Testing
 @Suite("Tools exporters' error catalogue")
 struct ToolsCatalogueTests {
     @Test func everyMistakeIsOneLineAndANonZeroExit() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-m", "unittest", "discover", "-s", "Tools/tests", "-p", "test_exporter_errors.py"]
-        process.currentDirectoryURL = CommandLineTests.packageRoot
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "python3 -m unittest Tools/tests/test_exporter_errors.py:\n\(text)")
+        let run = try runProcess("/usr/bin/env", ["python3", "-m", "unittest", "discover", "-s", "Tools/tests", "-p", "test_exporter_errors.py"])
+        let text = run.output
+        #expect(run.status == 0, "python3 -m unittest Tools/tests/test_exporter_errors.py:\n\(text)")
         #expect(text.contains("OK") && !text.contains("skipped"), "\(text)")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 @testable import SeqRecCore
+import SeqRecTestSupport
+import Testing
 
 /// MMR (issue 15 item 3) against a brute-force reference: the textbook greedy loop in Double, recomputing
 /// every candidate's maximum similarity to all picks from scratch at every step, run along the engine's

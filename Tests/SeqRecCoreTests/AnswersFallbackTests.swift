@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 @testable import SeqRecCore
+import SeqRecTestSupport
+import Testing
 
 /// Cold-start fallback (issue 15 item 4): popularity counted from an interaction file by the converter,
 /// stored as the optional tensor, answered for empty sessions with the filters applied.

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 @testable import SeqRecCore
+import SeqRecTestSupport
+import Testing
 
 /// `ItemFilters` in the scan, against brute force on random catalogues: every eligible item (allow,
 /// deny, candidates, exclude-seen, availability, expiry, categories) sorted by (score desc, id asc),
@@ -12,19 +13,8 @@ struct CatalogueFilterTests {
     static let model = try! ScoringTests.Loaded("recbole-sasrec-ml100k")
     static let categoryNames = ["Action", "Comedy", "Drama", "7", "Horror", "Kids"]
 
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Random attributes for every recommendable item of `recommender` (by external id).
-    static func randomAttributes(_ recommender: Recommender, now: Int64, _ random: inout Generator) -> [String: ItemAttributes] {
+    static func randomAttributes(_ recommender: Recommender, now: Int64, _ random: inout SplitMix64) -> [String: ItemAttributes] {
         var items: [String: ItemAttributes] = [:]
         let info = recommender.info
         for id in info.firstItem ..< info.firstItem + info.itemCount where Int.random(in: 0..<10, using: &random) < 8 {
@@ -80,9 +70,9 @@ struct CatalogueFilterTests {
         return picked
     }
 
-    static func randomQuery(_ recommender: Recommender, _ random: inout Generator) -> SessionQuery {
+    static func randomQuery(_ recommender: Recommender, _ random: inout SplitMix64) -> SessionQuery {
         let info = recommender.info
-        func items(_ count: Int, _ random: inout Generator) -> [Int32] {
+        func items(_ count: Int, _ random: inout SplitMix64) -> [Int32] {
             (0..<count).map { _ in Int32(Int.random(in: info.firstItem ..< info.firstItem + info.itemCount, using: &random)) }
         }
         var query = SessionQuery(items: items(Int.random(in: 1...12, using: &random), &random),
@@ -114,7 +104,7 @@ struct CatalogueFilterTests {
         let recommender = try Recommender(path: path, kernels: kernels, maxBatch: 8)
         let now: Int64 = 1_790_000_000_000
         recommender.catalogue.pinTime(now)
-        var random = Generator(state: 15)
+        var random = SplitMix64(seed: 15)
         for round in 0..<4 {
             let items = Self.randomAttributes(recommender, now: now, &random)
             let catalogue = try ItemCatalogue(name: "m")
@@ -228,7 +218,7 @@ struct CatalogueFilterTests {
 
     /// Insert and remove against a Set, across the sorted ↔ bitset switches (rows/32 up, rows/64 down).
     @Test func categoryMembersFollowASet() {
-        var random = Generator(state: 32)
+        var random = SplitMix64(seed: 32)
         var members = CategoryMembers(rows: 640)
         var reference = Set<Int32>()
         for step in 0..<6_000 {

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 @testable import SeqRecCore
+import SeqRecTestSupport
+import Testing
 
 /// The attribute inputs: the file format, PATCH bodies and journal lines. A bad-input catalogue (each
 /// entry must be refused with the named field), a fuzz test (mutated and random input never crashes
@@ -89,7 +90,7 @@ struct CatalogueInputTests {
     /// Mutations of valid lines and random bytes: parse or throw, never crash; what parses round-trips
     /// through the journal's JSON form.
     @Test func fuzz() throws {
-        var random = CatalogueFilterTests.Generator(state: 1515)
+        var random = SplitMix64(seed: 1515)
         let seeds = [
             #"{"id": "50", "available": false, "categories": ["Action", 7], "expires_at": "2026-12-31T00:00:00Z"}"#,
             #"{"updates": [{"id": 50, "available": true}, {"id": "x\u00e9\n", "categories": [], "expires_at": null}]}"#,

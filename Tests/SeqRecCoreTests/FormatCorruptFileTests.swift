@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 @testable import SeqRecCore
+import SeqRecTestSupport
+import Testing
 
 /// The catalogue of corrupt model files (FORMAT.md §3–§7): each must fail at open with a clear, one-line
 /// error naming the field; none may crash.
@@ -425,7 +426,7 @@ struct FormatCorruptFileTests {
     @Test("random mutations anywhere in the file, checksums repaired, never crash the reader")
     func randomMutations() throws {
         let base = try Support.smallFile()
-        var generator = SplitMix(seed: 0x5EC_F11E)
+        var generator = SplitMix64(seed: 0x5EC_F11E)
         var rejected = 0
         let iterations = 3_000
         for _ in 0 ..< iterations {

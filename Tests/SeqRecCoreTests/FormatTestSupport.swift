@@ -1,16 +1,11 @@
 import Foundation
-import Testing
 @testable import SeqRecCore
+import SeqRecTestSupport
+import Testing
 
 /// Shared helpers of the Format tests: fixture paths, temporary files, small valid models per family.
 enum FormatTestSupport {
-    /// The package root, found from this file's path (Tests/SeqRecCoreTests/<file>).
-    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static func fixture(_ name: String) -> String {
-        packageRoot.appendingPathComponent("Tests/Fixtures").appendingPathComponent(name).path
-    }
+    static func fixture(_ name: String) -> String { PackagePaths.fixture(name) }
 
     static let fixtureNames = [
         "recbole-sasrec-ml100k", "recbole-bert4rec-ml100k", "recbole-gru4rec-ml100k",

@@ -1,7 +1,8 @@
 // The fused catalog scan against its twins: `dot8` against the naive dot per row, and whole-catalog
 // selection (fused, batched and blocked, every backend) against a brute-force sort, on awkward shapes.
-import Testing
 @testable import SeqRecCore
+import SeqRecTestSupport
+import Testing
 
 @Suite("Fused catalog scan")
 struct FusedScanTests {

@@ -1,5 +1,6 @@
 import Foundation
 @testable import SeqRecCore
+import SeqRecTestSupport
 
 /// A fixture folder of `Tests/Fixtures` (upstream checkpoint + golden outputs, see its README).
 struct GoldenFixture {
@@ -12,8 +13,7 @@ struct GoldenFixture {
     let name: String
     let cases: [Case]
 
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
+    static let root = PackagePaths.fixtures
 
     /// The shipped default model's source folder also carries upstream golden outputs.
     static let shippedModel = "Models/recbole-sasrec-ml100k"
@@ -25,7 +25,7 @@ struct GoldenFixture {
     ]
 
     private static func location(_ name: String) -> URL {
-        name.hasPrefix("Models/") ? root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(name)
+        name.hasPrefix("Models/") ? PackagePaths.root.appendingPathComponent(name)
                                   : root.appendingPathComponent(name)
     }
 

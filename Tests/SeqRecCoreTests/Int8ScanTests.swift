@@ -2,8 +2,9 @@
 // against the fp32 fused scan (same items, bit-identical scores) on adversarial tables, on every Int8Dot
 // path this CPU has (a CPU without VNNI runs the same tests on AVX2 and the portable path).
 import Foundation
-import Testing
 @testable import SeqRecCore
+import SeqRecTestSupport
+import Testing
 
 @Suite("Int8 scan")
 struct Int8ScanTests {

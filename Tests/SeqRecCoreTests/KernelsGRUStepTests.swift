@@ -1,8 +1,9 @@
 // The fused native GRU step (CSeqRecKernels, AVX-512 and AVX2) against the composed naive step (reference
 // GEMM, Glibc σ/tanh) on awkward shapes: hidden widths around the 16-unit panel (1, 7, 15, 16, 17, 33),
 // the real 64/128 and a ragged 130; row counts 0, 1, 2 and around the 8-row tile; with and without biases.
-import Testing
 @testable import SeqRecCore
+import SeqRecTestSupport
+import Testing
 
 struct GRUStepCase: Sendable, CustomTestStringConvertible {
     let rows: Int, hiddenWidth: Int, inputWidth: Int, biases: Bool

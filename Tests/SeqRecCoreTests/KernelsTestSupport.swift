@@ -1,37 +1,8 @@
-// Shared helpers for the kernel tests: a seeded generator, buffers with padding, and the tolerance check.
-import Testing
+// Shared helpers for the kernel tests: buffers with padding and the tolerance check (the seeded
+// generator is SeqRecTestSupport's SplitMix64).
 @testable import SeqRecCore
-
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, deterministic, good enough for test data.
-struct SplitMix64 {
-    private(set) var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [-1, 1), 24 random bits.
-    mutating func nextFloat() -> Float {
-        Float(next() >> 40) / Float(1 << 23) - 1
-    }
-
-    mutating func floats(_ count: Int, scale: Float = 1) -> [Float] {
-        (0..<count).map { _ in nextFloat() * scale }
-    }
-}
-
-/// A deterministic seed derived from the shape, so every case has its own reproducible data.
-func testSeed(_ parts: Int...) -> UInt64 {
-    parts.reduce(0x5EED_5EED) { ($0 &* 1_000_003) ^ UInt64(truncatingIfNeeded: $1) }
-}
+import SeqRecTestSupport
+import Testing
 
 /// The backends compared against the naive reference: both forced fast paths, the automatic rule, and
 /// the SIMD backend pinned at each native level (a level above this CPU's runs at the CPU's).

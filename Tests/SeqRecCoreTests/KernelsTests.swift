@@ -1,7 +1,8 @@
 // GEMM and GEMV: BLAS, SIMD and the automatic rule against the naive reference, on awkward shapes
 // (0, 1, lane−1, lane, lane+1, odd tails, large), every transposition, padded strides, alpha/beta.
-import Testing
 @testable import SeqRecCore
+import SeqRecTestSupport
+import Testing
 
 struct GEMMCase: Sendable, CustomTestStringConvertible {
     let m: Int, n: Int, k: Int

@@ -1,8 +1,9 @@
 // Level-1, bias, row (layer norm, softmax) and element-wise kernels: every backend against the
 // naive reference on awkward lengths (lane width is 8; the unrolled step is 32).
 import Foundation
-import Testing
 @testable import SeqRecCore
+import SeqRecTestSupport
+import Testing
 
 private let counts = [0, 1, 7, 8, 9, 31, 32, 33, 63, 1000, 1025, 4099]
 

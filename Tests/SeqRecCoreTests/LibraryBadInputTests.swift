@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 @testable import SeqRecCore
+import SeqRecTestSupport
+import Testing
 
 /// Every public and package entry point of the engine that takes item ids, k, lists or lengths, called
 /// with negative, out-of-range, huge and empty inputs: each must throw a typed error with a code and the
@@ -169,7 +170,7 @@ struct LibraryBadInputTests {
 
     @Test("distinct counting agrees with a set", arguments: 0..<20)
     func distinctCount(_ seed: Int) {
-        var generator = SplitMix(seed: UInt64(seed) &+ 1)
+        var generator = SplitMix64(seed: UInt64(seed) &+ 1)
         let ids = (0..<Int(generator.next() % 3000)).map { _ in Int32(generator.next() % 1500) }
         let limit = Int(generator.next() % 1000) + 1
         #expect(Recommender.distinctCount(ids, upTo: limit) == min(Set(ids).count, limit))
@@ -187,18 +188,5 @@ struct LibraryBadInputTests {
         var result = Recommendation()
         heap.drain(into: &result)
         #expect(result.items == [3, 4] && result.scores.allSatisfy { $0.isFinite })
-    }
-}
-
-/// A small deterministic generator (SplitMix64) so the randomised cases repeat exactly.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

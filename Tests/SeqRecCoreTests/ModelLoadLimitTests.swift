@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 @testable import SeqRecCore
+import SeqRecTestSupport
+import Testing
 
 /// A file can be valid and still describe a model no machine can run: load must say so, not crash.
 @Suite("Model load limits")
@@ -33,7 +34,7 @@ struct ModelLoadLimitTests {
     }
 
     @Test func theShippedModelLoadsAtTheLargestBatchLimit() throws {
-        let path = FormatTestSupport.packageRoot.appendingPathComponent("Models/sasrec-ml100k.seqrec").path
+        let path = PackagePaths.model("sasrec-ml100k")
         let recommender = try Recommender(path: path, maxBatch: 1_024)
         #expect(recommender.maxBatch == 1_024)
     }

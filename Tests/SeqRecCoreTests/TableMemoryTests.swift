@@ -1,8 +1,9 @@
 // The table memory policy: parsing, the size rule, the resident copy (faithful, 2 MB aligned,
 // same answers as the mapped table), and releasing the copied file pages.
 import Foundation
-import Testing
 @testable import SeqRecCore
+import SeqRecTestSupport
+import Testing
 
 @Suite("Table memory")
 struct TableMemoryTests {

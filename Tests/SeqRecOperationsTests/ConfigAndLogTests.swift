@@ -3,9 +3,10 @@
 // sampling, and sd_notify over a real Unix datagram socket.
 import Foundation
 import Glibc
+import SeqRecJSON
+@testable import SeqRecOperations
 import Synchronization
 import Testing
-@testable import SeqRecOperations
 
 @Suite struct ConfigAndLogTests {
     static let usage = """

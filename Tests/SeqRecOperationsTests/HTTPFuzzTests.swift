@@ -1,21 +1,9 @@
 // Deterministic mutational fuzzing of the HTTP codec: mutated valid streams fed in random chunks
 // must only produce requests or a status answer, never trap, and never hold more bytes than the
 // limits allow for a head plus a body.
-import Testing
 @testable import SeqRecOperations
-
-/// SplitMix64: a small deterministic generator, so a failing case can be replayed.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import SeqRecTestSupport
+import Testing
 
 @Suite struct HTTPFuzzTests {
     static let seed = Array(("GET /metrics HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n"

@@ -3,6 +3,7 @@
 // its answer (replayed from --state-dir at the next start). Also the endpoints' bad input.
 import Foundation
 import Glibc
+import SeqRecTestSupport
 import Testing
 
 @Suite(.serialized) struct ItemAttributesEndToEndTests {
@@ -19,15 +20,12 @@ import Testing
     func start(_ arguments: [String]) throws -> (ServeProcess, UInt16) {
         let server = try ServeProcess(["--model", "Models/\(Self.model).seqrec", "--port", "0", "--admin-port", "0",
                                        "--log-format", "json", "--workers", "1", "--drain-delay-ms", "0"] + arguments)
-        let ready = try #require(try server.event("ready"), "no ready line; stderr: \(server.stderrLines)")
+        let ready = try #require(server.event("ready"), "no ready line; stderr: \(server.stderrLines)")
         return (server, UInt16(try #require(ready["admin_port"] as? Int)))
     }
 
     @Test func acknowledgedUpdatesSurviveKillNine() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else {
-            Issue.record("curl is required (apt-get install curl; .ci/run installs it)")
-            return
-        }
+        guard curlIsInstalled() else { return }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("seqrec-items-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -1,6 +1,7 @@
 // The JSON recommend body's version 2 options (issue 15's JSON contract, docs/OPERATIONS.md §6.3):
 // each maps onto the binary request's option, bad values are refused naming the field, and the
 // answer carries "fallback" and per-item "because".
+import SeqRecJSON
 import SeqRecOperations
 import SeqRecProtocol
 import Testing

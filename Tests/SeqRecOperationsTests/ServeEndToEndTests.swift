@@ -5,98 +5,11 @@
 // catalogue while the binary protocol keeps serving, and JSON log lines.
 import Foundation
 import SeqRecClient
+@testable import SeqRecOperations
 import SeqRecPosix
 import SeqRecProtocol
+import SeqRecTestSupport
 import Testing
-@testable import SeqRecOperations
-
-/// A `seqrec serve` child process with its stderr collected line by line.
-final class ServeProcess: @unchecked Sendable {
-    let process = Process()
-    private let lock = NSLock()
-    private var errorText = ""
-    private var outputText = ""
-
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
-    static var executable: String {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("seqrec").path),
-              directory.path != "/" {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appendingPathComponent("seqrec").path
-    }
-
-    init(_ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["serve"] + arguments
-        process.currentDirectoryURL = Self.packageRoot
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        err.fileHandleForReading.readabilityHandler = { [self] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            lock.lock(); errorText += text; lock.unlock()
-        }
-        out.fileHandleForReading.readabilityHandler = { [self] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            lock.lock(); outputText += text; lock.unlock()
-        }
-        try process.run()
-    }
-
-    var stderrLines: [String] { lock.lock(); defer { lock.unlock() }; return errorText.split(separator: "\n").map(String.init) }
-    var stdout: String { lock.lock(); defer { lock.unlock() }; return outputText }
-
-    /// The first JSON log line with `event`, waiting up to `seconds`.
-    func event(_ name: String, seconds: Double = 60) throws -> [String: Any]? {
-        let end = Date().addingTimeInterval(seconds)
-        while true {
-            for line in stderrLines {
-                if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                   object["event"] as? String == name { return object }
-            }
-            if !process.isRunning || Date() >= end { return nil }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-    }
-
-    func stop() {
-        if process.isRunning { process.interrupt() }
-        process.waitUntilExit()
-    }
-}
-
-/// Runs a tool; returns (status, stdout + stderr).
-func tool(_ path: String, _ arguments: [String], input: String? = nil) throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let output = Pipe(), stdin = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    if input != nil { process.standardInput = stdin }
-    try process.run()
-    if let input {
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-    }
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-/// `curl` against the admin port: (HTTP status, body).
-func curl(_ port: UInt16, _ path: String, method: String = "GET", body: String? = nil) throws -> (Int, String) {
-    var arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, "http://127.0.0.1:\(port)\(path)"]
-    if let body { arguments += ["-H", "Content-Type: application/json", "--data-binary", body] }
-    let (status, text) = try tool("/usr/bin/curl", arguments)
-    #expect(status == 0, "curl failed: \(text)")
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-    return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
-}
 
 /// The value of one sample line of an exposition (0 when absent).
 func sample(_ exposition: String, _ prefix: String) -> Double {
@@ -110,15 +23,12 @@ func sample(_ exposition: String, _ prefix: String) -> Double {
     static let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first(where: FileManager.default.isExecutableFile)
 
     @Test func probesMetricsCountersJSONAndDrain() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else {
-            Issue.record("curl is required (apt-get install curl; .ci/run installs it)")
-            return
-        }
+        guard curlIsInstalled() else { return }
         let server = try ServeProcess(["--model", "Models/sasrec-ml100k.seqrec", "--port", "0", "--admin-port", "0",
                                        "--log-format", "json", "--log-requests", "sample:3", "--workers", "1", "--state-cache-mb", "0",
                                        "--drain-delay-ms", "3000", "--drain-grace-ms", "2000"])
         defer { server.stop() }
-        let ready = try #require(try server.event("ready"), "no ready line; stderr: \(server.stderrLines)")
+        let ready = try #require(server.event("ready"), "no ready line; stderr: \(server.stderrLines)")
         let adminPort = UInt16(try #require(ready["admin_port"] as? Int))
         let port = UInt16(try #require(ready["port"] as? Int))
 
@@ -130,8 +40,8 @@ func sample(_ exposition: String, _ prefix: String) -> Double {
         // promtool accepts the exposition.
         let before = try curl(adminPort, "/metrics").1
         if let promtool = Self.promtool {
-            let (status, report) = try tool(promtool, ["check", "metrics"], input: before)
-            #expect(status == 0 && report.isEmpty, "promtool: \(report)")
+            let check = try runProcess(promtool, ["check", "metrics"], input: before)
+            #expect(check.status == 0 && check.output.isEmpty, "promtool: \(check.output)")
         } else {
             Issue.record("promtool is required (apt-get install prometheus; .ci/run installs it)")
         }
@@ -216,8 +126,8 @@ func sample(_ exposition: String, _ prefix: String) -> Double {
         for line in requestLines {
             #expect(Set(line.keys).isSubset(of: ["ts", "level", "event", "request_id", "transport", "model", "version", "status", "duration_s"]))
         }
-        #expect(try server.event("drain", seconds: 0) != nil)
-        #expect(try server.event("stop", seconds: 0) != nil)
+        #expect(server.event("drain", seconds: 0) != nil)
+        #expect(server.event("stop", seconds: 0) != nil)
     }
 
     @Test func printConfigAndUnknownKeys() throws {
@@ -226,16 +136,16 @@ func sample(_ exposition: String, _ prefix: String) -> Double {
         defer { try? FileManager.default.removeItem(at: directory) }
         let good = directory.appendingPathComponent("good.json")
         try Data(#"{"max-batch": 8, "admin-port": "off", "model": ["Models/sasrec-ml100k.seqrec"]}"#.utf8).write(to: good)
-        let printed = try tool(ServeProcess.executable, ["serve", "--config", good.path, "--max-batch", "16", "--print-config"])
-        #expect(printed.0 == 0, "\(printed.1)")
-        let settings = try #require(try JSONSerialization.jsonObject(with: Data(printed.1.utf8)) as? [String: Any])
+        let printed = try runProcess(PackagePaths.seqrecExecutable, ["serve", "--config", good.path, "--max-batch", "16", "--print-config"])
+        #expect(printed.status == 0, "\(printed.output)")
+        let settings = try #require(try JSONSerialization.jsonObject(with: Data(printed.output.utf8)) as? [String: Any])
         #expect(settings["max-batch"] as? Int == 16)
         #expect(settings["admin-port"] as? String == "off")
         #expect(settings["workers"] != nil)
         let bad = directory.appendingPathComponent("bad.json")
         try Data(#"{"max-bach": 8}"#.utf8).write(to: bad)
-        let refused = try tool(ServeProcess.executable, ["serve", "--config", bad.path])
-        #expect(refused.0 != 0)
-        #expect(refused.1.contains("'max-bach'") && refused.1.contains("did you mean 'max-batch'?"), "\(refused.1)")
+        let refused = try runProcess(PackagePaths.seqrecExecutable, ["serve", "--config", bad.path])
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("'max-bach'") && refused.output.contains("did you mean 'max-batch'?"), "\(refused.output)")
     }
 }

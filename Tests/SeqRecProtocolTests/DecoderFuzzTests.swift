@@ -1,8 +1,9 @@
 // Deterministic mutational fuzzing of the decoder and every body decoder (protocol-notes T9, the
 // in-process part): mutated valid streams must only ever produce frames or ProtocolErrors, never a
 // trap, and the decoder must never hold more bytes than it was fed.
-import Testing
 import SeqRecProtocol
+import SeqRecTestSupport
+import Testing
 
 /// Server → client stream made of every server frame type.
 let serverStream: [UInt8] = {

@@ -1,7 +1,8 @@
 // The decoder gives identical frames however the stream is cut into reads (NIO's
 // ByteToMessageDecoderVerifier idea), and its buffer stays bounded while it runs.
-import Testing
 import SeqRecProtocol
+import SeqRecTestSupport
+import Testing
 
 /// A client → server stream: preface, HELLO, and one frame of every client request kind.
 let multiFrameStream: [UInt8] = {
@@ -97,18 +98,5 @@ let multiFrameStream: [UInt8] = {
             #expect(try decoder.next() != nil)
         }
         #expect(decoder.bufferCapacity < 2 * (batch.count + pong.count))
-    }
-}
-
-/// Small deterministic generator so random-chunk failures are reproducible from the seed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

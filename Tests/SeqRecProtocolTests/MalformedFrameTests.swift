@@ -1,7 +1,8 @@
 // Framing violations (docs/PROTOCOL.md §11): each gives its specific, connection-fatal error, and
 // no length is trusted before it is checked.
-import Testing
 import SeqRecProtocol
+import SeqRecTestSupport
+import Testing
 
 @Suite struct MalformedFrameTests {
     @Test func badPrefaceFailsAtTheFirstWrongByte() {

@@ -1,4 +1,5 @@
-// Helpers shared by the protocol tests: hex conversion and a decoder driver.
+// Helpers shared by the protocol tests: hex conversion and a decoder driver (frames with chosen
+// header fields: SeqRecTestSupport's rawFrame).
 import SeqRecProtocol
 
 /// Bytes from a hex string; spaces are ignored. Test literals only.
@@ -46,23 +47,6 @@ func decodeError(
     } catch {
         return error
     }
-}
-
-/// A frame with arbitrary header fields, for malformed-input tests.
-func rawFrame(
-    length: UInt32? = nil, type: UInt8, flags: UInt8 = 0, reserved: UInt16 = 0,
-    requestID: UInt32, aux: UInt32 = 0, body: [UInt8] = []
-) -> [UInt8] {
-    var out: [UInt8] = []
-    let total = length ?? UInt32(12 + body.count)
-    for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: total >> UInt32(shift))) }
-    out.append(type)
-    out.append(flags)
-    out.append(UInt8(reserved >> 8))
-    out.append(UInt8(truncatingIfNeeded: reserved))
-    for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: requestID >> UInt32(shift))) }
-    for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: aux >> UInt32(shift))) }
-    return out + body
 }
 
 /// Preface + HELLO: what a server decoder must see before requests.

@@ -3,8 +3,9 @@
 import Foundation
 import SeqRecClient
 import SeqRecProtocol
-import Testing
 @testable import SeqRecServer
+import SeqRecTestSupport
+import Testing
 
 @Suite("Server bad input", .serialized)
 struct BadInputTests {
@@ -33,7 +34,7 @@ struct BadInputTests {
         let client = try RawClient(port: server.port)
         try client.handshake()
         // Only the 4 length bytes: the server must decide before any body arrives or is allocated.
-        try client.send(Array(rawHeader(length: length, type: 3, requestID: 1).prefix(4)))
+        try client.send(Array(rawFrame(length: length, type: 3, requestID: 1).prefix(4)))
         let goAway = try #require(try goAwayThenClose(client))
         #expect(goAway.status == .internal)
         #expect(goAway.message.contains("frame length \(length)"))
@@ -44,7 +45,7 @@ struct BadInputTests {
         defer { server.stop() }
         let client = try RawClient(port: server.port)
         try client.handshake()
-        try client.send(rawHeader(length: 12, type: 99, requestID: 1))
+        try client.send(rawFrame(length: 12, type: 99, requestID: 1))
         #expect(try goAwayThenClose(client)?.status == .unimplemented)
     }
 
@@ -55,7 +56,7 @@ struct BadInputTests {
         let client = try RawClient(port: server.port)
         try client.handshake()
         let good = recommendFrame([1], id: 5)
-        var bad = rawHeader(length: UInt32(good.count - 4), type: 3, flags: flags, reserved: reserved, requestID: 5)
+        var bad = rawFrame(length: UInt32(good.count - 4), type: 3, flags: flags, reserved: reserved, requestID: 5)
         bad += good[16...]
         try client.send(bad)
         let status = try goAwayThenClose(client)?.status
@@ -88,13 +89,13 @@ struct BadInputTests {
         try client.handshake()
         // A well-framed RECOMMEND whose body claims a session of 2^32-1 items but carries 4 bytes.
         let body: [UInt8] = [0, 0, 5, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 1]
-        try client.send(rawHeader(length: UInt32(12 + body.count), type: 3, requestID: 7) + body)
+        try client.send(rawFrame(length: UInt32(12 + body.count), type: 3, requestID: 7) + body)
         let failure = try #require(try client.nextFrame())
         #expect(failure.header.type == .error)
         #expect(failure.header.requestID == 7)
         #expect(try failure.decode(ErrorBody.self).status == .invalidArgument)
         // Trailing garbage after a valid body: also INVALID_ARGUMENT.
-        try client.send(rawHeader(length: UInt32(12 + 3), type: 3, requestID: 8) + [1, 2, 3])
+        try client.send(rawFrame(length: UInt32(12 + 3), type: 3, requestID: 8) + [1, 2, 3])
         #expect(try client.nextFrame().map { try $0.decode(ErrorBody.self).status } == .invalidArgument)
         // The connection still works.
         try client.send(recommendFrame([4], k: 2, id: 9))

@@ -3,8 +3,9 @@ import Foundation
 import SeqRecClient
 import SeqRecCore
 import SeqRecProtocol
-import Testing
 @testable import SeqRecServer
+import SeqRecTestSupport
+import Testing
 
 /// Opens `count` connections to a local server, one after the other.
 func openConnections(_ count: Int, port: UInt16) async throws -> [SeqRecConnection] {
@@ -198,21 +199,19 @@ struct ClientTests {
 
     static let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: FileManager.default.isExecutableFile)
 
+    /// Runs one unittest module of Clients/python (unittest reports on stderr).
+    static func pythonClientSuite(_ module: String) throws -> ProcessRun {
+        try runProcess(try #require(python), ["-m", "unittest", module],
+                       directory: PackagePaths.root.appendingPathComponent("Clients/python"))
+    }
+
     /// The Python client's own suite (golden frames shared with GoldenFrameTests, decoders, CLI), so CI
     /// runs it with the Swift tests.
     @Test(.enabled(if: python != nil, "needs python3 (present on CI)"))
     func pythonClientUnitTests() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(Self.python))
-        process.arguments = ["-m", "unittest", "test_seqrec_client"]
-        process.currentDirectoryURL = URL(fileURLWithPath: DefaultModel.packageRoot + "/Clients/python")
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let report = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(report)")
-        #expect(report.contains("OK"), "\(report)")
+        let run = try Self.pythonClientSuite("test_seqrec_client")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("OK"), "\(run.stderr)")
     }
 
     @Test(.enabled(if: python != nil, "needs python3 (present on CI)"))
@@ -244,20 +243,11 @@ struct ClientTests {
                 out["again"] = client.recommend(session, k=1).items
             print(json.dumps(out))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script, DefaultModel.packageRoot + "/Clients/python", String(server.port),
-                             session.map(String.init).joined(separator: ","),
-                             session.prefix(3).map { vocabulary.token(of: Int($0)) ?? "" }.joined(separator: ",")]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        process.waitUntilExit()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "python client failed: \(stderr)")
-        let json = try JSONSerialization.jsonObject(with: output.fileHandleForReading.readDataToEndOfFile()) as? [String: Any]
+        let run = try runProcess(python, ["-c", script, DefaultModel.packageRoot + "/Clients/python", String(server.port),
+                                          session.map(String.init).joined(separator: ","),
+                                          session.prefix(3).map { vocabulary.token(of: Int($0)) ?? "" }.joined(separator: ",")])
+        #expect(run.status == 0, "python client failed: \(run.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
         let answer = try #require(json)
         let expected = try DefaultModel.expected(session, k: 10)
         #expect(answer["probe"] as? Bool == true)

@@ -5,8 +5,9 @@ import SeqRecClient
 import SeqRecCore
 import SeqRecPosix
 import SeqRecProtocol
-import Testing
 @testable import SeqRecServer
+import SeqRecTestSupport
+import Testing
 
 @Suite("Server drain", .serialized)
 struct DrainTests {
@@ -102,32 +103,16 @@ struct DrainTests {
         #expect(action.__sigaction_handler.sa_handler == nil, "the library changed SIGTERM's disposition")
         #expect(server.stop())
 
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let model = FileManager.default.temporaryDirectory.appendingPathComponent("sigterm-\(getpid()).seqrec").path
-        try FixtureImporter.convert(folder: root.appendingPathComponent("Tests/Fixtures/recbole-sasrec-ml100k").path, output: model)
+        try FixtureImporter.convert(folder: PackagePaths.fixture("recbole-sasrec-ml100k"), output: model)
         defer { try? FileManager.default.removeItem(atPath: model) }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("seqrec").path), directory.path != "/" {
-            directory.deleteLastPathComponent()
-        }
-        let process = Process()
-        process.executableURL = directory.appendingPathComponent("seqrec")
-        process.arguments = ["serve", "--model", model, "--port", "0", "--admin-port", "0", "--drain-delay-ms", "0", "--workers", "1"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        var text = ""
-        while !text.contains("ready on") {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        #expect(text.contains("ready on"))
-        kill(process.processIdentifier, SIGTERM)
-        text += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(text.contains("signal 15: draining"))
-        #expect(text.contains("seqrec serve: stopped; 0 requests answered"))
+        let serve = try ServeProcess(["--model", model, "--port", "0", "--admin-port", "0", "--drain-delay-ms", "0", "--workers", "1"])
+        defer { serve.stop() }
+        #expect(serve.waitForStdout(containing: "ready on"))
+        serve.signal(SIGTERM)
+        serve.waitUntilExit()
+        #expect(serve.process.terminationStatus == 0)
+        #expect(serve.stdout.contains("signal 15: draining"))
+        #expect(serve.stdout.contains("seqrec serve: stopped; 0 requests answered"))
     }
 }

@@ -4,90 +4,11 @@
 // surviving a crash (SIGKILL) and restart through --state-dir.
 import Foundation
 import SeqRecProtocol
+import SeqRecTestSupport
 import Testing
 
-/// A `seqrec serve` child process; stderr (JSON log lines) collected.
-private final class ServeChild: @unchecked Sendable {
-    let process = Process()
-    private let lock = NSLock()
-    private var errorText = ""
-
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
-    static var executable: String {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("seqrec").path),
-              directory.path != "/" {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appendingPathComponent("seqrec").path
-    }
-
-    init(_ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["serve"] + arguments
-        process.currentDirectoryURL = Self.packageRoot
-        let err = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = err
-        err.fileHandleForReading.readabilityHandler = { [self] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            lock.lock(); errorText += text; lock.unlock()
-        }
-        try process.run()
-    }
-
-    /// Every JSON log line with `event`.
-    func events(_ name: String) -> [[String: Any]] {
-        lock.lock(); let text = errorText; lock.unlock()
-        return text.split(separator: "\n").compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  object["event"] as? String == name else { return nil }
-            return object
-        }
-    }
-
-    /// Waits until at least `count` lines of `event` were logged.
-    func waitFor(_ name: String, count: Int = 1, seconds: Double = 60) -> [[String: Any]] {
-        let end = Date().addingTimeInterval(seconds)
-        while events(name).count < count, process.isRunning, Date() < end { Thread.sleep(forTimeInterval: 0.05) }
-        return events(name)
-    }
-
-    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
-
-    func stop() {
-        if process.isRunning { process.interrupt() }
-        process.waitUntilExit()
-    }
-}
-
-private func curlJSON(_ port: Int, _ path: String, method: String = "GET", body: String? = nil) throws -> (Int, [String: Any]) {
-    let (status, text) = try curlText(port, path, method: method, body: body)
-    return (status, ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]) ?? [:])
-}
-
-private func curlText(_ port: Int, _ path: String, method: String = "GET", body: String? = nil) throws -> (Int, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    var arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, "http://127.0.0.1:\(port)\(path)"]
-    // The admin port answers a POST without Content-Length 411 (docs/OPERATIONS.md §3): send an empty body.
-    if let body = body ?? (method == "POST" ? "" : nil) {
-        arguments += ["-H", "Content-Type: application/json", "--data-binary", body]
-    }
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-    return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
-}
-
 @Suite(.serialized) struct LifecycleEndToEndTests {
-    private let model = ServeChild.packageRoot.appendingPathComponent("Models/sasrec-ml100k.seqrec").path
+    private let model = PackagePaths.model("sasrec-ml100k")
 
     private func place(_ repository: String, _ version: Int, corrupt: Bool = false) throws {
         let directory = "\(repository)/shop/\(version)"
@@ -100,9 +21,8 @@ private func curlText(_ port: Int, _ path: String, method: String = "GET", body:
     }
 
     /// (binary port, admin port) from the `ready` line.
-    private func ports(_ child: ServeChild) throws -> (UInt16, Int) {
-        let ready = try #require(child.waitFor("ready").first, "the server never logged ready")
-        return (UInt16(ready["port"] as! Int), ready["admin_port"] as! Int)
+    private func ports(_ child: ServeProcess) throws -> (UInt16, UInt16) {
+        try #require(child.ports(), "the server never logged ready")
     }
 
     private func servedVersion(_ port: UInt16, key: String = "") throws -> String {
@@ -113,17 +33,14 @@ private func curlText(_ port: Int, _ path: String, method: String = "GET", body:
     }
 
     @Test func discoverySighupCorruptVersionSplitRollbackAndRestart() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else {
-            Issue.record("curl is required (apt-get install curl; .ci/run installs it)")
-            return
-        }
+        guard curlIsInstalled() else { return }
         let root = NSTemporaryDirectory() + "seqrec-lifecycle-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
         let repository = root + "/models", state = root + "/state"
         try place(repository, 1)
         let arguments = ["--model-repository", repository, "--version-policy", "shop=latest:2", "--state-dir", state,
                          "--port", "0", "--admin-port", "0", "--log-format", "json", "--workers", "1", "--drain-delay-ms", "0"]
-        var child = try ServeChild(arguments)
+        var child = try ServeProcess(arguments)
         defer { child.stop() }
         var (port, admin) = try ports(child)
         #expect(try servedVersion(port) == "shop@1")
@@ -145,7 +62,7 @@ private func curlText(_ port: Int, _ path: String, method: String = "GET", body:
         #expect(refused?["version"] as? Int == 3 && refused?["reason"] as? String == "corrupt", "\(report)")
         #expect(child.waitFor("model_version_refused").first?["version"] as? Int == 3)
         #expect(try servedVersion(port) == "shop@2")
-        let (_, metrics) = try curlText(admin, "/metrics")
+        let (_, metrics) = try curl(admin, "/metrics")
         #expect(metrics.contains("seqrec_model_versions_refused_total 1"))
 
         // A split, acknowledged, then a crash: it is still there after the restart.
@@ -155,7 +72,7 @@ private func curlText(_ port: Int, _ path: String, method: String = "GET", body:
         #expect(try servedVersion(port) == "shop@1", "a request without a session key takes the pinned default")
         child.signal(SIGKILL)
         child.process.waitUntilExit()
-        child = try ServeChild(arguments)
+        child = try ServeProcess(arguments)
         (port, admin) = try ports(child)
         let (_, restored) = try curlJSON(admin, "/v1/models/shop/traffic")
         #expect(restored["versions"] as? [String: Int] == ["1": 50, "2": 50], "\(restored)")

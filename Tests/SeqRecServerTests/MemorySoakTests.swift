@@ -8,8 +8,9 @@ import Foundation
 import Glibc
 import SeqRecPosix
 import SeqRecProtocol
-import Testing
 @testable import SeqRecServer
+import SeqRecTestSupport
+import Testing
 
 @Suite("Server memory soak", .serialized)
 struct MemorySoakTests {
@@ -119,9 +120,9 @@ enum MemorySoak {
             switch index % 8 {
             case 1:
                 // A 1 MiB frame with a garbage body: one more answer (INVALID_ARGUMENT).
-                bytes += rawHeader(length: 12 + 1 << 20, type: 3, requestID: 99) + [UInt8](repeating: 0xAB, count: 1 << 20)
+                bytes += rawFrame(length: 12 + 1 << 20, type: 3, requestID: 99) + [UInt8](repeating: 0xAB, count: 1 << 20)
                 expected += 1
-            case 2: bytes += rawHeader(length: 13, type: 8, requestID: 0) + [0]
+            case 2: bytes += rawFrame(length: 13, type: 8, requestID: 0) + [0]
             default: break
             }
             try client.send(bytes)

@@ -4,13 +4,13 @@ import Foundation
 import SeqRecClient
 import SeqRecCore
 import SeqRecProtocol
-import Testing
 @testable import SeqRecServer
+import SeqRecTestSupport
+import Testing
 
 /// The default model of the repository, loaded once for the suite.
 enum DefaultModel {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
+    static let packageRoot = PackagePaths.root.path
 
     static let recommender: Recommender = {
         let sources = try! ServerConfiguration().resolvedModels(

@@ -2,8 +2,9 @@
 // suite (Clients/python/test_seqrec_pool.py: rendezvous, retry budget, back-off, failover against
 // fake replicas) runs with the Swift tests so CI runs it.
 import Foundation
-import Testing
 @testable import SeqRecClient
+import SeqRecTestSupport
+import Testing
 
 @Suite struct ScaleOutClientTests {
     /// The vectors Clients/python/test_seqrec_pool.py checks (SWIFT_VECTORS): a gateway written in
@@ -25,16 +26,8 @@ import Testing
 
     @Test(.enabled(if: ClientTests.python != nil, "needs python3 (present on CI)"))
     func pythonFailoverClientUnitTests() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(ClientTests.python))
-        process.arguments = ["-m", "unittest", "test_seqrec_pool"]
-        process.currentDirectoryURL = URL(fileURLWithPath: DefaultModel.packageRoot + "/Clients/python")
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let report = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(report)")
-        #expect(report.contains("OK"), "\(report)")
+        let run = try ClientTests.pythonClientSuite("test_seqrec_pool")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("OK"), "\(run.stderr)")
     }
 }

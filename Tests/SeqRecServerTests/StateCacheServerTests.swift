@@ -6,18 +6,17 @@ import SeqRecClient
 import SeqRecCore
 import SeqRecOperations
 import SeqRecProtocol
-import Testing
 @testable import SeqRecServer
+import SeqRecTestSupport
+import Testing
 
 @Suite("State cache behind the server", .serialized)
 struct StateCacheServerTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
 
     /// The fixture converted to a temporary model file (removed by the caller).
     static func model(_ fixture: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("statecache-\(getpid())-\(fixture).seqrec").path
-        try FixtureImporter.convert(folder: root.appendingPathComponent("Tests/Fixtures/\(fixture)").path, output: path)
+        try FixtureImporter.convert(folder: PackagePaths.fixture(fixture), output: path)
         return path
     }
 

@@ -1,8 +1,9 @@
 import Foundation
-import SeqRecCore
-import Testing
 @testable import SeqRecBench
+import SeqRecCore
 @testable import SeqRecServer
+import SeqRecTestSupport
+import Testing
 
 /// The load generator against a real in-process server (ephemeral loopback port) serving the
 /// ml-100k SASRec fixture: both loop kinds complete every request without errors, the open loop
@@ -13,9 +14,7 @@ import Testing
         private let finished = DispatchSemaphore(value: 0)
 
         init() throws {
-            let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("Tests/Fixtures/recbole-sasrec-ml100k").path
+            let fixture = PackagePaths.fixture("recbole-sasrec-ml100k")
             let model = FileManager.default.temporaryDirectory
                 .appendingPathComponent("load-generator-\(getpid()).seqrec").path
             try FixtureImporter.convert(folder: fixture, output: model)

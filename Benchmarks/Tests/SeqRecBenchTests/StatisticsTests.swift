@@ -1,5 +1,6 @@
-import Testing
 @testable import SeqRecBench
+import SeqRecTestSupport
+import Testing
 
 @Suite struct StatisticsTests {
     @Test func nearestRankPercentilesOfOneToHundred() {
@@ -49,7 +50,7 @@ import Testing
 
     @Test func histogramPercentilesMatchSortedSamples() {
         var histogram = LatencyHistogram()
-        var generator = SplitMix(seed: 42)
+        var generator = SplitMix64(seed: 42)
         var samples: [UInt64] = []
         for _ in 0..<20_000 {
             let value = 10_000 + generator.next() % 5_000_000
@@ -73,18 +74,5 @@ import Testing
         #expect(a.count == 200)
         #expect(a.minimum == 1 && a.maximum == 200)
         #expect(a.percentile(50) == 100)
-    }
-}
-
-/// A small seeded generator (SplitMix64) so random tests are reproducible.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SeqRecBench
 import SeqRecCore
+import SeqRecTestSupport
 import Testing
 
 /// The engine's hot path allocates nothing per request once its buffers have grown (counted by the
@@ -13,9 +14,7 @@ struct SteadyStateAllocationTests {
                            "pmixer-sasrec-v3-wiki-prenorm", "gru4rec-official-ml100k-separate", "recbole-narm-ml100k", "recbole-stamp-ml100k", "recbole-core-ml100k", "recbole-core-ave-ml100k", "recbole-srgnn-ml100k", "recbole-gcsan-ml100k", "recbole-lightsans-ml100k"]
 
     static func fixtureFolder(_ name: String) -> String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Tests/Fixtures/\(name)").path
+        PackagePaths.fixture(name)
     }
 
     @Test func interposerSeesAllocations() {

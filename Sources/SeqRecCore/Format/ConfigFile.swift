@@ -1,4 +1,5 @@
 import Foundation
+import SeqRecJSON
 
 /// A fixture `config.json` (MODELS.md §10): the family, the top-level `n_items` and the upstream
 /// `hyperparameters`, turned into the typed header entries of FORMAT.md §4 by the family's declaration

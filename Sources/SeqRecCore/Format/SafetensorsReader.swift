@@ -1,4 +1,5 @@
 import Foundation
+import SeqRecJSON
 
 /// A strict reader for safetensors files (8-byte LE header length, JSON header, raw LE tensor bytes).
 /// Accepts F32 tensors only, and checks the header length, JSON shape, dtypes, shapes, byte lengths and

@@ -29,17 +29,7 @@ struct GRULayer {
             return
         }
         hidden(rows: rows, h, ldx: d, into: gh, ldo: gates, kernels: kernels)
-        for row in 0..<rows {
-            let i = gi + row * gates, g = gh + row * gates, state = h + row * d
-            kernels.add(count: 2 * d, g, into: i)
-            kernels.sigmoid(count: 2 * d, i)
-            for j in 0..<d { i[2 * d + j] += i[j] * g[2 * d + j] }
-            kernels.tanh(count: d, i + 2 * d)
-            for j in 0..<d {
-                let z = i[d + j]
-                state[j] = (1 - z) * i[2 * d + j] + z * state[j]
-            }
-        }
+        GRUGates.apply(rows: rows, width: d, gi: gi, gh: gh, hidden: h, update: .keepsState, kernels: kernels)
     }
 
     /// The step through the fused native kernel (only when `kernels.hasFusedGRUStep`), with row i's

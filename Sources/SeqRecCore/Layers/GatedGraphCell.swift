@@ -44,17 +44,7 @@ struct GatedGraphCell {
         if let outBias { kernels.addBias(rows: nodes, cols: d, bias: outBias, x: s.x + d, ldx: 2 * d) }
         input(rows: nodes, s.x, ldx: 2 * d, into: s.gi, ldo: gates, kernels: kernels)
         hidden(rows: nodes, h, ldx: d, into: s.gh, ldo: gates, kernels: kernels)
-        for node in 0..<nodes {
-            let i = s.gi + node * gates, g = s.gh + node * gates, state = h + node * d
-            kernels.add(count: 2 * d, g, into: i)
-            kernels.sigmoid(count: 2 * d, i)
-            for j in 0..<d { i[2 * d + j] += i[j] * g[2 * d + j] }
-            kernels.tanh(count: d, i + 2 * d)
-            for j in 0..<d {
-                let z = i[d + j]
-                state[j] = (1 - z) * state[j] + z * i[2 * d + j]
-            }
-        }
+        GRUGates.apply(rows: nodes, width: d, gi: s.gi, gh: s.gh, hidden: h, update: .takesCandidate, kernels: kernels)
     }
 }
 

@@ -1,6 +1,7 @@
 // The model-lifecycle endpoints' JSON (docs/OPERATIONS.md §11.6): traffic splits in and out,
 // and what a reload did. Strict like every other body: unknown fields, wrong types and
 // out-of-range numbers are errors naming the field.
+import SeqRecJSON
 import SeqRecProtocol
 
 /// One version's share of a traffic split.

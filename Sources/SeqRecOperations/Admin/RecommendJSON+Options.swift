@@ -2,6 +2,7 @@
 // `session_key`, `filters`, `diversity`, `fallback`, `explain` map one to one onto the binary
 // protocol's extensions (docs/PROTOCOL.md §6.7) and are checked against the same limits, every error
 // naming the field ("filters.max_per_category", "diversity.lambda").
+import SeqRecJSON
 import SeqRecProtocol
 
 extension RecommendJSON {

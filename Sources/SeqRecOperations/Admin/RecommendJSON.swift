@@ -1,6 +1,7 @@
 // The JSON form of RECOMMEND (docs/OPERATIONS.md §6.3): the request body's fields are the binary
 // request's, validated field by field with the protocol's own limits; the answer carries the
 // same items and the same f32 scores as the binary RECOMMEND_RESPONSE.
+import SeqRecJSON
 import SeqRecProtocol
 
 public enum RecommendJSON {

@@ -1,6 +1,8 @@
 // The flags of the operations surface (`seqrec serve --admin-port ...`): parsed here so the
 // server's own parser only sees its own flags (docs/OPERATIONS.md §9).
 
+import SeqRecJSON
+
 public struct OperationsOptions: Sendable, Equatable {
     public var adminHost = "127.0.0.1"
     /// nil: `--admin-port off`.

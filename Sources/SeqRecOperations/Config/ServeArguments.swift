@@ -4,6 +4,8 @@
 // (for repeatable flags such as --model, command-line occurrences replace the file's list).
 // Unknown keys are an error naming the key and the nearest valid one.
 
+import SeqRecJSON
+
 public enum ServeArguments {
     public struct Prepared: Sendable, Equatable {
         public var operations: OperationsOptions

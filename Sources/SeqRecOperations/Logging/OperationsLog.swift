@@ -3,6 +3,7 @@
 // are scalars named by the caller: there is no way to pass a session, a key or a token as a
 // field, which is how logs stay free of shoppers' data.
 import Foundation
+import SeqRecJSON
 import Synchronization
 
 public enum LogFormat: String, Sendable, CaseIterable {

@@ -5,6 +5,7 @@
 // naming the file: the operator decides, the server never silently forgets a split.
 import Foundation
 import Glibc
+import SeqRecJSON
 import SeqRecOperations
 
 package struct RoutingStoreError: Error, CustomStringConvertible, Sendable {

@@ -3,8 +3,9 @@
 // byte for byte, with a fake clock and no sockets.
 import SeqRecPosix
 import SeqRecProtocol
-import Testing
 @testable import SeqRecServer
+import SeqRecTestSupport
+import Testing
 
 @Suite struct ConnectionCoreTests {
     private func server(_ configure: (inout ServerConfiguration) -> Void = { _ in }) throws -> EmbeddedServer {
@@ -15,7 +16,7 @@ import Testing
 
     /// A connection-level frame (request id 0) with an arbitrary body.
     private func frame(_ type: FrameType, body: [UInt8], requestID: UInt32 = 0) -> [UInt8] {
-        rawHeader(length: UInt32(12 + body.count), type: type.rawValue, requestID: requestID) + body
+        rawFrame(length: UInt32(12 + body.count), type: type.rawValue, requestID: requestID) + body
     }
 
     /// The one GOAWAY the connection got, after which it is shut down (fatal) and closed at EOF.

@@ -120,16 +120,3 @@ func recommendFrame(_ session: [UInt32], k: Int = 5, id: UInt32, model: String =
     RecommendRequest(session: .internal(session), k: k, modelName: model, includeEmbedding: includeEmbedding)
         .frameBytes(requestID: id, aux: timeoutMicroseconds)
 }
-
-/// A raw 16-byte header with every field chosen by the caller (for malformed frames).
-func rawHeader(length: UInt32, type: UInt8, flags: UInt8 = 0, reserved: UInt16 = 0, requestID: UInt32, aux: UInt32 = 0) -> [UInt8] {
-    var bytes: [UInt8] = []
-    for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: length >> UInt32(shift))) }
-    bytes.append(type)
-    bytes.append(flags)
-    bytes.append(UInt8(reserved >> 8))
-    bytes.append(UInt8(truncatingIfNeeded: reserved))
-    for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: requestID >> UInt32(shift))) }
-    for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: aux >> UInt32(shift))) }
-    return bytes
-}
