@@ -93,22 +93,27 @@ def ort_rows(table, batches, repeats, budget, work):
     from onnx import TensorProto, helper, numpy_helper
 
     rows, width = table.shape
-    graph = helper.make_graph(
-        [helper.make_node("Gemm", ["query", "table"], ["scores"], transB=1),
-         helper.make_node("TopK", ["scores", "k"], ["values", "indices"], axis=-1)],
-        "scan", [helper.make_tensor_value_info("query", TensorProto.FLOAT, ["B", width])],
-        [helper.make_tensor_value_info("values", TensorProto.FLOAT, ["B", 10]),
-         helper.make_tensor_value_info("indices", TensorProto.INT64, ["B", 10])],
-        [numpy_helper.from_array(np.ascontiguousarray(table), "table"),
-         numpy_helper.from_array(np.array([10], dtype=np.int64), "k")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     with tempfile.TemporaryDirectory(dir=work) as folder:
+        # The table as an external-data initializer written straight from the mapping: a 10M × 64 table
+        # in the protobuf itself exceeds its 2 GB limit ("Failed to serialize proto").
+        np.ascontiguousarray(table).tofile(os.path.join(folder, "table.bin"))
+        initializer = onnx.TensorProto(name="table", data_type=TensorProto.FLOAT, dims=[rows, width],
+                                       data_location=TensorProto.EXTERNAL)
+        for key, value in (("location", "table.bin"), ("offset", "0"), ("length", str(rows * width * 4))):
+            entry = initializer.external_data.add()
+            entry.key, entry.value = key, value
+        graph = helper.make_graph(
+            [helper.make_node("Gemm", ["query", "table"], ["scores"], transB=1),
+             helper.make_node("TopK", ["scores", "k"], ["values", "indices"], axis=-1)],
+            "scan", [helper.make_tensor_value_info("query", TensorProto.FLOAT, ["B", width])],
+            [helper.make_tensor_value_info("values", TensorProto.FLOAT, ["B", 10]),
+             helper.make_tensor_value_info("indices", TensorProto.INT64, ["B", 10])],
+            [initializer, numpy_helper.from_array(np.array([10], dtype=np.int64), "k")])
         path = os.path.join(folder, "scan.onnx")
-        onnx.save_model(model, path, save_as_external_data=True, location="table.bin")
-        del model, graph
+        onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
         session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     results = []
     for batch in batches:
