@@ -54,6 +54,10 @@ public enum BenchCommandLine {
                  [--sessions 16] [--repeats 5] [--iterations 2000] [--max-seconds 1] [--state-cache-mb 0]
                  cost of MMR (top pool → k) and of explanations (leave-one-out) per B=1 request, side
                  by side with the plain request in the same run, with heap allocations
+      open       --model <file.seqrec> [--repeats 5] [--cold yes|no]
+                 time to open (every format check) and to load to ready, page cache warm and cold
+                 (this file's pages dropped before each cold run), the I/O alone, and the warm open's
+                 checksum and finiteness passes alone
     """
 
     /// Runs one command; returns the process exit status. Errors go to stderr with the usage.
@@ -75,6 +79,7 @@ public enum BenchCommandLine {
             case "metrics-server": print(try MetricsServerCommand.run(options))
             case "catalogue": print(try CatalogueCommand.run(options))
             case "answers": print(try AnswersCommand.run(options))
+            case "open": print(try OpenCommand.run(options))
             case "help", "--help", "-h": print(usage)
             default:
                 printError("unknown command '\(command)'\n\n" + usage)

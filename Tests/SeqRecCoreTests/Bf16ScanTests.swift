@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 @testable import SeqRecCore
+import SeqRecTestSupport
 
 @Suite("Bf16 scan")
 struct Bf16ScanTests {

@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 @testable import SeqRecCore
+import SeqRecTestSupport
 
 @Suite("Format: bf16 scan table (version 2)")
 struct FormatBf16ScanTableTests {
@@ -15,7 +16,7 @@ struct FormatBf16ScanTableTests {
     func writer(rows: Int? = nil, width: Int? = nil, int8: Bool = false) throws -> ModelFileWriter {
         var writer = try Support.smallWriter(.recboleSASRec)
         let n = rows ?? writer.hyperparameters.int("n_items")!, w = width ?? writer.hyperparameters.int("hidden_size")!
-        let items = writer.tensors.first { $0.name == "item_embedding.weight" }!.values
+        let items = writer.tensors.first { $0.name == "item_embedding.weight" }!.payload.floatValues
         writer.setBf16ScanTable(rows: (0..<(n * w)).map { Bf16ScanTable.rounded(items[$0 % items.count]) }, width: w)
         if int8 {
             writer.setInt8ScanTable(rows: (0..<(n * w)).map { Int8(truncatingIfNeeded: $0 * 7 - 60) },
@@ -91,11 +92,14 @@ struct FormatBf16ScanTableTests {
         #expect(mismatch.contains(ScanTensors.bf16Rows) && mismatch.contains("shape"))
         #expect(try loadError(try writer(rows: n + 1), policy: .fp32) == nil)   // the fp32 scan ignores the table
         // A NaN bf16 value (the reader checks dtype and shape; the binding reads every value).
-        var layout = try writer().layout()
+        let good = try writer()
+        var layout = good.layout()
         let index = layout.entries.firstIndex { $0.name == ScanTensors.bf16Rows }!
         let width = Int(layout.entries[index].shape[1])
-        layout.entries[index].raw![2 * (width + 3)] = 0xC1
-        layout.entries[index].raw![2 * (width + 3) + 1] = 0x7F
+        var bytes = try #require(good.bf16ScanTable).rows.withUnsafeBytes { Array($0) }
+        bytes[2 * (width + 3)] = 0xC1
+        bytes[2 * (width + 3) + 1] = 0x7F
+        layout.entries[index].payload = .int8s(bytes.map { Int8(bitPattern: $0) })
         let nan = try #require(try loadError(try writer(), bytes: ModelFileWriter.serialize(layout)))
         #expect(nan.contains(ScanTensors.bf16Rows) && nan.contains("[1, 3]") && nan.contains("not finite"))
     }

@@ -106,7 +106,7 @@ struct FormatConverterTests {
         for entry in weights.entries {
             let view = try #require(file.tensor(entry.name))
             #expect(view.shape == entry.shape)
-            let original = weights.floats(entry)
+            let original = TensorPayload.borrowed(weights.bytes(entry), owner: weights.owner).floatValues
             #expect(original.count == view.data.count)
             #expect(original.elementsEqual(view.data) { $0.bitPattern == $1.bitPattern }, "data of \(entry.name)")
         }

@@ -24,7 +24,7 @@ struct FormatRoundTripTests {
         for tensor in writer.tensors {
             let view = try #require(file.tensor(tensor.name))
             #expect(view.shape == tensor.shape)
-            #expect(Array(view.data) == tensor.values)
+            #expect(Array(view.data) == tensor.payload.floatValues)
             #expect(Int(bitPattern: view.data.baseAddress) % 64 == 0, "\(tensor.name) is 64-byte aligned in memory")
         }
         #expect(file.tensor("no.such.tensor") == nil)

@@ -3,6 +3,10 @@
 // encoder, so e.g. CORE's normalised rows), quantized row by row (`Int8ScanTable.quantize`) or rounded to
 // bf16 (to nearest, ties to even); the file is rewritten as version 2 atomically and reopened with the
 // full reader. Scan tables the file had before are replaced by the requested ones.
+//
+// Memory (issue 18, 10M items): the f32 tensors are borrowed from the open file's mapping and the int8
+// rows are quantized block by block while the writer streams them, so the only int8-sized array is the
+// scales (4 bytes a row); the bf16 rows are still one array (2 bytes an element).
 import Foundation
 
 public enum ScanTableConversion {
@@ -22,6 +26,11 @@ public enum ScanTableConversion {
     /// other tensors, e.g. the optional popularity, are kept). Throws, leaving the file as it was, when the
     /// table is too wide or (bf16) a value is NaN or ±∞ or rounds to ±∞.
     public static func add(_ kinds: Set<Kind>, path: String) throws {
+        try write(kinds, path: path)   // returns after the old file's mapping is released
+        _ = try ModelFile.open(path: path)
+    }
+
+    private static func write(_ kinds: Set<Kind>, path: String) throws {
         let recommender = try Recommender(path: path, maxBatch: 1, tableMemory: .mapped, scanTable: .fp32)
         let file = recommender.file
         let table = recommender.scoring
@@ -34,18 +43,10 @@ public enum ScanTableConversion {
             guard let tensor = file.tensor(info.name) else {
                 throw FormatError(file: path, field: "tensor '\(info.name)'", problem: "is not f32")
             }
-            writer.addTensor(info.name, shape: info.shape, values: Array(tensor.data))
+            writer.addTensor(info.name, shape: info.shape, payload: .borrowed(UnsafeRawBufferPointer(tensor.data), owner: file))
         }
         if kinds.contains(.int8) {
-            var rows = [Int8](repeating: 0, count: table.rows * table.width)
-            var scales = [Float](repeating: 0, count: table.rows)
-            rows.withUnsafeMutableBufferPointer { q in
-                for i in 0..<table.rows {
-                    // safe: row i of both tables holds `width` values.
-                    scales[i] = Int8ScanTable.quantize(table.table + i * table.width, width: table.width,
-                                                       into: q.baseAddress! + i * table.width)
-                }
-            }
+            let (rows, scales) = quantized(table)
             writer.setInt8ScanTable(rows: rows, scales: scales, width: table.width)
         }
         if kinds.contains(.bf16) {
@@ -54,7 +55,32 @@ public enum ScanTableConversion {
         try withExtendedLifetime(recommender) {
             try writer.write(to: path, source: path)
         }
-        _ = try ModelFile.open(path: path)
+    }
+
+    /// The int8 rows of `table` as a payload the writer pulls block by block, and the scales (computed now:
+    /// 4 bytes a row). Each row is quantized when a block needs it (again at a block's edges: the same
+    /// function on the same floats gives the same bytes as the scales' pass), so no table-sized array exists.
+    static func quantized(_ table: ScoringTable) -> (rows: TensorPayload, scales: [Float]) {
+        let width = table.width
+        var row = [Int8](repeating: 0, count: width)
+        let scales = (0 ..< table.rows).map { i in
+            // safe: row i of the table holds `width` values.
+            Int8ScanTable.quantize(table.table + i * width, width: width, into: &row)
+        }
+        let rows = TensorPayload.generated(byteCount: table.rows * width) { start, block in
+            var position = start
+            while position < start + block.count {
+                let index = position / width, column = position % width
+                let take = Swift.min(width - column, start + block.count - position)
+                row.withUnsafeMutableBufferPointer { q in
+                    // safe: index < rows because position < rows · width; the copy stays inside block and q.
+                    _ = Int8ScanTable.quantize(table.table + index * width, width: width, into: q.baseAddress!)
+                    (block.baseAddress! + (position - start)).copyMemory(from: q.baseAddress! + column, byteCount: take)
+                }
+                position += take
+            }
+        }
+        return (rows, scales)
     }
 
     /// The scoring table rounded to bf16; a NaN or ±∞ value, or one that rounds to ±∞, is an error naming it.

@@ -9,9 +9,11 @@ public enum FixtureImporter {
     ///   `seqrec.popularity` tensor (FORMAT.md §6.1); `report` receives a one-line summary of them.
     public static func convert(folder: String, output: String, popularity: String? = nil,
                                report: (String) -> Void = { _ in }) throws {
-        var writer = try makeWriter(folder: folder)
-        if let popularity { report(try addPopularity(from: popularity, to: &writer).description) }
-        try writer.write(to: output, source: folder)
+        do {
+            var writer = try makeWriter(folder: folder)
+            if let popularity { report(try addPopularity(from: popularity, to: &writer).description) }
+            try writer.write(to: output, source: folder)
+        }   // the writer's mapping of the checkpoint is gone before the reopen maps the output
         _ = try ModelFile.open(path: output)
     }
 
@@ -58,14 +60,16 @@ public enum FixtureImporter {
         let byName = Dictionary(uniqueKeysWithValues: weights.entries.map { ($0.name, $0) })
         for spec in table.specs {
             guard let entry = byName[spec.name] else { continue }  // safe: validateTensors proved presence.
-            let values = weights.floats(entry)
+            // Borrowed from the mapping, not copied: the writer streams it (a 10M-item table is 2.56 GB).
+            let bytes = weights.bytes(entry)
             // A NaN or infinite weight makes scores NaN or ±∞: reject the checkpoint rather than serve that.
-            if let index = values.firstIndex(where: { !$0.isFinite }) {
+            if let index = ModelFileReader.firstNonFinite(bytes) {
+                let value = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self)))
                 throw FormatError(file: join(folder, "weights.safetensors"), field: "tensor '\(spec.name)'[\(index)]",
-                                  problem: "is \(values[index]), not a finite number",
+                                  problem: "is \(value), not a finite number",
                                   hint: "the checkpoint is broken (diverged training?); re-export it")
             }
-            writer.addTensor(spec.name, shape: spec.shape, values: values)
+            writer.addTensor(spec.name, shape: spec.shape, payload: .borrowed(bytes, owner: weights.owner))
         }
         return writer
     }

@@ -10,8 +10,10 @@ struct ParsedModelFile {
 }
 
 /// Validates and parses the bytes of a model file (FORMAT.md). Every count, offset and length is range-
-/// and overflow-checked before use; every section's checksum is verified before it is interpreted.
-enum ModelFileReader {
+/// and overflow-checked before use; every section's checksum is verified before it is interpreted (the
+/// tensor data section's at the same time as the finiteness of its f32 tensors, whose result is used only
+/// when the checksum matched).
+package enum ModelFileReader {
     static func parse(_ bytes: UnsafeRawBufferPointer, file: String) throws(FormatError) -> ParsedModelFile {
         let preamble = try readPreamble(bytes, file: file)
         let sections = preamble.sections
@@ -23,7 +25,7 @@ enum ModelFileReader {
                                          hyperparameters: metadata.hyperparameters, file: file)
         let vocabulary = try readVocabulary(bytes, sections[2], itemCount: metadata.hyperparameters.int("n_items"),
                                             file: file)
-        for tensor in tensors where tensor.dtype == .f32 { try checkFinite(bytes, tensor, file: file) }
+        try verifyTensorData(bytes, sections[3], tensors: tensors, file: file)
         try ScanTensors.validate(scanTensors, version: preamble.version, bytes: bytes, file: file)
         return ParsedModelFile(formatVersion: preamble.version, alignment: preamble.alignment, sections: sections,
                                family: metadata.family, hyperparameters: metadata.hyperparameters,
@@ -130,7 +132,8 @@ enum ModelFileReader {
             throw FormatError(file: file, field: "preamble: tensor data section",
                               problem: "ends at \(previousEnd) but the file has \(fileLength) bytes")
         }
-        for section in sections {
+        // The tensor data section (GBs at 10M items) is verified by `verifyTensorData`, on its own core.
+        for section in sections.dropLast() {
             // safe: offset + length <= fileLength == bytes.count was checked above.
             let range = Int(section.offset) ..< Int(section.offset + section.length)
             let computed = Checksum.xxh64(UnsafeRawBufferPointer(rebasing: bytes[range]))
@@ -141,6 +144,38 @@ enum ModelFileReader {
             }
         }
         return (version, alignment, sections)
+    }
+
+    // MARK: Tensor data (FORMAT.md §1, §6)
+
+    /// The tensor data section's checksum and the finiteness of every f32 tensor, in two passes that run
+    /// at once on two cores (both only read the mapping, so neither can fail on bad bytes other than by
+    /// reporting them). A checksum mismatch is reported first: a corrupt file is "corrupt", whatever else.
+    private static func verifyTensorData(_ bytes: UnsafeRawBufferPointer, _ data: SectionInfo, tensors: [TensorInfo],
+                                         file: String) throws(FormatError) {
+        var computed: UInt64 = 0
+        var nonFinite: FormatError?
+        let floats = tensors.filter { $0.dtype == .f32 }
+        // safe: pass 0 writes only `computed`, pass 1 only `nonFinite`; the mapping is read-only.
+        ParallelBlocks.run(count: 2, blockSize: 1) { pass, _ in
+            if pass == 0 {
+                // safe: offset + length <= fileLength == bytes.count was checked in readPreamble.
+                let range = Int(data.offset) ..< Int(data.offset + data.length)
+                computed = Checksum.xxh64(UnsafeRawBufferPointer(rebasing: bytes[range]))
+            } else {
+                do throws(FormatError) {
+                    for tensor in floats { try checkFinite(bytes, tensor, file: file) }
+                } catch {
+                    nonFinite = error
+                }
+            }
+        }
+        guard computed == data.checksum else {
+            throw FormatError(file: file, field: "\(data.name): checksum",
+                              problem: "stored \(hex(data.checksum)), computed \(hex(computed))",
+                              hint: "the file is corrupt; convert it again")
+        }
+        if let nonFinite { throw nonFinite }
     }
 
     // MARK: Metadata (FORMAT.md §4)
@@ -278,29 +313,35 @@ enum ModelFileReader {
     // MARK: Tensor values (FORMAT.md §6)
 
     /// Refuses NaN and ±∞ weights, naming the tensor and the flat (row-major) index of the first one.
-    /// Branch-free per element, 1,024 elements per test: about as fast as the checksum pass over the same bytes.
     private static func checkFinite(_ bytes: UnsafeRawBufferPointer, _ tensor: TensorInfo, file: String) throws(FormatError) {
-        let count = Int(tensor.byteLength / 4), base = Int(tensor.offset)
         // safe: offset + byteLength lies within the tensor data section, checked in readTensorTable.
-        func bits(_ index: Int) -> UInt32 { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: base + 4 * index, as: UInt32.self)) }
+        let values = UnsafeRawBufferPointer(rebasing: bytes[Int(tensor.offset) ..< Int(tensor.offset + tensor.byteLength)])
+        if let index = firstNonFinite(values) {
+            let value = Float(bitPattern: UInt32(littleEndian: values.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self)))
+            throw FormatError(file: file, field: "tensor '\(tensor.name)'",
+                              problem: "element \(index) (flat index, row-major) is \(value)",
+                              hint: "weights must be finite; fix the checkpoint and convert it again")
+        }
+    }
+
+    /// The index of the first NaN or ±∞ among the little-endian f32 values in `bytes` (any alignment).
+    /// Branch-free per element, 1,024 elements per test: about as fast as the checksum pass over the same bytes.
+    package static func firstNonFinite(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        let count = bytes.count / 4
+        // safe: 4 · index + 4 ≤ bytes.count for every index < count.
+        func bits(_ index: Int) -> UInt32 { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self)) }
         var chunk = 0
         while chunk < count {
             let end = Swift.min(chunk + 1024, count)
             // An all-ones exponent (NaN, ±∞) plus one exponent step carries into bit 31; no finite value does.
             var carry: UInt32 = 0
             for index in chunk ..< end { carry |= (bits(index) & 0x7F80_0000) &+ 0x0080_0000 }
-            if carry & 0x8000_0000 != 0 {
-                for index in chunk ..< end {
-                    let value = Float(bitPattern: bits(index))
-                    guard value.isFinite else {
-                        throw FormatError(file: file, field: "tensor '\(tensor.name)'",
-                                          problem: "element \(index) (flat index, row-major) is \(value)",
-                                          hint: "weights must be finite; fix the checkpoint and convert it again")
-                    }
-                }
+            if carry & 0x8000_0000 != 0, let index = (chunk ..< end).first(where: { !Float(bitPattern: bits($0)).isFinite }) {
+                return index
             }
             chunk = end
         }
+        return nil
     }
 
     static func hex(_ value: UInt64) -> String {
@@ -315,3 +356,4 @@ enum ModelFileReader {
         }.joined(separator: " ")
     }
 }
+

@@ -1,15 +1,18 @@
 import Foundation
 
 /// Builds model files (FORMAT.md) from a family, hyperparameters, named f32 tensors, an optional
-/// vocabulary and optional int8 and bf16 scan tables (§12: then the file is version 2, else version 1). `serialize()` validates everything against `FamilySchema` first, so a file it
-/// writes always opens.
+/// vocabulary and optional int8 and bf16 scan tables (§12: then the file is version 2, else version 1).
+/// Everything is validated against `FamilySchema` first, so a file it writes always opens. `write(to:)`
+/// streams the file to disk (ModelFileWriter+Stream.swift): tensors may be borrowed from a mapping or
+/// produced block by block (`TensorPayload`), so the writer never holds the family's tensors or the int8
+/// rows (the bf16 rows, 2 bytes an element, are still an array).
 public struct ModelFileWriter {
     public var family: ModelFamily
     public var hyperparameters: Hyperparameters
     public var vocabulary: Vocabulary?
-    public private(set) var tensors: [(name: String, shape: [Int], values: [Float])] = []
+    package private(set) var tensors: [(name: String, shape: [Int], payload: TensorPayload)] = []
     /// The int8 copy of the scoring table (FORMAT.md §12.1): rows [scales.count, width], row-major.
-    public private(set) var int8ScanTable: (rows: [Int8], scales: [Float], width: Int)?
+    package private(set) var int8ScanTable: (rows: TensorPayload, scales: [Float], width: Int)?
     /// The bf16 copy of the scoring table (FORMAT.md §12.2): bf16 bit patterns [rows.count / width, width].
     public private(set) var bf16ScanTable: (rows: [UInt16], width: Int)?
 
@@ -21,11 +24,21 @@ public struct ModelFileWriter {
 
     /// Appends a tensor; tensors are laid out in the order they are added.
     public mutating func addTensor(_ name: String, shape: [Int], values: [Float]) {
-        tensors.append((name, shape, values))
+        tensors.append((name, shape, .floats(values)))
+    }
+
+    /// Appends an f32 tensor whose little-endian bytes come from `payload` (borrowed or produced).
+    package mutating func addTensor(_ name: String, shape: [Int], payload: TensorPayload) {
+        tensors.append((name, shape, payload))
     }
 
     /// Adds the int8 scan table (FORMAT.md §12.1), stored after the family's tensors.
     public mutating func setInt8ScanTable(rows: [Int8], scales: [Float], width: Int) {
+        int8ScanTable = (.int8s(rows), scales, width)
+    }
+
+    /// Adds the int8 scan table with rows produced while the file is written (`seqrec convert`).
+    package mutating func setInt8ScanTable(rows: TensorPayload, scales: [Float], width: Int) {
         int8ScanTable = (rows, scales, width)
     }
 
@@ -42,16 +55,16 @@ public struct ModelFileWriter {
                                          hyperparameters: hyperparameters, file: source)
         for tensor in tensors {
             let elements = tensor.shape.reduce(1, *)  // safe: shapes equal schema shapes, bounded by its limits.
-            guard elements == tensor.values.count else {
+            guard elements * MemoryLayout<Float>.size == tensor.payload.byteCount else {
                 throw FormatError(file: source, field: "tensor '\(tensor.name)'",
-                                  problem: "has \(tensor.values.count) values, shape \(tensor.shape) needs \(elements)")
+                                  problem: "has \(tensor.payload.byteCount / 4) values, shape \(tensor.shape) needs \(elements)")
             }
         }
         if let scan = int8ScanTable {
             guard (1 ... ScanTensors.maxWidth).contains(scan.width), !scan.scales.isEmpty,
-                  scan.rows.count == scan.scales.count * scan.width else {
+                  scan.rows.byteCount == scan.scales.count * scan.width else {
                 throw FormatError(file: source, field: "tensor '\(ScanTensors.int8Rows)'",
-                                  problem: "has \(scan.rows.count) values for \(scan.scales.count) scales of width \(scan.width)")
+                                  problem: "has \(scan.rows.byteCount) values for \(scan.scales.count) scales of width \(scan.width)")
             }
             guard scan.scales.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
                 throw FormatError(file: source, field: "tensor '\(ScanTensors.int8Scales)'", problem: "has a negative or non-finite scale")
@@ -74,20 +87,10 @@ public struct ModelFileWriter {
         }
     }
 
-    /// The file bytes, after `validate`.
+    /// The file bytes, after `validate` (small files and tests; `write(to:)` streams instead).
     public func serialize(source: String = "<writer>") throws(FormatError) -> [UInt8] {
         try validate(source: source)
         return Self.serialize(layout())
-    }
-
-    /// Validates, serializes and writes the file atomically to `path`.
-    public func write(to path: String, source: String = "<writer>") throws {
-        let bytes = try serialize(source: source)
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw FormatError(file: path, field: "output", problem: "cannot be written: \(error.localizedDescription)")
-        }
     }
 
     // MARK: Layout seam for tests (FORMAT.md §2)
@@ -101,9 +104,13 @@ public struct ModelFileWriter {
             /// Relative to the start of the tensor data section.
             package var offset: UInt64
             package var byteLength: UInt64
-            package var values: [Float]
-            /// Raw little-endian bytes instead of `values` (int8 tensors).
-            package var raw: [UInt8]? = nil
+            /// The bytes written at `offset`: the first `byteLength` of them, zeros after a shorter payload.
+            package var payload: TensorPayload
+            /// The f32 values of an owned payload (tests edit them; setting makes the payload owned).
+            package var values: [Float] {
+                get { payload.floatValues }
+                set { payload = .floats(newValue) }
+            }
         }
         package var formatVersion = FileLayout.formatVersion
         package var alignment = FileLayout.defaultAlignment
@@ -117,29 +124,27 @@ public struct ModelFileWriter {
     package func layout() -> Layout {
         var offset: UInt64 = 0
         var entries: [Layout.Entry] = []
-        for tensor in tensors {
-            let byteLength = UInt64(tensor.values.count) * 4
-            entries.append(Layout.Entry(name: tensor.name, dtypeCode: DType.f32.rawValue,
-                                        shape: tensor.shape.map { UInt64($0) }, offset: offset,
-                                        byteLength: byteLength, values: tensor.values))
+        func append(_ name: String, _ dtype: DType, _ shape: [Int], _ payload: TensorPayload) {
+            let byteLength = UInt64(payload.byteCount)
+            entries.append(Layout.Entry(name: name, dtypeCode: dtype.rawValue, shape: shape.map { UInt64($0) },
+                                        offset: offset, byteLength: byteLength, payload: payload))
             offset = FileLayout.alignOffset(offset + byteLength, FileLayout.defaultAlignment) ?? offset
         }
+        for tensor in tensors { append(tensor.name, .f32, tensor.shape, tensor.payload) }
         if let scan = int8ScanTable {
-            let rows = scan.rows.map { UInt8(bitPattern: $0) }
-            entries.append(Layout.Entry(name: ScanTensors.int8Rows, dtypeCode: DType.int8.rawValue,
-                                        shape: [UInt64(scan.scales.count), UInt64(scan.width)], offset: offset,
-                                        byteLength: UInt64(rows.count), values: [], raw: rows))
-            offset = FileLayout.alignOffset(offset + UInt64(rows.count), FileLayout.defaultAlignment) ?? offset
-            entries.append(Layout.Entry(name: ScanTensors.int8Scales, dtypeCode: DType.f32.rawValue,
-                                        shape: [UInt64(scan.scales.count)], offset: offset,
-                                        byteLength: UInt64(scan.scales.count) * 4, values: scan.scales))
-            offset = FileLayout.alignOffset(offset + UInt64(scan.scales.count) * 4, FileLayout.defaultAlignment) ?? offset
+            append(ScanTensors.int8Rows, .int8, [scan.scales.count, scan.width], scan.rows)
+            append(ScanTensors.int8Scales, .f32, [scan.scales.count], .floats(scan.scales))
         }
         if let scan = bf16ScanTable {
-            let bytes = scan.rows.map(\.littleEndian).withUnsafeBytes { Array($0) }
-            entries.append(Layout.Entry(name: ScanTensors.bf16Rows, dtypeCode: DType.bf16.rawValue,
-                                        shape: [UInt64(scan.rows.count / scan.width), UInt64(scan.width)], offset: offset,
-                                        byteLength: UInt64(bytes.count), values: [], raw: bytes))
+            let rows = scan.rows
+            // Little-endian host (ModelFile.swift refuses big-endian builds): the array's bytes are the file's.
+            let payload = TensorPayload.generated(byteCount: rows.count * 2) { start, block in
+                rows.withUnsafeBytes { bytes in
+                    // safe: the writer asks for consecutive ranges inside byteCount = bytes.count.
+                    block.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[start ..< start + block.count]))
+                }
+            }
+            append(ScanTensors.bf16Rows, .bf16, [scan.rows.count / scan.width, scan.width], payload)
         }
         let vocabularyEntries = vocabulary.map { vocabulary in
             (0 ..< vocabulary.count).map { id in
@@ -152,8 +157,8 @@ public struct ModelFileWriter {
         return layout
     }
 
-    /// Encodes `layout` exactly as given (no validation), with correct checksums.
-    package static func serialize(_ layout: Layout) -> [UInt8] {
+    /// The encoded metadata, tensor table and vocabulary sections of `layout` (FORMAT.md §4, §5, §7).
+    static func encodeSections(_ layout: Layout) -> (metadata: [UInt8], table: [UInt8], vocabulary: [UInt8]) {
         var metadata = ByteSink()
         metadata.string(layout.familyName)
         metadata.u64(UInt64(layout.hyperparameters.count))
@@ -179,45 +184,65 @@ public struct ModelFileWriter {
                 vocabulary.string(entry.title)
             }
         }
-        let dataLength = layout.entries.map { Int($0.offset + $0.byteLength) }.max() ?? 0
-        var data = [UInt8](repeating: 0, count: dataLength)
-        for entry in layout.entries {
-            if let raw = entry.raw {
-                let count = min(raw.count, Int(entry.byteLength))
-                data.replaceSubrange(Int(entry.offset) ..< Int(entry.offset) + count, with: raw.prefix(count))
-                continue
-            }
-            var encoded = ByteSink()
-            encoded.floats(entry.values)
-            let count = min(encoded.bytes.count, Int(entry.byteLength))
-            data.replaceSubrange(Int(entry.offset) ..< Int(entry.offset) + count, with: encoded.bytes.prefix(count))
-        }
+        return (metadata.bytes, table.bytes, vocabulary.bytes)
+    }
 
-        let metadataOffset = FileLayout.preambleSize
-        let tableOffset = metadataOffset + metadata.bytes.count
-        let vocabularyOffset = tableOffset + table.bytes.count
-        let vocabularyEnd = vocabularyOffset + vocabulary.bytes.count
-        let dataOffset = Int(FileLayout.alignOffset(UInt64(vocabularyEnd), layout.alignment) ?? 0)
-        var file = [UInt8](repeating: 0, count: dataOffset)
-        file.replaceSubrange(metadataOffset ..< tableOffset, with: metadata.bytes)
-        file.replaceSubrange(tableOffset ..< vocabularyOffset, with: table.bytes)
-        file.replaceSubrange(vocabularyOffset ..< vocabularyEnd, with: vocabulary.bytes)
-        file.append(contentsOf: data)
+    /// Where the sections of `layout` go: (offset, length) of metadata, tensor table, vocabulary, tensor
+    /// data, in file order (FORMAT.md §2). The data section starts at the next multiple of the alignment.
+    static func sectionPlacement(_ layout: Layout, metadata: Int, table: Int, vocabulary: Int) -> [(offset: UInt64, length: UInt64)] {
+        let dataLength = layout.entries.map { $0.offset + $0.byteLength }.max() ?? 0
+        let metadataOffset = UInt64(FileLayout.preambleSize)
+        let tableOffset = metadataOffset + UInt64(metadata)
+        let vocabularyOffset = tableOffset + UInt64(table)
+        let vocabularyEnd = vocabularyOffset + UInt64(vocabulary)
+        let dataOffset = FileLayout.alignOffset(vocabularyEnd, layout.alignment) ?? 0
+        return [(metadataOffset, UInt64(metadata)), (tableOffset, UInt64(table)), (vocabularyOffset, UInt64(vocabulary)),
+                (dataOffset, dataLength)]
+    }
 
+    /// The 128-byte preamble (FORMAT.md §3) with its own checksum.
+    static func preamble(_ layout: Layout, fileLength: UInt64,
+                         sections: [(offset: UInt64, length: UInt64, checksum: UInt64)]) -> [UInt8] {
         var preamble = ByteSink()
         preamble.bytes.append(contentsOf: FileLayout.magic)
         preamble.u32(layout.formatVersion)
         preamble.u32(UInt32(truncatingIfNeeded: layout.alignment))
-        preamble.u64(UInt64(file.count))
-        for (offset, length) in [(metadataOffset, metadata.bytes.count), (tableOffset, table.bytes.count),
-                                 (vocabularyOffset, vocabulary.bytes.count), (dataOffset, data.count)] {
-            preamble.u64(UInt64(offset))
-            preamble.u64(UInt64(length))
-            preamble.u64(0)
+        preamble.u64(fileLength)
+        for section in sections {
+            preamble.u64(section.offset)
+            preamble.u64(section.length)
+            preamble.u64(section.checksum)
         }
-        preamble.u64(0)
-        file.replaceSubrange(0 ..< FileLayout.preambleSize, with: preamble.bytes)
-        resealChecksums(&file)
+        preamble.u64(Checksum.xxh64(preamble.bytes))
+        return preamble.bytes
+    }
+
+    /// Encodes `layout` exactly as given (no validation), with correct checksums, in memory. Entries may
+    /// overlap or leave gaps (tests build such files); `write(to:)` streams well-formed layouts instead.
+    package static func serialize(_ layout: Layout) -> [UInt8] {
+        let (metadata, table, vocabulary) = encodeSections(layout)
+        let placement = sectionPlacement(layout, metadata: metadata.count, table: table.count, vocabulary: vocabulary.count)
+        var file = [UInt8](repeating: 0, count: Int(placement[3].offset + placement[3].length))
+        for (bytes, section) in zip([metadata, table, vocabulary], placement) {
+            file.replaceSubrange(Int(section.offset) ..< Int(section.offset) + bytes.count, with: bytes)
+        }
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: TensorPayload.blockBytes, alignment: 64)
+        defer { scratch.deallocate() }
+        file.withUnsafeMutableBytes { output in
+            for entry in layout.entries {
+                var position = Int(placement[3].offset + entry.offset)
+                entry.payload.forEachBlock(limit: Int(entry.byteLength), scratch: scratch) { block in
+                    // safe: offset + byteLength ≤ the data section's length, which ends the file.
+                    UnsafeMutableRawBufferPointer(rebasing: output[position ..< position + block.count]).copyMemory(from: block)
+                    position += block.count
+                }
+            }
+        }
+        let sections = placement.map { section in
+            (section.offset, section.length,
+             file.withUnsafeBytes { Checksum.xxh64(UnsafeRawBufferPointer(rebasing: $0[Int(section.offset) ..< Int(section.offset + section.length)])) })
+        }
+        file.replaceSubrange(0 ..< FileLayout.preambleSize, with: preamble(layout, fileLength: UInt64(file.count), sections: sections))
         return file
     }
 

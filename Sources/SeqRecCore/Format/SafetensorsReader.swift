@@ -65,15 +65,14 @@ struct SafetensorsReader {
         self.metadata = metadata
     }
 
-    /// A copy of the tensor's floats (the file's offsets need not be 4-byte aligned).
-    func floats(_ entry: Entry) -> [Float] {
-        let count = entry.range.count / 4
-        return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            // safe: entry.range was checked to lie in the mapping and to hold count × 4 bytes.
-            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: mapping.bytes[entry.range]))
-            initialized = count
-        }
+    /// The tensor's little-endian bytes in the mapping (any alignment), valid while `owner` lives.
+    func bytes(_ entry: Entry) -> UnsafeRawBufferPointer {
+        // safe: entry.range was checked to lie in the mapping.
+        UnsafeRawBufferPointer(rebasing: mapping.bytes[entry.range])
     }
+
+    /// What keeps `bytes(_:)` valid: the mapping.
+    var owner: AnyObject { mapping }
 
     private static func metadata(_ value: JSONValue, path: String) throws(FormatError) -> [String: String] {
         guard case .object(let fields) = value else {

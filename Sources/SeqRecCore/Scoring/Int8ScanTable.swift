@@ -5,7 +5,9 @@
 //   residuals[i] ≥ ρ_i = ‖t_i − s_i·q_i‖₂,  norms[i] ≥ ‖t_i‖₂ + ρ_i   (both rounded up)
 // The bounds are computed here, at load, from the fp32 rows the file holds, never read from the file:
 // a file cannot make the scan inexact, only slow (wrong int8 rows widen the candidate set or force the
-// fp32 fallback).
+// fp32 fallback). At 10M × 64 that is one read of 3.2 GB (fp32 + int8 rows): it runs in blocks of rows on
+// every core, 8 Double lanes per row, with the huge-page copy of the int8 rows made in the same pass
+// (KERNELS.md, "Loading the int8 table").
 import Foundation
 
 package final class Int8ScanTable: @unchecked Sendable {
@@ -23,42 +25,83 @@ package final class Int8ScanTable: @unchecked Sendable {
     /// Keeps the memory `rows` points into alive (a `HugePageRegion`), nil when it is the file's mapping.
     private let storage: AnyObject?
 
-    /// Binds `rows`/`scales` to the fp32 table they copy. Throws when the shapes disagree.
+    /// Rows per block of the load pass: large enough to amortise a task, small enough to spread over cores.
+    static let rowsPerBlock = 1 << 16
+
+    /// Binds `rows`/`scales` to the fp32 table they copy, computing the per-row numbers; when `copy` is
+    /// given (count × width bytes), the rows are copied there in the same pass and read from there.
+    /// Throws when the shapes disagree.
     init(fp32 table: ScoringTable, rows source: UnsafePointer<Int8>, rowsShape: [Int], scales: UnsafePointer<Float>,
-         storage: AnyObject?) throws(ModelLoadError) {
+         storage: AnyObject?, copyingRowsInto copy: UnsafeMutablePointer<Int8>? = nil) throws(ModelLoadError) {
         guard rowsShape == [table.rows, table.width] else {
             throw ModelLoadError("model load: tensor '\(ScanTensors.int8Rows)' has shape \(rowsShape) but the scoring "
                 + "table is [\(table.rows), \(table.width)]; convert the model again with --scan-table int8")
         }
         count = table.rows
-        width = table.width
-        rows = source
+        self.width = table.width
+        rows = copy.map { UnsafePointer($0) } ?? source
         self.scales = scales
         self.storage = storage
-        rowSums = .allocate(capacity: count)
-        norms = .allocate(capacity: count)
-        residuals = .allocate(capacity: count)
-        var maxNorm: Float = 0, maxAbsBias: Float = 0
-        for i in 0..<count {
-            // safe: i < count rows of `width` values in both tables.
-            let t = table.table + i * width, q = source + i * width, s = Double(scales[i])
-            var sum: Int32 = 0, squares = 0.0, errors = 0.0
-            for j in 0..<width {
-                let value = Double(t[j]), stored = s * Double(q[j])   // s·q is exact in Double (24 × 8 bits)
-                sum += Int32(q[j])
-                squares += value * value
-                errors += (value - stored) * (value - stored)
+        let rowSums = UnsafeMutablePointer<Int32>.allocate(capacity: table.rows)
+        let norms = UnsafeMutablePointer<Float>.allocate(capacity: table.rows)
+        let residuals = UnsafeMutablePointer<Float>.allocate(capacity: table.rows)
+        let width = table.width
+        let blocks = (table.rows + Int8ScanTable.rowsPerBlock - 1) / Int8ScanTable.rowsPerBlock
+        var maxima = [(norm: Float, bias: Float)](repeating: (0, 0), count: blocks)
+        maxima.withUnsafeMutableBufferPointer { maxima in
+            // safe: each block writes only its own rows of rowSums/norms/residuals/copy and its own maxima slot.
+            ParallelBlocks.run(count: table.rows, blockSize: Int8ScanTable.rowsPerBlock) { block, range in
+                let rows = copy.map { UnsafePointer($0) } ?? source
+                if let copy {
+                    (copy + range.lowerBound * width).update(from: source + range.lowerBound * width, count: range.count * width)
+                }
+                var maxNorm: Float = 0, maxBias: Float = 0
+                for i in range {
+                    let (sum, rho, norm) = Int8ScanTable.rowNumbers(table.table + i * width, rows + i * width, scale: scales[i], width: width)
+                    rowSums[i] = sum
+                    residuals[i] = rho
+                    norms[i] = norm
+                    maxNorm = Swift.max(maxNorm, norm)
+                    if let bias = table.bias { maxBias = Swift.max(maxBias, abs(bias[i])) }
+                }
+                maxima[block] = (maxNorm, maxBias)
             }
-            // Double rounding of these sums is below (width + 3)·2⁻⁵³ relative; the margin 2⁻⁴⁰ covers it.
-            let rho = errors.squareRoot() * (1 + 0x1p-40), norm = squares.squareRoot() * (1 + 0x1p-40) + rho
-            rowSums[i] = sum
-            residuals[i] = Self.roundedUp(rho)
-            norms[i] = Self.roundedUp(norm)
-            maxNorm = Swift.max(maxNorm, norms[i])
-            if let bias = table.bias { maxAbsBias = Swift.max(maxAbsBias, abs(bias[i])) }
         }
-        self.maxNorm = maxNorm
-        self.maxAbsBias = maxAbsBias
+        (self.rowSums, self.norms, self.residuals) = (rowSums, norms, residuals)
+        maxNorm = maxima.map(\.norm).max() ?? 0
+        maxAbsBias = maxima.map(\.bias).max() ?? 0
+    }
+
+    /// (Σ_j q_j, ρ rounded up, ‖t‖ + ρ rounded up) of one row, in Double with 8 lanes. Every product and
+    /// sum is rounded to Double; in any order of summation the error is below (width + 3)·2⁻⁵³ relative,
+    /// which the margin 2⁻⁴⁰ covers for widths up to 4096 (KERNELS.md).
+    @inline(__always)
+    static func rowNumbers(_ t: UnsafePointer<Float>, _ q: UnsafePointer<Int8>, scale: Float, width: Int)
+        -> (sum: Int32, residual: Float, norm: Float) {
+        let s = Double(scale)
+        var sums = SIMD8<Int32>(), squares = SIMD8<Double>(), errors = SIMD8<Double>()
+        var j = 0
+        while j + 8 <= width {
+            // safe: j + 8 ≤ width values of both rows.
+            let floats = UnsafeRawPointer(t + j).loadUnaligned(as: SIMD8<Float>.self)
+            let bytes = UnsafeRawPointer(q + j).loadUnaligned(as: SIMD8<Int8>.self)
+            let value = SIMD8<Double>(floats)
+            let stored = s * SIMD8<Double>(bytes)          // s·q is exact in Double (24 × 8 bits)
+            sums &+= SIMD8<Int32>(truncatingIfNeeded: bytes)
+            squares += value * value
+            errors += (value - stored) * (value - stored)
+            j += 8
+        }
+        var sum = sums.wrappedSum(), square = squares.sum(), error = errors.sum()
+        while j < width {
+            let value = Double(t[j]), stored = s * Double(q[j])
+            sum += Int32(q[j])
+            square += value * value
+            error += (value - stored) * (value - stored)
+            j += 1
+        }
+        let rho = error.squareRoot() * (1 + 0x1p-40), norm = square.squareRoot() * (1 + 0x1p-40) + rho
+        return (sum, roundedUp(rho), roundedUp(norm))
     }
 
     deinit {
@@ -102,10 +145,10 @@ extension Int8ScanTable {
                 + "scoring table has \(table.rows) rows; convert the model again with --scan-table int8")
         }
         if tableMemory.copies(bytes: rows.data.count), let region = HugePageRegion(bytes: rows.data.count) {
+            // safe: the region holds rows.data.count bytes, the size of the source; init copies into it.
             let copy = region.start.bindMemory(to: Int8.self, capacity: rows.data.count)
-            // safe: the region holds rows.data.count bytes, the size of the source.
-            copy.update(from: base, count: rows.data.count)
-            return try Int8ScanTable(fp32: table, rows: copy, rowsShape: rows.shape, scales: scaleBase, storage: region)
+            return try Int8ScanTable(fp32: table, rows: base, rowsShape: rows.shape, scales: scaleBase, storage: region,
+                                     copyingRowsInto: copy)
         }
         return try Int8ScanTable(fp32: table, rows: base, rowsShape: rows.shape, scales: scaleBase, storage: nil)
     }
