@@ -1,7 +1,8 @@
 // Float dot products of bf16 table rows with a session's query, the inner loop of the bf16 scan:
 //   rows [count, width] bf16 → out[i] ≈ rows[i]·u in fp32
 // Two query forms (docs/KERNELS.md, "Exact top-k from the bf16 scan"):
-//   split: u ≈ hi + lo, both bf16 (vdpbf16ps multiplies bf16 by bf16): AVX-512 BF16 and its twin naiveSplit;
+//   split: u ≈ hi + lo, both bf16 (vdpbf16ps multiplies bf16 by bf16): AVX-512 BF16 and its twin naiveSplit
+//   (vdpbf16ps emulated in Swift, so the AVX-512 arithmetic runs on any CPU);
 //   fp32: u itself, each bf16 widened exactly to fp32: AVX2 (CSeqRecKernels/scan_bf16.c), portable Swift
 //   SIMD, and the naive twin.
 // Float sums differ with their order, so the paths do not agree bit for bit; each stays within the
@@ -46,7 +47,7 @@ package enum Bf16Dot: String, Sendable, CaseIterable {
     func roundings(width: Int) -> Int { splitsQuery ? 4 * width + 2 : width + 1 }
 
     /// out[i] ≈ rows[i]·query for i < count, `query` [width] fp32, `hi`/`lo` [width] its split (read by the
-    /// split paths only). Requires 1 ≤ width ≤ Int8Dot.maxWidth and a supported path.
+    /// split paths only). Requires 1 ≤ width ≤ ScanTensors.maxWidth and a supported path.
     @inline(__always)
     package func dots(count: Int, width: Int, rows: UnsafePointer<UInt16>, query: UnsafePointer<Float>,
                       hi: UnsafePointer<UInt16>, lo: UnsafePointer<UInt16>, into out: UnsafeMutablePointer<Float>) {
@@ -95,17 +96,42 @@ package enum Bf16Dot: String, Sendable, CaseIterable {
         }
     }
 
-    /// The definition of the split paths (the twin of AVX-512 BF16): row·hi + row·lo, one scalar loop.
+    /// The twin of AVX-512 BF16: `seqrec_dot_bf16_avx512bf16` step by step, with `vdpbf16ps` emulated per
+    /// Intel's pseudo-code (SDM, VDPBF16PS): in each of 16 fp32 lanes, acc += row[2l+1]·q[2l+1] first, then
+    /// acc += row[2l]·q[2l], each a fused multiply-add rounded to nearest even (bf16·bf16 is exact in fp32),
+    /// inputs that are subnormal read as zero (DAZ), subnormal results flushed to zero (FTZ), MXCSR ignored.
+    /// Per 32 elements one instruction with hi, then one with lo (zero past width, as the masked loads),
+    /// then `_mm512_reduce_add_ps`'s tree: halves added lane by lane, 16 → 8 → 4 → 2 → 1 (plain fp32 adds,
+    /// gradual underflow, as the kernel's vaddps under the default MXCSR). FTZ here tests the result Swift
+    /// rounds with gradual underflow; x86 tests tininess after rounding to an unbounded exponent, which
+    /// differs only for a result within 2⁻¹⁵⁰ of 2⁻¹²⁶ (then 2⁻¹²⁶ here, 0 there: inside the bound's
+    /// absolute term either way).
     static func naiveSplitDots(count: Int, width: Int, rows: UnsafePointer<UInt16>, hi: UnsafePointer<UInt16>,
                                lo: UnsafePointer<UInt16>, into out: UnsafeMutablePointer<Float>) {
-        for i in 0..<count {
-            var sum: Float = 0
-            for j in 0..<width {
-                let r = Bf16ScanTable.widen(rows[i * width + j])
-                sum += r * Bf16ScanTable.widen(hi[j])
-                sum += r * Bf16ScanTable.widen(lo[j])
+        /// make_fp32 with DAZ: a bf16 value as the instruction reads it.
+        func operand(_ bits: UInt16) -> Float { Bf16ScanTable.isSubnormal(bits) ? 0 : Bf16ScanTable.widen(bits) }
+        /// One `vdpbf16ps` on elements base ..< base + 32 of `row` and `part`.
+        func dpbf16(_ acc: inout SIMD16<Float>, _ row: UnsafePointer<UInt16>, _ part: UnsafePointer<UInt16>, _ base: Int) {
+            func accumulate(_ lane: Int, _ j: Int) {
+                // safe: only j < width is read; past the row are the masked load's zeros.
+                let r = j < width ? operand(row[j]) : 0, q = j < width ? operand(part[j]) : 0
+                let sum = acc[lane].addingProduct(r, q)
+                acc[lane] = sum.isSubnormal ? Float(signOf: sum, magnitudeOf: 0) : sum
             }
-            out[i] = sum
+            for lane in 0..<16 {
+                accumulate(lane, base + 2 * lane + 1)
+                accumulate(lane, base + 2 * lane)
+            }
+        }
+        for i in 0..<count {
+            let row = rows + i * width
+            var acc = SIMD16<Float>()
+            for base in stride(from: 0, to: width, by: 32) {
+                dpbf16(&acc, row, hi, base)
+                dpbf16(&acc, row, lo, base)
+            }
+            let sum8 = acc.lowHalf + acc.highHalf, sum4 = sum8.lowHalf + sum8.highHalf, sum2 = sum4.lowHalf + sum4.highHalf
+            out[i] = sum2[0] + sum2[1]
         }
     }
 }

@@ -21,9 +21,15 @@ package final class Bf16ScanTable: @unchecked Sendable {
     /// Keeps the memory `rows` points into alive (a `HugePageRegion`), nil when it is the file's mapping.
     private let storage: AnyObject?
 
-    /// Binds `rows` to the fp32 table they copy. Throws when the shapes disagree or a value is not finite.
+    /// Binds `rows` to the fp32 table they copy. Throws when the width is outside 1 … ScanTensors.maxWidth, the
+    /// shapes disagree or a value is not finite.
     init(fp32 table: ScoringTable, rows source: UnsafePointer<UInt16>, rowsShape: [Int], storage: AnyObject?)
         throws(ModelLoadError) {
+        // The AVX-512 BF16 kernel stages the query in fixed stack arrays of maxWidth elements.
+        guard (1 ... ScanTensors.maxWidth).contains(table.width) else {
+            throw ModelLoadError("model load: the scoring table has width \(table.width), outside 1 … \(ScanTensors.maxWidth) "
+                + "that the bf16 scan supports; load it with SEQREC_SCAN_TABLE=fp32 or convert without --scan-table bf16")
+        }
         guard rowsShape == [table.rows, table.width] else {
             throw ModelLoadError("model load: tensor '\(ScanTensors.bf16Rows)' has shape \(rowsShape) but the scoring "
                 + "table is [\(table.rows), \(table.width)]; convert the model again with --scan-table bf16")
