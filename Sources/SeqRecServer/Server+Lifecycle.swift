@@ -62,7 +62,15 @@ extension Server {
             for version in want.sorted() where !current.contains(version) {
                 do {
                     let loaded = try openVersion(scan.models[name]![version]!, name, version)
-                    catalogues?.attach(loaded.backend)   // item attributes before it serves (ItemCatalogues.swift)
+                    do {
+                        // Item attributes before it serves; a name seen for the first time gets its
+                        // catalogue here (ItemCatalogues.swift). Without them it must not serve.
+                        try catalogues?.attach(loaded.backend)
+                    } catch {
+                        report.refused.append(RefusedVersion(model: name, version: version,
+                                                             reason: VersionLoadError.Reason.unreadable.rawValue, message: error.message))
+                        continue   // dropped here, on the lifecycle thread, off the serving path
+                    }
                     fresh.append(loaded)
                 } catch {
                     report.refused.append(RefusedVersion(model: name, version: version, reason: error.reason.rawValue,
