@@ -1,7 +1,8 @@
 // The server's item attributes (docs/OPERATIONS.md, "Item attributes"): one `ItemCatalogue` per
 // model name that has an attribute file or, with --state-dir, may receive updates; every loaded
-// version of the name is attached (a version added later must be attached too: `attach`). Also the
-// admin port's PATCH/GET item endpoints.
+// version of the name is attached, and a version a reload opens is attached before it serves
+// (`attach`, which creates the catalogue of a name seen for the first time). Also the admin port's
+// PATCH/GET item endpoints and the `seqrec_catalogue_*` metrics (docs/OPERATIONS.md §12.5).
 import SeqRecCore
 import SeqRecOperations
 import SeqRecPosix
