@@ -47,9 +47,10 @@ public enum BenchCommandLine {
                  counting as `seqrec serve` does, one without metrics, the same closed-loop load
                  against each in alternation (throughput, p50, p99)
       catalogue  --model <file.seqrec> [--requests 300] [--repeats 3] [--unavailable 10] [--k 10]
-                 [--state-dir <dir>]
+                 [--update-interval-ms 1000] [--update-requests 1000] [--state-dir <dir>]
                  item-attribute filters (10 % unavailable + a category rule) against unfiltered B=1
-                 requests, the time of a 10,000-item bulk update, and request p99 during such updates
+                 requests, the time of a 10,000-item bulk update (whole and by part), and request p99
+                 with one such update per interval and with updates back to back
       answers    --model <file.seqrec> [--session-length 50] [--k 10] [--pool 200] [--lambda 0.7]
                  [--sessions 16] [--repeats 5] [--iterations 2000] [--max-seconds 1] [--state-cache-mb 0]
                  cost of MMR (top pool → k) and of explanations (leave-one-out) per B=1 request, side

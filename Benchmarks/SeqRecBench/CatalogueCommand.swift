@@ -2,25 +2,31 @@
 // (issue 15, Benchmarks/RESULTS.md "Item attributes"), in one process, side by side:
 //   filter: B=1 requests alternating unfiltered / filtered (10 % of items unavailable + a category
 //           rule) on the same context, so both see the same machine state; medians and p99, ratio
-//   update: a 10,000-item bulk update (parse, journal append + fsync, apply + publish) timed alone,
-//           then the p99 of B=1 requests while another thread applies such updates back to back,
-//           against the p99 of the same requests without updates (phases alternate)
+//   update: a 10,000-item bulk update timed alone, whole (parse, journal append + fsync, apply +
+//           publish) and by part (parse; apply + publish without a journal), also with expiry changes;
+//           then per run three phases of B=1 filtered requests on the same context: without updates,
+//           with one 10,000-item batch every --update-interval-ms (a shop's rate; default 1 s), and
+//           with batches back to back (stress: the updater keeps one core busy); p99 ratios per run.
+//           The load average is printed at the start and the end (/proc/loadavg).
 import Foundation
 import SeqRecCore
 
 public enum CatalogueCommand {
     public static func run(_ options: [String]) throws -> String {
-        let arguments = try BenchArguments(options, known: ["model", "requests", "repeats", "unavailable", "state-dir", "k"])
+        let arguments = try BenchArguments(options, known: ["model", "requests", "repeats", "unavailable", "state-dir", "k",
+                                                                     "update-interval-ms", "update-requests"])
         let path = try arguments.requiredString("model")
         let requests = try arguments.int("requests", default: 300, range: 10...1_000_000)
         let repeats = try arguments.int("repeats", default: 3, range: 1...100)
         let k = try arguments.int("k", default: 10, range: 1...1000)
         let unavailablePercent = try arguments.int("unavailable", default: 10, range: 0...99)
+        let updateInterval = try arguments.int("update-interval-ms", default: 1000, range: 1...60_000)
+        let updateRequests = try arguments.int("update-requests", default: 1000, range: 10...1_000_000)
         let stateDirectory = arguments.string("state-dir", default: NSTemporaryDirectory() + "seqrec-bench-catalogue-\(getpid())")
         configureBLASThreads(1)
         let recommender = try Recommender(path: path, maxBatch: 8, tableMemory: .automatic)
         let info = recommender.info
-        var lines = ["catalogue: \(path), \(info.itemCount) items, d \(info.embeddingWidth), B=1, k \(k)"]
+        var lines = ["catalogue: \(path), \(info.itemCount) items, d \(info.embeddingWidth), B=1, k \(k); load average at start: \(loadAverage())"]
 
         // 10 % unavailable, every item in one of 20 categories, by a fixed-seed generator.
         var random = SplitMix(seed: 15)
@@ -66,64 +72,93 @@ public enum CatalogueCommand {
                 + "p50 \(us(sc.p50)) µs = \(ratio(sc.p50, sa.p50)) ×")
         }
 
-        // Bulk updates of 10,000 random items (availability flips, some category moves).
-        func bulk() -> [UInt8] {
+        // Bulk updates of 10,000 random items (availability flips, a category move on every tenth;
+        // `expiring` bodies also set or clear expires_at on every fifth).
+        func bulk(expiring: Bool) -> [UInt8] {
             var text = "{\"updates\":["
             for index in 0..<10_000 {
                 let id = info.firstItem + Int(random.next() % UInt64(info.itemCount))
                 if index > 0 { text += "," }
                 text += "{\"id\":\"\(recommender.token(of: Int32(id)))\",\"available\":\(random.next() % 2 == 0)"
                 if index % 10 == 0 { text += ",\"categories\":[\"c\(random.next() % 20)\"]" }
+                if expiring && index % 5 == 0 {
+                    text += random.next() % 4 == 0 ? ",\"expires_at\":null"
+                        : ",\"expires_at\":\"20\(27 + random.next() % 10)-0\(1 + random.next() % 9)-1\(random.next() % 10)T00:00:00Z\""
+                }
                 text += "}"
             }
             return Array((text + "]}").utf8)
         }
-        let bodies = (0..<8).map { _ in bulk() }
-        var applyTimes: [UInt64] = []
-        for body in bodies {
+        let bodies = (0..<8).map { _ in bulk(expiring: false) }
+        let expiringBodies = (0..<8).map { _ in bulk(expiring: true) }
+        func timed(_ body: () throws -> Void) rethrows -> UInt64 {
             let start = monotonicNanoseconds()
-            try catalogue.apply(json: body)
-            applyTimes.append(monotonicNanoseconds() - start)
+            try body()
+            return monotonicNanoseconds() - start
         }
+        var parseTimes: [UInt64] = [], parsed: [[AttributeUpdate]] = []
+        for body in bodies { parseTimes.append(try timed { parsed.append(try ItemCatalogue.parseBatch(body)) }) }
+        var applyTimes: [UInt64] = []
+        for body in bodies { applyTimes.append(try timed { try catalogue.apply(json: body) }) }
+        var expiringTimes: [UInt64] = []
+        for body in expiringBodies { expiringTimes.append(try timed { try catalogue.apply(json: body) }) }
         let memory = try ItemCatalogue(name: "bench-memory")   // no state directory: no journal
         memory.attach(recommender)
         for start in stride(from: 0, to: updates.count, by: ItemCatalogue.maxBatch) {
             try memory.apply(Array(updates[start ..< min(start + ItemCatalogue.maxBatch, updates.count)]))
         }
-        var memoryTimes: [UInt64] = [], parsed: [[AttributeUpdate]] = []
-        for body in bodies { parsed.append(try ItemCatalogue.parseBatch(body)) }
-        for batch in parsed {
-            let start = monotonicNanoseconds()
-            try memory.apply(batch)
-            memoryTimes.append(monotonicNanoseconds() - start)
-        }
+        var memoryTimes: [UInt64] = []
+        for batch in parsed { memoryTimes.append(try timed { try memory.apply(batch) }) }
         catalogue.attach(recommender)   // back to the journaled catalogue's snapshot
-        applyTimes.sort()
-        memoryTimes.sort()
-        lines.append("bulk update of 10,000 items: parse + journal (append + fsync) + apply + publish median "
-            + "\(ms(applyTimes[applyTimes.count / 2])) ms (min \(ms(applyTimes[0])), max \(ms(applyTimes.last!))); "
-            + "apply + publish alone median \(ms(memoryTimes[memoryTimes.count / 2])) ms (min \(ms(memoryTimes[0])), max \(ms(memoryTimes.last!)))")
+        func spread(_ times: [UInt64]) -> String {
+            let sorted = times.sorted()
+            return "median \(ms(sorted[sorted.count / 2])) ms (min \(ms(sorted[0])), max \(ms(sorted.last!)))"
+        }
+        lines.append("bulk update of 10,000 items, 8 batches: whole PATCH (parse + journal append + fsync + apply + publish) "
+            + spread(applyTimes) + "; parse alone " + spread(parseTimes) + "; apply + publish alone (parsed, no journal) "
+            + spread(memoryTimes) + "; whole PATCH with expires_at on every fifth item " + spread(expiringTimes))
 
-        for run in 1...repeats {
-            var quiet: [UInt64] = [], busy: [UInt64] = []
-            for _ in 0..<requests { quiet.append(time(filtered)) }
+        enum Updater { case none, paced, backToBack }
+        func phase(_ mode: Updater) -> LatencySummary {
             let stop = UnsafeAtomicFlag()
             let updater = Thread {
                 var index = 0
+                var next = monotonicNanoseconds()
                 while !stop.isSet {
+                    if mode == .paced {
+                        let now = monotonicNanoseconds()
+                        if now < next {
+                            usleep(useconds_t(min(5_000, (next - now) / 1000)))
+                            continue
+                        }
+                        next += UInt64(updateInterval) * 1_000_000
+                    }
                     try? catalogue.apply(json: bodies[index % bodies.count])
                     index += 1
                 }
             }
-            updater.start()
-            for _ in 0..<requests { busy.append(time(filtered)) }
+            if mode != .none { updater.start() }
+            var samples: [UInt64] = []
+            samples.reserveCapacity(updateRequests)
+            for _ in 0..<updateRequests { samples.append(time(filtered)) }
             stop.set()
-            while !updater.isFinished { usleep(1000) }
-            let sq = LatencySummary(sortingNanoseconds: &quiet), sb = LatencySummary(sortingNanoseconds: &busy)
-            lines.append("update run \(run): requests without updates p50 \(us(sq.p50)) p99 \(us(sq.p99)) µs | during "
-                + "back-to-back 10,000-item updates p50 \(us(sb.p50)) p99 \(us(sb.p99)) µs = p99 \(ratio(sb.p99, sq.p99)) ×")
+            while mode != .none && !updater.isFinished { usleep(1000) }
+            return LatencySummary(sortingNanoseconds: &samples)
         }
+        for run in 1...repeats {
+            let quiet = phase(.none), paced = phase(.paced), stress = phase(.backToBack)
+            lines.append("update run \(run) (\(updateRequests) requests per phase): without updates p50 \(us(quiet.p50)) p99 \(us(quiet.p99)) µs | "
+                + "one batch per \(updateInterval) ms p50 \(us(paced.p50)) p99 \(us(paced.p99)) µs = p99 \(ratio(paced.p99, quiet.p99)) × | "
+                + "back to back (stress) p50 \(us(stress.p50)) p99 \(us(stress.p99)) µs = p99 \(ratio(stress.p99, quiet.p99)) ×")
+        }
+        lines.append("load average at the end: \(loadAverage())")
         return lines.joined(separator: "\n")
+    }
+
+    /// The first three fields of /proc/loadavg (1, 5, 15 minutes).
+    private static func loadAverage() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "unknown" }
+        return text.split(separator: " ").prefix(3).joined(separator: " ")
     }
 
     private static func ms(_ nanoseconds: UInt64) -> String { String(format: "%.2f", Double(nanoseconds) / 1e6) }

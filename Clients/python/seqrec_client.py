@@ -174,8 +174,9 @@ def encode_recommend(request_id: int, session: Sequence[Union[int, str]], k: int
     if protocol_version < 2 and block != b"\x00\x00":
         raise ValueError("request options (session_key, filters, diversity, fallback, explain) need protocol "
                          "version 2; the connection negotiated version 1")
-    if not session and fallback is not True:
-        raise ValueError("session must contain at least one item (unless fallback=True on protocol version 2)")
+    if not session and (fallback is False or protocol_version < 2):
+        raise ValueError("session must contain at least one item (on protocol version 2 an empty session is "
+                         "for the popularity fallback: fallback=True, or None for the model's default)")
     if not 0 <= timeout_us <= 0xFFFFFFFF:
         raise ValueError("timeout does not fit u32 microseconds")
     options = ((OPT_EXTERNAL_IDS if external else 0) | (OPT_EXCLUDE_SEEN if exclude_seen else 0)

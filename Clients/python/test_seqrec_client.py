@@ -120,8 +120,8 @@ class VersionTwoEncodingTests(unittest.TestCase):
             (dict(diversity={"lambda": float("nan")}), "diversity.lambda"),
             (dict(diversity={"lambda": 0.5, "pool": 1}), "diversity.pool"),
             (dict(explain=4), "explain"),
-            (dict(session=[]), "at least one item"),
             (dict(session=[], fallback=False), "at least one item"),
+            (dict(session=[], protocol_version=1), "at least one item"),
         ]:
             with self.subTest(kwargs=kwargs):
                 arguments = dict(session=[1], k=2, protocol_version=2)

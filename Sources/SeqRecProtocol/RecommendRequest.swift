@@ -88,8 +88,9 @@ public struct RecommendRequest: FrameBody, Equatable {
         return options
     }
 
-    /// Whether the session may be empty: only when the request opts in to the fallback.
-    var allowsEmptySession: Bool { fallback == true }
+    /// Whether the session may be empty: on version 2 unless the request turns the fallback off
+    /// (absent: the model's default decides, in the server, which refuses it when that is off).
+    func allowsEmptySession(version: UInt16) -> Bool { version >= 2 && fallback != false }
 
     /// Checks what the receiver will check, so a sender fails before writing bad bytes. On a version 1
     /// connection any version 2 option is `requiresVersion2`.
@@ -99,7 +100,7 @@ public struct RecommendRequest: FrameBody, Equatable {
             throw .stringTooLong(field: "model_name", length: nameLength, limit: limits.maxStringBytes)
         }
         try validateOptions(version: version, limits: limits)
-        guard session.count >= 1 || allowsEmptySession else { throw .invalidValue(field: "n_session", value: 0) }
+        guard session.count >= 1 || allowsEmptySession(version: version) else { throw .invalidValue(field: "n_session", value: 0) }
         try session.validate(field: "session", limit: limits.maxSessionItems, limits: limits)
         for (field, list) in [("allow", allow), ("deny", deny), ("candidates", candidates)] {
             guard list.isExternal == usesExternalIDs || list.isEmpty else {
@@ -177,8 +178,8 @@ public struct RecommendRequest: FrameBody, Equatable {
             clearExtensions()
         }
         try reader.finish(Self.frameType)
-        // An empty session is allowed only with the fallback on, which the extensions say.
-        guard !session.isEmpty || allowsEmptySession else { throw .invalidValue(field: "n_session", value: 0) }
+        // An empty session is allowed unless the extensions turn the fallback off.
+        guard !session.isEmpty || allowsEmptySession(version: version) else { throw .invalidValue(field: "n_session", value: 0) }
         try Self.checkK(k, candidateCount: candidates.count, limits: limits)
         if let diversity { try Self.checkDiversity(diversity, k: k) }
         self.k = k

@@ -7,14 +7,14 @@ import SeqRecCore
 import SeqRecProtocol
 
 enum QueryBuilder {
-    static func fill(_ query: inout SessionQuery, from request: RecommendRequest, backend: any InferenceBackend)
-        throws(QueryRejection)
+    /// `fallbackDefault`: the model's `--fallback` setting, used when the request does not say.
+    static func fill(_ query: inout SessionQuery, from request: RecommendRequest, backend: any InferenceBackend,
+                     fallbackDefault: Bool = false) throws(QueryRejection)
     {
         if request.usesExternalIDs, !backend.info.hasVocabulary {
             throw QueryRejection("model '\(backend.info.name)' has no vocabulary; send internal ids")
         }
-        // Absent = the model's default: off (no per-model fallback default is configurable yet).
-        query.fallback = request.fallback ?? false
+        query.fallback = request.fallback ?? fallbackDefault
         try copy(request.session, into: &query.items, field: "session", request: request, backend: backend)
         if query.items.isEmpty, !query.fallback {
             throw QueryRejection(request.session.isEmpty

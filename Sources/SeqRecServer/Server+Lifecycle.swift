@@ -66,7 +66,16 @@ extension Server {
                     let loaded = try loader.perform { [opener = openVersion] in
                         Result { () throws(VersionLoadError) in try opener(path, name, version) }
                     }.get()
-                    catalogues?.attach(loaded.backend)   // item attributes before it serves (ItemCatalogues.swift)
+                    do {
+                        // Item attributes before it serves; a name seen for the first time gets its
+                        // catalogue here (ItemCatalogues.swift). Without them it must not serve.
+                        try catalogues?.attach(loaded.backend)
+                    } catch {
+                        report.refused.append(RefusedVersion(model: name, version: version,
+                                                             reason: VersionLoadError.Reason.unreadable.rawValue, message: error.message))
+                        loader.submit { withExtendedLifetime(loaded) {} }   // dropped off the serving path
+                        continue
+                    }
                     fresh.append(loaded)
                 } catch {
                     report.refused.append(RefusedVersion(model: name, version: version, reason: error.reason.rawValue,

@@ -54,6 +54,8 @@ public enum ServerCommand {
                                    connections spread again after scaling (default 0 = never)
           --item-attributes NAME=FILE  item attributes of model NAME: JSONL by external id (repeatable;
                                    docs/OPERATIONS.md "Item attributes"); updates need --state-dir
+          --fallback NAME=MODE     model NAME's answer to an empty session when the request does not
+                                   say: popular (the popularity fallback) or off (default; repeatable)
           --auth-token-file FILE   require HELLO to carry this file's bytes (one trailing newline
                                    dropped; 1...256 bytes); default: no authentication
           --state-dir DIR          keep state that must survive a restart here (traffic splits, default
@@ -136,6 +138,9 @@ public enum ServerCommand {
                 }
                 configuration.itemAttributes.append(ItemAttributeSource(name: String(text[..<equals]),
                                                                         path: String(text[text.index(after: equals)...])))
+            case "--fallback":
+                let (name, popular) = try fallbackDefault(try value(of: flag))
+                configuration.fallbackDefaults[name] = popular
             default: throw ServerCommandError(message: "unknown option '\(flag)'; `seqrec serve --help` lists the options")
             }
             index += 1
@@ -154,6 +159,19 @@ public enum ServerCommand {
         if token.last == UInt8(ascii: "\n") { token.removeLast() }
         if token.last == UInt8(ascii: "\r") { token.removeLast() }
         return token
+    }
+
+    /// `NAME=popular` or `NAME=off`.
+    private static func fallbackDefault(_ text: String) throws(ServerCommandError) -> (String, Bool) {
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+            throw ServerCommandError(message: "--fallback needs NAME=popular or NAME=off, got '\(text.prefix(80))'")
+        }
+        switch text[text.index(after: equals)...] {
+        case "popular": return (String(text[..<equals]), true)
+        case "off": return (String(text[..<equals]), false)
+        case let mode:
+            throw ServerCommandError(message: "--fallback \(text[..<equals].prefix(80)): '\(mode.prefix(40))' is not a mode; use popular or off")
+        }
     }
 
     /// `NAME=POLICY`.

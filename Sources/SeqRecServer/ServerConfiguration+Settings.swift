@@ -22,6 +22,9 @@ extension ServerConfiguration {
         ]
         if let stateDirectory { settings["state-dir"] = .string(stateDirectory) }
         if !itemAttributes.isEmpty { settings["item-attributes"] = .array(itemAttributes.map { .string("\($0.name)=\($0.path)") }) }
+        if !fallbackDefaults.isEmpty {
+            settings["fallback"] = .array(fallbackDefaults.keys.sorted().map { .string("\($0)=\(fallbackDefaults[$0]! ? "popular" : "off")") })
+        }
         if let modelRepository { settings["model-repository"] = .string(modelRepository) }
         if !versionPolicies.isEmpty {
             settings["version-policy"] = .array(versionPolicies.keys.sorted().map { .string("\($0)=\(versionPolicies[$0]!)") })

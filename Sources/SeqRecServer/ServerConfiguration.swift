@@ -86,6 +86,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var stateDirectory: String?
     /// Item-attribute files by model name (`--item-attributes NAME=FILE`, ItemCatalogues.swift).
     public var itemAttributes: [ItemAttributeSource] = []
+    /// Per model name, whether a request that does not say (no FALLBACK option, no JSON `fallback`)
+    /// gets the popularity fallback (`--fallback NAME=popular|off`); absent = off.
+    public var fallbackDefaults: [String: Bool] = [:]
 
     public init() {}
 

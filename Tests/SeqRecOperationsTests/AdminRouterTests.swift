@@ -60,7 +60,7 @@ import Testing
         ("{", "body"),
         ("[1,2]", "must be a JSON object"),
         ("{}", "session"),
-        (#"{"session":[]}"#, "session"),
+        (#"{"session":[],"fallback":false}"#, "session"),   // without "fallback" the model's default decides (server)
         (#"{"session":1}"#, "session"),
         (#"{"session":[1,"a"]}"#, "session[1]"),
         (#"{"session":[1.5]}"#, "session[0]"),

@@ -120,11 +120,12 @@ func v2Error(_ block: [UInt8], builder: RecommendBodyBuilder = RecommendBodyBuil
         #expect(v2Error(u16(1) + ext(5, [4])) == .outOfRange(field: "extension EXPLAIN.max_contributors", value: "4", allowed: "1...3"))
     }
 
-    @Test func emptySessionNeedsTheFallback() throws {
+    @Test func emptySessionUnlessTheFallbackIsOff() throws {
         let empty = RecommendBodyBuilder(session: u32(0))
-        #expect(v2Error(u16(0), builder: empty) == .invalidValue(field: "n_session", value: 0))
         #expect(v2Error(u16(1) + ext(4, [0]), builder: empty) == .invalidValue(field: "n_session", value: 0))
         #expect(try decodeV2(u16(1) + ext(4, [1]), builder: empty).get().session.isEmpty)
+        // No FALLBACK: the model's default decides (the server refuses it when that is off).
+        #expect(try decodeV2(u16(0), builder: empty).get().fallback == nil)
         // Version 1 never allows it.
         #expect(throws: ProtocolError.invalidValue(field: "n_session", value: 0)) {
             try RecommendRequest(decoding: empty.bytes)
@@ -167,7 +168,11 @@ func v2Error(_ block: [UInt8], builder: RecommendBodyBuilder = RecommendBodyBuil
             try RecommendRequest(session: .internal([1]), filters: RecommendFilters(categoriesInclude: [""])).validate(version: 2)
         }
         #expect(throws: ProtocolError.invalidValue(field: "n_session", value: 0)) {
-            try RecommendRequest(session: .internal([])).validate(version: 2)
+            try RecommendRequest(session: .internal([]), fallback: false).validate(version: 2)
+        }
+        #expect(throws: Never.self) { try RecommendRequest(session: .internal([])).validate(version: 2) }
+        #expect(throws: ProtocolError.invalidValue(field: "n_session", value: 0)) {
+            try RecommendRequest(session: .internal([])).validate(version: 1)
         }
         #expect(throws: Never.self) { try RecommendRequest(session: .internal([]), fallback: true).validate(version: 2) }
         let badLambda = RecommendRequest(session: .internal([1]), diversity: RecommendDiversity(lambda: 2))

@@ -158,7 +158,7 @@ struct ClientTests {
         defer { client.close() }
         // Found by the client: nothing is sent.
         let before = server.server.statistics.acceptedRequests
-        for request in [RecommendRequest(session: .internal([1]), k: 0), RecommendRequest(session: .internal([]), k: 1),
+        for request in [RecommendRequest(session: .internal([1]), k: 0), RecommendRequest(session: .internal([]), k: 1, fallback: false),
                         RecommendRequest(session: .internal([1]), k: 1, deny: .external(["x"]))] {
             do {
                 _ = try await client.recommend(request)

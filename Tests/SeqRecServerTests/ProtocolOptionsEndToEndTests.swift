@@ -79,9 +79,14 @@ struct ProtocolOptionsEndToEndTests {
                 return error?.status == .invalidArgument && error?.message.contains("fallback") == true
             }
         }
-        // Without the option an empty session is still refused by the codec (never sent).
-        await #expect { try await connection.recommend(RecommendRequest(session: .internal([]), k: 3)) } throws: { error in
+        // With the option off an empty session is refused by the codec (never sent); without it the
+        // server's default for the model (off here: no --fallback) refuses it naming the fallback.
+        await #expect { try await connection.recommend(RecommendRequest(session: .internal([]), k: 3, fallback: false)) } throws: { error in
             (error as? SeqRecError)?.kind == .invalidRequest
+        }
+        await #expect { try await connection.recommend(RecommendRequest(session: .internal([]), k: 3)) } throws: { error in
+            let error = error as? SeqRecError
+            return error?.status == .invalidArgument && error?.message.contains("fallback") == true
         }
     }
 }

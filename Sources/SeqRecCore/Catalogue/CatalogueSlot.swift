@@ -8,10 +8,6 @@
 // loads the new pointer; one whose mark is ≤ g (or not yet stored) keeps `old` alive until it leaves.
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 public final class CatalogueSlot: @unchecked Sendable {
     /// One reader's mark: the generation it entered at, 0 while outside.
     final class Reader: Sendable {
@@ -115,10 +111,7 @@ public final class CatalogueSlot: @unchecked Sendable {
     /// Milliseconds since the epoch: the real-time clock, or the time a test pinned.
     public var now: Int64 {
         let pinned = pinnedTime.load(ordering: .relaxed)
-        if pinned != 0 { return pinned }
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+        return pinned != 0 ? pinned : Timestamp.now()
     }
 
     /// Pins the clock expiry is judged by (nil: the real-time clock again). For tests.

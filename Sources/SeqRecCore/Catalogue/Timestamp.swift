@@ -2,7 +2,18 @@
 // are kept), "Z" or a ±hh:mm offset. Kept as milliseconds since 1970-01-01T00:00:00Z (UTC, no leap
 // seconds: second 60 is refused).
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 enum Timestamp {
+    /// The real-time clock, in milliseconds since the epoch.
+    static func now() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
+
     /// Milliseconds since the epoch, or nil when `text` is not an RFC 3339 date-time in years 1970…9999.
     static func parse(_ text: String) -> Int64? {
         let b = Array(text.utf8)

@@ -1,9 +1,12 @@
 // One model version's mutable copy of the attributes, by internal id, from which `ItemCatalogue` builds
 // the immutable snapshots it publishes to the version's `CatalogueSlot`. Only the catalogue's writer
-// touches it (under its lock). Every change is O(1) or O(category size) in place, and a snapshot shares
-// the arrays (copy on write): a publish after n changes costs the copies of the arrays those changes
-// touched (unavailable bits rows/8 bytes, per-item categories rows·8 bytes, each changed category's
-// members), never a rebuild over all items.
+// touches it (under its lock). The catalogue numbers its items (records, by external id) and this
+// version maps each record to its internal id once, when the record or the version appears, so an
+// update of a known item costs array lookups here, never a vocabulary lookup or a String.
+// Every change is O(1) or O(category size) in place, and a snapshot shares the arrays (copy on write):
+// a publish after n changes costs the copies of what those changes touched (unavailable bits rows/8
+// bytes, the touched pages of the per-item categories, each changed category's members, the expiry
+// order when an expiry changed), never a rebuild over all items.
 
 final class VersionAttributes {
     weak var recommender: Recommender?
@@ -12,16 +15,22 @@ final class VersionAttributes {
     private let recommendable: Range<Int>
     private let vocabulary: Vocabulary?
 
-    private var unavailable: [UInt64]
-    private var attributed: [UInt64]
+    /// Catalogue record → internal id (-1: not an item of this version), and back (-1: no record).
+    private var itemOfRecord: [Int32] = []
+    private var recordOfItem: [Int32]
     private var attributedCount = 0
-    private var expiry: [Int32: Int64] = [:]
-    private var itemCategories: [UInt64]
+    private var unavailable: [UInt64]
+    /// Expiry by internal id (`Int64.max` = never), allocated at the first expiry.
+    private var expiry: [Int64] = []
+    private var itemCategories: PagedArray<UInt64>
     private var overflow: [Int32] = []
     private var overflowGarbage = 0
     private var members: [CategoryMembers?] = []
+    /// Every item with an expiry, by time then item, as of the last snapshot; `expiryChanged` lists
+    /// the items whose expiry changed since (each once: `expiryDirty` bits).
     private var sortedExpiry: [(time: Int64, item: Int32)] = []
-    private var expiryChanged = false
+    private var expiryChanged: [Int32] = []
+    private var expiryDirty: [UInt64] = []
 
     init(_ recommender: Recommender) {
         self.recommender = recommender
@@ -29,9 +38,9 @@ final class VersionAttributes {
         rows = recommender.info.firstItem + recommender.info.itemCount
         recommendable = recommender.info.firstItem ..< rows
         vocabulary = recommender.vocabulary
+        recordOfItem = [Int32](repeating: -1, count: rows)
         unavailable = [UInt64](repeating: 0, count: (rows + 63) / 64)
-        attributed = unavailable
-        itemCategories = [UInt64](repeating: 0, count: rows)
+        itemCategories = PagedArray(repeating: 0, count: rows)
     }
 
     /// The internal id of external id `token` in this version, or nil when it has none.
@@ -50,21 +59,70 @@ final class VersionAttributes {
         return vocabulary?.token(of: Int(id)) ?? String(id)
     }
 
-    /// Records `attributes` (category names already interned as `numbers`) for `token`.
-    func set(_ token: String, _ attributes: ItemAttributes, numbers: [Int32]) {
-        guard let item = internalID(of: token) else { return }
+    /// Maps the catalogue's next record (records are numbered 0, 1, … in the order they appear) to
+    /// `token`'s internal id; returns it, or nil when `token` is not an item of this version.
+    @discardableResult
+    func mapNextRecord(_ token: String) -> Int32? {
+        let record = Int32(itemOfRecord.count)
+        guard let item = internalID(of: token), recordOfItem[Int(item)] < 0 else {
+            itemOfRecord.append(-1)
+            return nil
+        }
+        itemOfRecord.append(item)
+        recordOfItem[Int(item)] = record
+        attributedCount += 1
+        return item
+    }
+
+    /// The internal id of catalogue record `record`, or nil when this version does not have it.
+    @inline(__always)
+    func item(ofRecord record: Int32) -> Int32? {
+        let item = itemOfRecord[Int(record)]
+        return item < 0 ? nil : item
+    }
+
+    /// The catalogue record of internal id `id`, or nil when the catalogue has none for it.
+    func record(ofItem id: Int64) -> Int32? {
+        guard id >= 0, id < Int64(rows) else { return nil }
+        let record = recordOfItem[Int(id)]
+        return record < 0 ? nil : record
+    }
+
+    /// Records the attributes of `item`: `categories` are the interned category numbers, nil when
+    /// they did not change.
+    func set(_ item: Int32, available: Bool, expiresAt: Int64?, categories: [Int32]?) {
         let index = Int(item), word = index >> 6, bit: UInt64 = 1 << UInt64(index & 63)
-        if attributed[word] & bit == 0 {
-            attributed[word] |= bit
-            attributedCount += 1
+        if available {
+            if unavailable[word] & bit != 0 { unavailable[word] &= ~bit }
+        } else if unavailable[word] & bit == 0 {
+            unavailable[word] |= bit
         }
-        if attributes.available { unavailable[word] &= ~bit } else { unavailable[word] |= bit }
-        if expiry[item] != attributes.expiresAt {
-            expiry[item] = attributes.expiresAt
-            expiryChanged = true
+        setExpiry(item, expiresAt ?? .max)
+        if let categories { setCategories(item, categories) }
+    }
+
+    private func setExpiry(_ item: Int32, _ time: Int64) {
+        if expiry.isEmpty {
+            guard time != .max else { return }
+            expiry = [Int64](repeating: .max, count: rows)
+            expiryDirty = [UInt64](repeating: 0, count: (rows + 63) / 64)
         }
+        let index = Int(item)
+        guard expiry[index] != time else { return }
+        expiry[index] = time
+        let bit: UInt64 = 1 << UInt64(index & 63)
+        if expiryDirty[index >> 6] & bit == 0 {
+            expiryDirty[index >> 6] |= bit
+            expiryChanged.append(item)
+        }
+    }
+
+    private func setCategories(_ item: Int32, _ numbers: [Int32]) {
+        let index = Int(item), oldCode = itemCategories[index]
+        let inlineCode = numbers.count <= 2 ? CategoryCodes.inline(numbers) : nil
+        if let inlineCode, inlineCode == oldCode { return }   // the common case: no change, no allocation
         var old: [Int32] = []
-        _ = CategoryCodes.forEach(itemCategories[index], overflow: overflow) { old.append($0); return true }
+        _ = CategoryCodes.forEach(oldCode, overflow: overflow) { old.append($0); return true }
         guard old != numbers else { return }
         for number in old where !numbers.contains(number) { members[Int(number)]?.remove(item) }
         for number in numbers where !old.contains(number) {
@@ -73,17 +131,14 @@ final class VersionAttributes {
             members[Int(number)]!.insert(item)
         }
         if old.count > 2 { overflowGarbage += old.count + 1 }
-        itemCategories[index] = CategoryCodes.encode(numbers, overflow: &overflow)
+        itemCategories[index] = inlineCode ?? CategoryCodes.encode(numbers, overflow: &overflow)
         if overflowGarbage > 1 << 16 && overflowGarbage * 2 > overflow.count { compactOverflow() }
     }
 
     /// An immutable snapshot of the current state, judged at `now` (already expired items are folded
     /// into the unavailable bits), with `categoryNumbers` the catalogue's interning of `categoryCount` names.
     func snapshot(now: Int64, categoryNumbers: [String: Int32], categoryCount: Int) -> CatalogueSnapshot {
-        if expiryChanged {
-            sortedExpiry = expiry.map { (time: $0.value, item: $0.key) }.sorted { ($0.time, $0.item) < ($1.time, $1.item) }
-            expiryChanged = false
-        }
+        if !expiryChanged.isEmpty { mergeExpiryChanges() }
         while members.count < categoryCount { members.append(nil) }
         var bits = unavailable
         var firstFuture = 0
@@ -96,6 +151,41 @@ final class VersionAttributes {
         return CatalogueSnapshot(rows: rows, unavailable: bits, expiring: expiring, categoryNumbers: categoryNumbers,
                                  members: members.map { $0.flatMap { $0.count == 0 ? nil : $0 } },
                                  itemCategories: itemCategories, overflow: overflow, itemsWithAttributes: attributedCount)
+    }
+
+    /// Items marked unavailable, and items expired at `now` (as of the last snapshot's expiry order).
+    func unavailableCounts(now: Int64) -> (unavailable: Int, expired: Int) {
+        let unavailableCount = unavailable.reduce(0) { $0 + $1.nonzeroBitCount }
+        var low = 0, high = sortedExpiry.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sortedExpiry[middle].time <= now { low = middle + 1 } else { high = middle }
+        }
+        return (unavailableCount, low)
+    }
+
+    /// Brings `sortedExpiry` up to date in O(entries + changes · log changes): the entries of unchanged
+    /// items in their order, merged with the changed items' new entries, sorted.
+    private func mergeExpiryChanges() {
+        var added: [(time: Int64, item: Int32)] = []
+        for item in expiryChanged where expiry[Int(item)] != .max { added.append((expiry[Int(item)], item)) }
+        added.sort { ($0.time, $0.item) < ($1.time, $1.item) }
+        var merged: [(time: Int64, item: Int32)] = []
+        merged.reserveCapacity(sortedExpiry.count + added.count)
+        var next = 0
+        for entry in sortedExpiry {
+            let index = Int(entry.item)
+            guard expiryDirty[index >> 6] & (1 << UInt64(index & 63)) == 0 else { continue }   // changed: re-added
+            while next < added.count && (added[next].time, added[next].item) < (entry.time, entry.item) {
+                merged.append(added[next])
+                next += 1
+            }
+            merged.append(entry)
+        }
+        merged.append(contentsOf: added[next...])
+        sortedExpiry = merged
+        for item in expiryChanged { expiryDirty[Int(item) >> 6] &= ~(1 << UInt64(item & 63)) }
+        expiryChanged.removeAll(keepingCapacity: true)
     }
 
     /// Rewrites the overflow without the lists of items whose categories changed since.

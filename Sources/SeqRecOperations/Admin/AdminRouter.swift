@@ -34,7 +34,7 @@ public final class AdminRouter: Sendable {
             guard allow(request, ["GET", "HEAD"], respond) else { return }
             let text = OperationsMetrics.render(
                 snapshot: registry.snapshot(), gauges: services.gauges(), models: services.modelMetrics(),
-                build: build, process: ProcessMetrics.current())
+                catalogues: services.itemAttributes()?.catalogueMetrics() ?? [], build: build, process: ProcessMetrics.current())
             respond(HTTPResponse(status: .ok, contentType: PrometheusText.contentType, body: text))
         default:
             routeAPI(request, path: path, respond: respond)

@@ -12,6 +12,8 @@ public protocol ItemAttributeServices: AnyObject, Sendable {
     func updateItems(model: String, body: [UInt8]) -> ItemAttributeOutcome
     /// One item of `model`: `key` is the path's id (an external id; `#<n>` for internal id n).
     func item(model: String, key: String) -> ItemAttributeOutcome
+    /// `seqrec_catalogue_*` per model name (CatalogueMetrics.swift).
+    func catalogueMetrics() -> [CatalogueMetrics]
 }
 
 public enum ItemAttributeOutcome: Sendable, Equatable {

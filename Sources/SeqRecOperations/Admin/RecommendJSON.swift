@@ -20,8 +20,10 @@ public enum RecommendJSON {
             throw JSONInputError(field: "session", problem: "is required (a non-empty array of item ids)")
         }
         var session = try ids(sessionValue, field: "session", external: nil, limit: limits.maxSessionItems, limits: limits)
-        let fallback = try reader.bool("fallback") == true
-        guard !session.isEmpty || fallback else {
+        // An empty session is for the popularity fallback: refused here only when the body turns it
+        // off; with "fallback" absent the model's default (--fallback) decides.
+        let fallback = try reader.bool("fallback")
+        guard !session.isEmpty || fallback != false else {
             throw JSONInputError(field: "session", problem: "must not be empty (unless \"fallback\": true)")
         }
         if session.isEmpty {

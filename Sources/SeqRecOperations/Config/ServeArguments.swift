@@ -32,7 +32,7 @@ public enum ServeArguments {
     }
 
     /// Flags that may be given several times; their settings are lists.
-    static let repeatable: Set<String> = ["model", "version-policy"]
+    static let repeatable: Set<String> = ["model", "version-policy", "fallback"]
 
     public static func prepare(arguments: [String], serverUsage: String, readFile: (String) -> [UInt8]?)
         throws(ConfigError) -> Prepared

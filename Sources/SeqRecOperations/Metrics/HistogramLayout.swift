@@ -24,7 +24,7 @@ public struct HistogramLayout: Sendable, Equatable {
 
     /// The bucket `value` falls in (the first bound ≥ value; the last bucket is +Inf).
     @inline(__always)
-    func bucket(of value: UInt64) -> Int {
+    public func bucket(of value: UInt64) -> Int {
         upperBounds.withUnsafeBufferPointer { bounds in
             // Lower bound by halving: about 5 steps for 19 bounds wherever the value lands.
             // safe: low + half < low + count ≤ bounds.count at every read.

@@ -67,13 +67,14 @@ public struct BuildInfo: Sendable, Equatable {
 public enum OperationsMetrics {
     /// The whole exposition.
     public static func render(snapshot: MetricsSnapshot, gauges: ServerGauges, models: [ModelMetrics],
-                              build: BuildInfo, process: ProcessMetrics?) -> String {
+                              catalogues: [CatalogueMetrics] = [], build: BuildInfo, process: ProcessMetrics?) -> String {
         var out = PrometheusText()
         renderRequests(snapshot, into: &out)
         renderEvents(snapshot, into: &out)
         renderGauges(gauges, into: &out)
         renderModels(models, into: &out)
         renderScans(snapshot, models, into: &out)
+        renderCatalogues(catalogues, into: &out)
         out.family("seqrec_build_info", .gauge, help: "Always 1; labels say which build runs.")
         out.sample("seqrec_build_info", [("version", build.version), ("kernels", build.kernels)], UInt64(1))
         if let process { renderProcess(process, into: &out) }

@@ -115,7 +115,8 @@ extension ServerCore {
         let backend = models[model].backend
         guard let slot = pool.acquire() else { return .failure(overload(model: model)) }
         do throws(QueryRejection) {
-            try QueryBuilder.fill(&pool[slot].query, from: request, backend: backend)
+            try QueryBuilder.fill(&pool[slot].query, from: request, backend: backend,
+                                  fallbackDefault: configuration.fallbackDefaults[backend.info.name] ?? false)
             try backend.validate(pool[slot].query)
         } catch {
             pool.release(slot)

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+@testable import SeqRecCore
+import SeqRecTestSupport
+
+/// The update path after a version is attached (issue 15 leftover 1: records mapped once per version,
+/// paged per-item categories, merged expiry order): a long run of small random batches — new and
+/// known items, by external and internal id, partial updates, categories moved, spilled past two and
+/// emptied, expiries set, moved and cleared, items named twice in one batch — answers every filter
+/// exactly as brute force over the merged attributes after every batch; a snapshot taken before a
+/// batch still shows the state before it; the gauges count what the merged attributes say; and a
+/// version attached at the end answers as the incrementally updated one.
+@Suite("Catalogue: incremental updates", .serialized)
+struct CatalogueUpdateTests {
+    typealias Filters = CatalogueFilterTests
+
+    /// Category names of `item` in `snapshot`, sorted.
+    func categories(of item: Int, in snapshot: CatalogueSnapshot) -> [String] {
+        var names: [String] = []
+        let byNumber = Dictionary(uniqueKeysWithValues: snapshot.categoryNumbers.map { ($0.value, $0.key) })
+        _ = snapshot.forEachCategory(of: Int32(item)) { names.append(byNumber[$0]!); return true }
+        return names.sorted()
+    }
+
+    @Test func batchesAfterAttachMatchBruteForce() throws {
+        let path = try GoldenFixture("recbole-sasrec-ml100k").convert()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let recommender = try Recommender(path: path, maxBatch: 8)
+        let now: Int64 = 1_790_000_000_000
+        recommender.catalogue.pinTime(now)
+        var random = SplitMix64(seed: 1515)
+        let catalogue = try ItemCatalogue(name: "m")
+        catalogue.attach(recommender)
+        let context = recommender.makeContext()
+        let info = recommender.info
+        let ids = info.firstItem ..< info.firstItem + info.itemCount
+        var items: [String: ItemAttributes] = [:]
+        for batch in 0..<30 {
+            let before = items
+            let snapshotBefore = try #require(recommender.catalogue.snapshot)
+            var updates: [AttributeUpdate] = []
+            for _ in 0..<Int.random(in: 1...200, using: &random) {
+                let id = Int.random(in: ids, using: &random)
+                let token = recommender.token(of: Int32(id))
+                var update = AttributeUpdate(key: Bool.random(using: &random) ? .token(token) : .id(Int64(id)))
+                if Int.random(in: 0..<3, using: &random) == 0 { update.available = Bool.random(using: &random) }
+                if Int.random(in: 0..<3, using: &random) == 0 {
+                    let count = Int.random(in: 0...4, using: &random)
+                    update.categories = Array(Filters.categoryNames.shuffled(using: &random).prefix(count))
+                }
+                switch Int.random(in: 0..<8, using: &random) {
+                case 0: update.expiresAt = .at(now - Int64.random(in: 0...100_000, using: &random))   // expired (or exactly now)
+                case 1: update.expiresAt = .at(now + Int64.random(in: 1...100_000, using: &random))
+                case 2: update.expiresAt = .never
+                default: break
+                }
+                update.apply(to: &items[token, default: ItemAttributes()])
+                updates.append(update)
+            }
+            #expect(try catalogue.apply(updates) == updates.count)
+            for index in 0..<4 {
+                let query = Filters.randomQuery(recommender, &random)
+                let expected = try Filters.reference(recommender, query, items, now: now)
+                #expect(try context.recommend(query).items == expected, "batch \(batch) query \(index): \(query.filters) k \(query.k)")
+            }
+            let snapshotAfter = try #require(recommender.catalogue.snapshot)
+            for id in ids {
+                let token = recommender.token(of: Int32(id))
+                #expect(categories(of: id, in: snapshotBefore) == (before[token]?.categories ?? []).sorted(), "item \(id) before batch \(batch)")
+                #expect(categories(of: id, in: snapshotAfter) == (items[token]?.categories ?? []).sorted(), "item \(id) after batch \(batch)")
+            }
+            let gauges = catalogue.gauges(now: now)
+            #expect(gauges.items == items.count)
+            #expect(gauges.unavailable == items.values.filter { !$0.available }.count)
+            #expect(gauges.expired == items.values.filter { ($0.expiresAt ?? .max) <= now }.count)
+        }
+        let fresh = try Recommender(path: path, maxBatch: 8)
+        fresh.catalogue.pinTime(now)
+        catalogue.attach(fresh)
+        for _ in 0..<8 {
+            let query = Filters.randomQuery(recommender, &random)
+            #expect(try fresh.makeContext().recommend(query).items == (try context.recommend(query).items))
+        }
+    }
+
+    @Test func pagedArraysCopyOnWriteAndApart() {
+        var table = PagedArray<UInt64>(repeating: 7, count: 1000)
+        let shared = table
+        for index in stride(from: 0, to: 1000, by: 3) { table[index] = UInt64(index) }
+        #expect(table.count == 1000 && shared.count == 1000)
+        #expect((0..<1000).allSatisfy { shared[$0] == 7 })
+        #expect((0..<1000).allSatisfy { table[$0] == ($0 % 3 == 0 ? UInt64($0) : 7) })
+        var last = PagedArray<Int32>(repeating: -1, count: 129)   // a second, partly used page
+        last[128] = 5
+        #expect(last[128] == 5 && last[127] == -1)
+    }
+}
