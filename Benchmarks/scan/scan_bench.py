@@ -5,7 +5,7 @@ recall@10 against exact), on one synthetic RecBole-shaped SASRec table, plus the
 commit and load average before and after. Prints markdown; --json writes every row.
 
 A mode the binary cannot run (a scan table `seqrec convert` refuses, a SEQREC_SCAN_TABLE value or a
-`--scan-threads` option seqrec-bench rejects) is listed as skipped with the tool's own message, never
+SEQREC_SCAN_THREADS value seqrec-bench rejects) is listed as skipped with the tool's own message, never
 dropped silently.
 
 Modes: fp32 = the file with the int8 table, SEQREC_SCAN_TABLE=fp32; int8 = same file, auto; bf16 = a file
@@ -26,7 +26,7 @@ import workloads  # noqa: E402
 
 TABLE_OF_MODE = {"fp32": "int8", "int8": "int8", "bf16": "bf16"}
 POLICY_OF_MODE = {"fp32": "fp32", "int8": "auto", "bf16": "auto"}
-SCAN_STATS = re.compile(r"(\w+) exact scan: (\d+) sessions, (\d+) fp32 fallbacks, (\d+) rows re-scored")
+SCAN_STATS = re.compile(r"exact scan \(SEQREC_SCAN_TABLE=(\w+)\): (\d+) sessions, (\d+) fp32 fallbacks, (\d+) rows re-scored")
 
 
 def load_average():
@@ -73,14 +73,14 @@ def convert(binary, folder, work, items, table):
 
 
 def seqrec_row(bench, model, mode, batch, threads, options):
-    env = dict(os.environ, SEQREC_SCAN_TABLE=os.environ.get(f"SCAN_POLICY_{mode.upper()}", POLICY_OF_MODE[mode]))
+    # seqrec-bench takes the scan threads from SEQREC_SCAN_THREADS, as `seqrec serve` takes its default.
+    env = dict(os.environ, SEQREC_SCAN_TABLE=os.environ.get(f"SCAN_POLICY_{mode.upper()}", POLICY_OF_MODE[mode]),
+               SEQREC_SCAN_THREADS=str(threads))
     command = [bench, "inprocess", "--model", model, "--batch", str(batch), "--format", "json"] + options
-    if threads != 1:
-        command += ["--scan-threads", str(threads)]
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         return {"skipped": f"seqrec-bench (SEQREC_SCAN_TABLE={env['SEQREC_SCAN_TABLE']}"
-                           f"{f', --scan-threads {threads}' if threads != 1 else ''}): {first_line(done.stderr)}"}
+                           f", SEQREC_SCAN_THREADS={threads}): {first_line(done.stderr)}"}
     report = json.loads(done.stdout)
     row = {"p50_ms": report["p50_us"] / 1e3, "min_ms": report["p50_spread"]["min"] / 1e3,
            "max_ms": report["p50_spread"]["max"] / 1e3, "top_items": report["top_items"],
