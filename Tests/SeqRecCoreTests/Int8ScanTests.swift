@@ -2,6 +2,7 @@
 // against the fp32 fused scan (same items, bit-identical scores) on adversarial tables, on every Int8Dot
 // path this CPU has (a CPU without VNNI runs the same tests on AVX2 and the portable path).
 import Foundation
+import CSeqRecKernels
 @testable import SeqRecCore
 import SeqRecTestSupport
 import Testing
@@ -42,6 +43,56 @@ struct Int8ScanTests {
         #expect([Float](repeating: 0, count: 4).withUnsafeBufferPointer {
             Int8ScanTable.quantize($0.baseAddress!, width: 4, into: &zeros) } == 0)
         #expect(zeros == [0, 0, 0, 0])
+    }
+
+    /// The fused AVX2 pass (dots and bound in one loop) returns, in row order, exactly the rows whose U_i
+    /// reaches τ, with L_i and U_i as the formula gives them (evaluated here in Double from the naive dots: the
+    /// Float evaluation may differ by a few roundings, so rows within 10⁻⁵ of τ are not judged), and
+    /// declines widths that are not whole 32-byte chunks and queries holding −128.
+    @Test(arguments: [32, 64, 96, 256], [false, true])
+    func fusedPassReturnsTheRowsThatReachTheThreshold(width: Int, biased: Bool) throws {
+        try #require(Int8Dot.avx2.isSupported)
+        var rng = SplitMix64(seed: testSeed(width, biased ? 1 : 0))
+        let count = 1027   // 128 blocks of 8 and 3 leftovers
+        var rows = (0..<(count * width)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+        for j in 0..<width { rows[j] = -128; rows[width + j] = 127 }
+        var query = (0..<width).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+        for j in 0..<width where query[j] == -128 { query[j] = -127 }
+        query[0] = -127; query[1] = 127
+        let scales = rng.floats(count).map { abs($0) * 1e-3 }, norms = rng.floats(count).map { abs($0) }
+        let residuals = rng.floats(count).map { abs($0) * 1e-2 }, bias = rng.floats(count)
+        let constants: [Float] = [0.01, 3e-3, 2.5, 1e-6, 0x1p-22, 0x1p-100]
+        var dots = [Int32](repeating: 0, count: count)
+        Int8Dot.naiveDots(count: count, width: width, rows: rows, query: query, into: &dots)
+        let bounds: [(lower: Double, upper: Double)] = (0..<count).map { i in
+            let b = biased ? Double(bias[i]) : 0
+            let a = Double(dots[i]) * Double(scales[i] * constants[0]) + b
+            let e = Double(norms[i]) * Double(constants[1]) + Double(residuals[i]) * Double(constants[2])
+                + abs(b) * Double(constants[3]) + abs(a) * Double(constants[4]) + Double(constants[5])
+            return (a - e, a + e)
+        }
+        let tau = Float(bounds.map(\.upper).sorted()[count * 9 / 10])
+        var items = [Int32](repeating: -1, count: count), lower = [Float](repeating: 0, count: count)
+        var upper = lower
+        let passing = seqrec_scan_i8_bound_avx2(count, width, rows, query, scales, norms, residuals,
+                                                biased ? bias : nil, constants, tau, &items, &lower, &upper)
+        let returned = Array(items.prefix(Swift.max(passing, 0)))
+        #expect(returned == returned.sorted() && Set(returned).count == returned.count)
+        for i in 0..<count where abs(bounds[i].upper - Double(tau)) > 1e-5 * Swift.max(1, abs(Double(tau))) {
+            #expect(returned.contains(Int32(i)) == (bounds[i].upper >= Double(tau)), "row \(i)")
+        }
+        for (n, i) in returned.enumerated() {
+            let scale = Swift.max(1, abs(bounds[Int(i)].upper))
+            #expect(abs(Double(upper[n]) - bounds[Int(i)].upper) <= 1e-5 * scale, "U of row \(i)")
+            #expect(abs(Double(lower[n]) - bounds[Int(i)].lower) <= 1e-5 * scale, "L of row \(i)")
+        }
+        #expect(passing > count / 20 && passing < count / 5)
+        // Declined: a width that is not whole chunks, a query holding −128.
+        #expect(seqrec_scan_i8_bound_avx2(count, width - 1, rows, query, scales, norms, residuals, nil, constants, tau,
+                                          &items, &lower, &upper) == -1)
+        query[2] = -128
+        #expect(seqrec_scan_i8_bound_avx2(count, width, rows, query, scales, norms, residuals, nil, constants, tau,
+                                          &items, &lower, &upper) == -1)
     }
 
     // MARK: Exact top-k
@@ -156,10 +207,10 @@ struct Int8ScanTests {
 
     /// Thousands of copies of the best row: more candidates than the buffer holds, so the session falls back
     /// to fp32 (counted) and still returns the fp32 answer, lowest ids first.
-    @Test(arguments: [1, 12])
-    func duplicatedRowsFallBackAndAreCounted(sessions: Int) {
+    @Test(arguments: [1, 12], [16, 32])
+    func duplicatedRowsFallBackAndAreCounted(sessions: Int, width: Int) {
         var rng = SplitMix64(seed: 77)
-        let rows = 9000, width = 16
+        let rows = 9000
         var values = rng.floats(rows * width)
         for i in 1..<(ExactScanPart.candidateCapacity + 200) { for j in 0..<width { values[i * width + j] = values[width + j] } }
         let readouts: [Float] = (0..<sessions).flatMap { _ in Array(values[width..<(2 * width)]) } + [0]
@@ -172,10 +223,10 @@ struct Int8ScanTests {
     }
 
     /// Rows of norm 10¹⁵ next to rows of norm 10⁻¹⁵ (and zero rows): per-row scales keep each exact.
-    @Test(arguments: [3, 19])
-    func hugeAndTinyNorms(sessions: Int) {
+    @Test(arguments: [3, 19], [24, 64])
+    func hugeAndTinyNorms(sessions: Int, width: Int) {
         var rng = SplitMix64(seed: 12)
-        let rows = 2000, width = 24
+        let rows = 2000
         var values = rng.floats(rows * width)
         for i in 0..<rows {
             let factor: Float = i % 5 == 0 ? 1e15 : i % 5 == 1 ? 1e-15 : i % 5 == 2 ? 0 : 1
@@ -241,7 +292,7 @@ struct Int8ScanTests {
     func splitScansGiveTheFp32TopK(threads count: Int, sessions: Int) throws {
         let threads = try ScanThreads(count: count)
         var rng = SplitMix64(seed: testSeed(count, sessions))
-        let rows = 3 * ExactScan.minimumPartRows + 1000, width = 16
+        let rows = 3 * ExactScan.minimumPartRows + 1000, width = 32
         var values = rng.floats(rows * width)
         // Near-copies of row 7 on both sides of every boundary, so the top k spans the parts.
         for i in stride(from: 7, to: rows, by: ExactScan.minimumPartRows / 3) {

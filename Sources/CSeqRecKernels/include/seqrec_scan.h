@@ -30,6 +30,17 @@ void seqrec_dot_i8_avxvnni(long count, long width, const int8_t *rows, const int
 /// AVX2 without VNNI: bytes sign-extended to 16 bits, then vpmaddwd (exact; no saturation).
 void seqrec_dot_i8_avx2(long count, long width, const int8_t *rows, const int8_t *query, int32_t *out);
 
+/// One session against `count` rows, AVX2, with the exact scan's bound in the same pass (docs/KERNELS.md,
+/// "The fused AVX2 pass"): D_i = rows[i]·query exactly, a_i = D_i·(scales[i]·k[0]) + b_i (b_i = bias[i], or
+/// 0 when bias is NULL), E_i = norms[i]·k[1] + residuals[i]·k[2] + |b_i|·k[3] + |a_i|·k[4] + k[5]; for every
+/// row with a_i + E_i ≥ tau, in row order: items[n] = i, lower[n] = a_i − E_i, upper[n] = a_i + E_i.
+/// Returns n (items, lower and upper hold `count` entries), or −1 without touching the outputs when
+/// width is not a multiple of 32 or the query holds −128 (the caller then takes the general path).
+long seqrec_scan_i8_bound_avx2(long count, long width, const int8_t *rows, const int8_t *query,
+                               const float *scales, const float *norms, const float *residuals,
+                               const float *bias, const float *constants, float tau,
+                               int32_t *items, float *lower, float *upper);
+
 /// Batched: sessions in lanes, 16 per group (docs/KERNELS.md, "Batched int8 scan"). Every row of the slab
 /// is read once for all `groups` groups; out[i·16·groups + 16·g + l] = rows[i]·v_{16g+l} exactly.
 /// VNNI kernels: `packed` holds, per group and per 4-column step p < ⌈width/4⌉, 16 lanes × 4 unsigned bytes

@@ -4,6 +4,8 @@
 // or Bf16Dot.dots → the approximate scores p_i); more (int8 only): 256-row slabs against all sessions at
 // once, 16 in lanes (Int8Dot.batchDots), the bound a lane vector per row.
 
+import CSeqRecKernels
+
 /// The per-session numbers every part reads (written by `ExactScan.prepare` before the parts start).
 struct SessionBound {
     var scale: Float = 0, a: Float = 0, b: Float = 0, g: Float = 0
@@ -35,6 +37,8 @@ final class ExactScanPart {
     /// Candidates one session may collect in one part before it falls back to fp32.
     static let candidateCapacity = 4096
     private static let eta: Float = 0x1p-100
+    /// The relative term of E_i (|a_i|·2⁻²²: the rounding of L_i and U_i, KERNELS.md step 5).
+    private static let relative: Float = 0x1p-22
 
     let table: ScoringTable
     let reduced: ReducedScanTable
@@ -47,6 +51,8 @@ final class ExactScanPart {
     let active: UnsafeMutablePointer<Bool>               // [maxBatch]: false once a session must fall back
     private let dots: UnsafeMutablePointer<Int32>        // [slab] or [batchedSlab, columns]
     private let approximate: UnsafeMutablePointer<Float> // [slab]: p_i of one session's slab
+    private let passingUppers: UnsafeMutablePointer<Float> // [slab]: U_i of the rows the fused pass returns
+    private let fusedConstants: UnsafeMutablePointer<Float> // [6]: the fused pass's s_u, A, B, G, 2⁻²², η
     private let columns: Int
 
     init(table: ScoringTable, reduced: ReducedScanTable, maxBatch: Int) {
@@ -64,12 +70,14 @@ final class ExactScanPart {
         active.initialize(repeating: false, count: maxBatch)
         dots = .allocate(capacity: Swift.max(Self.slab, Self.batchedSlab * columns))
         approximate = .allocate(capacity: Self.slab)
+        passingUppers = .allocate(capacity: Self.slab)
+        fusedConstants = .allocate(capacity: 6)
     }
 
     deinit {
         lowerScores.deallocate(); lowerItems.deallocate(); lowerHeaps.deallocate(); candidates.deallocate()
         uppers.deallocate(); counts.deallocate(); active.deallocate(); dots.deallocate()
-        approximate.deallocate()
+        approximate.deallocate(); passingUppers.deallocate(); fusedConstants.deallocate()
     }
 
     /// Scans `rows` for every session of `inputs`.
@@ -128,11 +136,13 @@ final class ExactScanPart {
     private func scanSlab(_ rows: Range<Int>, session f: Int, _ inputs: ScanInputs) {
         let n = rows.count, first = rows.lowerBound, bound = inputs.bounds[f]
         let excluded = inputs.excluded + inputs.sessions[f] * inputs.words
+        if case .int8(let int8) = reduced, inputs.dot.int8 == .avx2,
+           fusedSlab(rows, session: f, int8, inputs, excluded: excluded) { return }
         approximateScores(rows, session: f, inputs)
         let norms = reduced.norms, residuals = reduced.residuals
         let ca = SIMD8<Float>(repeating: bound.a)
         let cb = SIMD8<Float>(repeating: bound.b), cg = SIMD8<Float>(repeating: bound.g)
-        let relative = SIMD8<Float>(repeating: 0x1p-22), eta = SIMD8<Float>(repeating: Self.eta)
+        let relative = SIMD8<Float>(repeating: Self.relative), eta = SIMD8<Float>(repeating: Self.eta)
         var threshold = SIMD8<Float>(repeating: lowerHeaps[f].threshold)
         var j = 0
         while j + 8 <= n {
@@ -166,13 +176,40 @@ final class ExactScanPart {
             var e: Float = norms[i] * bound.a
             e += residuals[i] * bound.b
             e += abs(bias) * bound.g
-            e += abs(a) * 0x1p-22
+            e += abs(a) * Self.relative
             e += Self.eta
             if a + e >= lowerHeaps[f].threshold {
                 offer(item: i, lower: a - e, upper: a + e, session: f, excluded: excluded)
             }
             j += 1
         }
+    }
+
+    /// AVX2 over an int8 table: the dots and the bound of `scanSlab` in one C pass (scan_int8_bound.c, the
+    /// same formula with τ fixed at the slab's start — τ only grows, so every row it drops has U_i below the
+    /// final τ too); `offer` then sees the passing rows in order, as `scanSlab` would. False when the
+    /// kernel declines (width not a multiple of 32): the general path runs.
+    private func fusedSlab(_ rows: Range<Int>, session f: Int, _ int8: Int8ScanTable, _ inputs: ScanInputs,
+                           excluded: UnsafePointer<UInt64>) -> Bool {
+        #if arch(x86_64)
+        let w = table.width, first = rows.lowerBound, bound = inputs.bounds[f]
+        fusedConstants[0] = bound.scale; fusedConstants[1] = bound.a; fusedConstants[2] = bound.b
+        fusedConstants[3] = bound.g; fusedConstants[4] = Self.relative; fusedConstants[5] = Self.eta
+        // safe: rows lie inside the table and its per-row arrays; dots, approximate and passingUppers hold
+        // slab ≥ rows.count entries, the most the kernel writes.
+        let passing = seqrec_scan_i8_bound_avx2(
+            rows.count, w, int8.rows + first * w, inputs.queries + f * w, int8.scales + first, int8.norms + first,
+            int8.residuals + first, table.bias.map { UnsafePointer($0 + first) }, fusedConstants,
+            lowerHeaps[f].threshold, dots, approximate, passingUppers)
+        guard passing >= 0 else { return false }
+        for j in 0..<passing {
+            offer(item: first + Int(dots[j]), lower: approximate[j], upper: passingUppers[j], session: f, excluded: excluded)
+            guard active[f] else { break }
+        }
+        return true
+        #else
+        return false
+        #endif
     }
 
     /// Every session against a slab: the batched dots, then per group of 16 sessions and per row the
@@ -185,7 +222,7 @@ final class ExactScanPart {
         // safe: rows lie inside the table; dots holds batchedSlab · columns ≥ n · stride entries.
         inputs.dot.int8.batchDots(count: n, width: w, rows: int8.rows + first * w, queries: inputs.queries,
                                   sessions: inputs.count, packed: inputs.packed, rowSums: int8.rowSums + first, into: dots)
-        let relative = SIMD16<Float>(repeating: 0x1p-22), eta = SIMD16<Float>(repeating: Self.eta)
+        let relative = SIMD16<Float>(repeating: Self.relative), eta = SIMD16<Float>(repeating: Self.eta)
         var group = 0
         while group < inputs.count {
             let used = Swift.min(lanes, inputs.count - group)
