@@ -384,6 +384,26 @@ struct FormatCorruptFileTests {
         try expectRejected(norm, "tensor 'LayerNorm.weight'", "element 0", "nan")
     }
 
+    @Test("the first non-finite value is found at every lane and chunk boundary, at any alignment",
+          arguments: [Float.nan, .infinity, -.infinity, Float(bitPattern: 0xFFC0_0001)])
+    func firstNonFiniteAtBoundaries(_ value: Float) {
+        let count = 2 * 1024 + 37
+        for shift in 0..<4 {   // the values start 0–3 bytes into the buffer
+            for position in [0, 1, 15, 16, 17, 1007, 1008, 1023, 1024, 1025, 2047, 2048, count - 1] {
+                var floats = (0..<count).map { Float($0 % 97) - 48 }
+                floats[position] = value
+                if position + 5 < count { floats[position + 5] = value }   // a later one is not reported
+                var bytes = [UInt8](repeating: 0, count: shift)
+                for f in floats { withUnsafeBytes(of: f.bitPattern.littleEndian) { bytes += $0 } }
+                let found = bytes.withUnsafeBytes { ModelFileReader.firstNonFinite(UnsafeRawBufferPointer(rebasing: $0[shift...])) }
+                #expect(found == position, "shift \(shift), position \(position)")
+            }
+        }
+        let finite = [Float.greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude, 0, -0.0]
+        let bytes = (0..<40).flatMap { i in withUnsafeBytes(of: finite[i % 5].bitPattern.littleEndian) { Array($0) } }
+        #expect(bytes.withUnsafeBytes { ModelFileReader.firstNonFinite($0) } == nil)
+    }
+
     @Test("non-zero padding before the tensor data section")
     func nonZeroPadding() throws {
         let base = try Support.smallFile()
