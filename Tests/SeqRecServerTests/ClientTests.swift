@@ -35,9 +35,12 @@ struct ClientTests {
             $0.maxDelayMicroseconds = 0
         }
         defer { server.stop() }
+        // Attempts and the retry budget large enough that only the 20 s timeout ends a call: on a loaded machine
+        // the 20 ms batches run late, and 8 callers racing for a queue of one needed more than 200 attempts
+        // (or 1,000 budget tokens) between them, which failed the test for a reason it does not test.
         var configuration = SeqRecClient.Configuration()
-        configuration.maxAttempts = 200
-        configuration.retryBudget = RetryBudget(ratio: 0.1, reserve: 1_000)
+        configuration.maxAttempts = 100_000
+        configuration.retryBudget = RetryBudget(ratio: 0.1, reserve: 1_000_000)
         let client = try SeqRecClient(endpoints: [.init(port: server.port)], configuration: configuration)
         defer { client.close() }
         try await withThrowingTaskGroup(of: Void.self) { group in
