@@ -4,6 +4,7 @@
 // accumulators are reduced together so the horizontal sums cost about three instructions per row.
 #include "seqrec_scan.h"
 #include "CSeqRecKernels.h"
+#include "scan_int8_avx2.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -128,37 +129,14 @@ AVX2 static inline __m256i row_dot_avx2(const int8_t *row, long whole, const __m
     return acc;
 }
 
-// [Σ a, Σ b, …, Σ h] of eight 8-lane accumulators: seven vphaddd and one cross-lane add.
-AVX2 static inline __m256i sums8_256(const __m256i *acc) {
-    const __m256i ab = _mm256_hadd_epi32(acc[0], acc[1]), cd = _mm256_hadd_epi32(acc[2], acc[3]);
-    const __m256i ef = _mm256_hadd_epi32(acc[4], acc[5]), gh = _mm256_hadd_epi32(acc[6], acc[7]);
-    const __m256i abcd = _mm256_hadd_epi32(ab, cd), efgh = _mm256_hadd_epi32(ef, gh);
-    // abcd = [a b c d | a' b' c' d'] (partial sums of the low and high 128-bit halves), efgh likewise.
-    return _mm256_add_epi32(_mm256_permute2x128_si256(abcd, efgh, 0x20), _mm256_permute2x128_si256(abcd, efgh, 0x31));
-}
-
 // Widths that are whole 32-byte chunks, with no −128 in the query (ExactScan's queries never hold one:
-// they are clamped to ±127): vpmaddubsw of |row| (unsigned, ≤ 128) with the query carrying the row's
-// sign (vpsignb; |v| ≤ 127, so negating never overflows): each adjacent pair sums to at most
-// 2·128·127 = 32,512 < 2¹⁵, so the saturating instruction never saturates and the result is exact. Half the
-// µops of widening to 16 bits.
+// they are clamped to ±127): the sign-moved vpmaddubsw of scan_int8_avx2.h, half the µops of widening to
+// 16 bits.
 AVX2 static inline __attribute__((always_inline)) void dots_sign_avx2(long count, long width, const int8_t *rows, const int8_t *query, int32_t *out) {
     const __m256i ones = _mm256_set1_epi16(1);
     long i = 0;
-    for (; i + 8 <= count; i += 8) {
-        const int8_t *r = rows + i * width;
-        __m256i acc[8];
-        for (int q = 0; q < 8; ++q) acc[q] = _mm256_setzero_si256();
-        for (long p = 0; p < width; p += 32) {
-            const __m256i v = _mm256_loadu_si256((const __m256i *)(query + p));
-            for (int q = 0; q < 8; ++q) {
-                const __m256i x = _mm256_loadu_si256((const __m256i *)(r + q * width + p));
-                const __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(x), _mm256_sign_epi8(v, x));
-                acc[q] = _mm256_add_epi32(acc[q], _mm256_madd_epi16(pairs, ones));
-            }
-        }
-        _mm256_storeu_si256((__m256i *)(out + i), sums8_256(acc));
-    }
+    for (; i + 8 <= count; i += 8)
+        _mm256_storeu_si256((__m256i *)(out + i), seqrec_dots8_sign_avx2(rows + i * width, width, query));
     for (; i < count; ++i) {
         const int8_t *row = rows + i * width;
         __m256i acc = _mm256_setzero_si256();
@@ -173,14 +151,8 @@ AVX2 static inline __attribute__((always_inline)) void dots_sign_avx2(long count
     }
 }
 
-static inline int holds_minus_128(const int8_t *query, long width) {
-    for (long j = 0; j < width; ++j)
-        if (query[j] == INT8_MIN) return 1;
-    return 0;
-}
-
 AVX2 void seqrec_dot_i8_avx2(long count, long width, const int8_t *rows, const int8_t *query, int32_t *out) {
-    if (width % 32 == 0 && !holds_minus_128(query, width)) {
+    if (width % 32 == 0 && !seqrec_holds_minus_128(query, width)) {
         // The common width gets its own copy with the chunk loop unrolled by the compiler.
         if (width == 64) dots_sign_avx2(count, 64, rows, query, out);
         else dots_sign_avx2(count, width, rows, query, out);
@@ -204,7 +176,7 @@ AVX2 void seqrec_dot_i8_avx2(long count, long width, const int8_t *rows, const i
                 acc[q] = _mm256_add_epi32(acc[q], _mm256_madd_epi16(wide, v));
             }
         }
-        __m256i sums = sums8_256(acc);
+        __m256i sums = seqrec_sums8_avx2(acc);
         if (whole < width) {
             int32_t tails[8];
             for (int q = 0; q < 8; ++q) tails[q] = tail_dot(r + q * width, query, whole, width);

@@ -4,32 +4,13 @@
 // interrupted by a second loop over the slab, and only rows that pass the threshold are written out.
 #include "seqrec_scan.h"
 #include "CSeqRecKernels.h"
+#include "scan_int8_avx2.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <math.h>
 
 #define AVX2 __attribute__((target("avx2,fma")))
-
-// Eight rows' exact dot products (width a multiple of 32, |query| ≤ 127): the sign-moved vpmaddubsw of
-// scan_int8.c — each pair sum ≤ 2·128·127 < 2¹⁵, so nothing saturates.
-AVX2 static inline __attribute__((always_inline)) __m256i dots8(const int8_t *r, long width, const int8_t *query) {
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256i acc[8];
-    for (int q = 0; q < 8; ++q) acc[q] = _mm256_setzero_si256();
-    for (long p = 0; p < width; p += 32) {
-        const __m256i v = _mm256_loadu_si256((const __m256i *)(query + p));
-        for (int q = 0; q < 8; ++q) {
-            const __m256i x = _mm256_loadu_si256((const __m256i *)(r + q * width + p));
-            const __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(x), _mm256_sign_epi8(v, x));
-            acc[q] = _mm256_add_epi32(acc[q], _mm256_madd_epi16(pairs, ones));
-        }
-    }
-    const __m256i ab = _mm256_hadd_epi32(acc[0], acc[1]), cd = _mm256_hadd_epi32(acc[2], acc[3]);
-    const __m256i ef = _mm256_hadd_epi32(acc[4], acc[5]), gh = _mm256_hadd_epi32(acc[6], acc[7]);
-    const __m256i abcd = _mm256_hadd_epi32(ab, cd), efgh = _mm256_hadd_epi32(ef, gh);
-    return _mm256_add_epi32(_mm256_permute2x128_si256(abcd, efgh, 0x20), _mm256_permute2x128_si256(abcd, efgh, 0x31));
-}
 
 AVX2 static inline __attribute__((always_inline)) long scan_bound(
     long count, long width, const int8_t *rows, const int8_t *query, const float *scales, const float *norms,
@@ -40,7 +21,7 @@ AVX2 static inline __attribute__((always_inline)) long scan_bound(
     const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     long n = 0, i = 0;
     for (; i + 8 <= count; i += 8) {
-        const __m256 d = _mm256_cvtepi32_ps(dots8(rows + i * width, width, query));
+        const __m256 d = _mm256_cvtepi32_ps(seqrec_dots8_sign_avx2(rows + i * width, width, query));
         const __m256 b = bias ? _mm256_loadu_ps(bias + i) : _mm256_setzero_ps();
         const __m256 a = _mm256_add_ps(_mm256_mul_ps(d, _mm256_mul_ps(_mm256_loadu_ps(scales + i), su)), b);
         __m256 e = _mm256_mul_ps(_mm256_loadu_ps(norms + i), ca);
@@ -79,8 +60,7 @@ AVX2 long seqrec_scan_i8_bound_avx2(long count, long width, const int8_t *rows, 
                                     const float *bias, const float *constants, float tau,
                                     int32_t *items, float *lower, float *upper) {
     if (width % 32 != 0) return -1;
-    for (long j = 0; j < width; ++j)
-        if (query[j] == INT8_MIN) return -1;
+    if (seqrec_holds_minus_128(query, width)) return -1;
     // The common width gets its own copy with the chunk loop unrolled by the compiler.
     if (width == 64)
         return scan_bound(count, 64, rows, query, scales, norms, residuals, bias, constants, tau, items, lower, upper);
