@@ -118,9 +118,11 @@ final class CatalogScorer {
         let scan = kernels.selection.catalogScan(sessions: count)
         if let exact, scan == .fused || scan == .batched {
             let dots = reducedDotPaths(kernels)
-            // Above 8 sessions only the int8 kernel with VNNI beats the batched fp32 scan (KERNELS.md, "Batched
-            // int8 scan"; bf16 has no batched kernel); a pinned int8 path (tests) always runs the int8 scan.
-            let batchedInt8 = exact.reduced.isInt8 && (dots.int8.batchesFasterThanFp32 || int8DotOverride != nil)
+            // Above 8 sessions the int8 scan beats the batched fp32 scan with VNNI's lane kernel, or with the
+            // fused AVX2 pass up to ExactScanPart.fusedPassSessions (KERNELS.md, "Batched int8 scan", "The fused
+            // AVX2 pass"; bf16 has no batched kernel); a pinned int8 path (tests) always runs the int8 scan.
+            let batchedInt8 = exact.reduced.isInt8 && (dots.int8.batchesFasterThanFp32 || int8DotOverride != nil
+                || ExactScanPart.takesFusedPass(sessions: count, dot: dots.int8, width: w))
             if scan == .fused || batchedInt8 {
                 exact.scan(count: count, sessions: fullCatalog, readouts: compact, heaps: heaps, excluded: excluded,
                            words: words, dot: dots)

@@ -80,10 +80,11 @@ final class ExactScan: ScanPartJob {
             bounds[f] = prepare(readouts + f * w, session: f, dot: dot)
             bounds[f].capacity = heaps[sessions[f]].capacity
         }
-        if count > ExactScanPart.singleLimit { dot.int8.pack(queries, count: count, width: w, into: packed) }
+        let inLanes = reduced.isInt8 && ExactScanPart.inLanes(sessions: count, dot: dot.int8, width: w)
+        if inLanes { dot.int8.pack(queries, count: count, width: w, into: packed) }
         let scanInputs = ScanInputs(count: count, bounds: bounds, queries: queries, bf16Queries: bf16Queries,
                                     packed: packed, readouts: readouts, excluded: excluded, sessions: sessions,
-                                    words: words, dot: dot)
+                                    words: words, dot: dot, inLanes: inLanes)
         let used = split(table.firstItem..<table.rows)
         inputs = scanInputs
         for p in 1..<used { threads?.start(helper: helpers[p - 1], job: self, part: p) }

@@ -27,6 +27,8 @@ struct ScanInputs {
     let sessions: UnsafePointer<Int>             // [count]: batch index of each session
     let words: Int
     let dot: ReducedDotPaths
+    /// The sessions go into lanes (`Int8Dot.batchDots`) rather than one slab each (`ExactScanPart.inLanes`).
+    let inLanes: Bool
 }
 
 final class ExactScanPart {
@@ -34,6 +36,20 @@ final class ExactScanPart {
     static let batchedSlab = 256
     /// Sessions up to which each session scans its own slab (above: the batched kernel).
     static let singleLimit = 8
+    /// Sessions up to which the fused AVX2 pass, one slab per session, beats both the AVX2 lane kernel and
+    /// the batched fp32 scan (KERNELS.md, "The fused AVX2 pass": measured at 1M items).
+    static let fusedPassSessions = 1...24
+
+    /// Whether the fused AVX2 pass runs this scan: the int8 dots are the AVX2 ones, the width is whole
+    /// 32-byte chunks and the batch is small enough.
+    static func takesFusedPass(sessions count: Int, dot: Int8Dot, width: Int) -> Bool {
+        dot == .avx2 && width % 32 == 0 && fusedPassSessions.contains(count)
+    }
+
+    /// Whether `count` sessions are scanned with the sessions in lanes rather than one slab each.
+    static func inLanes(sessions count: Int, dot: Int8Dot, width: Int) -> Bool {
+        count > singleLimit && !takesFusedPass(sessions: count, dot: dot, width: width)
+    }
     /// Candidates one session may collect in one part before it falls back to fp32.
     static let candidateCapacity = 4096
     private static let eta: Float = 0x1p-100
@@ -89,11 +105,11 @@ final class ExactScanPart {
             counts[f] = 0
             active[f] = inputs.bounds[f].valid
         }
-        let step = inputs.count > Self.singleLimit ? Self.batchedSlab : Self.slab
+        let step = inputs.inLanes ? Self.batchedSlab : Self.slab
         var low = rows.lowerBound
         while low < rows.upperBound {
             let high = Swift.min(low + step, rows.upperBound)
-            if inputs.count > Self.singleLimit {
+            if inputs.inLanes {
                 scanBatchedSlab(low..<high, inputs)
             } else {
                 for f in 0..<inputs.count where active[f] { scanSlab(low..<high, session: f, inputs) }
