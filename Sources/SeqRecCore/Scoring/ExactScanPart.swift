@@ -1,8 +1,9 @@
 // One thread's share of an exact int8 or bf16 scan (ExactScan.swift has the whole; docs/KERNELS.md, "Exact
 // top-k from the int8 scan" the proof): for a range of rows, per session, the k-heap of lower bounds L_i and
-// the candidates with U_i ≥ its τ when scanned. 1–8 sessions: per session a slab of 1,024 rows (Int8Dot.dots
-// or Bf16Dot.dots → the approximate scores p_i); more (int8 only): 256-row slabs against all sessions at
-// once, 16 in lanes (Int8Dot.batchDots), the bound a lane vector per row.
+// the candidates with U_i ≥ its τ when scanned. 1–8 sessions (1–24 on the fused AVX2 pass): per session a
+// slab of 1,024 rows (Int8Dot.dots or Bf16Dot.dots → the approximate scores p_i, or dots and bound in one C
+// pass); more (int8 only): 256-row slabs against all sessions at once, 16 in lanes (Int8Dot.batchDots), the
+// bound a lane vector per row.
 
 import CSeqRecKernels
 
