@@ -12,6 +12,7 @@
 //           The load average is printed at the start and the end (/proc/loadavg).
 import Foundation
 import SeqRecCore
+import SeqRecPosix
 
 public enum CatalogueCommand {
     public static func run(_ options: [String]) throws -> String {
@@ -136,6 +137,7 @@ public enum CatalogueCommand {
         func phase(_ mode: Updater) -> LatencySummary {
             let stop = UnsafeAtomicFlag()
             let updater = Thread {
+                try? ThreadScheduling.normal(nice: 10).apply()   // as the server's catalogue writer thread
                 var index = 0
                 var next = monotonicNanoseconds()
                 while !stop.isSet {
