@@ -84,7 +84,7 @@ let package = Package(
         .target(name: "SeqRecPosix", dependencies: ["CLinux"]),
         .target(name: "CSeqRecKernels", dependencies: ["CSeqRecCPU"]),
         .target(name: "SeqRecJSON"),
-        .target(name: "SeqRecCore", dependencies: ["CBLAS", "CSeqRecKernels", "SeqRecJSON"], swiftSettings: isa.swiftSettings),
+        .target(name: "SeqRecCore", dependencies: ["CBLAS", "CSeqRecKernels", "SeqRecJSON", "SeqRecPosix"], swiftSettings: isa.swiftSettings),
         .target(name: "CSeqRecCPU", cSettings: isa.checkSettings),
         .target(name: "SeqRecProtocol"),
         .target(name: "SeqRecServer", dependencies: ["SeqRecCore", "SeqRecProtocol", "SeqRecPosix", "SeqRecOperations", "SeqRecJSON"]),

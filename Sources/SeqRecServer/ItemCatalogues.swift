@@ -36,6 +36,10 @@ package final class ItemCatalogues: ItemAttributeServices, Sendable {
     private let entries: Mutex<[String: Entry]>
     private let files: [String: String]
     private let stateDirectory: String?
+    /// Applies PATCH batches at nice 10 (the admin thread waits for it): on a busy machine a bulk update
+    /// yields the CPU to the serving threads instead of taking its share from them. It holds only the
+    /// catalogue's writer lock, which no serving thread takes (docs/OPERATIONS.md §12.4).
+    private let writer = LifecycleThread(name: "seqrec-catalogue", scheduling: .normal(nice: 10))
 
     /// Loads the attribute files and the state directory's journals, and attaches every backend.
     /// `--item-attributes` may name a model not loaded yet only with a model repository (it may appear
@@ -83,6 +87,9 @@ package final class ItemCatalogues: ItemAttributeServices, Sendable {
         if let recommender = (backend as? RecommenderBackend)?.recommender { catalogue?.attach(recommender) }
     }
 
+    /// Stops the writer thread (at exit; a PATCH after it runs on the admin thread).
+    package func stop() { writer.stop() }
+
     /// The catalogue of model `name`, if it has one.
     package func catalogue(named name: String) -> ItemCatalogue? {
         entries.withLock { $0[name]?.catalogue }
@@ -97,7 +104,7 @@ package final class ItemCatalogues: ItemAttributeServices, Sendable {
         }
         let started = MonotonicClock.now()
         do {
-            let applied = try catalogue.apply(json: body)
+            let applied = try writer.perform { Result { () throws(CatalogueError) -> Int in try catalogue.apply(json: body) } }.get()
             let nanoseconds = MonotonicClock.now() &- started
             entries.withLock { entries in
                 guard var entry = entries[model] else { return }

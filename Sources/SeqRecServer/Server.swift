@@ -135,6 +135,7 @@ public final class Server: @unchecked Sendable {
         if graceful {
             lifecycle.stop()
             loader.stop()
+            catalogues?.stop()
         }
         stopped.withLock { hasStopped = true }
         stopped.broadcast()

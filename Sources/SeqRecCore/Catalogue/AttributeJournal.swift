@@ -5,18 +5,24 @@
 //   DIR/items/<name>/overlay.jsonl    every item's merged updates at the last compaction, one update per
 //                                     line, written to a temporary file, fsync'ed, renamed over the old
 //                                     one, the directory fsync'ed; then the journal is emptied the same way
-// Start-up reads the overlay, then the journal. Replaying a journal over an overlay that already holds
-// it gives the same state (updates set fields, so a second application changes nothing), so a crash
+//   DIR/items/<name>/journal.compacting.jsonl   the journal a background compaction folds into the
+//                                     overlay (ItemCatalogue+Compaction.swift); removed after the overlay's rename
+// Start-up reads the overlay, then the compacting journal, then the journal. Replaying a journal over an
+// overlay that already holds it gives the same state (updates set fields, so a second application changes nothing), so a crash
 // between the two renames loses and duplicates nothing. A last journal line without its newline is a
 // batch whose write was cut short, never acknowledged: it is dropped (and cut off the file).
 #if canImport(Glibc)
 import Glibc
 #endif
 
-final class AttributeJournal {
+// @unchecked Sendable: `descriptor`, `journalBytes` and `hasRotated` change only under the owning
+// catalogue's lock; the compaction thread calls only `finishCompaction`, which touches none of them.
+final class AttributeJournal: @unchecked Sendable {
     let directory: String
     private var descriptor: Int32 = -1
     private(set) var journalBytes = 0
+    /// A rotated journal (`rotatedPath`) exists: a compaction has not finished (or failed) since.
+    private(set) var hasRotated = false
 
     /// Compact once the journal holds this many bytes.
     static let compactionBytes = 32 << 20
@@ -38,8 +44,10 @@ final class AttributeJournal {
 
     var journalPath: String { directory + "/journal.jsonl" }
     var overlayPath: String { directory + "/overlay.jsonl" }
+    var rotatedPath: String { directory + "/journal.compacting.jsonl" }
 
-    /// The overlay's updates, then every journaled batch's, in order; opens the journal for appending.
+    /// The overlay's updates, then every journaled batch's (the rotated journal's first), in order;
+    /// opens the journal for appending.
     func load() throws(CatalogueError) -> [AttributeUpdate] {
         var updates: [AttributeUpdate] = []
         if let text = try Self.read(overlayPath) {
@@ -55,19 +63,12 @@ final class AttributeJournal {
                 }
             }
         }
-        var goodBytes = 0
-        if let text = try Self.read(journalPath) {
-            for (number, line) in Self.lines(text) where !line.isEmpty {
-                guard line.last == UInt8(ascii: "\n") else { break }   // a torn last batch: never acknowledged
-                do {
-                    let value = try CatalogueJSON.parse(line.dropLast())
-                    updates.append(contentsOf: try Self.batch(value))
-                } catch {
-                    throw CatalogueError(.storage, field: "\(journalPath) line \(number)", "\(error.description); the state directory is damaged, move it aside to start without it")
-                }
-                goodBytes += line.count
-            }
+        if let text = try Self.read(rotatedPath) {
+            hasRotated = true
+            _ = try Self.batches(text, path: rotatedPath, into: &updates)
         }
+        var goodBytes = 0
+        if let text = try Self.read(journalPath) { goodBytes = try Self.batches(text, path: journalPath, into: &updates) }
         descriptor = open(journalPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw Self.failure("open \(journalPath)") }
         guard ftruncate(descriptor, off_t(goodBytes)) == 0, lseek(descriptor, off_t(goodBytes), SEEK_SET) >= 0,
@@ -75,6 +76,23 @@ final class AttributeJournal {
         try syncDirectory(directory)
         journalBytes = goodBytes
         return updates
+    }
+
+    /// Appends the batches of journal `text` (read from `path`) to `updates`; returns the bytes of its
+    /// complete lines. A last line without its newline is a batch whose write was cut short, never
+    /// acknowledged: it is left out.
+    private static func batches(_ text: [UInt8], path: String, into updates: inout [AttributeUpdate]) throws(CatalogueError) -> Int {
+        var goodBytes = 0
+        for (number, line) in lines(text) where !line.isEmpty {
+            guard line.last == UInt8(ascii: "\n") else { break }
+            do {
+                updates.append(contentsOf: try UpdateBodyParser.batch(line.dropLast(), tokenOnly: true))
+            } catch {
+                throw CatalogueError(.storage, field: "\(path) line \(number)", "\(error.description); the state directory is damaged, move it aside to start without it")
+            }
+            goodBytes += line.count
+        }
+        return goodBytes
     }
 
     /// The updates of a `{"updates": [...]}` object (journal lines and PATCH bodies share it).
@@ -107,25 +125,58 @@ final class AttributeJournal {
             update.appendJSON(to: &line)
         }
         line.append(contentsOf: "]}\n".utf8)
+        if descriptor < 0 { try reopen() }   // a rotation could not open the new journal
         try Self.writeAll(descriptor, line, path: journalPath)
         guard fsync(descriptor) == 0 else { throw Self.failure("fsync \(journalPath)") }
         journalBytes += line.count
     }
 
-    /// Replaces the overlay with `overlay` (one merged update per item) and empties the journal.
-    func compact(_ overlay: [AttributeUpdate]) throws(CatalogueError) {
-        var text: [UInt8] = []
-        text.reserveCapacity(48 * overlay.count)
-        for update in overlay {
-            update.appendJSON(to: &text)
-            text.append(UInt8(ascii: "\n"))
-        }
-        try replace(overlayPath, with: text)
+    /// At start: replaces the overlay with `overlay` (its lines, one merged update per item), removes
+    /// the rotated journal and empties the journal.
+    func compact(overlay: [UInt8]) throws(CatalogueError) {
+        try finishCompaction(overlay: overlay)
+        hasRotated = false
         try replace(journalPath, with: [])
-        close(descriptor)
-        descriptor = open(journalPath, O_WRONLY | O_APPEND | O_CLOEXEC)
-        guard descriptor >= 0 else { throw Self.failure("open \(journalPath)") }
+        try reopen()
         journalBytes = 0
+    }
+
+    /// Renames the journal to `rotatedPath` and starts an empty one (both renames made durable), so a
+    /// compaction can fold the rotated one into the overlay while batches go on. Requires `!hasRotated`.
+    func rotate() throws(CatalogueError) {
+        precondition(!hasRotated, "one rotated journal at a time")
+        guard rename(journalPath, rotatedPath) == 0 else { throw Self.failure("rename \(journalPath) to \(rotatedPath)") }
+        hasRotated = true
+        journalBytes = 0
+        close(descriptor)
+        descriptor = -1
+        let fd = open(journalPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Self.failure("create \(journalPath)") }
+        do {
+            try syncDirectory(directory)
+        } catch {
+            close(fd)   // the next append reopens it and syncs the directory before anything is acknowledged
+            throw error
+        }
+        descriptor = fd
+    }
+
+    /// Writes the overlay (temporary file, fsync, rename, directory fsync), then removes the rotated
+    /// journal. Touches no mutable state: the compaction thread calls it without the catalogue's lock.
+    func finishCompaction(overlay: [UInt8]) throws(CatalogueError) {
+        try replace(overlayPath, with: overlay)
+        guard unlink(rotatedPath) == 0 || errno == ENOENT else { throw Self.failure("remove \(rotatedPath)") }
+        try syncDirectory(directory)
+    }
+
+    /// After `finishCompaction` (under the catalogue's lock).
+    func rotatedJournalRemoved() { hasRotated = false }
+
+    private func reopen() throws(CatalogueError) {
+        if descriptor >= 0 { close(descriptor) }
+        descriptor = open(journalPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw Self.failure("open \(journalPath)") }
+        try syncDirectory(directory)   // it may have been created just now
     }
 
     private func replace(_ path: String, with text: [UInt8]) throws(CatalogueError) {
@@ -251,11 +302,5 @@ extension AttributeUpdate {
         case nil: break
         }
         out.append(UInt8(ascii: "}"))
-    }
-
-    /// `other`'s given fields over this update's.
-    func merged(with other: AttributeUpdate) -> AttributeUpdate {
-        AttributeUpdate(key: key, available: other.available ?? available, categories: other.categories ?? categories,
-                        expiresAt: other.expiresAt ?? expiresAt)
     }
 }

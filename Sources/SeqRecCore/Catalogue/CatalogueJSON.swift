@@ -53,7 +53,8 @@ enum CatalogueJSON: Equatable {
 
     static func parse(_ text: String) throws(CatalogueError) -> CatalogueJSON { try parse(Array(text.utf8)[...]) }
 
-    private struct Reader {
+    /// The lexer and value reader; `UpdateBodyParser` drives it directly for the update body's shape.
+    struct Reader {
         let bytes: UnsafeBufferPointer<UInt8>
         var position = 0
 
@@ -62,7 +63,12 @@ enum CatalogueJSON: Equatable {
         }
 
         mutating func skipSpace() {
-            while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+            while position < bytes.count {
+                switch bytes[position] {
+                case 0x20, 0x09, 0x0A, 0x0D: position += 1
+                default: return
+                }
+            }
         }
 
         mutating func expect(_ literal: StaticString) throws(CatalogueError) {
@@ -156,7 +162,25 @@ enum CatalogueJSON: Equatable {
         /// surrogates are errors.
         mutating func string() throws(CatalogueError) -> String {
             position += 1  // the opening quote
-            var out: [UInt8] = []
+            // The common case, no escape and no control character before the closing quote: validate
+            // the bytes in place (no scratch array). Otherwise the loop below goes on from the first
+            // such byte, with the same errors at the same offsets.
+            var end = position, ascii = true
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 {
+                ascii = ascii && bytes[end] < 0x80
+                end += 1
+            }
+            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                let span = UnsafeBufferPointer(rebasing: bytes[position..<end])
+                position = end + 1
+                // `String(decoding:)` is specialized for contiguous UTF-8 (`String(validating:)` is not);
+                // it repairs invalid input, so anything but ASCII is compared back to be sure it was valid.
+                let text = String(decoding: span, as: UTF8.self)
+                guard ascii || text.utf8.elementsEqual(span) else { throw failure("string is not valid UTF-8") }
+                return text
+            }
+            var out = Array(UnsafeBufferPointer(rebasing: bytes[position..<end]))
+            position = end
             while true {
                 guard position < bytes.count else { throw failure("unterminated string") }
                 let byte = bytes[position]

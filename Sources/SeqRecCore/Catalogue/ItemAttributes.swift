@@ -17,6 +17,13 @@ public struct ItemAttributes: Sendable, Equatable {
         self.expiresAt = expiresAt
     }
 
+    /// The update that sets `fields` (`AttributeUpdate.fieldBits`) of item `key` to these values.
+    func update(key: ItemKey, fields: UInt8) -> AttributeUpdate {
+        AttributeUpdate(key: key, available: fields & AttributeUpdate.availableBit != 0 ? available : nil,
+                        categories: fields & AttributeUpdate.categoriesBit != 0 ? categories : nil,
+                        expiresAt: fields & AttributeUpdate.expiresAtBit != 0 ? expiresAt.map { .at($0) } ?? .never : nil)
+    }
+
     /// Available and not expired at `now` (milliseconds since the epoch).
     public func isAvailable(at now: Int64) -> Bool { available && (expiresAt.map { now < $0 } ?? true) }
 
@@ -55,6 +62,14 @@ public struct AttributeUpdate: Sendable, Equatable {
         self.expiresAt = expiresAt
     }
 
+    static let availableBit: UInt8 = 1, categoriesBit: UInt8 = 2, expiresAtBit: UInt8 = 4
+
+    /// The fields this update sets, as `availableBit | categoriesBit | expiresAtBit`.
+    var fieldBits: UInt8 {
+        (available == nil ? 0 : Self.availableBit) | (categories == nil ? 0 : Self.categoriesBit)
+            | (expiresAt == nil ? 0 : Self.expiresAtBit)
+    }
+
     public static let maxCategoriesPerItem = 32
     public static let maxIDBytes = 256
 
@@ -78,46 +93,50 @@ public struct AttributeUpdate: Sendable, Equatable {
         }
         var key: ItemKey?
         var update = AttributeUpdate(key: .id(0))
-        for (name, field) in fields {
-            switch name {
-            case "id":
-                switch field {
-                case .string(let token):
-                    guard (1...maxIDBytes).contains(token.utf8.count) else {
-                        throw CatalogueError(field: "id", "has \(token.utf8.count) bytes (expected 1…\(maxIDBytes))")
-                    }
-                    key = .token(token)
-                case .number(let text) where !tokenOnly:
-                    guard let id = Int64(text), id >= 0, id <= Int64(Int32.max) else {
-                        throw CatalogueError(field: "id", "\(text.prefix(32)) is not an internal id (an integer 0…\(Int32.max))")
-                    }
-                    key = .id(id)
-                default:
-                    throw CatalogueError(field: "id", "expected \(tokenOnly ? "a string (the external id)" : "a string (external id) or an integer (internal id)"), found \(field.typeName)")
-                }
-            case "available":
-                guard case .bool(let flag) = field else { throw CatalogueError(field: "available", "expected true or false, found \(field.typeName)") }
-                update.available = flag
-            case "categories":
-                update.categories = try categories(field)
-            case "expires_at":
-                switch field {
-                case .null: update.expiresAt = .never
-                case .string(let text):
-                    guard let time = Timestamp.parse(text) else {
-                        throw CatalogueError(field: "expires_at", "'\(text.prefix(40))' is not an RFC 3339 time such as \"2026-12-31T00:00:00Z\" (years 1970…9999)")
-                    }
-                    update.expiresAt = .at(time)
-                default:
-                    throw CatalogueError(field: "expires_at", "expected an RFC 3339 string or null, found \(field.typeName)")
-                }
-            default:
-                throw CatalogueError(field: String(name.prefix(64)), "unknown field; expected id, available, categories, expires_at")
-            }
-        }
+        for (name, field) in fields { try update.read(field: name, field, key: &key, tokenOnly: tokenOnly) }
         guard let key else { throw CatalogueError(field: "id", "missing; every update names its item") }
         update.key = key
         return update
+    }
+
+    /// Checks one field of an update object and sets it ("id" goes to `key`). The tree reader (`parse`)
+    /// and the streaming one (`UpdateBodyParser`) share it, so both accept exactly the same fields.
+    mutating func read(field name: String, _ field: CatalogueJSON, key: inout ItemKey?, tokenOnly: Bool) throws(CatalogueError) {
+        switch name {
+        case "id":
+            switch field {
+            case .string(let token):
+                guard (1...Self.maxIDBytes).contains(token.utf8.count) else {
+                    throw CatalogueError(field: "id", "has \(token.utf8.count) bytes (expected 1…\(Self.maxIDBytes))")
+                }
+                key = .token(token)
+            case .number(let text) where !tokenOnly:
+                guard let id = Int64(text), id >= 0, id <= Int64(Int32.max) else {
+                    throw CatalogueError(field: "id", "\(text.prefix(32)) is not an internal id (an integer 0…\(Int32.max))")
+                }
+                key = .id(id)
+            default:
+                throw CatalogueError(field: "id", "expected \(tokenOnly ? "a string (the external id)" : "a string (external id) or an integer (internal id)"), found \(field.typeName)")
+            }
+        case "available":
+            guard case .bool(let flag) = field else { throw CatalogueError(field: "available", "expected true or false, found \(field.typeName)") }
+            available = flag
+        case "categories":
+            categories = try Self.categories(field)
+        case "expires_at":
+            switch field {
+            case .null: expiresAt = .never
+            case .string(let text):
+                guard let time = Timestamp.parse(text) else {
+                    throw CatalogueError(field: "expires_at", "'\(text.prefix(40))' is not an RFC 3339 time such as \"2026-12-31T00:00:00Z\" (years 1970…9999)")
+                }
+                expiresAt = .at(time)
+            default:
+                throw CatalogueError(field: "expires_at", "expected an RFC 3339 string or null, found \(field.typeName)")
+            }
+        default:
+            throw CatalogueError(field: String(name.prefix(64)), "unknown field; expected id, available, categories, expires_at")
+        }
     }
 
     private static func categories(_ value: CatalogueJSON) throws(CatalogueError) -> [String] {

@@ -3,6 +3,7 @@
 // immutable snapshot in its `CatalogueSlot`. Loaded from an attribute file (the base), then the
 // acknowledged updates in the state directory (the overlay) on top; `apply` journals a batch before it
 // changes anything, then publishes new snapshots, so the very next request filters with it.
+// Compaction of the journal runs on a background thread (ItemCatalogue+Compaction.swift).
 import Synchronization
 
 public final class ItemCatalogue: Sendable {
@@ -10,12 +11,10 @@ public final class ItemCatalogue: Sendable {
 
     /// The catalogue's items are records 0, 1, … in the order first seen (every array below has one
     /// entry per record); each attached version maps records to its internal ids once.
-    private struct State {
-        var records: [String: Int32] = [:]
+    struct State {
+        var records = RecordIndex()
         var tokens: [String] = []
-        var items: [ItemAttributes] = []
-        /// Every acknowledged update, merged per record (what compaction writes); nil: none.
-        var overlay: [AttributeUpdate?] = []
+        var items: [Record] = []
         var categoryNumbers: [String: Int32] = [:]
         var versions: [VersionAttributes] = []
         var journal: AttributeJournal?
@@ -23,9 +22,23 @@ public final class ItemCatalogue: Sendable {
         var lastUpdate: Int64 = 0
         /// Scratch: the category numbers of the update in hand.
         var numbers: [Int32] = []
+        var timings = BatchTimings()
+        /// A compaction is running on its thread; start the next one when the journal has this many bytes.
+        var compacting = false
+        var nextCompaction = 0
     }
 
-    private let state: Mutex<State>
+    /// One record: its attributes, and the fields acknowledged updates have set (`AttributeUpdate.fieldBits`;
+    /// 0: none). The overlay compaction writes is each set field's current value (updates set fields,
+    /// so the last one wins): no copy of the updates is kept. One array, so an update touches one place.
+    struct Record {
+        var attributes = ItemAttributes()
+        var overlay: UInt8 = 0
+    }
+
+    let state: Mutex<State>
+    /// Compact when the journal passes this many bytes (`AttributeJournal.compactionBytes`; tests lower it).
+    let compactionBytes: Int
     /// Most updates in one `apply`.
     public static let maxBatch = 100_000
     /// Most distinct category names per model (category numbers are Int32 and one counter each per context).
@@ -33,18 +46,29 @@ public final class ItemCatalogue: Sendable {
 
     /// Loads `attributesFile` (JSONL, one item per line; nil: none) and, when `stateDirectory` is given,
     /// the updates acknowledged before (and opens the journal there).
-    public init(name: String, attributesFile: String? = nil, stateDirectory: String? = nil) throws(CatalogueError) {
+    public convenience init(name: String, attributesFile: String? = nil, stateDirectory: String? = nil) throws(CatalogueError) {
+        try self.init(name: name, attributesFile: attributesFile, stateDirectory: stateDirectory,
+                      compactionBytes: AttributeJournal.compactionBytes)
+    }
+
+    init(name: String, attributesFile: String?, stateDirectory: String?, compactionBytes: Int) throws(CatalogueError) {
         self.name = name
+        self.compactionBytes = compactionBytes
         var initial = State()
+        initial.nextCompaction = compactionBytes
         if let attributesFile {
             for update in try AttributeFile.read(path: attributesFile) {
-                try Self.merge(update, into: &initial, overlay: false)
+                try Self.merge(update, record: -1, into: &initial, overlay: false)
             }
         }
         if let stateDirectory {
             let journal = try AttributeJournal(stateDirectory: stateDirectory, model: name)
-            for update in try journal.load() { try Self.merge(update, into: &initial, overlay: true) }
-            if journal.journalBytes > 0 { try journal.compact(initial.overlay.compactMap { $0 }) }
+            for update in try journal.load() { try Self.merge(update, record: -1, into: &initial, overlay: true) }
+            if journal.journalBytes > 0 || journal.hasRotated {
+                var text: [UInt8] = []
+                Self.appendOverlay(of: initial.items[...], tokens: initial.tokens, to: &text)
+                try journal.compact(overlay: text)
+            }
             initial.journal = journal
         }
         state = Mutex(initial)
@@ -57,8 +81,8 @@ public final class ItemCatalogue: Sendable {
             let version = VersionAttributes(recommender)
             for (record, token) in state.tokens.enumerated() {
                 guard let item = version.mapNextRecord(token) else { continue }
-                let attributes = state.items[record]
-                version.set(item, available: attributes.available, expiresAt: attributes.expiresAt,
+                let attributes = state.items[record].attributes
+                version.set(item, available: attributes.available, expiry: attributes.expiresAt ?? .max,
                             categories: attributes.categories.map { state.categoryNumbers[$0]! })
             }
             state.versions.append(version)
@@ -81,41 +105,97 @@ public final class ItemCatalogue: Sendable {
             throw CatalogueError(field: "updates", "\(updates.count) updates, at most \(Self.maxBatch) per batch; split it")
         }
         return try state.withLock { (state) throws(CatalogueError) -> Int in
+            let started = StateCache.now()
             state.versions.removeAll { $0.recommender == nil }   // versions unloaded since
-            var resolved: [AttributeUpdate] = []
-            resolved.reserveCapacity(updates.count)
-            var newCategories = Set<String>()
-            for (index, update) in updates.enumerated() {
-                do throws(CatalogueError) {
-                    resolved.append(try resolve(update, state))
-                    for category in update.categories ?? [] where state.categoryNumbers[category] == nil { newCategories.insert(category) }
-                } catch { throw error.within("updates[\(index)]") }
-            }
-            guard state.categoryNumbers.count + newCategories.count <= Self.maxCategories else {
-                throw CatalogueError(field: "updates", "the model would have more than \(Self.maxCategories) distinct categories")
-            }
+            let (resolved, records, known) = try check(updates, state)
+            var order = known
+            let checked = StateCache.now()
             try state.journal?.append(resolved)
-            for update in resolved {
-                // safe: resolve checked the category count, and keys are tokens now.
-                try? Self.merge(update, into: &state, overlay: true)
+            let journaled = state.journal == nil ? checked : StateCache.now()
+            // Known records in record order (`check` sorted them: the per-record arrays are then walked
+            // forward, not at random); updates of one record keep their batch order, and new records
+            // come last, in batch order, so records are numbered as they first appear.
+            for (index, record) in records.enumerated() where record < 0 { order.append(UInt64(index)) }
+            for key in order {
+                let index = Int(key & 0xFFFF_FFFF)
+                // safe: check counted the categories, and keys are tokens now.
+                try? Self.merge(resolved[index], record: records[index], into: &state, overlay: true)
             }
+            let applied = StateCache.now()
             for version in state.versions {
                 version.slot.publish(version.snapshot(now: version.slot.now, categoryNumbers: state.categoryNumbers,
                                                       categoryCount: state.categoryNumbers.count))
             }
-            if let journal = state.journal, journal.journalBytes >= AttributeJournal.compactionBytes {
-                // The batch is durable already; a failed compaction leaves the journal to replay.
-                try? journal.compact(state.overlay.compactMap { $0 })
-            }
+            let published = StateCache.now()
+            state.timings = BatchTimings(updates: resolved.count, check: checked - started, journal: journaled - checked,
+                                         apply: applied - journaled, publish: published - applied)
+            startCompactionIfDue(&state)
             state.lastUpdate = Timestamp.now()
             return resolved.count
         }
     }
 
+    /// Every update checked (ids known, categories within the limit), keyed by external id, with its
+    /// record (-1: none yet), and the known records' updates in record order (record << 32 | index).
+    /// Fast path in passes without dependencies between updates, so their cache misses overlap: every
+    /// id's hash and first slot, then the comparisons, then the checks; whether some version maps a
+    /// known record is asked in record order. On any refusal the batch is checked again one update at
+    /// a time in batch order, so the error names the first bad update.
+    private func check(_ updates: [AttributeUpdate], _ state: State) throws(CatalogueError) -> ([AttributeUpdate], [Int32], [UInt64]) {
+        var hashes = [UInt32](repeating: 0, count: updates.count), firsts = [UInt64](repeating: 0, count: updates.count)
+        for (index, update) in updates.enumerated() {
+            guard case .token(let token) = update.key else { continue }
+            hashes[index] = RecordIndex.hash(token)
+            firsts[index] = state.records.firstSlot(hashes[index])
+        }
+        var records = [Int32](repeating: -1, count: updates.count)
+        for (index, update) in updates.enumerated() {
+            guard case .token(let token) = update.key else { continue }
+            records[index] = state.records.find(token, hash: hashes[index], first: firsts[index], tokens: state.tokens)
+        }
+        var resolved: [AttributeUpdate] = []
+        resolved.reserveCapacity(updates.count)
+        var refused = false
+        for (index, update) in updates.enumerated() {
+            guard let result = try? resolve(update, record: records[index], state, mappingChecked: false) else {
+                refused = true
+                break
+            }
+            resolved.append(result.0)
+            records[index] = result.record
+        }
+        var known: [UInt64] = []
+        if !refused {
+            known.reserveCapacity(updates.count)
+            for (index, record) in records.enumerated() where record >= 0 { known.append(UInt64(record) << 32 | UInt64(index)) }
+            known.sort()
+            refused = !state.versions.isEmpty && known.contains { key in
+                !state.versions.contains { $0.item(ofRecord: Int32(key >> 32)) != nil } && !isItem(resolved[Int(key & 0xFFFF_FFFF)], state)
+            }
+        }
+        if refused {
+            for (index, update) in updates.enumerated() {
+                do throws(CatalogueError) {
+                    _ = try resolve(update, record: nil, state, mappingChecked: true)
+                } catch { throw error.within("updates[\(index)]") }
+            }
+            // Not reached: the one-at-a-time check is stricter than the fast path. Refuse rather than crash.
+            throw CatalogueError(field: "updates", "refused; send the updates one at a time to find the bad one")
+        }
+        var newCategories = Set<String>()
+        for update in resolved {
+            for category in update.categories ?? [] where state.categoryNumbers[category] == nil { newCategories.insert(category) }
+        }
+        guard state.categoryNumbers.count + newCategories.count <= Self.maxCategories else {
+            throw CatalogueError(field: "updates", "the model would have more than \(Self.maxCategories) distinct categories")
+        }
+        return (resolved, records, known)
+    }
+
     /// The updates of a PATCH body `{"updates": [...]}`, unresolved.
     public static func parseBatch(_ body: [UInt8]) throws(CatalogueError) -> [AttributeUpdate] {
         guard body.count <= 64 << 20 else { throw CatalogueError(field: "body", "\(body.count) bytes, at most 64 MiB") }
-        return try AttributeJournal.batch(try CatalogueJSON.parse(body[...]), tokenOnly: false)
+        return try UpdateBodyParser.batch(body[...], tokenOnly: false)
     }
 
     /// Parses and applies a PATCH body `{"updates": [...]}`.
@@ -124,22 +204,25 @@ public final class ItemCatalogue: Sendable {
         try apply(try Self.parseBatch(body))
     }
 
+    /// Where the time of the last applied batch went (zeros before the first).
+    public var lastBatchTimings: BatchTimings { state.withLock { $0.timings } }
+
     /// One item's attributes: its external id, its internal id in the newest attached version (nil when
     /// that version does not know it), and its attributes (the defaults when it has none).
     public func item(_ key: ItemKey) throws(CatalogueError) -> (token: String, id: Int32?, attributes: ItemAttributes) {
         try state.withLock { (state) throws(CatalogueError) in
             state.versions.removeAll { $0.recommender == nil }
-            let resolved = try resolve(AttributeUpdate(key: key), state)
+            let (resolved, record) = try resolve(AttributeUpdate(key: key), record: nil, state, mappingChecked: true)
             guard case .token(let token) = resolved.key else { fatalError("resolve returns tokens") }
-            guard let record = state.records[token] else { return (token, state.versions.last?.internalID(of: token), ItemAttributes()) }
-            return (token, state.versions.last?.item(ofRecord: record), state.items[Int(record)])
+            guard record >= 0 else { return (token, state.versions.last?.internalID(of: token), ItemAttributes()) }
+            return (token, state.versions.last?.item(ofRecord: record), state.items[Int(record)].attributes)
         }
     }
 
     /// All items' attributes as JSONL (the attribute file format), sorted by external id.
     public func exportLines() -> [String] {
         state.withLock { state in
-            state.records.keys.sorted().map { state.items[Int(state.records[$0]!)].json(id: $0) }
+            state.tokens.indices.sorted { state.tokens[$0] < state.tokens[$1] }.map { state.items[$0].attributes.json(id: state.tokens[$0]) }
         }
     }
 
@@ -158,49 +241,63 @@ public final class ItemCatalogue: Sendable {
     }
 
     /// The update with its key as an external id known to the model (internal ids are read in the newest
-    /// version; external ids must be known to some attached version, or any id when none is attached).
-    private func resolve(_ update: AttributeUpdate, _ state: State) throws(CatalogueError) -> AttributeUpdate {
+    /// version; external ids must be known to some attached version, or any id when none is attached),
+    /// and that id's record (-1: none yet). `record`: a token key's record when the caller looked it up
+    /// already. Without `mappingChecked` a known record is taken as it is (`check` then asks the
+    /// versions in record order).
+    private func resolve(_ update: AttributeUpdate, record found: Int32?, _ state: State,
+                         mappingChecked: Bool) throws(CatalogueError) -> (AttributeUpdate, record: Int32) {
         var resolved = update
         switch update.key {
         case .token(let token):
-            guard !state.versions.isEmpty else { break }
-            if let record = state.records[token], state.versions.contains(where: { $0.item(ofRecord: record) != nil }) { break }
-            guard state.versions.contains(where: { $0.internalID(of: token) != nil }) else {
+            let record = found ?? state.records.find(token, tokens: state.tokens)
+            guard !state.versions.isEmpty, record < 0 || mappingChecked else { return (update, record) }
+            if record >= 0, state.versions.contains(where: { $0.item(ofRecord: record) != nil }) { return (update, record) }
+            guard isItem(update, state) else {
                 throw CatalogueError(.notFound, field: "id", "'\(token.prefix(64))' is not an item of model '\(name)'; use an external id of its vocabulary")
             }
+            return (update, record)
         case .id(let id):
             guard let newest = state.versions.last else {
                 throw CatalogueError(field: "id", "internal id \(id) needs a loaded model; send the external id as a string")
             }
             if let record = newest.record(ofItem: id) {
                 resolved.key = .token(state.tokens[Int(record)])
-            } else if let token = newest.token(of: id) {
-                resolved.key = .token(token)
-            } else {
+                return (resolved, record)
+            }
+            guard let token = newest.token(of: id) else {
                 throw CatalogueError(.notFound, field: "id", "internal id \(id) is not a recommendable id of model '\(name)'")
             }
+            resolved.key = .token(token)
+            return (resolved, state.records.find(token, tokens: state.tokens))
         }
-        return resolved
     }
 
-    /// Applies `update` (keyed by external id) to its record, creating the record (and its mapping in
-    /// every attached version) when new, and passes the result to every attached version.
-    private static func merge(_ update: AttributeUpdate, into state: inout State, overlay: Bool) throws(CatalogueError) {
+    /// Whether some attached version knows the update's external id (a vocabulary lookup).
+    private func isItem(_ update: AttributeUpdate, _ state: State) -> Bool {
+        guard case .token(let token) = update.key else { return true }
+        return state.versions.contains { $0.internalID(of: token) != nil }
+    }
+
+    /// Applies `update` (keyed by external id) to its record (`record`, or -1 to look it up), creating the
+    /// record (and its mapping in every attached version) when new, and passes the fields it sets to
+    /// every attached version. Touches only what the update sets.
+    private static func merge(_ update: AttributeUpdate, record known: Int32, into state: inout State, overlay: Bool) throws(CatalogueError) {
         guard case .token(let token) = update.key else { return }
-        let record: Int32
-        if let known = state.records[token] {
-            record = known
-        } else {
-            record = Int32(state.tokens.count)
-            state.records[token] = record
-            state.tokens.append(token)
-            state.items.append(ItemAttributes())
-            state.overlay.append(nil)
-            for version in state.versions { version.mapNextRecord(token) }
+        var record = known
+        if record < 0 {   // new, or first seen earlier in the same batch
+            record = state.records.find(token, tokens: state.tokens)
+            if record < 0 {
+                record = Int32(state.tokens.count)
+                state.records.insert(token, record: record)
+                state.tokens.append(token)
+                state.items.append(Record())
+                for version in state.versions { version.mapNextRecord(token) }
+            }
         }
         let index = Int(record)
-        update.apply(to: &state.items[index])
-        if overlay { state.overlay[index] = state.overlay[index].map { $0.merged(with: update) } ?? update }
+        update.apply(to: &state.items[index].attributes)
+        if overlay { state.items[index].overlay |= update.fieldBits }
         if let categories = update.categories {
             state.numbers.removeAll(keepingCapacity: true)
             for category in categories {
@@ -216,13 +313,42 @@ public final class ItemCatalogue: Sendable {
                 state.numbers.append(number)
             }
         }
-        let attributes = state.items[index]
+        let expiry: Int64?
+        switch update.expiresAt {
+        case .at(let time): expiry = time
+        case .never: expiry = .max
+        case nil: expiry = nil
+        }
         for version in state.versions {
             guard let item = version.item(ofRecord: record) else { continue }
-            version.set(item, available: attributes.available, expiresAt: attributes.expiresAt,
-                        categories: update.categories == nil ? nil : state.numbers)
+            version.set(item, available: update.available, expiry: expiry, categories: update.categories == nil ? nil : state.numbers)
         }
     }
+
+    /// Appends the overlay lines of `records` (the fields acknowledged updates set, current values;
+    /// `tokens` by record, indexed like `records`) to `text`.
+    static func appendOverlay(of records: ArraySlice<Record>, tokens: [String], to text: inout [UInt8]) {
+        for index in records.indices where records[index].overlay != 0 {
+            records[index].attributes.update(key: .token(tokens[index]), fields: records[index].overlay).appendJSON(to: &text)
+            text.append(UInt8(ascii: "\n"))
+        }
+    }
+}
+
+/// Where one `ItemCatalogue.apply` spent its time, in nanoseconds, under the catalogue's writer lock:
+/// checking every update (ids resolved to records, fields in range), the journal (encoding, write,
+/// `fsync`; 0 without a state directory), applying the updates to every attached version's state, and
+/// building and publishing their snapshots. Parsing a PATCH body comes before and is not included.
+public struct BatchTimings: Sendable, Equatable {
+    public var updates = 0
+    public var check: UInt64 = 0
+    public var journal: UInt64 = 0
+    public var apply: UInt64 = 0
+    public var publish: UInt64 = 0
+
+    /// The "apply + publish" (< 10 ms for 10,000 items over 1M): everything a batch costs under
+    /// the lock but the journal — check, apply, publish (docs/OPERATIONS.md §12.4).
+    public var applyAndPublish: UInt64 { check + apply + publish }
 }
 
 /// What `ItemCatalogue.gauges` reports.

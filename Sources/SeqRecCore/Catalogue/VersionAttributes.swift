@@ -88,16 +88,19 @@ final class VersionAttributes {
         return record < 0 ? nil : record
     }
 
-    /// Records the attributes of `item`: `categories` are the interned category numbers, nil when
-    /// they did not change.
-    func set(_ item: Int32, available: Bool, expiresAt: Int64?, categories: [Int32]?) {
-        let index = Int(item), word = index >> 6, bit: UInt64 = 1 << UInt64(index & 63)
-        if available {
-            if unavailable[word] & bit != 0 { unavailable[word] &= ~bit }
-        } else if unavailable[word] & bit == 0 {
-            unavailable[word] |= bit
+    /// Records the attributes of `item` that changed (nil: unchanged, so an update costs only what it
+    /// sets): `expiry` in milliseconds since the epoch (`Int64.max`: never), `categories` the interned
+    /// category numbers.
+    func set(_ item: Int32, available: Bool?, expiry: Int64?, categories: [Int32]?) {
+        if let available {
+            let index = Int(item), word = index >> 6, bit: UInt64 = 1 << UInt64(index & 63)
+            if available {
+                if unavailable[word] & bit != 0 { unavailable[word] &= ~bit }
+            } else if unavailable[word] & bit == 0 {
+                unavailable[word] |= bit
+            }
         }
-        setExpiry(item, expiresAt ?? .max)
+        if let expiry { setExpiry(item, expiry) }
         if let categories { setCategories(item, categories) }
     }
 

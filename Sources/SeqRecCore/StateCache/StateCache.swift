@@ -114,7 +114,7 @@ package final class StateCache: @unchecked Sendable {
         let aux: Int
     }
 
-    /// Monotonic nanoseconds, the cache's clock for idle times.
+    /// Monotonic nanoseconds, the cache's clock for idle times (the catalogue times its batches with it too).
     static func now() -> UInt64 {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
