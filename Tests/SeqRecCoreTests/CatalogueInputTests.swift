@@ -103,14 +103,7 @@ struct CatalogueInputTests {
                 bytes = (0..<Int.random(in: 0...64, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
             } else {
                 bytes = Array(seeds[iteration % 2].utf8)
-                for _ in 0..<Int.random(in: 1...4, using: &random) {
-                    let position = Int.random(in: 0...bytes.count, using: &random)
-                    switch Int.random(in: 0..<3, using: &random) {
-                    case 0 where position < bytes.count: bytes.remove(at: position)
-                    case 1: bytes.insert(alphabet.randomElement(using: &random)!, at: position)
-                    default: if position < bytes.count { bytes[position] = alphabet.randomElement(using: &random)! }
-                    }
-                }
+                mutateBytes(&bytes, edits: Int.random(in: 1...4, using: &random), alphabet: alphabet, using: &random)
             }
             do {
                 let value = try CatalogueJSON.parse(bytes[...])

@@ -59,14 +59,7 @@ struct CatalogueUpdateBodyTests {
             var bytes = Array(Self.randomBody(&random).utf8)
             if iteration % 2 == 1 {   // mutations: most are refused, some stay valid
                 let alphabet = Array(#"{}[]",:0123456789-.eE\u"truefalsenullidavailablecategoriesexpires_at "#.utf8) + [0, 0xFF, 0xC3, 0x0A]
-                for _ in 0..<Int.random(in: 1...3, using: &random) {
-                    let position = Int.random(in: 0...bytes.count, using: &random)
-                    switch Int.random(in: 0..<3, using: &random) {
-                    case 0 where position < bytes.count: bytes.remove(at: position)
-                    case 1: bytes.insert(alphabet.randomElement(using: &random)!, at: position)
-                    default: if position < bytes.count { bytes[position] = alphabet.randomElement(using: &random)! }
-                    }
-                }
+                mutateBytes(&bytes, edits: Int.random(in: 1...3, using: &random), alphabet: alphabet, using: &random)
             }
             for tokenOnly in [false, true] {
                 let tree = Self.tree(bytes, tokenOnly: tokenOnly), streaming = Self.streaming(bytes, tokenOnly: tokenOnly)
