@@ -41,10 +41,13 @@ final class ExactScanPart {
     /// the batched fp32 scan (KERNELS.md, "The fused AVX2 pass": measured at 1M items).
     static let fusedPassSessions = 1...24
 
-    /// Whether the fused AVX2 pass runs this scan: the int8 dots are the AVX2 ones, the width is whole
-    /// 32-byte chunks and the batch is small enough.
+    /// Whether one session's slab can take the fused AVX2 pass: the int8 dots are the AVX2 ones and the
+    /// width is whole 32-byte chunks (the kernel's own precondition).
+    static func hasFusedPass(dot: Int8Dot, width: Int) -> Bool { dot == .avx2 && width % 32 == 0 }
+
+    /// Whether a batch of `count` sessions takes the fused AVX2 pass: it has one and the batch is small enough.
     static func takesFusedPass(sessions count: Int, dot: Int8Dot, width: Int) -> Bool {
-        dot == .avx2 && width % 32 == 0 && fusedPassSessions.contains(count)
+        hasFusedPass(dot: dot, width: width) && fusedPassSessions.contains(count)
     }
 
     /// Whether `count` sessions are scanned with the sessions in lanes rather than one slab each.
@@ -153,7 +156,7 @@ final class ExactScanPart {
     private func scanSlab(_ rows: Range<Int>, session f: Int, _ inputs: ScanInputs) {
         let n = rows.count, first = rows.lowerBound, bound = inputs.bounds[f]
         let excluded = inputs.excluded + inputs.sessions[f] * inputs.words
-        if case .int8(let int8) = reduced, inputs.dot.int8 == .avx2,
+        if case .int8(let int8) = reduced, Self.hasFusedPass(dot: inputs.dot.int8, width: table.width),
            fusedSlab(rows, session: f, int8, inputs, excluded: excluded) { return }
         approximateScores(rows, session: f, inputs)
         let norms = reduced.norms, residuals = reduced.residuals
@@ -205,7 +208,7 @@ final class ExactScanPart {
     /// AVX2 over an int8 table: the dots and the bound of `scanSlab` in one C pass (scan_int8_bound.c, the
     /// same formula with τ fixed at the slab's start — τ only grows, so every row it drops has U_i below the
     /// final τ too); `offer` then sees the passing rows in order, as `scanSlab` would. False when the
-    /// kernel declines (width not a multiple of 32): the general path runs.
+    /// kernel declines (a query holding −128, which ExactScan never makes): the general path runs.
     private func fusedSlab(_ rows: Range<Int>, session f: Int, _ int8: Int8ScanTable, _ inputs: ScanInputs,
                            excluded: UnsafePointer<UInt64>) -> Bool {
         #if arch(x86_64)
