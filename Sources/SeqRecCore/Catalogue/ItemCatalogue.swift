@@ -4,6 +4,7 @@
 // acknowledged updates in the state directory (the overlay) on top; `apply` journals a batch before it
 // changes anything, then publishes new snapshots, so the very next request filters with it.
 // Compaction of the journal runs on a background thread (ItemCatalogue+Compaction.swift).
+import SeqRecPosix
 import Synchronization
 
 public final class ItemCatalogue: Sendable {
@@ -105,13 +106,13 @@ public final class ItemCatalogue: Sendable {
             throw CatalogueError(field: "updates", "\(updates.count) updates, at most \(Self.maxBatch) per batch; split it")
         }
         return try state.withLock { (state) throws(CatalogueError) -> Int in
-            let started = StateCache.now()
+            let started = MonotonicClock.now()
             state.versions.removeAll { $0.recommender == nil }   // versions unloaded since
             let (resolved, records, known) = try check(updates, state)
             var order = known
-            let checked = StateCache.now()
+            let checked = MonotonicClock.now()
             try state.journal?.append(resolved)
-            let journaled = state.journal == nil ? checked : StateCache.now()
+            let journaled = state.journal == nil ? checked : MonotonicClock.now()
             // Known records in record order (`check` sorted them: the per-record arrays are then walked
             // forward, not at random); updates of one record keep their batch order, and new records
             // come last, in batch order, so records are numbered as they first appear.
@@ -121,12 +122,12 @@ public final class ItemCatalogue: Sendable {
                 // safe: check counted the categories, and keys are tokens now.
                 try? Self.merge(resolved[index], record: records[index], into: &state, overlay: true)
             }
-            let applied = StateCache.now()
+            let applied = MonotonicClock.now()
             for version in state.versions {
                 version.slot.publish(version.snapshot(now: version.slot.now, categoryNumbers: state.categoryNumbers,
                                                       categoryCount: state.categoryNumbers.count))
             }
-            let published = StateCache.now()
+            let published = MonotonicClock.now()
             state.timings = BatchTimings(updates: resolved.count, check: checked - started, journal: journaled - checked,
                                          apply: applied - journaled, publish: published - applied)
             startCompactionIfDue(&state)

@@ -2,6 +2,7 @@
 //   R sessions stepping together, I input width, D hidden width
 //   x [R, I] (ldx), h [R, D] updated in place; gate row blocks are r | z | n
 //   scratch: gi [R, 3D], gh [R, 3D]
+import SeqRecPosix
 
 struct GRULayer {
     let input: Linear     // W_ih [3D, I], b_ih [3D] or none
@@ -204,7 +205,7 @@ struct GRUStack {
         let order = workspace.intRegion(regions.order)
         let length = order + count
         let skipped = workspace.intRegion(regions.resumes), keys = skipped + count  // keys: [window, prefix] per session
-        let resumed = workspace.region(regions.resumedStates), now = regions.cache == nil ? 0 : StateCache.now()
+        let resumed = workspace.region(regions.resumedStates), now = regions.cache == nil ? 0 : MonotonicClock.now()
         for b in 0..<count {
             var slot = b
             var n = lengths(b)

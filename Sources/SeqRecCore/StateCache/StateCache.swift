@@ -114,13 +114,6 @@ package final class StateCache: @unchecked Sendable {
         let aux: Int
     }
 
-    /// Monotonic nanoseconds, the cache's clock for idle times (the catalogue times its batches with it too).
-    static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
-    }
-
     /// Looks `key` up and, if a record is stored and not idle too long, lets `copy` copy out what it needs,
     /// then checks that no writer touched the record meanwhile. True: `copy` saw the complete record of
     /// `key`. False: a miss (whatever `copy` wrote must be ignored). `renew`: copy a record from the older

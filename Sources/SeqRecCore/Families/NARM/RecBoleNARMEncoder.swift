@@ -2,6 +2,7 @@
 // A bias-free GRU stack over the last L items from a zero state; a sigmoid attention from the last
 // state pools every step's top state (c_local); `b` maps [c_local, h_t] back to the item width.
 // Scores: dot products with the item table (row 0 = PAD is never returned).
+import SeqRecPosix
 
 final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
     typealias Configuration = RecBoleNARM.Configuration
@@ -202,7 +203,7 @@ final class RecBoleNARMEncoder: SequenceEncoder, @unchecked Sendable {
             }
             return found && complete
         }
-        let now = StateCache.now()
+        let now = MonotonicClock.now()
         var missCount = 0, appends = 0
         for (b, session) in sessions.enumerated() {
             let window = recentItems(session.items, window: maxLength)

@@ -1,6 +1,7 @@
 // RecBole 1.2.x `SASRec` (recbole/model/sequential_recommender/sasrec.py), MODELS.md §3.
 // Post-LN BERT layers over the last L items with causal attention; the newest item's row is the
 // readout and scores are dot products with the tied item table (row 0 = PAD is never returned).
+import SeqRecPosix
 
 final class RecBoleSASRecEncoder: SequenceEncoder, @unchecked Sendable {
     typealias Configuration = RecBoleSASRec.Configuration
@@ -74,7 +75,7 @@ final class RecBoleSASRecEncoder: SequenceEncoder, @unchecked Sendable {
     /// the rest run in full. Everything read from the cache is copied into this context's scratch first.
     private func encode(_ sessions: ArraySlice<SessionQuery>, cache: CacheRegions, workspace: Workspace,
                         into readout: UnsafeMutablePointer<Float>, kernels: Kernels) {
-        let h = configuration.hiddenSize, states = cache.states, now = StateCache.now()
+        let h = configuration.hiddenSize, states = cache.states, now = MonotonicClock.now()
         let keys = workspace.intRegion(cache.keys), order = workspace.intRegion(cache.sessions)
         let tokens = workspace.intRegion(cache.tokens)
         let appended = workspace.region(cache.appended), appendedRows = workspace.region(cache.appendedRows)
