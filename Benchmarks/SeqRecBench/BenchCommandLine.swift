@@ -47,7 +47,7 @@ public enum BenchCommandLine {
                  counting as `seqrec serve` does, one without metrics, the same closed-loop load
                  against each in alternation (throughput, p50, p99)
       catalogue  --model <file.seqrec> [--requests 300] [--repeats 3] [--unavailable 10] [--k 10]
-                 [--update-interval-ms 1000] [--update-requests 1000] [--state-dir <dir>]
+                 [--update-interval-ms 1000] [--update-requests 1000] [--state-dir <dir>] [--bulk-rounds 1]
                  item-attribute filters (10 % unavailable + a category rule) against unfiltered B=1
                  requests, the time of a 10,000-item bulk update (whole and by part), and request p99
                  with one such update per interval and with updates back to back

@@ -247,14 +247,14 @@ struct CatalogueFilterTests {
         weak var firstRef: CatalogueSnapshot?
         do {
             let first = CatalogueSnapshot(rows: 64, unavailable: [1], expiring: [], categoryNumbers: [:], members: [],
-                                          itemCategories: PagedArray(repeating: 0, count: 64), overflow: [], itemsWithAttributes: 1)
+                                          itemCategories: OverlaidTable(repeating: 0, count: 64), overflow: [], itemsWithAttributes: 1)
             firstRef = first
             slot.publish(first)
         }
         slot.read(reader) { snapshot in
             #expect(snapshot === firstRef)
             let second = CatalogueSnapshot(rows: 64, unavailable: [2], expiring: [], categoryNumbers: [:], members: [],
-                                           itemCategories: PagedArray(repeating: 0, count: 64), overflow: [], itemsWithAttributes: 1)
+                                           itemCategories: OverlaidTable(repeating: 0, count: 64), overflow: [], itemsWithAttributes: 1)
             slot.publish(second)   // from "another thread": the reader is still inside
             #expect(firstRef != nil, "a reader inside keeps the old snapshot alive")
             #expect(snapshot?.unavailable == [1])
@@ -270,7 +270,7 @@ struct CatalogueFilterTests {
         let rows = 4096
         func make(_ value: UInt64) -> CatalogueSnapshot {
             CatalogueSnapshot(rows: rows, unavailable: [UInt64](repeating: value, count: rows / 64), expiring: [],
-                              categoryNumbers: [:], members: [], itemCategories: PagedArray(repeating: 0, count: rows),
+                              categoryNumbers: [:], members: [], itemCategories: OverlaidTable(repeating: 0, count: rows),
                               overflow: [], itemsWithAttributes: 0)
         }
         slot.publish(make(0))

@@ -229,6 +229,34 @@ struct CatalogueUpdateBodyTests {
         #expect(index.count == reference.count)
         for (token, record) in reference { #expect(index.find(token, tokens: tokens) == record) }
         for missing in ["", "-1", "long-id-", "x"] where reference[missing] == nil { #expect(index.find(missing, tokens: tokens) == -1) }
+        // The batch lookup (three prefetching passes): known, missing and non-id entries, batches
+        // shorter and longer than the prefetch distance.
+        for size in [0, 1, prefetchDistance - 1, prefetchDistance, prefetchDistance + 1, 5_000] {
+            let batch: [String?] = (0..<size).map { _ in
+                switch Int.random(in: 0..<8, using: &random) {
+                case 0: nil
+                case 1: "missing-\(Int.random(in: 0..<100, using: &random))"
+                default: tokens[Int.random(in: 0..<tokens.count, using: &random)]
+                }
+            }
+            let found = index.find(batch: size, tokens: tokens) { batch[$0] }
+            #expect(found == batch.map { $0.flatMap { reference[$0] } ?? -1 })
+        }
+    }
+
+    /// The huge-page-advised arrays hold what plain ones would, through growth by appends.
+    @Test func hugePageArraysHoldTheirElements() {
+        let filled = [Int32](hugePagesRepeating: -1, count: 3_000_000)
+        #expect(filled.count == 3_000_000 && filled.allSatisfy { $0 == -1 })
+        var grown: [String] = [], plain: [String] = []
+        for index in 0..<300_000 {
+            grown.reserveOneMoreInHugePages()
+            grown.append(String(index))
+            plain.append(String(index))
+        }
+        #expect(grown == plain && grown.capacity >= grown.count)
+        let copy = Array(hugePagesCopying: plain, capacity: plain.count + 10)
+        #expect(copy == plain && copy.capacity >= plain.count + 10)
     }
 
     /// Many batches with a tiny compaction threshold: compactions run in the background while batches

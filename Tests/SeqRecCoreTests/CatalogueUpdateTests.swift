@@ -4,7 +4,7 @@ import Testing
 import SeqRecTestSupport
 
 /// The update path after a version is attached (issue 15 leftover 1: records mapped once per version,
-/// paged per-item categories, merged expiry order): a long run of small random batches — new and
+/// per-item category codes as base + changes, merged expiry order): a long run of small random batches — new and
 /// known items, by external and internal id, partial updates, categories moved, spilled past two and
 /// emptied, expiries set, moved and cleared, items named twice in one batch — answers every filter
 /// exactly as brute force over the merged attributes after every batch; a snapshot taken before a
@@ -83,15 +83,24 @@ struct CatalogueUpdateTests {
         }
     }
 
-    @Test func pagedArraysCopyOnWriteAndApart() {
-        var table = PagedArray<UInt64>(repeating: 7, count: 1000)
-        let shared = table
-        for index in stride(from: 0, to: 1000, by: 3) { table[index] = UInt64(index) }
-        #expect(table.count == 1000 && shared.count == 1000)
-        #expect((0..<1000).allSatisfy { shared[$0] == 7 })
-        #expect((0..<1000).allSatisfy { table[$0] == ($0 % 3 == 0 ? UInt64($0) : 7) })
-        var last = PagedArray<Int32>(repeating: -1, count: 129)   // a second, partly used page
-        last[128] = 5
-        #expect(last[128] == 5 && last[127] == -1)
+    /// The per-item code table against a plain array (its naive twin): random writes, with copies taken
+    /// along the way (as snapshots are) that must keep their values, across grows of the change table
+    /// and folds into the base (a small `foldAt`), at the first and last index too.
+    @Test(arguments: [1, 7, 64, 1024])
+    func overlaidTableMatchesAPlainArray(foldAt: Int) {
+        var random = SplitMix64(seed: UInt64(foldAt))
+        let count = 5000
+        var table = OverlaidTable(repeating: 7, count: count, foldAt: foldAt), twin = [UInt64](repeating: 7, count: count)
+        var copies: [(OverlaidTable, [UInt64])] = []
+        for step in 0..<20_000 {
+            let index = step % 97 == 0 ? (step % 2 == 0 ? 0 : count - 1) : Int(random.next() % UInt64(step % 3 == 0 ? 40 : count))
+            let value = random.next()
+            table[index] = value
+            twin[index] = value
+            #expect(table.changeCount <= foldAt)
+            if step % 1999 == 0 { copies.append((table, twin)) }
+        }
+        #expect((0..<count).allSatisfy { table[$0] == twin[$0] })
+        for (copy, expected) in copies { #expect((0..<count).allSatisfy { copy[$0] == expected[$0] }) }
     }
 }

@@ -16,6 +16,7 @@
 #include "seqrec_scan.h"  // the int8 scan kernels (scan engineer's file)
 #include "seqrec_cpu.h"   // seqrec_cpuid_words: CSeqRecCPU owns the cpuid reader
 #include "seqrec_scan_bf16.h"  // the bf16 scan kernels
+#include "seqrec_prefetch.h"  // a software prefetch hint (the catalogue's batch passes)
 
 #ifdef __cplusplus
 extern "C" {

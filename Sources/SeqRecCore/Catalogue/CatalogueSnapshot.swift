@@ -16,13 +16,13 @@ public final class CatalogueSnapshot: Sendable {
     /// Members by category number; nil for a category no item of this version has.
     let members: [CategoryMembers?]
     /// Per item, its categories (`CategoryCodes`): up to two inline, more in `overflow`.
-    let itemCategories: PagedArray<UInt64>
+    let itemCategories: OverlaidTable
     let overflow: [Int32]
     /// Items the catalogue holds attributes for that this version resolves (for metrics and GET).
     public let itemsWithAttributes: Int
 
     init(rows: Int, unavailable: [UInt64], expiring: [(time: Int64, item: Int32)], categoryNumbers: [String: Int32],
-         members: [CategoryMembers?], itemCategories: PagedArray<UInt64>, overflow: [Int32], itemsWithAttributes: Int) {
+         members: [CategoryMembers?], itemCategories: OverlaidTable, overflow: [Int32], itemsWithAttributes: Int) {
         self.rows = rows
         words = (rows + 63) / 64
         self.unavailable = unavailable
@@ -94,7 +94,7 @@ public final class CatalogueSnapshot: Sendable {
 enum CategoryCodes {
     static let spilled: UInt64 = 0xFFFF_FFFF
 
-    static func encode(_ categories: [Int32], overflow: inout [Int32]) -> UInt64 {
+    static func encode(_ categories: ArraySlice<Int32>, overflow: inout [Int32]) -> UInt64 {
         switch categories.count {
         case 0...2: return inline(categories)
         default:
@@ -106,13 +106,13 @@ enum CategoryCodes {
     }
 
     /// The code of at most two categories (no overflow needed).
-    static func inline(_ categories: [Int32]) -> UInt64 {
+    static func inline(_ categories: ArraySlice<Int32>) -> UInt64 {
         switch categories.count {
         case 0: return 0
-        case 1: return UInt64(categories[0] + 1)
+        case 1: return UInt64(categories.first! + 1)
         default:
             precondition(categories.count == 2, "at most two categories are kept inline")
-            return UInt64(categories[0] + 1) | UInt64(categories[1] + 1) << 32
+            return UInt64(categories.first! + 1) | UInt64(categories.last! + 1) << 32
         }
     }
 

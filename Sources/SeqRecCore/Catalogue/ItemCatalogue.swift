@@ -84,7 +84,7 @@ public final class ItemCatalogue: Sendable {
                 guard let item = version.mapNextRecord(token) else { continue }
                 let attributes = state.items[record].attributes
                 version.set(item, available: attributes.available, expiry: attributes.expiresAt ?? .max,
-                            categories: attributes.categories.map { state.categoryNumbers[$0]! })
+                            categories: attributes.categories.map { state.categoryNumbers[$0]! }[...])
             }
             state.versions.append(version)
             version.slot.publish(version.snapshot(now: version.slot.now, categoryNumbers: state.categoryNumbers,
@@ -109,18 +109,15 @@ public final class ItemCatalogue: Sendable {
             let started = MonotonicClock.now()
             state.versions.removeAll { $0.recommender == nil }   // versions unloaded since
             let (resolved, records, known) = try check(updates, state)
-            var order = known
             let checked = MonotonicClock.now()
             try state.journal?.append(resolved)
             let journaled = state.journal == nil ? checked : MonotonicClock.now()
-            // Known records in record order (`check` sorted them: the per-record arrays are then walked
-            // forward, not at random); updates of one record keep their batch order, and new records
-            // come last, in batch order, so records are numbered as they first appear.
-            for (index, record) in records.enumerated() where record < 0 { order.append(UInt64(index)) }
-            for key in order {
-                let index = Int(key & 0xFFFF_FFFF)
+            // Updates of known records first, then those of new records, each in batch order (so
+            // records are numbered as they first appear).
+            Self.applyKnown(resolved, records: records, order: known, into: &state)
+            for (index, record) in records.enumerated() where record < 0 {
                 // safe: check counted the categories, and keys are tokens now.
-                try? Self.merge(resolved[index], record: records[index], into: &state, overlay: true)
+                try? Self.merge(resolved[index], record: -1, into: &state, overlay: true)
             }
             let applied = MonotonicClock.now()
             for version in state.versions {
@@ -137,41 +134,40 @@ public final class ItemCatalogue: Sendable {
     }
 
     /// Every update checked (ids known, categories within the limit), keyed by external id, with its
-    /// record (-1: none yet), and the known records' updates in record order (record << 32 | index).
-    /// Fast path in passes without dependencies between updates, so their cache misses overlap: every
-    /// id's hash and first slot, then the comparisons, then the checks; whether some version maps a
-    /// known record is asked in record order. On any refusal the batch is checked again one update at
-    /// a time in batch order, so the error names the first bad update.
-    private func check(_ updates: [AttributeUpdate], _ state: State) throws(CatalogueError) -> ([AttributeUpdate], [Int32], [UInt64]) {
-        var hashes = [UInt32](repeating: 0, count: updates.count), firsts = [UInt64](repeating: 0, count: updates.count)
-        for (index, update) in updates.enumerated() {
-            guard case .token(let token) = update.key else { continue }
-            hashes[index] = RecordIndex.hash(token)
-            firsts[index] = state.records.firstSlot(hashes[index])
+    /// record (-1: none yet), and the indices of the updates of known records. Fast path in passes
+    /// without dependencies between updates, so their cache misses overlap: the records of all ids
+    /// (`RecordIndex.find(batch:)`), then the checks, then whether some version maps each known record
+    /// (prefetched ahead). On any refusal the batch is checked again one update at a time in batch
+    /// order, so the error names the first bad update.
+    private func check(_ updates: [AttributeUpdate], _ state: State) throws(CatalogueError) -> ([AttributeUpdate], [Int32], [Int]) {
+        var records = state.records.find(batch: updates.count, tokens: state.tokens) { index in
+            guard case .token(let token) = updates[index].key else { return nil }
+            return token
         }
-        var records = [Int32](repeating: -1, count: updates.count)
-        for (index, update) in updates.enumerated() {
-            guard case .token(let token) = update.key else { continue }
-            records[index] = state.records.find(token, hash: hashes[index], first: firsts[index], tokens: state.tokens)
-        }
-        var resolved: [AttributeUpdate] = []
-        resolved.reserveCapacity(updates.count)
+        var resolved = updates   // shared until an update keyed by internal id is rewritten
         var refused = false
-        for (index, update) in updates.enumerated() {
-            guard let result = try? resolve(update, record: records[index], state, mappingChecked: false) else {
+        for index in updates.indices {
+            // An external id with a record: the versions are asked below, after every lookup.
+            if records[index] >= 0, case .token = updates[index].key { continue }
+            guard let result = try? resolve(updates[index], record: records[index], state, mappingChecked: false) else {
                 refused = true
                 break
             }
-            resolved.append(result.0)
+            if case .id = updates[index].key { resolved[index] = result.0 }
             records[index] = result.record
         }
-        var known: [UInt64] = []
+        var known: [Int] = []
         if !refused {
             known.reserveCapacity(updates.count)
-            for (index, record) in records.enumerated() where record >= 0 { known.append(UInt64(record) << 32 | UInt64(index)) }
-            known.sort()
-            refused = !state.versions.isEmpty && known.contains { key in
-                !state.versions.contains { $0.item(ofRecord: Int32(key >> 32)) != nil } && !isItem(resolved[Int(key & 0xFFFF_FFFF)], state)
+            for (index, record) in records.enumerated() where record >= 0 { known.append(index) }
+            for (position, index) in known.enumerated() where !state.versions.isEmpty {
+                if position + prefetchDistance < known.count {
+                    for version in state.versions { version.prefetch(record: records[known[position + prefetchDistance]]) }
+                }
+                if !state.versions.contains(where: { $0.item(ofRecord: records[index]) != nil }) && !isItem(resolved[index], state) {
+                    refused = true
+                    break
+                }
             }
         }
         if refused {
@@ -245,7 +241,7 @@ public final class ItemCatalogue: Sendable {
     /// version; external ids must be known to some attached version, or any id when none is attached),
     /// and that id's record (-1: none yet). `record`: a token key's record when the caller looked it up
     /// already. Without `mappingChecked` a known record is taken as it is (`check` then asks the
-    /// versions in record order).
+    /// versions).
     private func resolve(_ update: AttributeUpdate, record found: Int32?, _ state: State,
                          mappingChecked: Bool) throws(CatalogueError) -> (AttributeUpdate, record: Int32) {
         var resolved = update
@@ -291,7 +287,9 @@ public final class ItemCatalogue: Sendable {
             if record < 0 {
                 record = Int32(state.tokens.count)
                 state.records.insert(token, record: record)
+                state.tokens.reserveOneMoreInHugePages()
                 state.tokens.append(token)
+                state.items.reserveOneMoreInHugePages()
                 state.items.append(Record())
                 for version in state.versions { version.mapNextRecord(token) }
             }
@@ -302,16 +300,10 @@ public final class ItemCatalogue: Sendable {
         if let categories = update.categories {
             state.numbers.removeAll(keepingCapacity: true)
             for category in categories {
-                if let number = state.categoryNumbers[category] {
-                    state.numbers.append(number)
-                    continue
-                }
-                guard state.categoryNumbers.count < maxCategories else {
+                guard state.categoryNumbers[category] != nil || state.categoryNumbers.count < maxCategories else {
                     throw CatalogueError(field: "categories", "more than \(maxCategories) distinct categories")
                 }
-                let number = Int32(state.categoryNumbers.count)
-                state.categoryNumbers[category] = number
-                state.numbers.append(number)
+                state.numbers.append(number(of: category, &state))
             }
         }
         let expiry: Int64?
@@ -322,8 +314,39 @@ public final class ItemCatalogue: Sendable {
         }
         for version in state.versions {
             guard let item = version.item(ofRecord: record) else { continue }
-            version.set(item, available: update.available, expiry: expiry, categories: update.categories == nil ? nil : state.numbers)
+            version.set(item, available: update.available, expiry: expiry, categories: update.categories == nil ? nil : state.numbers[...])
         }
+    }
+
+    /// Applies the updates of known records (`order`: their indices in batch order; `records` by
+    /// index): each record's attributes (prefetched ahead, so the misses of several overlap), then
+    /// every version in one call, with the category numbers interned here.
+    private static func applyKnown(_ updates: [AttributeUpdate], records: [Int32], order: [Int], into state: inout State) {
+        guard !order.isEmpty else { return }
+        var numbers: [Int32] = [], spans = [Range<Int>?](repeating: nil, count: updates.count)
+        updates.withUnsafeBufferPointer { updates in
+            for (position, index) in order.enumerated() {
+                if position + prefetchDistance < order.count { state.items.prefetch(Int(records[order[position + prefetchDistance]])) }
+                let record = Int(records[index])
+                updates[index].apply(to: &state.items[record].attributes)
+                state.items[record].overlay |= updates[index].fieldBits
+                if let categories = updates[index].categories {
+                    let start = numbers.count
+                    // safe: `check` counted the new categories against the limit.
+                    for category in categories { numbers.append(number(of: category, &state)) }
+                    spans[index] = start ..< numbers.count
+                }
+            }
+            for version in state.versions { version.apply(updates, order: order, records: records, numbers: numbers, categories: spans) }
+        }
+    }
+
+    /// The number of category `name`, interned now when new.
+    private static func number(of name: String, _ state: inout State) -> Int32 {
+        if let number = state.categoryNumbers[name] { return number }
+        let number = Int32(state.categoryNumbers.count)
+        state.categoryNumbers[name] = number
+        return number
     }
 
     /// Appends the overlay lines of `records` (the fields acknowledged updates set, current values;
