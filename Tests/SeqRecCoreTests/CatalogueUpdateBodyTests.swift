@@ -8,8 +8,8 @@ import Testing
 /// mutations give the same updates or the same refusal; a bad-input catalogue of bodies the streaming
 /// reader itself refuses, each answered with the tree path's error naming the field; strings without
 /// escapes against the standard library's UTF-8 validation; `RecordIndex` against `Dictionary`; the
-/// overlay keeps exactly the fields acknowledged updates set; background compaction and a rotated
-/// journal left by a crash lose nothing.
+/// overlay keeps exactly the fields acknowledged updates set; background compaction (also when its
+/// overlay cannot be written) and a rotated journal left by a crash lose nothing.
 @Suite("Catalogue: bulk updates", .serialized)
 struct CatalogueUpdateBodyTests {
     /// The tree path: the whole body as a JSON tree, then the batch rules.
@@ -288,6 +288,57 @@ struct CatalogueUpdateBodyTests {
         }
         let reopened = try ItemCatalogue(name: "m", stateDirectory: directory)
         for (token, attributes) in expected { #expect(try reopened.item(.token(token)).attributes == attributes, "\(token)") }
+    }
+
+    /// A disk failure in the middle of a background compaction (the new overlay cannot be written: a
+    /// directory stands where its temporary file goes): every batch is still acknowledged and durable in
+    /// the journals, the rotated journal stays, a crash then loses nothing, and once the disk is
+    /// writable again a later compaction is retried and finishes.
+    @Test func aCompactionThatCannotWriteLosesNothingAndIsRetried() throws {
+        let directory = CatalogueInputTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let items = directory + "/items/m", obstacle = items + "/overlay.jsonl.tmp"
+        var expected: [String: ItemAttributes] = [:]
+        func batch(_ number: Int) -> [AttributeUpdate] {
+            (0..<40).map { index in
+                let token = String((number * 37 + index * 11) % 500)
+                let update = AttributeUpdate(key: .token(token), available: (number + index) % 3 != 0, categories: ["c\(number % 4)"])
+                update.apply(to: &expected[token, default: ItemAttributes()])
+                return update
+            }
+        }
+        do {
+            let catalogue = try ItemCatalogue(name: "m", attributesFile: nil, stateDirectory: directory, compactionBytes: 2_000)
+            try catalogue.apply(batch(0))
+            catalogue.waitForCompaction()
+            try FileManager.default.createDirectory(atPath: obstacle, withIntermediateDirectories: true)
+            for number in 1...12 {
+                try catalogue.apply(batch(number))
+                catalogue.waitForCompaction()
+            }
+            #expect(FileManager.default.fileExists(atPath: items + "/journal.compacting.jsonl"), "the failed compaction left its journal")
+            for (token, attributes) in expected { #expect(try catalogue.item(.token(token)).attributes == attributes) }
+        }
+        // A crash while the disk still fails, then start-up with the disk repaired: nothing is lost.
+        try FileManager.default.removeItem(atPath: obstacle)
+        let reopened = try ItemCatalogue(name: "m", attributesFile: nil, stateDirectory: directory, compactionBytes: 2_000)
+        for (token, attributes) in expected { #expect(try reopened.item(.token(token)).attributes == attributes, "\(token)") }
+        // Failing again, then repaired while running: the next compaction due is retried and finishes.
+        try FileManager.default.createDirectory(atPath: obstacle, withIntermediateDirectories: true)
+        for number in 13...20 {
+            try reopened.apply(batch(number))
+            reopened.waitForCompaction()
+        }
+        #expect(FileManager.default.fileExists(atPath: items + "/journal.compacting.jsonl"))
+        try FileManager.default.removeItem(atPath: obstacle)
+        for number in 21...40 {
+            try reopened.apply(batch(number))
+            reopened.waitForCompaction()
+        }
+        #expect(!FileManager.default.fileExists(atPath: items + "/journal.compacting.jsonl"), "the retried compaction finished")
+        for (token, attributes) in expected { #expect(try reopened.item(.token(token)).attributes == attributes) }
+        let restarted = try ItemCatalogue(name: "m", stateDirectory: directory)
+        for (token, attributes) in expected { #expect(try restarted.item(.token(token)).attributes == attributes, "\(token)") }
     }
 
     /// A crash after the rotation and before the overlay's rename leaves the old overlay and both
