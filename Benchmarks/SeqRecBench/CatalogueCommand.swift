@@ -155,7 +155,7 @@ public enum CatalogueCommand {
                         }
                         next += UInt64(updateInterval) * 1_000_000
                     }
-                    try? catalogue.apply(json: bodies[index % bodies.count])
+                    _ = try? catalogue.apply(json: bodies[index % bodies.count])
                     index += 1
                 }
             }

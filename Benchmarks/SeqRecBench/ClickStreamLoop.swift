@@ -33,7 +33,7 @@ enum ClickStreamLoop {
         var ready: [Int] = []
         while running > 0 {
             ready.removeAll(keepingCapacity: true)
-            try poller.wait(timeoutMilliseconds: 10_000) { ready.append(Int($0.token)) }
+            poller.wait(timeoutMilliseconds: 10_000) { ready.append(Int($0.token)) }
             if ready.isEmpty { throw LoadProtocolFailure("no answer within 10 s with \(running) requests in flight") }
             for lane in ready {
                 var answered = 0

@@ -40,7 +40,7 @@ struct Bf16ScanTests {
 
     @Test func splitPartsAreBf16WithinTheirResidual() {
         var rng = SplitMix64(seed: 17)
-        let u = rng.floats(67, scale: 3) + [1e-39, -3e-38, 0, 1.5, Float(bitPattern: 0x3F80_8001)]
+        let u = rng.floats(67, scale: 3) + [subnormal(1e-39), -3e-38, 0, 1.5, Float(bitPattern: 0x3F80_8001)]
         var hi = [UInt16](repeating: 0, count: u.count), lo = hi
         let split = Bf16ScanTable.split(u, width: u.count, hi: &hi, lo: &lo)!
         var residual = 0.0, norm = 0.0
@@ -63,7 +63,7 @@ struct Bf16ScanTests {
             var values = rng.floats(count * width, scale: 4)
             if count > 1 { for j in 0..<width { values[j] = j % 2 == 0 ? 3e30 : -1e-30 } }   // wide magnitudes
             if count > 2 {   // subnormal and just-normal elements: read as zero by vdpbf16ps, subnormal products
-                for j in 0..<width { values[width + j] = [1e-39, -2e-38, 3e-38, -7e-40][j % 4] * (1 + values[width + j] / 8) }
+                for j in 0..<width { values[width + j] = [subnormal(1e-39), -2e-38, 3e-38, subnormal(-7e-40)][j % 4] * (1 + values[width + j] / 8) }
             }
             let rows = values.map(Bf16ScanTable.rounded)
             var query = rng.floats(width, scale: 2)
@@ -220,14 +220,14 @@ struct Bf16ScanTests {
         let rows = 2000, width = 24
         var values = rng.floats(rows * width)
         for i in 0..<rows {
-            let factor: Float = [1e15, 1e-15, 0, 1, 1e-39][i % 5]
+            let factor: Float = [1e15, 1e-15, 0, 1, subnormal(1e-39)][i % 5]
             for j in 0..<width { values[i * width + j] *= factor }
         }
         let readouts = rng.floats(3 * width) + [0]
         let tiny = values.enumerated().map { $0.element == 0 ? 0 : Float(1e-20) * Float($0.offset % 13 + 1) }
         // A readout with subnormal and huge elements next to ordinary ones (its split parts flush to zero).
         var odd = rng.floats(width)
-        odd[0] = 1e-39; odd[1] = -2e-40; odd[2] = 1e10
+        odd[0] = subnormal(1e-39); odd[1] = subnormal(-2e-40); odd[2] = 1e10
         let cases: [(values: [Float], queries: [SessionQuery], readouts: [Float], label: String)] = [
             (values, Self.queries(3, rows: rows), readouts, "norms"),
             (tiny, Self.queries(3, rows: rows), readouts, "tiny"),
@@ -250,7 +250,7 @@ struct Bf16ScanTests {
         let rows = 1500, width = 32
         var values = rng.floats(rows * width, scale: 1.5e-38)   // background: subnormal and normal elements
         for r in 0..<12 {
-            let normal = 3e-38 * (1 + Float(r) * 0.02), subnormal = 1.1e-38 - Float(r) * 0.05e-38, mean = (normal + subnormal) / 2
+            let normal = 3e-38 * (1 + Float(r) * 0.02), subnormal = 1.1e-38 - Float(r) * SeqRecCoreTests.subnormal(0.05e-38), mean = (normal + subnormal) / 2
             for j in 0..<width {
                 values[(100 + 3 * r) * width + j] = j % 2 == 0 ? normal : subnormal
                 values[(101 + 3 * r) * width + j] = mean * (1 - 0x1p-12)
@@ -296,3 +296,7 @@ struct Bf16ScanTests {
         }
     }
 }
+
+/// A subnormal test value: a Float literal below the normal range draws a compiler warning, so it is
+/// written as a Double and converted at run time (to the same nearest Float).
+func subnormal(_ value: Double) -> Float { Float(value) }

@@ -20,7 +20,7 @@ import Testing
     func start(_ arguments: [String]) throws -> (ServeProcess, UInt16) {
         let server = try ServeProcess(arguments + ["--port", "0", "--admin-port", "0", "--log-format", "json",
                                                    "--workers", "1", "--drain-delay-ms", "0"])
-        let ready = try #require(try server.event("ready"), "no ready line; stderr: \(server.stderrLines)")
+        let ready = try #require(server.event("ready"), "no ready line; stderr: \(server.stderrLines)")
         return (server, UInt16(try #require(ready["admin_port"] as? Int)))
     }
 

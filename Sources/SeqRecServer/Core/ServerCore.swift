@@ -323,6 +323,7 @@ package final class ServerCore {
 
     // MARK: helpers for the request handlers
 
+    @discardableResult
     func withMachine<T>(_ index: Int, _ body: (inout ConnectionMachine) -> T) -> T {
         body(&records[index]!.machine)
     }
