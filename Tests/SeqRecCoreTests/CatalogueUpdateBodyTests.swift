@@ -210,6 +210,17 @@ struct CatalogueUpdateBodyTests {
         }
     }
 
+    /// Quoting for the journal and the overlay (fast path: nothing to escape, one copy; else quotes,
+    /// backslashes and control bytes escaped) reads back as the same string.
+    @Test func quotedStringsReadBackUnchanged() throws {
+        var random = SplitMix64(seed: 1530)
+        let pieces = ["a", "7", "é", "😀", "\"", "\\", "\n", "\u{01}", "\u{1F}", " ", "\u{7F}", "long-id-"]
+        for _ in 0..<2_000 {
+            let text = (0..<Int.random(in: 0...8, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+            #expect(try CatalogueJSON.parse(CatalogueJSON.quoted(text)) == .string(text), "\(text.debugDescription)")
+        }
+    }
+
     @Test func recordIndexAgreesWithADictionary() {
         var random = SplitMix64(seed: 1524)
         var index = RecordIndex(), reference: [String: Int32] = [:], tokens: [String] = []

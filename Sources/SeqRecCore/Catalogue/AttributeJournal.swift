@@ -280,16 +280,21 @@ extension AttributeUpdate {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    // The fixed pieces as bytes: appending an array is one copy, a string's UTF-8 view a slower generic path.
+    private static let idField = Array("{\"id\":".utf8), categoriesField = Array(",\"categories\":[".utf8)
+    private static let availableTrue = Array(",\"available\":true".utf8), availableFalse = Array(",\"available\":false".utf8)
+    private static let neverExpires = Array(",\"expires_at\":null".utf8)
+
     /// Appends `json`'s UTF-8 (journal lines are built by the 10,000 without a String per update).
     func appendJSON(to out: inout [UInt8]) {
-        out.append(contentsOf: "{\"id\":".utf8)
+        out.append(contentsOf: Self.idField)
         switch key {
         case .token(let token): CatalogueJSON.appendQuoted(token, to: &out)
         case .id(let id): out.append(contentsOf: String(id).utf8)
         }
-        if let available { out.append(contentsOf: (available ? ",\"available\":true" : ",\"available\":false").utf8) }
+        if let available { out.append(contentsOf: available ? Self.availableTrue : Self.availableFalse) }
         if let categories {
-            out.append(contentsOf: ",\"categories\":[".utf8)
+            out.append(contentsOf: Self.categoriesField)
             for (index, category) in categories.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 CatalogueJSON.appendQuoted(category, to: &out)
@@ -298,7 +303,7 @@ extension AttributeUpdate {
         }
         switch expiresAt {
         case .at(let time): out.append(contentsOf: ",\"expires_at\":\"\(Timestamp.format(time))\"".utf8)
-        case .never: out.append(contentsOf: ",\"expires_at\":null".utf8)
+        case .never: out.append(contentsOf: Self.neverExpires)
         case nil: break
         }
         out.append(UInt8(ascii: "}"))
