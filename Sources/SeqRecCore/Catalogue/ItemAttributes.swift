@@ -70,6 +70,16 @@ public struct AttributeUpdate: Sendable, Equatable {
             | (expiresAt == nil ? 0 : Self.expiresAtBit)
     }
 
+    /// The expiry this update sets as a version stores it, in milliseconds since the epoch (`Int64.max`:
+    /// never); nil when the update leaves the expiry as it is.
+    var expiry: Int64? {
+        switch expiresAt {
+        case .at(let time): time
+        case .never: .max
+        case nil: nil
+        }
+    }
+
     public static let maxCategoriesPerItem = 32
     public static let maxIDBytes = 256
 

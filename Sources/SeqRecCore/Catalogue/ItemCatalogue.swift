@@ -306,15 +306,9 @@ public final class ItemCatalogue: Sendable {
                 state.numbers.append(number(of: category, &state))
             }
         }
-        let expiry: Int64?
-        switch update.expiresAt {
-        case .at(let time): expiry = time
-        case .never: expiry = .max
-        case nil: expiry = nil
-        }
         for version in state.versions {
             guard let item = version.item(ofRecord: record) else { continue }
-            version.set(item, available: update.available, expiry: expiry, categories: update.categories == nil ? nil : state.numbers[...])
+            version.set(item, available: update.available, expiry: update.expiry, categories: update.categories == nil ? nil : state.numbers[...])
         }
     }
 

@@ -98,13 +98,7 @@ final class VersionAttributes {
             if position + prefetchDistance < order.count { itemOfRecord.prefetch(Int(records[order[position + prefetchDistance]])) }
             let item = itemOfRecord[Int(records[index])]
             guard item >= 0 else { continue }
-            let expiry: Int64?
-            switch updates[index].expiresAt {
-            case .at(let time): expiry = time
-            case .never: expiry = .max
-            case nil: expiry = nil
-            }
-            tables.set(item, available: updates[index].available, expiry: expiry, categories: categories[index].map { numbers[$0] })
+            tables.set(item, available: updates[index].available, expiry: updates[index].expiry, categories: categories[index].map { numbers[$0] })
         }
     }
 
